@@ -1,0 +1,2 @@
+//! `azureml-emulator`: serves the emulator.
+fn main() {}

@@ -1,0 +1,1 @@
+//! The cloud, as the engine reaches it: the ARM client over HTTP(S). (Being written.)

@@ -1,0 +1,8 @@
+//! The engine of the Azure ML infrastructure-as-code tools: the resource catalogue as typed
+//! schemas, dynamic values with unknowns, and the ARM client. The planner (`amlplan`) and the
+//! Terraform provider are thin edges over this crate; the emulator uses only [`schema`] and
+//! [`value`].
+
+pub mod api;
+pub mod schema;
+pub mod value;

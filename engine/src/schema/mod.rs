@@ -1,0 +1,292 @@
+//! The resource catalogue as typed values: one [`ResourceSchema`] per resource type, loaded from the
+//! data files in `schemas/` (see [`load`]). Every consumer (planner, provider, emulator, docs)
+//! reads these types; none of them hard-codes a resource type. No IO and no planning here.
+//!
+//! How an attribute change is applied ([`UpdateMode`]):
+//!
+//! | mode       | meaning                                                                 |
+//! |------------|-------------------------------------------------------------------------|
+//! | `put`      | in place: the whole resource is PUT again with the new value            |
+//! | `patch`    | in place: a PATCH carrying only the patchable part (compute scale)      |
+//! | `replace`  | the managed resource is deleted, then created again                     |
+//! | `reattach` | the attachment is detached (resource kept), then attached again         |
+//! | `none`     | computed by the service; never planned as a change                      |
+
+pub mod load;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::value::Value;
+
+pub use load::{SchemaError, load_registry, parse_schema};
+
+/// The type name of a resource as Terraform spells it, e.g. `azureml_compute_cluster`.
+pub type TypeName = String;
+
+/// All resource types of the catalogue, by type name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Registry {
+    /// Resource schemas keyed by [`ResourceSchema::type_name`].
+    pub resources: BTreeMap<TypeName, ResourceSchema>,
+}
+
+impl Registry {
+    /// The schema of `type_name`, if the catalogue has it.
+    pub fn get(&self, type_name: &str) -> Option<&ResourceSchema> {
+        self.resources.get(type_name)
+    }
+
+    /// The compute schema whose ARM discriminator is `compute_type` (e.g. `AmlCompute`).
+    pub fn by_compute_type(&self, compute_type: &str) -> Option<&ResourceSchema> {
+        self.resources
+            .values()
+            .find(|schema| schema.api.compute_type.as_deref() == Some(compute_type))
+    }
+
+    /// Every schema, sorted by type name.
+    pub fn iter(&self) -> impl Iterator<Item = &ResourceSchema> {
+        self.resources.values()
+    }
+}
+
+/// One resource type: how it is named, where it lives in ARM, and its attributes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceSchema {
+    /// Terraform type name, e.g. `azureml_compute_cluster`.
+    pub type_name: TypeName,
+    /// Schema version, stored in state as `schema_version`.
+    pub version: u64,
+    /// One line for humans (docs, `--help`, provider schema description).
+    pub description: String,
+    /// Where and how the resource lives in the ARM API.
+    pub api: ApiBinding,
+    /// Attributes by name, sorted.
+    pub attributes: BTreeMap<String, Attribute>,
+}
+
+impl ResourceSchema {
+    /// The attribute named `name`, at the top level.
+    pub fn attribute(&self, name: &str) -> Option<&Attribute> {
+        self.attributes.get(name)
+    }
+
+    /// True for kinds whose objects are attachments of an existing resource (always or optionally).
+    pub fn can_attach(&self) -> bool {
+        matches!(self.api.lifecycle, Lifecycle::Attach | Lifecycle::CreateOrAttach)
+    }
+
+    /// True for kinds Azure ML can create.
+    pub fn can_create(&self) -> bool {
+        matches!(
+            self.api.lifecycle,
+            Lifecycle::Create | Lifecycle::CreateOrAttach
+        )
+    }
+}
+
+/// The ARM side of a resource type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiBinding {
+    /// Which ARM collection holds the objects.
+    pub collection: Collection,
+    /// The `properties.computeType` discriminator, for computes.
+    pub compute_type: Option<String>,
+    /// Whether objects are created by Azure ML, attached, or either.
+    pub lifecycle: Lifecycle,
+    /// The attribute holding the object's name (the last URL segment).
+    pub name_attribute: String,
+    /// The attribute holding the parent: `resource_group_name` for a workspace, `workspace_id` for a compute.
+    pub parent_attribute: String,
+    /// For attachable kinds: the attribute holding the underlying resource's ARM id.
+    pub underlying_attribute: Option<String>,
+    /// For attachable kinds: the ARM resource types that may be attached
+    /// (e.g. `Microsoft.Compute/virtualMachines`).
+    pub underlying_types: Vec<String>,
+    /// For attachable kinds: the attributes that together identify one attachment of the
+    /// underlying resource. Two attachments with equal values here are duplicates
+    /// (Kubernetes adds `namespace`; every other kind uses the resource id alone).
+    pub attachment_identity: Vec<String>,
+}
+
+/// ARM collections the catalogue uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Collection {
+    /// `.../providers/Microsoft.MachineLearningServices/workspaces/{name}`
+    Workspaces,
+    /// `{workspace}/computes/{name}`
+    Computes,
+    /// `{workspace}/environments/{name}/versions/{version}`
+    Environments,
+    /// `{workspace}/jobs/{name}`
+    Jobs,
+}
+
+impl Collection {
+    /// The URL segment of the collection.
+    pub fn segment(self) -> &'static str {
+        match self {
+            Collection::Workspaces => "workspaces",
+            Collection::Computes => "computes",
+            Collection::Environments => "environments",
+            Collection::Jobs => "jobs",
+        }
+    }
+}
+
+/// How objects of a kind come into being (DESIGN §1 rule 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lifecycle {
+    /// Created by Azure ML; a `resourceId` is refused.
+    Create,
+    /// Only attached: the underlying resource must exist; creation is refused.
+    Attach,
+    /// Either (AKS): attached when the underlying id is set, created otherwise.
+    CreateOrAttach,
+}
+
+/// One attribute (top level, or nested inside an object).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attribute {
+    /// The value type.
+    pub ty: AttrType,
+    /// Who sets the value.
+    pub presence: Presence,
+    /// Hidden in output and logs.
+    pub sensitive: bool,
+    /// Sent on write, never returned by reads; the planner stores only a keyed digest.
+    pub write_only: bool,
+    /// How a change of the value is applied.
+    pub update: UpdateMode,
+    /// JSON path in the ARM body, relative to the enclosing object (top level: the resource body).
+    /// `None` for attributes that live in the URL (name, parent) or are derived (id).
+    pub arm: Option<ArmPath>,
+    /// Value assumed when the configuration leaves the attribute unset (what the service fills in),
+    /// so that a server default is never a diff.
+    pub default: Option<Value>,
+    /// Allowed values, for string attributes with a closed set.
+    pub one_of: Vec<String>,
+    /// Plan-time rules.
+    pub on_plan: Vec<PlanRule>,
+    /// One line for humans.
+    pub description: String,
+}
+
+/// Value types.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttrType {
+    /// A string.
+    String,
+    /// A number (integers in practice).
+    Number,
+    /// A boolean.
+    Bool,
+    /// A list of `T`.
+    List(Box<AttrType>),
+    /// A map of string to `T`.
+    Map(Box<AttrType>),
+    /// An object with its own attributes (an HCL nested block or object value).
+    Object(BTreeMap<String, Attribute>),
+}
+
+impl AttrType {
+    /// The nested attributes of an object, or of the element of a list of objects.
+    pub fn nested_attributes(&self) -> Option<&BTreeMap<String, Attribute>> {
+        match self {
+            AttrType::Object(attributes) => Some(attributes),
+            AttrType::List(element) => element.nested_attributes(),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for AttrType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AttrType::String => f.write_str("string"),
+            AttrType::Number => f.write_str("number"),
+            AttrType::Bool => f.write_str("bool"),
+            AttrType::List(element) => write!(f, "list({element})"),
+            AttrType::Map(element) => write!(f, "map({element})"),
+            AttrType::Object(_) => f.write_str("object"),
+        }
+    }
+}
+
+/// Who sets an attribute's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    /// The configuration must set it.
+    Required,
+    /// The configuration may set it.
+    Optional,
+    /// Only the service sets it.
+    Computed,
+    /// The configuration may set it; otherwise the service does.
+    OptionalComputed,
+}
+
+impl Presence {
+    /// Whether a configuration may set the attribute.
+    pub fn is_configurable(self) -> bool {
+        !matches!(self, Presence::Computed)
+    }
+}
+
+/// How a change of an attribute's value is applied (see the module table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateMode {
+    /// In place, by PUT of the whole resource.
+    Put,
+    /// In place, by PATCH.
+    Patch,
+    /// Delete, then create.
+    Replace,
+    /// Detach (resource kept), then attach.
+    Reattach,
+    /// Never changed by the configuration (computed attributes).
+    None,
+}
+
+impl UpdateMode {
+    /// True when a change forces a new object (replace or re-attach).
+    pub fn forces_new(self) -> bool {
+        matches!(self, UpdateMode::Replace | UpdateMode::Reattach)
+    }
+}
+
+/// Plan-time rules (terraform-plugin-framework plan modifiers, as data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanRule {
+    /// A later plan shows the value known from state instead of "known after apply".
+    UseStateForUnknown,
+}
+
+/// A dotted JSON path inside an ARM body, e.g. `properties.properties.scaleSettings.maxNodeCount`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ArmPath(pub Vec<String>);
+
+impl ArmPath {
+    /// Parses `a.b.c`. Empty segments are refused by the loader.
+    pub fn parse(text: &str) -> ArmPath {
+        ArmPath(text.split('.').map(str::to_owned).collect())
+    }
+
+    /// The segments.
+    pub fn segments(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl fmt::Display for ArmPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join("."))
+    }
+}

@@ -1,0 +1,1 @@
+//! `amlplan`: reads Terraform-language configurations and plans/applies them through the engine.

@@ -1,0 +1,2 @@
+//! `amlplan` entry point.
+fn main() {}

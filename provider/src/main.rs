@@ -1,0 +1,2 @@
+//! `terraform-provider-azureml` entry point.
+fn main() {}
