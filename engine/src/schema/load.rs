@@ -401,11 +401,13 @@ fn convert_attribute(raw: &RawAttribute, path: &str) -> Result<Attribute, String
     };
     let ty = parse_type(&raw.ty, nested)
         .map_err(|message| format!("attribute `{path}`: {message}"))?;
-    let update = raw.update.unwrap_or(if raw.presence == Presence::Computed {
-        UpdateMode::None
-    } else {
-        return Err(format!("attribute `{path}`: a configurable attribute needs `update`"));
-    });
+    let update = match (raw.update, raw.presence) {
+        (Some(update), _) => update,
+        (None, Presence::Computed) => UpdateMode::None,
+        (None, _) => {
+            return Err(format!("attribute `{path}`: a configurable attribute needs `update`"));
+        }
+    };
     let arm = match &raw.arm {
         Some(text) if text.split('.').any(str::is_empty) => {
             return Err(format!("attribute `{path}`: arm path `{text}` has an empty segment"));
