@@ -3,6 +3,8 @@
 //! Terraform provider are thin edges over this crate; the emulator uses only [`schema`] and
 //! [`value`].
 
+pub mod addr;
 pub mod api;
+pub mod diag;
 pub mod schema;
 pub mod value;
