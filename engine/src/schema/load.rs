@@ -18,9 +18,10 @@
 //! attachment_identity = ["resource_id"] # attachable kinds only
 //!
 //! [attributes.max_node_count]
-//! type        = "number"                # string number bool list(T) map(T) object list(object)
+//! type        = "number"                # string number bool list(T) map(T) object list(object) map(object)
 //! presence    = "required"              # required optional computed optional_computed
-//! update      = "patch"                 # put patch replace reattach (none for computed)
+//! update      = "patch"                 # put patch replace reattach action (none for computed)
+//! actions     = { Running = "start" }   # update = "action" only: value -> POST action
 //! arm         = "properties.properties.scaleSettings.maxNodeCount"
 //! default     = 0                       # what the service assumes when unset
 //! one_of      = ["A", "B"]              # closed set of strings
@@ -175,8 +176,25 @@ pub fn check_schema(schema: &ResourceSchema) -> Result<(), String> {
         if attribute.update != UpdateMode::Reattach {
             return Err(format!("`{underlying}` must change by reattach"));
         }
-        if api.lifecycle == Lifecycle::Attach && attribute.presence != Presence::Required {
-            return Err(format!("`{underlying}` must be required on an attach-only type"));
+        match (api.lifecycle, attribute.presence) {
+            (Lifecycle::Attach, Presence::Required) => {}
+            (Lifecycle::Attach, _) => {
+                return Err(format!("`{underlying}` must be required on an attach-only type"));
+            }
+            (_, Presence::Optional | Presence::OptionalComputed) => {}
+            _ => {
+                return Err(format!(
+                    "`{underlying}` must be optional on a create-or-attach type (unset means create)"
+                ));
+            }
+        }
+        if attribute.ty != AttrType::String || attribute.write_only {
+            return Err(format!("`{underlying}` must be a readable string (an ARM id)"));
+        }
+        if api.collection == Collection::Computes
+            && attribute.arm.as_ref().map(ToString::to_string).as_deref() != Some("properties.resourceId")
+        {
+            return Err(format!("`{underlying}` of a compute must map to arm path `properties.resourceId`"));
         }
         if api.underlying_types.is_empty() {
             return Err("an attachable type needs api.underlying_types".to_owned());
@@ -185,15 +203,91 @@ pub fn check_schema(schema: &ResourceSchema) -> Result<(), String> {
             return Err(format!("api.attachment_identity must include `{underlying}`"));
         }
         for name in &api.attachment_identity {
-            if schema.attribute(name).is_none() {
-                return Err(format!("api.attachment_identity names unknown attribute `{name}`"));
+            let member = schema
+                .attribute(name)
+                .ok_or_else(|| format!("api.attachment_identity names unknown attribute `{name}`"))?;
+            if member.update != UpdateMode::Reattach || member.write_only {
+                return Err(format!(
+                    "api.attachment_identity member `{name}` must be readable and change by reattach"
+                ));
             }
         }
-    } else if api.underlying_attribute.is_some() || !api.attachment_identity.is_empty() {
+    } else if api.underlying_attribute.is_some()
+        || !api.attachment_identity.is_empty()
+        || !api.underlying_types.is_empty()
+    {
         return Err("only attachable types name an underlying resource".to_owned());
     }
+    for (name, attribute) in &schema.attributes {
+        let located_elsewhere = name == "id"
+            || *name == api.name_attribute
+            || *name == api.parent_attribute
+            || attribute.update == UpdateMode::Action;
+        match (&attribute.arm, located_elsewhere) {
+            (None, false) => return Err(format!("attribute `{name}` needs an arm path")),
+            (Some(_), true) => {
+                return Err(format!(
+                    "attribute `{name}` lives in the URL or is set by an action; it cannot have an arm path"
+                ));
+            }
+            _ => {}
+        }
+    }
+    check_arm_paths(&schema.attributes, &[], "", &mut Vec::new())?;
     check_attributes(schema, &schema.attributes, "")
 }
+
+/// One place in an ARM body claimed by an attribute: (full path, attribute path, is an object).
+type ArmClaim = (Vec<String>, String, bool);
+
+/// Every attribute maps to its own place in the body: no two attributes share an arm path, and a
+/// scalar's path is never the prefix of another's (the scalar would overwrite the object). Objects
+/// nest their members' paths; members of list/map elements form their own scope.
+fn check_arm_paths(
+    attributes: &BTreeMap<String, Attribute>,
+    base: &[String],
+    prefix: &str,
+    claims: &mut Vec<ArmClaim>,
+) -> Result<(), String> {
+    for (name, attribute) in attributes {
+        let path = format!("{prefix}{name}");
+        let Some(arm) = &attribute.arm else {
+            if !prefix.is_empty() {
+                return Err(format!("attribute `{path}`: a nested attribute needs an arm path"));
+            }
+            continue;
+        };
+        let full: Vec<String> = base.iter().chain(arm.segments()).cloned().collect();
+        let is_object = matches!(attribute.ty, AttrType::Object(_));
+        for (other, owner, other_is_object) in claims.iter() {
+            let (shorter, shorter_is_object, longer) = if other.len() <= full.len() {
+                (other, *other_is_object, &full)
+            } else {
+                (&full, is_object, other)
+            };
+            let nested = longer.starts_with(shorter);
+            if *other == full || (nested && !shorter_is_object) {
+                return Err(format!(
+                    "attributes `{owner}` and `{path}` both map to arm path `{}`",
+                    shorter.join(".")
+                ));
+            }
+        }
+        claims.push((full.clone(), path.clone(), is_object));
+        match &attribute.ty {
+            AttrType::Object(nested) => check_arm_paths(nested, &full, &format!("{path}."), claims)?,
+            other => {
+                if let Some(nested) = other.nested_attributes() {
+                    check_arm_paths(nested, &[], &format!("{path}."), &mut Vec::new())?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The only part of a compute that `PATCH` changes (`ClusterUpdateParameters`).
+const SCALE_SETTINGS: [&str; 3] = ["properties", "properties", "scaleSettings"];
 
 fn check_attributes(
     schema: &ResourceSchema,
@@ -226,8 +320,38 @@ fn check_attributes(
         if attribute.write_only && !attribute.sensitive {
             return fail("a write-only attribute must also be sensitive");
         }
-        if attribute.write_only && attribute.presence == Presence::Computed {
-            return fail("a write-only attribute cannot be computed");
+        if attribute.write_only && !matches!(attribute.presence, Presence::Required | Presence::Optional) {
+            return fail("a write-only attribute cannot be computed (it is never read back)");
+        }
+        if attribute.sensitive && attribute.default.is_some() {
+            return fail("a sensitive attribute cannot have a default");
+        }
+        if attribute.update == UpdateMode::Action {
+            if !schema.can_create() || schema.can_attach() {
+                return fail("action updates are only for kinds Azure ML creates");
+            }
+            if !prefix.is_empty() {
+                return fail("an action attribute must be at the top level");
+            }
+            let values: std::collections::BTreeSet<&String> = attribute.one_of.iter().collect();
+            let keys: std::collections::BTreeSet<&String> = attribute.actions.keys().collect();
+            if values.is_empty() || values != keys {
+                return fail("an action attribute needs one_of, and actions naming a POST action for each value");
+            }
+            if attribute.actions.values().any(|action| action.trim().is_empty()) {
+                return fail("an action name is empty");
+            }
+        } else if !attribute.actions.is_empty() {
+            return fail("actions are only for update = \"action\"");
+        }
+        if schema.api.lifecycle == Lifecycle::Attach
+            && !matches!(attribute.update, UpdateMode::Put | UpdateMode::Reattach | UpdateMode::None)
+        {
+            return fail("an attach-only type changes by put or reattach");
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        if attribute.one_of.iter().any(|value| value.is_empty() || !seen.insert(value)) {
+            return fail("one_of has an empty or repeated value");
         }
         if attribute.update == UpdateMode::Reattach && !schema.can_attach() {
             return fail("reattach is only for attachable types");
@@ -240,6 +364,15 @@ fn check_attributes(
                 || schema.api.compute_type.as_deref() == Some("AmlCompute"))
         {
             return fail("only workspaces and compute clusters are patchable (ARM allows PATCH of scaleSettings only)");
+        }
+        if attribute.update == UpdateMode::Patch
+            && schema.api.collection == Collection::Computes
+            && !attribute
+                .arm
+                .as_ref()
+                .is_some_and(|arm| arm.segments().starts_with(&SCALE_SETTINGS.map(str::to_owned)))
+        {
+            return fail("a compute patches only `properties.properties.scaleSettings.*`");
         }
         if !attribute.one_of.is_empty() && attribute.ty != AttrType::String {
             return fail("one_of is only for strings");
@@ -323,6 +456,8 @@ struct RawAttribute {
     #[serde(default)]
     write_only: bool,
     #[serde(default)]
+    actions: BTreeMap<String, String>,
+    #[serde(default)]
     on_plan: Vec<PlanRule>,
     description: String,
     #[serde(default)]
@@ -375,6 +510,7 @@ deserialize_snake_case_enum!(UpdateMode {
     "patch" => UpdateMode::Patch,
     "replace" => UpdateMode::Replace,
     "reattach" => UpdateMode::Reattach,
+    "action" => UpdateMode::Action,
     "none" => UpdateMode::None,
 });
 deserialize_snake_case_enum!(PlanRule {
@@ -424,6 +560,7 @@ fn convert_attribute(raw: &RawAttribute, path: &str) -> Result<Attribute, String
         arm,
         default: raw.default.as_ref().map(toml_to_value),
         one_of: raw.one_of.clone(),
+        actions: raw.actions.clone(),
         on_plan: raw.on_plan.clone(),
         description: raw.description.clone(),
     })
@@ -445,6 +582,11 @@ fn parse_type(text: &str, nested: Option<BTreeMap<String, Attribute>>) -> Result
             return nested
                 .map(|attributes| AttrType::List(Box::new(AttrType::Object(attributes))))
                 .ok_or_else(|| "a list(object) needs nested `attributes`".to_owned());
+        }
+        "map(object)" => {
+            return nested
+                .map(|attributes| AttrType::Map(Box::new(AttrType::Object(attributes))))
+                .ok_or_else(|| "a map(object) needs nested `attributes`".to_owned());
         }
         _ => {
             if let Some(inner) = text.strip_prefix("list(").and_then(|rest| rest.strip_suffix(')')) {
@@ -529,37 +671,37 @@ description = "Workspace."
 
     #[test]
     fn default_on_computed_is_rejected() {
-        let text = format!("{HEADER}[attributes.x]\ntype = \"string\"\npresence = \"computed\"\ndefault = \"a\"\ndescription = \"X.\"\n");
+        let text = format!("{HEADER}[attributes.x]\ntype = \"string\"\narm = \"properties.properties.x\"\npresence = \"computed\"\ndefault = \"a\"\ndescription = \"X.\"\n");
         assert_rejected(&text, "computed attribute cannot have a default");
     }
 
     #[test]
     fn reattach_on_a_create_only_type_is_rejected() {
-        let text = format!("{HEADER}[attributes.x]\ntype = \"string\"\npresence = \"optional\"\nupdate = \"reattach\"\ndescription = \"X.\"\n");
+        let text = format!("{HEADER}[attributes.x]\ntype = \"string\"\narm = \"properties.properties.x\"\npresence = \"optional\"\nupdate = \"reattach\"\ndescription = \"X.\"\n");
         assert_rejected(&text, "reattach is only for attachable types");
     }
 
     #[test]
     fn write_only_must_be_sensitive() {
-        let text = format!("{HEADER}[attributes.x]\ntype = \"string\"\npresence = \"optional\"\nupdate = \"put\"\nwrite_only = true\ndescription = \"X.\"\n");
+        let text = format!("{HEADER}[attributes.x]\ntype = \"string\"\narm = \"properties.properties.x\"\npresence = \"optional\"\nupdate = \"put\"\nwrite_only = true\ndescription = \"X.\"\n");
         assert_rejected(&text, "write-only attribute must also be sensitive");
     }
 
     #[test]
     fn missing_update_mode_is_rejected() {
-        let text = format!("{HEADER}[attributes.x]\ntype = \"string\"\npresence = \"optional\"\ndescription = \"X.\"\n");
+        let text = format!("{HEADER}[attributes.x]\ntype = \"string\"\narm = \"properties.properties.x\"\npresence = \"optional\"\ndescription = \"X.\"\n");
         assert_rejected(&text, "needs `update`");
     }
 
     #[test]
     fn default_outside_one_of_is_rejected() {
-        let text = format!("{HEADER}[attributes.x]\ntype = \"string\"\npresence = \"optional\"\nupdate = \"put\"\none_of = [\"A\"]\ndefault = \"B\"\ndescription = \"X.\"\n");
+        let text = format!("{HEADER}[attributes.x]\ntype = \"string\"\narm = \"properties.properties.x\"\npresence = \"optional\"\nupdate = \"put\"\none_of = [\"A\"]\ndefault = \"B\"\ndescription = \"X.\"\n");
         assert_rejected(&text, "default is not one of one_of");
     }
 
     #[test]
     fn unknown_type_is_rejected() {
-        let text = format!("{HEADER}[attributes.x]\ntype = \"strin\"\npresence = \"optional\"\nupdate = \"put\"\ndescription = \"X.\"\n");
+        let text = format!("{HEADER}[attributes.x]\ntype = \"strin\"\narm = \"properties.properties.x\"\npresence = \"optional\"\nupdate = \"put\"\ndescription = \"X.\"\n");
         assert_rejected(&text, "unknown type `strin`");
     }
 

@@ -10,6 +10,7 @@
 //! | `patch`    | in place: a PATCH carrying only the patchable part (compute scale)      |
 //! | `replace`  | the managed resource is deleted, then created again                     |
 //! | `reattach` | the attachment is detached (resource kept), then attached again         |
+//! | `action`   | in place: a POST action named by [`Attribute::actions`] (instance start/stop) |
 //! | `none`     | computed by the service; never planned as a change                      |
 
 pub mod load;
@@ -170,6 +171,9 @@ pub struct Attribute {
     pub default: Option<Value>,
     /// Allowed values, for string attributes with a closed set.
     pub one_of: Vec<String>,
+    /// For [`UpdateMode::Action`]: the POST action (`{id}/{action}`) that brings the resource to
+    /// each value, e.g. `Running` → `start`, `Stopped` → `stop`. Empty otherwise.
+    pub actions: BTreeMap<String, String>,
     /// Plan-time rules.
     pub on_plan: Vec<PlanRule>,
     /// One line for humans.
@@ -194,11 +198,11 @@ pub enum AttrType {
 }
 
 impl AttrType {
-    /// The nested attributes of an object, or of the element of a list of objects.
+    /// The nested attributes of an object, or of the element of a list or map of objects.
     pub fn nested_attributes(&self) -> Option<&BTreeMap<String, Attribute>> {
         match self {
             AttrType::Object(attributes) => Some(attributes),
-            AttrType::List(element) => element.nested_attributes(),
+            AttrType::List(element) | AttrType::Map(element) => element.nested_attributes(),
             _ => None,
         }
     }
@@ -250,6 +254,9 @@ pub enum UpdateMode {
     Replace,
     /// Detach (resource kept), then attach.
     Reattach,
+    /// In place, by the POST action [`Attribute::actions`] names for the new value; the
+    /// attribute is not part of the PUT body.
+    Action,
     /// Never changed by the configuration (computed attributes).
     None,
 }
