@@ -710,4 +710,250 @@ description = "Workspace."
         let text = HEADER.replace("lifecycle = \"create\"", "lifecycle = \"attach\"");
         assert_rejected(&text, "needs api.underlying_attribute");
     }
+
+    const ATTACH_HEADER: &str = r#"
+type_name = "azureml_test_attached"
+version = 0
+description = "A test attach-only type."
+[api]
+collection = "computes"
+compute_type = "VirtualMachine"
+lifecycle = "attach"
+name_attribute = "name"
+parent_attribute = "workspace_id"
+underlying_attribute = "resource_id"
+underlying_types = ["Microsoft.Compute/virtualMachines"]
+attachment_identity = ["resource_id"]
+[attributes.id]
+type = "string"
+presence = "computed"
+description = "Id."
+[attributes.name]
+type = "string"
+presence = "required"
+update = "reattach"
+description = "Name."
+[attributes.workspace_id]
+type = "string"
+presence = "required"
+update = "reattach"
+description = "Workspace."
+"#;
+
+    const RESOURCE_ID: &str = "[attributes.resource_id]\ntype = \"string\"\npresence = \"required\"\nupdate = \"reattach\"\narm = \"properties.resourceId\"\ndescription = \"Underlying.\"\n";
+
+    /// An attribute table: `[attributes.NAME]` followed by `lines` (one `key = value` each).
+    fn attribute(name: &str, lines: &[&str]) -> String {
+        let mut text = format!("[attributes.{name}]\n");
+        for line in lines {
+            text.push_str(line);
+            text.push('\n');
+        }
+        if !lines.iter().any(|line| line.starts_with("description")) {
+            text.push_str("description = \"X.\"\n");
+        }
+        text
+    }
+
+    #[test]
+    fn the_attach_header_is_accepted() {
+        parse_schema("test.toml", &format!("{ATTACH_HEADER}{RESOURCE_ID}")).expect("valid");
+    }
+
+    #[test]
+    fn missing_description_is_rejected() {
+        let text = format!(
+            "{HEADER}{}",
+            attribute("x", &["type = \"string\"", "presence = \"optional\"", "update = \"put\"", "arm = \"properties.x\"", "description = \" \""])
+        );
+        assert_rejected(&text, "attribute `x`: has no description");
+    }
+
+    #[test]
+    fn sensitive_default_is_rejected() {
+        let text = format!(
+            "{HEADER}{}",
+            attribute("x", &["type = \"string\"", "presence = \"optional\"", "update = \"replace\"", "arm = \"properties.x\"", "sensitive = true", "default = \"hunter2\""])
+        );
+        assert_rejected(&text, "sensitive attribute cannot have a default");
+    }
+
+    #[test]
+    fn write_only_computed_is_rejected() {
+        for presence in ["computed", "optional_computed"] {
+            let update = if presence == "computed" { "" } else { "update = \"replace\"" };
+            let text = format!(
+                "{HEADER}{}",
+                attribute("x", &["type = \"string\"", &format!("presence = \"{presence}\""), update, "arm = \"properties.x\"", "sensitive = true", "write_only = true"])
+            );
+            assert_rejected(&text, "write-only attribute cannot be computed");
+        }
+    }
+
+    #[test]
+    fn two_attributes_on_one_arm_path_are_rejected() {
+        let text = format!(
+            "{HEADER}{}{}",
+            attribute("a", &["type = \"string\"", "presence = \"optional\"", "update = \"replace\"", "arm = \"properties.properties.vmSize\""]),
+            attribute("b", &["type = \"string\"", "presence = \"computed\"", "arm = \"properties.properties.vmSize\""])
+        );
+        assert_rejected(&text, "attributes `a` and `b` both map to arm path `properties.properties.vmSize`");
+    }
+
+    #[test]
+    fn a_nested_member_on_a_top_level_path_is_rejected() {
+        let text = format!(
+            "{HEADER}{}{}{}",
+            attribute("ssl", &["type = \"object\"", "presence = \"optional\"", "update = \"replace\"", "arm = \"properties.properties.ssl\""]),
+            attribute("ssl.attributes.status", &["type = \"string\"", "presence = \"required\"", "update = \"replace\"", "arm = \"status\""]),
+            attribute("ssl_status", &["type = \"string\"", "presence = \"optional\"", "update = \"replace\"", "arm = \"properties.properties.ssl.status\""])
+        );
+        assert_rejected(&text, "both map to arm path `properties.properties.ssl.status`");
+    }
+
+    #[test]
+    fn a_scalar_that_is_the_prefix_of_another_path_is_rejected() {
+        let text = format!(
+            "{HEADER}{}{}",
+            attribute("subnet", &["type = \"string\"", "presence = \"optional\"", "update = \"replace\"", "arm = \"properties.properties.subnet\""]),
+            attribute("subnet_id", &["type = \"string\"", "presence = \"optional\"", "update = \"replace\"", "arm = \"properties.properties.subnet.id\""])
+        );
+        assert_rejected(&text, "attributes `subnet` and `subnet_id` both map to arm path `properties.properties.subnet`");
+    }
+
+    #[test]
+    fn members_of_list_elements_have_their_own_path_scope() {
+        let text = format!(
+            "{HEADER}{}{}{}",
+            attribute("schedule", &["type = \"list(object)\"", "presence = \"optional\"", "update = \"replace\"", "arm = \"properties.properties.schedules\""]),
+            attribute("schedule.attributes.status", &["type = \"string\"", "presence = \"required\"", "update = \"replace\"", "arm = \"status\""]),
+            attribute("status", &["type = \"string\"", "presence = \"computed\"", "arm = \"status\""])
+        );
+        let schema = parse_schema("test.toml", &text).expect("element members do not clash with top-level paths");
+        let schedule = schema.attribute("schedule").expect("schedule");
+        assert!(schedule.ty.nested_attributes().is_some_and(|nested| nested.contains_key("status")));
+    }
+
+    #[test]
+    fn map_of_objects_is_parsed() {
+        let text = format!(
+            "{HEADER}{}{}",
+            attribute("instance_types", &["type = \"map(object)\"", "presence = \"optional\"", "update = \"replace\"", "arm = \"properties.properties.instanceTypes\""]),
+            attribute("instance_types.attributes.limits", &["type = \"map(string)\"", "presence = \"optional\"", "update = \"replace\"", "arm = \"resources.limits\""])
+        );
+        let schema = parse_schema("test.toml", &text).expect("valid");
+        let instance_types = schema.attribute("instance_types").expect("instance_types");
+        assert_eq!(instance_types.ty.to_string(), "map(object)");
+        assert!(instance_types.ty.nested_attributes().is_some_and(|nested| nested.contains_key("limits")));
+    }
+
+    #[test]
+    fn an_attribute_without_arm_path_is_rejected() {
+        let text = format!("{HEADER}{}", attribute("x", &["type = \"string\"", "presence = \"optional\"", "update = \"put\""]));
+        assert_rejected(&text, "attribute `x` needs an arm path");
+    }
+
+    #[test]
+    fn a_nested_attribute_without_arm_path_is_rejected() {
+        let text = format!(
+            "{HEADER}{}{}",
+            attribute("o", &["type = \"object\"", "presence = \"optional\"", "update = \"replace\"", "arm = \"properties.properties.o\""]),
+            attribute("o.attributes.x", &["type = \"string\"", "presence = \"optional\"", "update = \"replace\""])
+        );
+        assert_rejected(&text, "attribute `o.x`: a nested attribute needs an arm path");
+    }
+
+    #[test]
+    fn a_url_attribute_with_arm_path_is_rejected() {
+        let text = HEADER.replace("description = \"Name.\"", "arm = \"name\"\ndescription = \"Name.\"");
+        assert_rejected(&text, "attribute `name` lives in the URL");
+    }
+
+    #[test]
+    fn compute_patch_outside_scale_settings_is_rejected() {
+        let text = format!(
+            "{HEADER}{}",
+            attribute("x", &["type = \"string\"", "presence = \"optional\"", "update = \"patch\"", "arm = \"properties.properties.vmSize\""])
+        );
+        assert_rejected(&text, "a compute patches only `properties.properties.scaleSettings.*`");
+    }
+
+    #[test]
+    fn repeated_one_of_value_is_rejected() {
+        let text = format!(
+            "{HEADER}{}",
+            attribute("x", &["type = \"string\"", "presence = \"optional\"", "update = \"replace\"", "arm = \"properties.x\"", "one_of = [\"A\", \"A\"]"])
+        );
+        assert_rejected(&text, "one_of has an empty or repeated value");
+    }
+
+    #[test]
+    fn action_update_needs_an_action_per_value() {
+        let missing = format!(
+            "{HEADER}{}",
+            attribute("state", &["type = \"string\"", "presence = \"optional\"", "update = \"action\"", "one_of = [\"Running\", \"Stopped\"]", "actions = { Running = \"start\" }"])
+        );
+        assert_rejected(&missing, "actions naming a POST action for each value");
+        let stray = format!(
+            "{HEADER}{}",
+            attribute("x", &["type = \"string\"", "presence = \"optional\"", "update = \"put\"", "arm = \"properties.x\"", "actions = { A = \"start\" }"])
+        );
+        assert_rejected(&stray, "actions are only for update = \"action\"");
+        let complete = format!(
+            "{HEADER}{}",
+            attribute("state", &["type = \"string\"", "presence = \"optional\"", "update = \"action\"", "one_of = [\"Running\", \"Stopped\"]", "actions = { Running = \"start\", Stopped = \"stop\" }"])
+        );
+        let schema = parse_schema("test.toml", &complete).expect("valid");
+        let state = schema.attribute("state").expect("state");
+        assert_eq!(state.actions.get("Stopped").map(String::as_str), Some("stop"));
+    }
+
+    #[test]
+    fn action_update_on_an_attached_kind_is_rejected() {
+        let text = format!(
+            "{ATTACH_HEADER}{RESOURCE_ID}{}",
+            attribute("state", &["type = \"string\"", "presence = \"optional\"", "update = \"action\"", "one_of = [\"Running\"]", "actions = { Running = \"start\" }"])
+        );
+        assert_rejected(&text, "action updates are only for kinds Azure ML creates");
+    }
+
+    #[test]
+    fn optional_underlying_on_attach_only_is_rejected() {
+        let text = format!("{ATTACH_HEADER}{}", RESOURCE_ID.replace("\"required\"", "\"optional\""));
+        assert_rejected(&text, "`resource_id` must be required on an attach-only type");
+    }
+
+    #[test]
+    fn required_underlying_on_create_or_attach_is_rejected() {
+        let text = format!("{ATTACH_HEADER}{RESOURCE_ID}").replace("lifecycle = \"attach\"", "lifecycle = \"create_or_attach\"");
+        assert_rejected(&text, "must be optional on a create-or-attach type");
+        let optional = text.replace("presence = \"required\"\nupdate = \"reattach\"\narm", "presence = \"optional\"\nupdate = \"reattach\"\narm");
+        parse_schema("test.toml", &optional).expect("optional underlying is fine for create_or_attach");
+    }
+
+    #[test]
+    fn underlying_outside_resource_id_path_is_rejected() {
+        let text = format!("{ATTACH_HEADER}{}", RESOURCE_ID.replace("properties.resourceId", "properties.properties.resourceId"));
+        assert_rejected(&text, "must map to arm path `properties.resourceId`");
+    }
+
+    #[test]
+    fn attachment_identity_without_underlying_is_rejected() {
+        let text = format!("{ATTACH_HEADER}{RESOURCE_ID}{}", attribute("namespace", &["type = \"string\"", "presence = \"optional\"", "update = \"reattach\"", "arm = \"properties.properties.namespace\""]))
+            .replace("attachment_identity = [\"resource_id\"]", "attachment_identity = [\"namespace\"]");
+        assert_rejected(&text, "api.attachment_identity must include `resource_id`");
+    }
+
+    #[test]
+    fn attachment_identity_member_must_change_by_reattach() {
+        let text = format!("{ATTACH_HEADER}{RESOURCE_ID}{}", attribute("namespace", &["type = \"string\"", "presence = \"optional\"", "update = \"put\"", "arm = \"properties.properties.namespace\""]))
+            .replace("attachment_identity = [\"resource_id\"]", "attachment_identity = [\"resource_id\", \"namespace\"]");
+        assert_rejected(&text, "member `namespace` must be readable and change by reattach");
+    }
+
+    #[test]
+    fn underlying_types_on_a_create_only_type_are_rejected() {
+        let text = HEADER.replace("parent_attribute = \"workspace_id\"", "parent_attribute = \"workspace_id\"\nunderlying_types = [\"Microsoft.Compute/virtualMachines\"]");
+        assert_rejected(&text, "only attachable types name an underlying resource");
+    }
 }
