@@ -1,1 +1,7 @@
-//! The Terraform provider plugin (protocol 6). Not built yet: see issue 4.
+//! terraform-provider-azureml: a Terraform plugin (protocol 6) over the engine.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`proto`] | the generated tfplugin6 and go-plugin messages and services |
+
+pub mod proto;
