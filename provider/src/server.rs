@@ -1,0 +1,363 @@
+//! The `tfplugin6.Provider` service: one small method per RPC that converts the request
+//! ([`crate::convert::from_proto`]), calls the engine, and converts the answer back
+//! ([`crate::convert::to_proto`]). Problems with a request are diagnostics in the response,
+//! never gRPC errors: Terraform shows diagnostics to the user, but a gRPC error only as
+//! "plugin did not respond". RPCs of features we do not offer (ephemeral resources, list
+//! resources, state stores, actions, functions) answer `Unimplemented` or empty.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use engine::schema::{Registry, ResourceSchema};
+use tokio::sync::{RwLock, watch};
+use tonic::{Request, Response, Status};
+
+use crate::convert::{from_proto, msgpack, to_proto};
+use crate::proto::tfplugin6 as proto;
+use crate::proto::tfplugin6::provider_server::Provider;
+use crate::settings::{self, ProviderSettings};
+use crate::target::{self, Target};
+use crate::validate;
+
+type RpcResult<T> = Result<Response<T>, Status>;
+
+/// The provider: the catalogue, and what `ConfigureProvider` set up.
+pub struct AzureMlProvider {
+    registry: Registry,
+    schema_response: proto::get_provider_schema::Response,
+    working_dir: PathBuf,
+    configured: RwLock<Option<Arc<Target>>>,
+    /// Set by `ClientCapabilities.write_only_attributes_allowed` (Terraform >= 1.11).
+    write_only_allowed: AtomicBool,
+    /// Bumped by `StopProvider`; long operations watch it and give up.
+    stop: watch::Sender<u64>,
+}
+
+impl std::fmt::Debug for AzureMlProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AzureMlProvider").field("working_dir", &self.working_dir).finish_non_exhaustive()
+    }
+}
+
+impl AzureMlProvider {
+    /// A provider over `registry`; `working_dir` is Terraform's working folder (the embedded
+    /// emulator keeps its database in `.azureml/` there).
+    pub fn new(registry: Registry, working_dir: PathBuf) -> AzureMlProvider {
+        let schema_response = schema_response(&registry);
+        AzureMlProvider {
+            registry,
+            schema_response,
+            working_dir,
+            configured: RwLock::new(None),
+            write_only_allowed: AtomicBool::new(false),
+            stop: watch::channel(0).0,
+        }
+    }
+
+    fn resource(&self, type_name: &str) -> Result<&ResourceSchema, proto::Diagnostic> {
+        self.registry.get(type_name).ok_or_else(|| {
+            to_proto::error(
+                "Unsupported resource type",
+                format!("The provider has no resource type `{type_name}`."),
+            )
+        })
+    }
+
+    fn note_capabilities(&self, capabilities: Option<&proto::ClientCapabilities>) {
+        if from_proto::write_only_allowed(capabilities) {
+            self.write_only_allowed.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+fn server_capabilities() -> proto::ServerCapabilities {
+    // No plan_destroy: deletes are planned by Terraform without asking us (as in 6.0).
+    proto::ServerCapabilities::default()
+}
+
+fn schema_response(registry: &Registry) -> proto::get_provider_schema::Response {
+    proto::get_provider_schema::Response {
+        provider: Some(settings::schema()),
+        resource_schemas: registry
+            .iter()
+            .map(|schema| (schema.type_name.clone(), to_proto::schema(schema)))
+            .collect(),
+        server_capabilities: Some(server_capabilities()),
+        ..Default::default()
+    }
+}
+
+fn decode_error(what: &str, error: impl std::fmt::Display) -> proto::Diagnostic {
+    to_proto::error("Invalid value from Terraform", format!("Failed to decode the {what}: {error}."))
+}
+
+#[tonic::async_trait]
+impl Provider for AzureMlProvider {
+    async fn get_metadata(&self, _request: Request<proto::get_metadata::Request>) -> RpcResult<proto::get_metadata::Response> {
+        Ok(Response::new(proto::get_metadata::Response {
+            server_capabilities: Some(server_capabilities()),
+            resources: self
+                .registry
+                .iter()
+                .map(|schema| proto::get_metadata::ResourceMetadata { type_name: schema.type_name.clone() })
+                .collect(),
+            ..Default::default()
+        }))
+    }
+
+    async fn get_provider_schema(
+        &self,
+        _request: Request<proto::get_provider_schema::Request>,
+    ) -> RpcResult<proto::get_provider_schema::Response> {
+        Ok(Response::new(self.schema_response.clone()))
+    }
+
+    async fn get_resource_identity_schemas(
+        &self,
+        _request: Request<proto::get_resource_identity_schemas::Request>,
+    ) -> RpcResult<proto::get_resource_identity_schemas::Response> {
+        Ok(Response::new(proto::get_resource_identity_schemas::Response::default()))
+    }
+
+    async fn get_functions(&self, _request: Request<proto::get_functions::Request>) -> RpcResult<proto::get_functions::Response> {
+        Ok(Response::new(proto::get_functions::Response::default()))
+    }
+
+    async fn validate_provider_config(
+        &self,
+        request: Request<proto::validate_provider_config::Request>,
+    ) -> RpcResult<proto::validate_provider_config::Response> {
+        let request = request.into_inner();
+        let diagnostics = match provider_config(request.config.as_ref()) {
+            Ok(config) => settings::validate(&config).into_iter().map(setting_diagnostic).collect(),
+            Err(diagnostic) => vec![diagnostic],
+        };
+        Ok(Response::new(proto::validate_provider_config::Response { diagnostics }))
+    }
+
+    async fn validate_resource_config(
+        &self,
+        request: Request<proto::validate_resource_config::Request>,
+    ) -> RpcResult<proto::validate_resource_config::Response> {
+        let request = request.into_inner();
+        self.note_capabilities(request.client_capabilities.as_ref());
+        let diagnostics = match self.resource(&request.type_name) {
+            Err(diagnostic) => vec![diagnostic],
+            Ok(schema) => match from_proto::object(request.config.as_ref(), &schema.attributes) {
+                Ok(Some(config)) => to_proto::diagnostics(&validate::resource_config(schema, &config)),
+                Ok(None) => Vec::new(),
+                Err(error) => vec![decode_error("resource configuration", error)],
+            },
+        };
+        Ok(Response::new(proto::validate_resource_config::Response { diagnostics }))
+    }
+
+    async fn validate_data_resource_config(
+        &self,
+        request: Request<proto::validate_data_resource_config::Request>,
+    ) -> RpcResult<proto::validate_data_resource_config::Response> {
+        let type_name = request.into_inner().type_name;
+        Ok(Response::new(proto::validate_data_resource_config::Response {
+            diagnostics: vec![unsupported_data_source(&type_name)],
+        }))
+    }
+
+    async fn upgrade_resource_state(
+        &self,
+        request: Request<proto::upgrade_resource_state::Request>,
+    ) -> RpcResult<proto::upgrade_resource_state::Response> {
+        let request = request.into_inner();
+        let mut response = proto::upgrade_resource_state::Response::default();
+        match upgrade_state(self.resource(&request.type_name), &request) {
+            Ok(upgraded) => response.upgraded_state = Some(upgraded),
+            Err(diagnostic) => response.diagnostics.push(diagnostic),
+        }
+        Ok(Response::new(response))
+    }
+
+    async fn configure_provider(
+        &self,
+        request: Request<proto::configure_provider::Request>,
+    ) -> RpcResult<proto::configure_provider::Response> {
+        let request = request.into_inner();
+        self.note_capabilities(request.client_capabilities.as_ref());
+        tracing::info!("configuring for terraform {}", request.terraform_version);
+        let settings = match provider_config(request.config.as_ref())
+            .and_then(|config| settings::resolve(&config, |name| std::env::var(name).ok()).map_err(problems_diagnostic))
+        {
+            Ok(settings) => settings,
+            Err(diagnostic) => return Ok(Response::new(configure_failed(diagnostic))),
+        };
+        match self.connect(settings).await {
+            Ok(target) => {
+                tracing::info!("target: {}", target.describe());
+                *self.configured.write().await = Some(Arc::new(target));
+                Ok(Response::new(proto::configure_provider::Response::default()))
+            }
+            Err(diagnostic) => Ok(Response::new(configure_failed(diagnostic))),
+        }
+    }
+
+    async fn stop_provider(&self, _request: Request<proto::stop_provider::Request>) -> RpcResult<proto::stop_provider::Response> {
+        tracing::info!("stop requested: cancelling in-flight operations");
+        self.stop.send_modify(|generation| *generation += 1);
+        Ok(Response::new(proto::stop_provider::Response { error: String::new() }))
+    }
+
+    async fn read_resource(&self, request: Request<proto::read_resource::Request>) -> RpcResult<proto::read_resource::Response> {
+        let request = request.into_inner();
+        self.note_capabilities(request.client_capabilities.as_ref());
+        Ok(Response::new(proto::read_resource::Response {
+            diagnostics: vec![not_wired("ReadResource")],
+            new_state: request.current_state,
+            private: request.private,
+            ..Default::default()
+        }))
+    }
+
+    async fn plan_resource_change(
+        &self,
+        request: Request<proto::plan_resource_change::Request>,
+    ) -> RpcResult<proto::plan_resource_change::Response> {
+        let request = request.into_inner();
+        self.note_capabilities(request.client_capabilities.as_ref());
+        Ok(Response::new(proto::plan_resource_change::Response {
+            diagnostics: vec![not_wired("PlanResourceChange")],
+            ..Default::default()
+        }))
+    }
+
+    async fn apply_resource_change(
+        &self,
+        request: Request<proto::apply_resource_change::Request>,
+    ) -> RpcResult<proto::apply_resource_change::Response> {
+        let request = request.into_inner();
+        Ok(Response::new(proto::apply_resource_change::Response {
+            diagnostics: vec![not_wired("ApplyResourceChange")],
+            new_state: request.prior_state,
+            ..Default::default()
+        }))
+    }
+
+    async fn import_resource_state(
+        &self,
+        request: Request<proto::import_resource_state::Request>,
+    ) -> RpcResult<proto::import_resource_state::Response> {
+        let request = request.into_inner();
+        self.note_capabilities(request.client_capabilities.as_ref());
+        Ok(Response::new(proto::import_resource_state::Response {
+            diagnostics: vec![not_wired("ImportResourceState")],
+            ..Default::default()
+        }))
+    }
+
+    async fn read_data_source(&self, request: Request<proto::read_data_source::Request>) -> RpcResult<proto::read_data_source::Response> {
+        let type_name = request.into_inner().type_name;
+        Ok(Response::new(proto::read_data_source::Response {
+            diagnostics: vec![unsupported_data_source(&type_name)],
+            ..Default::default()
+        }))
+    }
+}
+
+impl AzureMlProvider {
+    async fn connect(&self, settings: ProviderSettings) -> Result<Target, proto::Diagnostic> {
+        target::connect(settings, &self.working_dir)
+            .await
+            .map_err(|error| to_proto::error("Failed to configure the provider", error_chain(&error)))
+    }
+
+    /// The target set by `ConfigureProvider`, or the diagnostic Terraform should show.
+    pub async fn target(&self) -> Result<Arc<Target>, proto::Diagnostic> {
+        self.configured.read().await.clone().ok_or_else(|| {
+            to_proto::error(
+                "Provider not configured",
+                "ConfigureProvider must succeed before resources are read or changed.",
+            )
+        })
+    }
+}
+
+/// Decodes the provider block.
+fn provider_config(
+    value: Option<&proto::DynamicValue>,
+) -> Result<std::collections::BTreeMap<String, engine::value::Value>, proto::Diagnostic> {
+    let Some(value) = value.filter(|value| !value.msgpack.is_empty()) else {
+        return Ok(Default::default());
+    };
+    match msgpack::decode(&value.msgpack, &settings::config_type()) {
+        Ok(engine::value::Value::Map(entries)) => Ok(entries),
+        Ok(_) => Ok(Default::default()),
+        Err(error) => Err(decode_error("provider configuration", error)),
+    }
+}
+
+fn upgrade_state(
+    schema: Result<&ResourceSchema, proto::Diagnostic>,
+    request: &proto::upgrade_resource_state::Request,
+) -> Result<proto::DynamicValue, proto::Diagnostic> {
+    let schema = schema?;
+    if u64::try_from(request.version).map_or(true, |version| version > schema.version) {
+        return Err(to_proto::error(
+            "Resource instance managed by newer provider version",
+            format!(
+                "The state of this `{}` was written with schema version {}, but this provider knows version {}. \
+                 Upgrade terraform-provider-azureml.",
+                schema.type_name, request.version, schema.version
+            ),
+        ));
+    }
+    // Version 0 is the only version so far: upgrading is decoding with the current schema.
+    let state = from_proto::raw_state(request.raw_state.as_ref(), &schema.attributes)
+        .map_err(|error| to_proto::error("Invalid resource state upgrade", format!("Failed to read the stored state: {error}.")))?;
+    to_proto::dynamic_value(state.as_ref(), &schema.attributes, false)
+        .map_err(|error| to_proto::error("Invalid resource state upgrade", format!("Failed to encode the state: {error}.")))
+}
+
+fn setting_diagnostic(problem: settings::SettingProblem) -> proto::Diagnostic {
+    let mut diagnostic = to_proto::error(&problem.summary, problem.detail);
+    diagnostic.attribute = Some(to_proto::attribute_path(&engine::addr::AttrPath::attr(problem.name)));
+    diagnostic
+}
+
+fn problems_diagnostic(problems: Vec<settings::SettingProblem>) -> proto::Diagnostic {
+    // resolve() only fails with at least one problem; report the first with its path and
+    // the rest in its detail.
+    let mut problems = problems.into_iter();
+    let Some(first) = problems.next() else {
+        return to_proto::error("Invalid provider configuration", "The provider block is invalid.");
+    };
+    let mut diagnostic = setting_diagnostic(first);
+    for other in problems {
+        diagnostic.detail.push_str(&format!("\n{}: {}", other.summary, other.detail));
+    }
+    diagnostic
+}
+
+fn configure_failed(diagnostic: proto::Diagnostic) -> proto::configure_provider::Response {
+    proto::configure_provider::Response { diagnostics: vec![diagnostic] }
+}
+
+fn unsupported_data_source(type_name: &str) -> proto::Diagnostic {
+    to_proto::error("Unsupported data source", format!("The provider has no data source `{type_name}`."))
+}
+
+/// TODO(#4): replaced as the engine's client and planner land.
+fn not_wired(rpc: &str) -> proto::Diagnostic {
+    to_proto::error(
+        "Not available in this build",
+        format!("{rpc} is not wired to the engine in this build of terraform-provider-azureml."),
+    )
+}
+
+/// An error and its causes on one line each, for diagnostic details.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!("\nCaused by: {cause}"));
+        source = cause.source();
+    }
+    text
+}
