@@ -1,1 +1,10 @@
 //! `amlplan`: reads Terraform-language configurations and plans/applies them through the engine.
+//!
+//! - [`config`]: loading `.tf` files, input variables, evaluation into resource instances
+//!   (HCL stays inside this module tree);
+//! - [`source`]: the source files kept for diagnostics;
+//! - [`render`]: what a person reads (diagnostics).
+
+pub mod config;
+pub mod render;
+pub mod source;

@@ -1,0 +1,828 @@
+//! Decodes the top-level blocks of parsed files into [`Configuration`] parts and checks block
+//! bodies against the schema: unknown arguments (with the closest valid name), computed
+//! attributes set by the user, missing required arguments, nested blocks, meta-arguments and
+//! `lifecycle`. One function over `&ResourceSchema` serves every resource type (STYLE §3).
+//! Values are not evaluated here (see `instances.rs`), so no type checks either.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::sync::Arc;
+
+use engine::addr::{AttrPath, Mode, PathStep, ResourceAddr};
+use engine::diag::{Diagnostic, Diagnostics};
+use engine::schema::{AttrType, Attribute, Presence, Registry, ResourceSchema};
+use hcl::edit::Span;
+use hcl::edit::expr::{Expression, TraversalOperator};
+use hcl::edit::structure::{Block, Body, Structure};
+
+use super::provider::PROVIDER_ARGUMENTS;
+use super::spelling::{closest, did_you_mean};
+use super::variables::{self, VarType};
+use super::{
+    AttrExpr, BlockSpans, BodyExprs, Configuration, IgnoreChanges, LifecycleOptions, LocalBlock, NestedBlock,
+    OutputBlock, ProviderBlock, ResourceBlock, Validation, VariableBlock,
+};
+use crate::source::FileId;
+
+/// Data sources of DESIGN §2. Those whose type is in the catalogue are checked with a schema
+/// derived from the resource's; the others are accepted with any arguments until the catalogue
+/// describes them.
+pub(crate) const DATA_SOURCES: &[&str] = &["azureml_compute", "azureml_environment", "azureml_workspace"];
+
+const TOP_LEVEL_BLOCKS: &[&str] = &["data", "locals", "output", "provider", "resource", "terraform", "variable"];
+
+/// Resource schemas shared by every block of a type, and the derived data source schemas.
+pub(crate) struct Catalogue {
+    resources: BTreeMap<String, Arc<ResourceSchema>>,
+    data: BTreeMap<String, Arc<ResourceSchema>>,
+}
+
+impl Catalogue {
+    pub(crate) fn new(registry: &Registry) -> Catalogue {
+        let resources: BTreeMap<String, Arc<ResourceSchema>> = registry
+            .iter()
+            .map(|schema| (schema.type_name.clone(), Arc::new(schema.clone())))
+            .collect();
+        let data = resources
+            .iter()
+            .filter(|(name, _)| DATA_SOURCES.contains(&name.as_str()))
+            .map(|(name, schema)| (name.clone(), Arc::new(data_schema(schema))))
+            .collect();
+        Catalogue { resources, data }
+    }
+}
+
+/// A data source reads an existing object by its name and parent: those two arguments are
+/// required, every other attribute is read from the service.
+fn data_schema(resource: &ResourceSchema) -> ResourceSchema {
+    let mut schema = resource.clone();
+    for (name, attribute) in &mut schema.attributes {
+        let lookup = *name == resource.api.name_attribute || *name == resource.api.parent_attribute;
+        attribute.presence = if lookup { Presence::Required } else { Presence::Computed };
+    }
+    schema
+}
+
+/// Decodes one file's top-level body into `config`.
+pub(crate) fn decode_file(config: &mut Configuration, catalogue: &Catalogue, file: FileId, body: &Body, diagnostics: &mut Diagnostics) {
+    let mut decoder = Decoder { config, catalogue, file, diagnostics };
+    for structure in body.iter() {
+        match structure {
+            Structure::Attribute(attribute) => decoder.error(
+                span(&attribute.key),
+                "Unsupported argument",
+                format!("`{}` cannot be set at the top level of a file\nhelp: arguments belong inside a block such as `locals {{ ... }}`", attribute.key.value()),
+            ),
+            Structure::Block(block) => decoder.top_level(block),
+        }
+    }
+}
+
+struct Decoder<'a> {
+    config: &'a mut Configuration,
+    catalogue: &'a Catalogue,
+    file: FileId,
+    diagnostics: &'a mut Diagnostics,
+}
+
+fn span<T: Span>(node: &T) -> Range<usize> {
+    node.span().unwrap_or_default()
+}
+
+/// `resource "type" "name"`: from the keyword to the last label.
+fn header(block: &Block) -> Range<usize> {
+    let start = span(&block.ident).start;
+    let end = block.labels.last().map_or_else(|| span(&block.ident).end, |label| span(label).end);
+    start..end
+}
+
+fn attr_expr(attribute: &hcl::edit::structure::Attribute, file: FileId) -> AttrExpr {
+    AttrExpr {
+        name: attribute.key.value().as_str().to_owned(),
+        expr: attribute.value.clone(),
+        file,
+        key_span: span(&attribute.key),
+        value_span: span(&attribute.value),
+    }
+}
+
+fn literal_bool(expr: &Expression) -> Option<bool> {
+    match expr {
+        Expression::Bool(flag) => Some(*flag.value()),
+        _ => None,
+    }
+}
+
+fn literal_string(expr: &Expression) -> Option<String> {
+    match expr {
+        Expression::String(text) => Some(text.value().clone()),
+        Expression::StringTemplate(template) => {
+            let mut out = String::new();
+            for element in template.iter() {
+                out.push_str(element.as_literal()?.value());
+            }
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().all(|character| character.is_ascii_alphanumeric() || character == '_' || character == '-')
+        && !name.starts_with(|character: char| character.is_ascii_digit() || character == '-')
+}
+
+impl Decoder<'_> {
+    fn error(&mut self, range: Range<usize>, summary: &str, detail: String) {
+        let subject = self.config.span(self.file, range);
+        self.diagnostics.push(Diagnostic { subject: Some(subject), ..Diagnostic::error(summary, detail) });
+    }
+
+    fn warning(&mut self, range: Range<usize>, summary: &str, detail: String) {
+        let subject = self.config.span(self.file, range);
+        self.diagnostics.push(Diagnostic { subject: Some(subject), ..Diagnostic::warning(summary, detail) });
+    }
+
+    fn location(&self, file: FileId, offset: usize) -> String {
+        let source = self.config.sources.get(file).expect("spans refer to loaded files");
+        let location = source.location(offset);
+        format!("{}:{}:{}", source.name(), location.line, location.column)
+    }
+
+    /// Checks the label count; returns the labels when right.
+    fn labels<'b>(&mut self, block: &'b Block, expected: &[&str]) -> Option<Vec<&'b str>> {
+        let kind = block.ident.value().as_str();
+        if block.labels.len() == expected.len() {
+            return Some(block.labels.iter().map(|label| label.as_str()).collect());
+        }
+        let wanted = expected.iter().map(|label| format!("\"{label}\"")).collect::<Vec<_>>().join(" ");
+        if block.labels.len() < expected.len() {
+            let missing = expected[block.labels.len()];
+            self.error(header(block), &format!("Missing {missing} for {kind}"), format!("a `{kind}` block needs {} label(s): `{kind} {wanted}`", expected.len()));
+        } else {
+            let extra = span(&block.labels[expected.len()]);
+            self.error(extra, "Extraneous label", format!("a `{kind}` block has {} label(s): `{kind} {wanted}`", expected.len()));
+        }
+        None
+    }
+
+    fn top_level(&mut self, block: &Block) {
+        let kind = block.ident.value().as_str();
+        match kind {
+            "terraform" => self.terraform(block),
+            "provider" => self.provider(block),
+            "variable" => self.variable(block),
+            "locals" => self.locals(block),
+            "output" => self.output(block),
+            "resource" => self.resource(block, Mode::Managed),
+            "data" => self.resource(block, Mode::Data),
+            "module" | "moved" | "import" | "check" | "removed" | "ephemeral" => {
+                let why = match kind {
+                    "module" => "amlplan plans a single folder; move the module's blocks into the configuration or run terraform",
+                    "moved" => "rename resources with `amlplan state` commands, or plan the rename as remove + add",
+                    "import" => "use the `amlplan import ADDR ID` command instead",
+                    _ => "remove the block, or use terraform for this configuration",
+                };
+                self.error(header(block), "Unsupported block type", format!("`{kind}` blocks are not supported by amlplan\nhelp: {why}"));
+            }
+            other => {
+                let suggestion = did_you_mean(other, TOP_LEVEL_BLOCKS.iter().copied());
+                self.error(span(&block.ident), "Unsupported block type", format!("blocks of type `{other}` are not expected here{suggestion}"));
+            }
+        }
+    }
+
+    fn terraform(&mut self, block: &Block) {
+        if !block.labels.is_empty() {
+            self.labels(block, &[]);
+        }
+        for structure in block.body.iter() {
+            match structure {
+                Structure::Attribute(attribute) => match attribute.key.value().as_str() {
+                    "required_version" | "experiments" => {}
+                    other => self.error(span(&attribute.key), "Unsupported argument", format!("`terraform` has no argument `{other}`{}", did_you_mean(other, ["required_version"]))),
+                },
+                Structure::Block(nested) => match nested.ident.value().as_str() {
+                    "required_providers" => self.required_providers(nested),
+                    "backend" => {
+                        let Some(labels) = self.labels(nested, &["type"]) else { continue };
+                        if labels[0] != "local" {
+                            self.error(header(nested), "Unsupported backend", format!("amlplan keeps state in a local file; the `{}` backend is not supported\nhelp: remove the backend block, or use `backend \"local\"`", labels[0]));
+                            continue;
+                        }
+                        if let Some(path) = nested.body.get_attribute("path") {
+                            match literal_string(&path.value) {
+                                Some(text) => self.config.terraform.state_path = Some(text),
+                                None => self.error(span(&path.value), "Invalid backend path", "the state path must be a literal string".to_owned()),
+                            }
+                        }
+                    }
+                    "cloud" => self.error(header(nested), "Unsupported block type", "HCP Terraform (`cloud`) is not supported by amlplan; state is a local file".to_owned()),
+                    other => self.error(span(&nested.ident), "Unsupported block type", format!("`terraform` has no block `{other}`{}", did_you_mean(other, ["required_providers", "backend"]))),
+                },
+            }
+        }
+    }
+
+    fn required_providers(&mut self, block: &Block) {
+        for structure in block.body.iter() {
+            let Structure::Attribute(attribute) = structure else {
+                self.error(span(structure), "Unsupported block type", "list providers as `name = { source = \"...\", version = \"...\" }`".to_owned());
+                continue;
+            };
+            let name = attribute.key.value().as_str();
+            if name != "azureml" {
+                self.warning(
+                    span(&attribute.key),
+                    "Provider not used by amlplan",
+                    format!("amlplan manages only `azureml` resources; any `{name}` resources in this configuration are reported as unsupported"),
+                );
+                continue;
+            }
+            let Expression::Object(object) = &attribute.value else {
+                self.error(span(&attribute.value), "Invalid provider requirement", "write `azureml = { source = \"...\", version = \"...\" }`".to_owned());
+                continue;
+            };
+            for (key, value) in object.iter() {
+                let key_name = match key {
+                    hcl::edit::expr::ObjectKey::Ident(ident) => ident.value().as_str().to_owned(),
+                    hcl::edit::expr::ObjectKey::Expression(expr) => literal_string(expr).unwrap_or_default(),
+                };
+                let text = literal_string(value.expr());
+                match (key_name.as_str(), text) {
+                    ("source", Some(text)) => self.config.terraform.azureml_source = Some(text),
+                    ("version", Some(text)) => self.config.terraform.azureml_version = Some(text),
+                    ("source" | "version", None) => self.error(span(value.expr()), "Invalid provider requirement", format!("`{key_name}` must be a literal string")),
+                    ("configuration_aliases", _) => {}
+                    (other, _) => self.error(span(key), "Unsupported argument", format!("a provider requirement has no argument `{other}`{}", did_you_mean(other, ["source", "version"]))),
+                }
+            }
+        }
+    }
+
+    fn provider(&mut self, block: &Block) {
+        let Some(labels) = self.labels(block, &["name"]) else { return };
+        if labels[0] != "azureml" {
+            self.error(
+                span(&block.labels[0]),
+                "Unsupported provider",
+                format!("amlplan configures only the `azureml` provider, not `{}`\nhelp: manage `{}` resources with terraform, in a separate configuration", labels[0], labels[0]),
+            );
+            return;
+        }
+        if let Some(existing) = &self.config.provider {
+            let first = self.location(existing.file, existing.header.start);
+            self.error(header(block), "Duplicate provider configuration", format!("`provider \"azureml\"` is already configured at {first}"));
+            return;
+        }
+        let mut attributes = Vec::new();
+        for structure in block.body.iter() {
+            match structure {
+                Structure::Attribute(attribute) => {
+                    let name = attribute.key.value().as_str();
+                    if name == "alias" {
+                        self.error(span(&attribute.key), "Unsupported argument", "provider aliases are not supported by amlplan; configure one `azureml` provider".to_owned());
+                    } else if PROVIDER_ARGUMENTS.iter().any(|argument| argument.name == name) {
+                        attributes.push(attr_expr(attribute, self.file));
+                    } else {
+                        let suggestion = did_you_mean(name, PROVIDER_ARGUMENTS.iter().map(|argument| argument.name));
+                        self.error(span(&attribute.key), "Unsupported argument", format!("the `azureml` provider has no argument `{name}`{suggestion}"));
+                    }
+                }
+                Structure::Block(nested) => {
+                    self.error(span(&nested.ident), "Unsupported block type", format!("the `azureml` provider has no block `{}`", nested.ident.value()));
+                }
+            }
+        }
+        self.config.provider = Some(ProviderBlock { file: self.file, header: header(block), attributes });
+    }
+
+    fn variable(&mut self, block: &Block) {
+        let Some(labels) = self.labels(block, &["name"]) else { return };
+        let name = labels[0].to_owned();
+        if !valid_name(&name) {
+            self.error(span(&block.labels[0]), "Invalid variable name", "a name must start with a letter or underscore and contain only letters, digits, underscores and dashes".to_owned());
+            return;
+        }
+        if let Some(existing) = self.config.variables.get(&name) {
+            let first = self.location(existing.file, existing.header.start);
+            self.error(header(block), "Duplicate variable declaration", format!("`var.{name}` is already declared at {first}"));
+            return;
+        }
+        let mut variable = VariableBlock {
+            name: name.clone(),
+            file: self.file,
+            header: header(block),
+            ty: VarType::Any,
+            default: None,
+            sensitive: false,
+            nullable: true,
+            validations: Vec::new(),
+        };
+        for structure in block.body.iter() {
+            match structure {
+                Structure::Attribute(attribute) => match attribute.key.value().as_str() {
+                    "type" => match variables::parse_type(&attribute.value) {
+                        Ok(ty) => variable.ty = ty,
+                        Err((message, range)) => self.error(range.unwrap_or_else(|| span(&attribute.value)), "Invalid type specification", message),
+                    },
+                    "default" => variable.default = Some(attr_expr(attribute, self.file)),
+                    "description" => {}
+                    "sensitive" | "nullable" | "ephemeral" => match literal_bool(&attribute.value) {
+                        Some(flag) if attribute.key.value().as_str() == "sensitive" => variable.sensitive = flag,
+                        Some(flag) if attribute.key.value().as_str() == "nullable" => variable.nullable = flag,
+                        Some(_) => {}
+                        None => self.error(span(&attribute.value), "Invalid value", format!("`{}` must be `true` or `false`", attribute.key.value())),
+                    },
+                    other => self.error(
+                        span(&attribute.key),
+                        "Unsupported argument",
+                        format!("a variable has no argument `{other}`{}", did_you_mean(other, ["type", "default", "description", "sensitive", "nullable"])),
+                    ),
+                },
+                Structure::Block(nested) if nested.ident.value().as_str() == "validation" => {
+                    let condition = nested.body.get_attribute("condition");
+                    let message = nested.body.get_attribute("error_message");
+                    match (condition, message) {
+                        (Some(condition), Some(message)) => variable.validations.push(Validation {
+                            condition: attr_expr(condition, self.file),
+                            error_message: attr_expr(message, self.file),
+                        }),
+                        _ => self.error(header(nested), "Missing required argument", "a `validation` block needs `condition` and `error_message`".to_owned()),
+                    }
+                }
+                Structure::Block(nested) => {
+                    self.error(span(&nested.ident), "Unsupported block type", format!("a variable has no block `{}`{}", nested.ident.value(), did_you_mean(nested.ident.value().as_str(), ["validation"])));
+                }
+            }
+        }
+        self.config.variables.insert(name, variable);
+    }
+
+    fn locals(&mut self, block: &Block) {
+        if !block.labels.is_empty() {
+            self.labels(block, &[]);
+        }
+        for structure in block.body.iter() {
+            match structure {
+                Structure::Attribute(attribute) => {
+                    let name = attribute.key.value().as_str().to_owned();
+                    if let Some(existing) = self.config.locals.get(&name) {
+                        let first = self.location(existing.value.file, existing.value.key_span.start);
+                        self.error(span(&attribute.key), "Duplicate local value definition", format!("`local.{name}` is already defined at {first}"));
+                        continue;
+                    }
+                    self.config.locals.insert(name, LocalBlock { value: attr_expr(attribute, self.file) });
+                }
+                Structure::Block(nested) => {
+                    self.error(span(&nested.ident), "Unsupported block type", "`locals` holds only `name = value` arguments".to_owned());
+                }
+            }
+        }
+    }
+
+    fn output(&mut self, block: &Block) {
+        let Some(labels) = self.labels(block, &["name"]) else { return };
+        let name = labels[0].to_owned();
+        if let Some(existing) = self.config.outputs.get(&name) {
+            let first = self.location(existing.file, existing.header.start);
+            self.error(header(block), "Duplicate output definition", format!("output `{name}` is already defined at {first}"));
+            return;
+        }
+        let mut output = OutputBlock { file: self.file, header: header(block), value: None, sensitive: false, description: None };
+        for structure in block.body.iter() {
+            match structure {
+                Structure::Attribute(attribute) => match attribute.key.value().as_str() {
+                    "value" => output.value = Some(attr_expr(attribute, self.file)),
+                    "description" => output.description = literal_string(&attribute.value),
+                    "sensitive" => match literal_bool(&attribute.value) {
+                        Some(flag) => output.sensitive = flag,
+                        None => self.error(span(&attribute.value), "Invalid value", "`sensitive` must be `true` or `false`".to_owned()),
+                    },
+                    "depends_on" | "ephemeral" => {}
+                    other => self.error(
+                        span(&attribute.key),
+                        "Unsupported argument",
+                        format!("an output has no argument `{other}`{}", did_you_mean(other, ["value", "description", "sensitive", "depends_on"])),
+                    ),
+                },
+                Structure::Block(nested) => {
+                    self.error(span(&nested.ident), "Unsupported block type", format!("`{}` blocks in outputs are not supported by amlplan", nested.ident.value()));
+                }
+            }
+        }
+        if output.value.is_none() {
+            self.error(header(block), "Missing required argument", format!("output `{name}` needs a `value` argument"));
+        }
+        self.config.outputs.insert(name, output);
+    }
+
+    fn resource(&mut self, block: &Block, mode: Mode) {
+        let kind = block.ident.value().as_str();
+        let Some(labels) = self.labels(block, &["type", "name"]) else { return };
+        let (resource_type, name) = (labels[0], labels[1]);
+        let type_span = span(&block.labels[0]);
+        if !valid_name(name) {
+            self.error(span(&block.labels[1]), "Invalid resource name", "a name must start with a letter or underscore and contain only letters, digits, underscores and dashes".to_owned());
+            return;
+        }
+        if !resource_type.starts_with("azureml_") {
+            let provider = resource_type.split('_').next().unwrap_or(resource_type);
+            self.error(
+                type_span,
+                "Unsupported resource type",
+                format!("`{resource_type}` belongs to the `{provider}` provider; amlplan plans only `azureml` resources\nhelp: manage `{provider}` resources with terraform, in a separate configuration"),
+            );
+            return;
+        }
+        let schema = match mode {
+            Mode::Managed => match self.catalogue.resources.get(resource_type) {
+                Some(schema) => Some(Arc::clone(schema)),
+                None => {
+                    let suggestion = did_you_mean(resource_type, self.catalogue.resources.keys().map(String::as_str));
+                    self.error(type_span, "Unknown resource type", format!("the `azureml` provider has no resource type `{resource_type}`{suggestion}"));
+                    return;
+                }
+            },
+            Mode::Data => match self.catalogue.data.get(resource_type) {
+                Some(schema) => Some(Arc::clone(schema)),
+                None if DATA_SOURCES.contains(&resource_type) => None,
+                None => {
+                    let suggestion = did_you_mean(resource_type, DATA_SOURCES.iter().copied());
+                    self.error(type_span, "Unknown data source type", format!("the `azureml` provider has no data source `{resource_type}`{suggestion}"));
+                    return;
+                }
+            },
+        };
+        let addr = ResourceAddr { mode, resource_type: resource_type.to_owned(), name: name.to_owned(), key: None };
+        if let Some(existing) = self.config.blocks.iter().find(|existing| existing.addr == addr) {
+            let first = self.location(existing.spans.file, existing.spans.header.start);
+            self.error(header(block), &format!("Duplicate {kind} block"), format!("`{addr}` is already declared at {first}"));
+            return;
+        }
+
+        let mut count = None;
+        let mut for_each: Option<AttrExpr> = None;
+        let mut depends_on = Vec::new();
+        let mut lifecycle = LifecycleOptions::default();
+        let mut lifecycle_seen = false;
+        let mut arguments = Vec::new();
+        let mut nested_blocks = Vec::new();
+        for structure in block.body.iter() {
+            match structure {
+                Structure::Attribute(attribute) => match attribute.key.value().as_str() {
+                    "count" | "for_each" => {
+                        let other = if attribute.key.value().as_str() == "count" { &for_each } else { &count };
+                        if other.is_some() {
+                            self.error(span(&attribute.key), "Invalid combination of \"count\" and \"for_each\"", "set either `count` or `for_each`, not both".to_owned());
+                        } else if attribute.key.value().as_str() == "count" {
+                            count = Some(attr_expr(attribute, self.file));
+                        } else {
+                            for_each = Some(attr_expr(attribute, self.file));
+                        }
+                    }
+                    "depends_on" => depends_on = self.depends_on(&attribute.value),
+                    "provider" => {
+                        let valid = matches!(&attribute.value, Expression::Variable(name) if name.value().as_str() == "azureml");
+                        if !valid {
+                            self.error(span(&attribute.value), "Unsupported provider reference", "amlplan uses one `azureml` provider; remove `provider` or set it to `azureml`".to_owned());
+                        }
+                    }
+                    _ => arguments.push(attribute),
+                },
+                Structure::Block(nested) => match nested.ident.value().as_str() {
+                    "lifecycle" if mode == Mode::Managed => {
+                        if lifecycle_seen {
+                            self.error(header(nested), "Duplicate lifecycle block", "a resource has at most one `lifecycle` block".to_owned());
+                        } else {
+                            lifecycle_seen = true;
+                            lifecycle = self.lifecycle(nested, schema.as_deref());
+                        }
+                    }
+                    "provisioner" | "connection" => {
+                        self.error(header(nested), "Unsupported block type", format!("`{}` blocks are not supported by amlplan: it does not run provisioners", nested.ident.value()));
+                    }
+                    "dynamic" => {
+                        self.error(header(nested), "Unsupported block type", "`dynamic` blocks are not supported by amlplan yet\nhelp: write the nested blocks out, or use an argument with a list of objects".to_owned());
+                    }
+                    _ => nested_blocks.push(nested),
+                },
+            }
+        }
+
+        let mut spans = BlockSpans { file: self.file, header: header(block), attributes: BTreeMap::new() };
+        let body = match &schema {
+            Some(schema) => {
+                let what = format!("`{resource_type}`");
+                let data = mode == Mode::Data;
+                self.arguments(&arguments, &nested_blocks, &schema.attributes, &what, data, &AttrPath::default(), header(block), &mut spans)
+            }
+            None => self.generic_arguments(&arguments, &nested_blocks, &mut spans),
+        };
+        if let Some(for_each) = &for_each {
+            if let Expression::Array(_) = &for_each.expr {
+                self.error(
+                    for_each.value_span.clone(),
+                    "Invalid for_each argument",
+                    "`for_each` needs a map or a set of strings, and this is a tuple\nhelp: convert it with `toset([...])`".to_owned(),
+                );
+            }
+        }
+        self.config.blocks.push(ResourceBlock {
+            addr,
+            schema,
+            body,
+            count,
+            for_each,
+            depends_on,
+            lifecycle,
+            spans: Arc::new(spans),
+            managed_dependencies: Vec::new(),
+        });
+    }
+
+    /// `depends_on = [azureml_x.y, data.azureml_z.w]`: whole objects only.
+    fn depends_on(&mut self, expr: &Expression) -> Vec<ResourceAddr> {
+        let Expression::Array(items) = expr else {
+            self.error(span(expr), "Invalid depends_on", "`depends_on` is a list of resource references, as in `[azureml_workspace.main]`".to_owned());
+            return Vec::new();
+        };
+        let mut addrs = Vec::new();
+        for item in items.iter() {
+            let parsed = match item {
+                Expression::Traversal(traversal) => match &traversal.expr {
+                    Expression::Variable(root) => {
+                        let steps: Option<Vec<&str>> = traversal
+                            .operators
+                            .iter()
+                            .map(|operator| match operator.value() {
+                                TraversalOperator::GetAttr(name) => Some(name.value().as_str()),
+                                _ => None,
+                            })
+                            .collect();
+                        match (root.value().as_str(), steps.as_deref()) {
+                            ("data", Some([resource_type, name])) => Some(ResourceAddr { mode: Mode::Data, resource_type: (*resource_type).to_owned(), name: (*name).to_owned(), key: None }),
+                            (resource_type, Some([name])) if resource_type.contains('_') => Some(ResourceAddr::managed(resource_type, name)),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                },
+                _ => None,
+            };
+            match parsed {
+                Some(addr) => {
+                    // Checked once every file is decoded: the block may be declared later.
+                    self.config.pending_depends_on_checks.push((addr.clone(), self.file, span(item)));
+                    addrs.push(addr);
+                }
+                None => self.error(
+                    span(item),
+                    "Invalid depends_on reference",
+                    "each `depends_on` entry names a whole resource or data source, as in `azureml_workspace.main` (no attribute, no index)".to_owned(),
+                ),
+            }
+        }
+        addrs
+    }
+
+    fn lifecycle(&mut self, block: &Block, schema: Option<&ResourceSchema>) -> LifecycleOptions {
+        let mut options = LifecycleOptions::default();
+        for structure in block.body.iter() {
+            let Structure::Attribute(attribute) = structure else {
+                let name = structure.as_block().map_or(String::new(), |nested| nested.ident.value().to_string());
+                self.error(span(structure), "Unsupported block type", format!("`{name}` blocks in `lifecycle` are not supported by amlplan"));
+                continue;
+            };
+            let name = attribute.key.value().as_str();
+            match name {
+                "prevent_destroy" | "create_before_destroy" => match literal_bool(&attribute.value) {
+                    Some(flag) if name == "prevent_destroy" => options.prevent_destroy = flag,
+                    Some(flag) => options.create_before_destroy = flag,
+                    None => self.error(span(&attribute.value), "Invalid lifecycle value", format!("`{name}` must be the literal `true` or `false` (references are not allowed here)")),
+                },
+                "ignore_changes" => options.ignore_changes = self.ignore_changes(&attribute.value, schema),
+                "replace_triggered_by" => self.error(span(&attribute.key), "Unsupported argument", "`replace_triggered_by` is not supported by amlplan".to_owned()),
+                other => self.error(
+                    span(&attribute.key),
+                    "Unsupported argument",
+                    format!("`lifecycle` has no argument `{other}`{}", did_you_mean(other, ["prevent_destroy", "create_before_destroy", "ignore_changes"])),
+                ),
+            }
+        }
+        options
+    }
+
+    fn ignore_changes(&mut self, expr: &Expression, schema: Option<&ResourceSchema>) -> IgnoreChanges {
+        if let Expression::Variable(name) = expr {
+            if name.value().as_str() == "all" {
+                return IgnoreChanges::All;
+            }
+        }
+        let Expression::Array(items) = expr else {
+            self.error(span(expr), "Invalid ignore_changes", "`ignore_changes` is `all` or a list of attribute names, as in `[tags]`".to_owned());
+            return IgnoreChanges::Nothing;
+        };
+        let mut paths = Vec::new();
+        for item in items.iter() {
+            let path = match item {
+                Expression::Variable(name) => Some(AttrPath::attr(name.value().as_str())),
+                Expression::String(text) => Some(AttrPath::attr(text.value())),
+                Expression::Traversal(traversal) => match &traversal.expr {
+                    Expression::Variable(root) => {
+                        let mut path = AttrPath::attr(root.value().as_str());
+                        let mut valid = true;
+                        for operator in &traversal.operators {
+                            match operator.value() {
+                                TraversalOperator::GetAttr(name) => path = path.join(PathStep::Attr(name.value().as_str().to_owned())),
+                                TraversalOperator::LegacyIndex(index) => path = path.join(PathStep::Index(*index.value())),
+                                TraversalOperator::Index(Expression::Number(number)) => match number.value().as_u64() {
+                                    Some(index) => path = path.join(PathStep::Index(index)),
+                                    None => valid = false,
+                                },
+                                TraversalOperator::Index(key) => match literal_string(key) {
+                                    Some(key) => path = path.join(PathStep::Key(key)),
+                                    None => valid = false,
+                                },
+                                _ => valid = false,
+                            }
+                        }
+                        valid.then_some(path)
+                    }
+                    _ => None,
+                },
+                _ => None,
+            };
+            let Some(path) = path else {
+                self.error(span(item), "Invalid ignore_changes entry", "name an attribute of this resource, as in `tags` or `tags[\"owner\"]`".to_owned());
+                continue;
+            };
+            if let (Some(schema), Some(root)) = (schema, path.root()) {
+                if schema.attribute(root).is_none() {
+                    let suggestion = did_you_mean(root, schema.attributes.keys().map(String::as_str));
+                    self.error(span(item), "Unsupported attribute", format!("`{}` has no attribute `{root}`{suggestion}", schema.type_name));
+                    continue;
+                }
+            }
+            paths.push(path);
+        }
+        IgnoreChanges::Paths(paths)
+    }
+
+    /// Checks arguments and nested blocks against schema attributes; records spans.
+    #[allow(clippy::too_many_arguments)]
+    fn arguments(
+        &mut self,
+        arguments: &[&hcl::edit::structure::Attribute],
+        blocks: &[&Block],
+        schema: &BTreeMap<String, Attribute>,
+        what: &str,
+        data: bool,
+        path: &AttrPath,
+        block_header: Range<usize>,
+        spans: &mut BlockSpans,
+    ) -> BodyExprs {
+        let mut body = BodyExprs::default();
+        let mut seen: BTreeMap<String, Range<usize>> = BTreeMap::new();
+        let configurable = || schema.iter().filter(|(_, attribute)| attribute.presence.is_configurable()).map(|(name, _)| name.as_str());
+        for attribute in arguments {
+            let name = attribute.key.value().as_str();
+            let key_span = span(&attribute.key);
+            let Some(definition) = schema.get(name) else {
+                let suggestion = did_you_mean(name, configurable());
+                self.error(key_span, "Unsupported argument", format!("{what} has no argument `{name}`{suggestion}"));
+                continue;
+            };
+            if definition.presence == Presence::Computed {
+                let why = if data { "is read from the service" } else { "is set by the service" };
+                self.error(key_span, "Unconfigurable attribute", format!("`{name}` {why} and cannot be configured\nhelp: remove this argument; read it elsewhere as a reference"));
+                continue;
+            }
+            if let Some(first) = seen.get(name) {
+                let first = self.location(self.file, first.start);
+                self.error(key_span, "Duplicate argument", format!("`{name}` is already set at {first}"));
+                continue;
+            }
+            seen.insert(name.to_owned(), key_span);
+            spans.attributes.insert(path.join(PathStep::Attr(name.to_owned())), span(&attribute.value));
+            body.attributes.push(attr_expr(attribute, self.file));
+        }
+        let mut block_counts: BTreeMap<String, u64> = BTreeMap::new();
+        for nested in blocks {
+            let name = nested.ident.value().as_str();
+            let Some(definition) = schema.get(name) else {
+                let suggestion = did_you_mean(name, configurable());
+                self.error(span(&nested.ident), "Unsupported block type", format!("{what} has no block `{name}`{suggestion}"));
+                continue;
+            };
+            let (nested_schema, repeated) = match &definition.ty {
+                AttrType::Object(attributes) => (attributes, false),
+                AttrType::List(element) => match element.as_ref() {
+                    AttrType::Object(attributes) => (attributes, true),
+                    _ => {
+                        self.error(span(&nested.ident), "Unsupported block type", format!("`{name}` is an argument, not a block\nhelp: write `{name} = ...`"));
+                        continue;
+                    }
+                },
+                _ => {
+                    self.error(span(&nested.ident), "Unsupported block type", format!("`{name}` is an argument, not a block\nhelp: write `{name} = ...`"));
+                    continue;
+                }
+            };
+            if definition.presence == Presence::Computed {
+                self.error(span(&nested.ident), "Unconfigurable attribute", format!("`{name}` is set by the service and cannot be configured"));
+                continue;
+            }
+            if !nested.labels.is_empty() {
+                self.error(span(&nested.labels[0]), "Extraneous label", format!("a `{name}` block has no labels"));
+                continue;
+            }
+            if let Some(first) = seen.get(name) {
+                let first = self.location(self.file, first.start);
+                self.error(header(nested), "Duplicate argument", format!("`{name}` is already set at {first}"));
+                continue;
+            }
+            let occurrence = block_counts.entry(name.to_owned()).or_insert(0);
+            if !repeated && *occurrence > 0 {
+                self.error(header(nested), "Too many blocks", format!("at most one `{name}` block is allowed"));
+                continue;
+            }
+            let nested_path = if repeated {
+                path.join(PathStep::Attr(name.to_owned())).join(PathStep::Index(*occurrence))
+            } else {
+                path.join(PathStep::Attr(name.to_owned()))
+            };
+            *occurrence += 1;
+            spans.attributes.insert(nested_path.clone(), header(nested));
+            if repeated && *occurrence == 1 {
+                spans.attributes.insert(path.join(PathStep::Attr(name.to_owned())), header(nested));
+            }
+            let mut nested_arguments = Vec::new();
+            let mut nested_blocks = Vec::new();
+            for structure in nested.body.iter() {
+                match structure {
+                    Structure::Attribute(attribute) => nested_arguments.push(attribute),
+                    Structure::Block(inner) => nested_blocks.push(inner),
+                }
+            }
+            let nested_what = format!("block `{name}`");
+            let nested_body = self.arguments(&nested_arguments, &nested_blocks, nested_schema, &nested_what, data, &nested_path, header(nested), spans);
+            body.blocks.push(NestedBlock { name: name.to_owned(), body: nested_body });
+        }
+        let present: BTreeSet<&str> = body
+            .attributes
+            .iter()
+            .map(|attribute| attribute.name.as_str())
+            .chain(body.blocks.iter().map(|nested| nested.name.as_str()))
+            .collect();
+        for (name, definition) in schema {
+            if definition.presence == Presence::Required && !present.contains(name.as_str()) && !seen.contains_key(name) {
+                self.error(block_header.clone(), "Missing required argument", format!("{what} requires the argument `{name}`, and this block does not set it"));
+            }
+        }
+        body
+    }
+
+    /// A data source the catalogue does not describe yet: any argument is accepted.
+    fn generic_arguments(&mut self, arguments: &[&hcl::edit::structure::Attribute], blocks: &[&Block], spans: &mut BlockSpans) -> BodyExprs {
+        let mut body = BodyExprs::default();
+        for attribute in arguments {
+            spans.attributes.insert(AttrPath::attr(attribute.key.value().as_str()), span(&attribute.value));
+            body.attributes.push(attr_expr(attribute, self.file));
+        }
+        for nested in blocks {
+            let mut nested_arguments = Vec::new();
+            let mut nested_blocks = Vec::new();
+            for structure in nested.body.iter() {
+                match structure {
+                    Structure::Attribute(attribute) => nested_arguments.push(attribute),
+                    Structure::Block(inner) => nested_blocks.push(inner),
+                }
+            }
+            let nested_body = self.generic_arguments(&nested_arguments, &nested_blocks, spans);
+            body.blocks.push(NestedBlock { name: nested.ident.value().as_str().to_owned(), body: nested_body });
+        }
+        body
+    }
+}
+
+/// Reports `depends_on` entries naming blocks that are not declared (checked after every file
+/// is decoded, since a block may be declared in a later file).
+pub(crate) fn check_depends_on(config: &mut Configuration, diagnostics: &mut Diagnostics) {
+    let pending = std::mem::take(&mut config.pending_depends_on_checks);
+    for (addr, file, range) in pending {
+        if config.blocks.iter().any(|block| block.addr == addr) {
+            continue;
+        }
+        let declared: Vec<String> = config.blocks.iter().map(|block| block.addr.to_string()).collect();
+        let suggestion = closest(&addr.to_string(), declared.iter().map(String::as_str))
+            .map(|close| format!("\nhelp: did you mean `{close}`?"))
+            .unwrap_or_default();
+        let subject = config.span(file, range);
+        diagnostics.push(Diagnostic {
+            subject: Some(subject),
+            ..Diagnostic::error("Reference to undeclared resource", format!("`{addr}` is not declared in this configuration{suggestion}"))
+        });
+    }
+}

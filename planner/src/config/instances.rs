@@ -1,0 +1,480 @@
+//! The evaluation walk: variables, then every local, resource, data source, provider and output
+//! in dependency order; `count`/`for_each` expanded into instances; arguments evaluated and
+//! converted to their schema types. What is not known yet (an id the service assigns, anything
+//! computed from it) is `Value::Unknown`, so the apply step calls [`evaluate`] again after each
+//! resource completes, with the new values in [`KnownValues`], to fill them in. One walk costs one
+//! evaluation of each expression: no parsing, no IO (except `file()` calls).
+//!
+//! What a reference to a resource instance yields, per attribute:
+//!
+//! | attribute                         | value                                                    |
+//! |-----------------------------------|----------------------------------------------------------|
+//! | set in the configuration          | the configured value (possibly unknown)                  |
+//! | unset, optional                   | the schema default, else null (that is what apply sends) |
+//! | unset, computed/optional+computed | the known value, else unknown                            |
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use engine::addr::{AttrPath, InstanceKey, Mode, PathStep, ResourceAddr};
+use engine::diag::{Diagnostic, Diagnostics};
+use engine::schema::{AttrType, Attribute, Presence, ResourceSchema};
+use engine::value::{ObjectValue, Value};
+
+use super::convert::convert_attribute;
+use super::eval::{BlockKey, Evaluator, Scope, kind_of};
+use super::provider::{self, ProviderSettings};
+use super::refs::Node;
+use super::variables::{self, InputValues, eval_diagnostic};
+use super::{BlockSpans, BodyExprs, Configuration, LifecycleOptions, ResourceBlock};
+
+/// Current attribute values of resource and data instances (from state and refresh, or from
+/// apply as it progresses).
+pub trait KnownValues {
+    /// The attributes of `addr` (with its instance key) as last read or applied. Return `None`
+    /// for an instance that does not exist yet or that the plan replaces: its computed
+    /// attributes are then unknown.
+    fn instance(&self, addr: &ResourceAddr) -> Option<&ObjectValue>;
+}
+
+/// Nothing is known: every computed attribute is unknown (a plan from scratch).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoKnownValues;
+
+impl KnownValues for NoKnownValues {
+    fn instance(&self, _: &ResourceAddr) -> Option<&ObjectValue> {
+        None
+    }
+}
+
+impl KnownValues for BTreeMap<ResourceAddr, ObjectValue> {
+    fn instance(&self, addr: &ResourceAddr) -> Option<&ObjectValue> {
+        self.get(addr)
+    }
+}
+
+impl KnownValues for HashMap<ResourceAddr, ObjectValue> {
+    fn instance(&self, addr: &ResourceAddr) -> Option<&ObjectValue> {
+        self.get(addr)
+    }
+}
+
+/// One instance of a `resource` or `data` block, evaluated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceInstance {
+    /// The address, with the `count`/`for_each` key if any.
+    pub addr: ResourceAddr,
+    /// The configured arguments converted to their schema types (unset ones are absent; nested
+    /// blocks are maps, repeated nested blocks lists of maps). May contain `Value::Unknown`.
+    pub values: ObjectValue,
+    /// Managed instances this one depends on: through references (also via locals and data
+    /// sources) and `depends_on`.
+    pub depends_on: Vec<ResourceAddr>,
+    /// The `lifecycle` options of the block.
+    pub lifecycle: LifecycleOptions,
+    /// Where the block and each argument are in the sources.
+    pub spans: Arc<BlockSpans>,
+}
+
+impl ResourceInstance {
+    /// The resource type (`azureml_compute_cluster`).
+    pub fn resource_type(&self) -> &str {
+        &self.addr.resource_type
+    }
+}
+
+/// An evaluated `output`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputValue {
+    /// The value (possibly unknown).
+    pub value: Value,
+    /// Hidden in human output.
+    pub sensitive: bool,
+    /// The `description`, if any.
+    pub description: Option<String>,
+}
+
+/// A configuration evaluated against input values and known instance values.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EvaluatedConfig {
+    /// Managed resource instances by address.
+    pub resources: BTreeMap<ResourceAddr, ResourceInstance>,
+    /// Data source instances by address.
+    pub data: BTreeMap<ResourceAddr, ResourceInstance>,
+    /// Outputs by name.
+    pub outputs: BTreeMap<String, OutputValue>,
+    /// The provider settings (environment fallbacks applied).
+    pub provider: ProviderSettings,
+    /// Input variable values after conversion to their types.
+    pub variables: BTreeMap<String, Value>,
+}
+
+/// Evaluates `config`: see the module documentation. Diagnostics name file, line and column.
+pub fn evaluate(config: &Configuration, inputs: &InputValues, known: &dyn KnownValues) -> (EvaluatedConfig, Diagnostics) {
+    let mut diagnostics = Diagnostics::default();
+    let variables = variables::resolve(config, inputs, &mut diagnostics);
+    let mut walk = Walk {
+        config,
+        known,
+        locals: BTreeMap::new(),
+        blocks: HashMap::with_capacity(config.blocks.len()),
+        instances_of: vec![Vec::new(); config.blocks.len()],
+        result: EvaluatedConfig::default(),
+        diagnostics: &mut diagnostics,
+    };
+    let mut provider_resolved = false;
+    for node in &config.order {
+        match node {
+            Node::Variable(_) => {}
+            Node::Local(name) => walk.local(name, &variables),
+            Node::Block(index) => walk.block(*index, &variables),
+            Node::Output(name) => walk.output(name, &variables),
+            Node::Provider => {
+                walk.provider(&variables, inputs);
+                provider_resolved = true;
+            }
+        }
+    }
+    if !provider_resolved {
+        walk.provider(&variables, inputs);
+    }
+    let mut result = walk.result;
+    result.variables = variables;
+    (result, diagnostics)
+}
+
+struct Walk<'a> {
+    config: &'a Configuration,
+    known: &'a dyn KnownValues,
+    locals: BTreeMap<String, Value>,
+    blocks: HashMap<BlockKey, Value>,
+    instances_of: Vec<Vec<ResourceAddr>>,
+    result: EvaluatedConfig,
+    diagnostics: &'a mut Diagnostics,
+}
+
+/// How a block expands into instances.
+enum Expansion {
+    Single,
+    Count(u64),
+    ForEach(Vec<(String, Value)>),
+}
+
+impl Walk<'_> {
+    fn scope<'s>(&'s self, variables: &'s BTreeMap<String, Value>) -> Scope<'s> {
+        Scope {
+            variables: Some(variables),
+            locals: Some(&self.locals),
+            blocks: Some(&self.blocks),
+            count_index: None,
+            each: None,
+            base_dir: &self.config.dir,
+            restriction: None,
+        }
+    }
+
+    fn local(&mut self, name: &str, variables: &BTreeMap<String, Value>) {
+        let local = &self.config.locals[name];
+        let result = Evaluator::new(&self.scope(variables)).eval(&local.value.expr);
+        let value = result.unwrap_or_else(|error| {
+            self.diagnostics.push(eval_diagnostic(self.config, local.value.file, error));
+            Value::Unknown
+        });
+        self.locals.insert(name.to_owned(), value);
+    }
+
+    fn output(&mut self, name: &str, variables: &BTreeMap<String, Value>) {
+        let output = &self.config.outputs[name];
+        let Some(expr) = &output.value else { return };
+        let result = Evaluator::new(&self.scope(variables)).eval(&expr.expr);
+        let value = result.unwrap_or_else(|error| {
+            self.diagnostics.push(eval_diagnostic(self.config, expr.file, error));
+            Value::Unknown
+        });
+        self.result.outputs.insert(
+            name.to_owned(),
+            OutputValue { value, sensitive: output.sensitive, description: output.description.clone() },
+        );
+    }
+
+    fn provider(&mut self, variables: &BTreeMap<String, Value>, inputs: &InputValues) {
+        let mut diagnostics = Diagnostics::default();
+        let settings = {
+            let scope = self.scope(variables);
+            provider::resolve(self.config, &Evaluator::new(&scope), &inputs.environment, &mut diagnostics)
+        };
+        self.diagnostics.extend(diagnostics);
+        self.result.provider = settings;
+    }
+
+    fn error_at(&mut self, file: crate::source::FileId, range: std::ops::Range<usize>, summary: &str, detail: String) {
+        let subject = self.config.span(file, range);
+        self.diagnostics.push(Diagnostic { subject: Some(subject), ..Diagnostic::error(summary, detail) });
+    }
+
+    fn expansion(&mut self, block: &ResourceBlock, variables: &BTreeMap<String, Value>) -> Option<Expansion> {
+        let file = block.spans.file;
+        if let Some(count) = &block.count {
+            let result = Evaluator::new(&self.scope(variables)).eval(&count.expr);
+            let value = match result {
+                Ok(value) => value,
+                Err(error) => {
+                    self.diagnostics.push(eval_diagnostic(self.config, file, error));
+                    return None;
+                }
+            };
+            let number = match &value {
+                Value::Number(number) => number.as_i64(),
+                Value::String(text) => text.trim().parse::<i64>().ok(),
+                _ => None,
+            };
+            return match (number, &value) {
+                (Some(number), _) if number >= 0 => Some(Expansion::Count(number as u64)),
+                (_, Value::Unknown) => {
+                    self.error_at(
+                        file,
+                        count.value_span.clone(),
+                        "Invalid count argument",
+                        "the `count` value depends on values known only after apply, so amlplan cannot tell how many instances to plan\nhelp: derive `count` from variables or literals".to_owned(),
+                    );
+                    None
+                }
+                _ => {
+                    self.error_at(file, count.value_span.clone(), "Invalid count argument", format!("`count` must be a whole number, 0 or more, not {value}"));
+                    None
+                }
+            };
+        }
+        let Some(for_each) = &block.for_each else { return Some(Expansion::Single) };
+        let result = Evaluator::new(&self.scope(variables)).eval(&for_each.expr);
+        let value = match result {
+            Ok(value) => value,
+            Err(error) => {
+                self.diagnostics.push(eval_diagnostic(self.config, file, error));
+                return None;
+            }
+        };
+        let range = for_each.value_span.clone();
+        match value {
+            Value::Map(entries) => Some(Expansion::ForEach(entries.into_iter().collect())),
+            Value::List(items) if !items.iter().any(Value::contains_unknown) => {
+                let mut keys = Vec::with_capacity(items.len());
+                for item in items {
+                    let Value::String(key) = item else {
+                        self.error_at(file, range, "Invalid for_each argument", format!("`for_each` needs a map or a set of strings, and this set holds a {}", kind_of(&item)));
+                        return None;
+                    };
+                    if keys.iter().any(|(existing, _): &(String, Value)| *existing == key) {
+                        self.error_at(file, range, "Invalid for_each argument", format!("the key `{key}` appears twice\nhelp: wrap the list in `toset(...)` to remove duplicates"));
+                        return None;
+                    }
+                    keys.push((key.clone(), Value::String(key)));
+                }
+                Some(Expansion::ForEach(keys))
+            }
+            Value::Unknown | Value::List(_) => {
+                self.error_at(
+                    file,
+                    range,
+                    "Invalid for_each argument",
+                    "the `for_each` keys depend on values known only after apply, so amlplan cannot tell which instances to plan\nhelp: use keys that come from variables or literals".to_owned(),
+                );
+                None
+            }
+            Value::Null => {
+                self.error_at(file, range, "Invalid for_each argument", "`for_each` is null; it needs a map or a set of strings".to_owned());
+                None
+            }
+            other => {
+                self.error_at(file, range, "Invalid for_each argument", format!("`for_each` needs a map or a set of strings, not a {}", kind_of(&other)));
+                None
+            }
+        }
+    }
+
+    fn block(&mut self, index: usize, variables: &BTreeMap<String, Value>) {
+        let config = self.config;
+        let block = &config.blocks[index];
+        let key: BlockKey = (block.addr.mode, block.addr.resource_type.clone(), block.addr.name.clone());
+        let Some(expansion) = self.expansion(block, variables) else {
+            // Already reported; references to it evaluate to unknown instead of cascading.
+            self.blocks.insert(key, Value::Unknown);
+            return;
+        };
+        let instance_keys: Vec<(Option<InstanceKey>, Option<Value>, Option<(Value, Value)>)> = match expansion {
+            Expansion::Single => vec![(None, None, None)],
+            Expansion::Count(count) => (0..count).map(|position| (Some(InstanceKey::Index(position)), Some(Value::from(position as i64)), None)).collect(),
+            Expansion::ForEach(entries) => entries
+                .into_iter()
+                .map(|(key, value)| (Some(InstanceKey::Key(key.clone())), None, Some((Value::String(key), value))))
+                .collect(),
+        };
+        let depends_on: Vec<ResourceAddr> = block
+            .managed_dependencies
+            .iter()
+            .flat_map(|dependency| self.instances_of[*dependency].iter().cloned())
+            .collect();
+        let mut references: Vec<(Option<InstanceKey>, Value)> = Vec::with_capacity(instance_keys.len());
+        let mut addrs = Vec::with_capacity(instance_keys.len());
+        for (instance_key, count_index, each) in instance_keys {
+            let mut body_diagnostics = Diagnostics::default();
+            let values = {
+                let mut scope = self.scope(variables);
+                scope.count_index = count_index;
+                scope.each = each;
+                let evaluator = Evaluator::new(&scope);
+                let attributes = block.schema.as_deref().map(|schema| &schema.attributes);
+                let mut body = BodyEvaluation { config, block, evaluator: &evaluator, diagnostics: &mut body_diagnostics };
+                body.evaluate(&block.body, attributes, &AttrPath::default())
+            };
+            self.diagnostics.extend(body_diagnostics);
+            let addr = ResourceAddr { key: instance_key.clone(), ..block.addr.clone() };
+            let reference = reference_object(block.schema.as_deref(), &values, self.known.instance(&addr));
+            references.push((instance_key, reference));
+            let instance = ResourceInstance {
+                addr: addr.clone(),
+                values: ObjectValue(values),
+                depends_on: depends_on.clone(),
+                lifecycle: block.lifecycle.clone(),
+                spans: Arc::clone(&block.spans),
+            };
+            match block.addr.mode {
+                Mode::Managed => self.result.resources.insert(addr.clone(), instance),
+                Mode::Data => self.result.data.insert(addr.clone(), instance),
+            };
+            addrs.push(addr);
+        }
+        let value = if block.count.is_some() {
+            Value::List(references.into_iter().map(|(_, value)| value).collect())
+        } else if block.for_each.is_some() {
+            Value::Map(
+                references
+                    .into_iter()
+                    .filter_map(|(key, value)| match key {
+                        Some(InstanceKey::Key(key)) => Some((key, value)),
+                        _ => None,
+                    })
+                    .collect(),
+            )
+        } else {
+            references.into_iter().next().map_or(Value::Unknown, |(_, value)| value)
+        };
+        self.blocks.insert(key, value);
+        self.instances_of[index] = addrs;
+    }
+}
+
+/// Evaluates a block body against schema attributes (or generically when there is no schema).
+struct BodyEvaluation<'b, 'e> {
+    config: &'b Configuration,
+    block: &'b ResourceBlock,
+    evaluator: &'b Evaluator<'e>,
+    diagnostics: &'b mut Diagnostics,
+}
+
+impl BodyEvaluation<'_, '_> {
+    fn evaluate(&mut self, body: &BodyExprs, attributes: Option<&BTreeMap<String, Attribute>>, path: &AttrPath) -> BTreeMap<String, Value> {
+        let mut values = BTreeMap::new();
+        for argument in &body.attributes {
+            let value = match self.evaluator.eval(&argument.expr) {
+                Ok(value) => value,
+                Err(error) => {
+                    self.diagnostics.push(eval_diagnostic(self.config, argument.file, error));
+                    values.insert(argument.name.clone(), Value::Unknown);
+                    continue;
+                }
+            };
+            let Some(definition) = attributes.and_then(|attributes| attributes.get(&argument.name)) else {
+                values.insert(argument.name.clone(), value);
+                continue;
+            };
+            let attribute_path = path.join(PathStep::Attr(argument.name.clone()));
+            if value.is_null() && definition.presence == Presence::Required {
+                self.error(argument, "Missing required argument", format!("`{attribute_path}` is required, and this value is null"));
+                values.insert(argument.name.clone(), Value::Unknown);
+                continue;
+            }
+            match convert_attribute(value, definition) {
+                Ok(converted) => {
+                    values.insert(argument.name.clone(), converted);
+                }
+                Err(mismatch) => {
+                    let mut full = attribute_path;
+                    for step in mismatch.path {
+                        full = full.join(step);
+                    }
+                    self.error(argument, "Incorrect attribute value type", format!("inappropriate value for `{full}`: {}", mismatch.message));
+                    values.insert(argument.name.clone(), Value::Unknown);
+                }
+            }
+        }
+        let mut groups: Vec<(&str, Vec<&BodyExprs>)> = Vec::new();
+        for nested in &body.blocks {
+            match groups.iter_mut().find(|(name, _)| *name == nested.name) {
+                Some((_, bodies)) => bodies.push(&nested.body),
+                None => groups.push((&nested.name, vec![&nested.body])),
+            }
+        }
+        for (name, bodies) in groups {
+            let nested_attributes = attributes.and_then(|attributes| attributes.get(name)).map(|definition| &definition.ty);
+            let value = match nested_attributes {
+                Some(AttrType::Object(inner)) => {
+                    let inner_path = path.join(PathStep::Attr(name.to_owned()));
+                    Value::Map(self.evaluate(bodies[0], Some(inner), &inner_path))
+                }
+                Some(AttrType::List(element)) => {
+                    let inner = element.nested_attributes();
+                    Value::List(
+                        bodies
+                            .iter()
+                            .enumerate()
+                            .map(|(position, nested)| {
+                                let inner_path = path.join(PathStep::Attr(name.to_owned())).join(PathStep::Index(position as u64));
+                                Value::Map(self.evaluate(nested, inner, &inner_path))
+                            })
+                            .collect(),
+                    )
+                }
+                _ => Value::List(bodies.iter().map(|nested| Value::Map(self.evaluate(nested, None, path))).collect()),
+            };
+            values.insert(name.to_owned(), value);
+        }
+        values
+    }
+
+    fn error(&mut self, argument: &super::AttrExpr, summary: &str, detail: String) {
+        let subject = self.config.span(argument.file, argument.value_span.clone());
+        let _ = self.block;
+        self.diagnostics.push(Diagnostic { subject: Some(subject), ..Diagnostic::error(summary, detail) });
+    }
+}
+
+/// The value a reference to an instance yields (see the module table).
+fn reference_object(schema: Option<&ResourceSchema>, configured: &BTreeMap<String, Value>, known: Option<&ObjectValue>) -> Value {
+    let Some(schema) = schema else {
+        // A data source the catalogue does not describe: only what was read is known.
+        return match known {
+            Some(known) => {
+                let mut merged = known.0.clone();
+                merged.extend(configured.iter().map(|(name, value)| (name.clone(), value.clone())));
+                Value::Map(merged)
+            }
+            None => Value::Unknown,
+        };
+    };
+    let mut object = BTreeMap::new();
+    for (name, attribute) in &schema.attributes {
+        let value = match configured.get(name) {
+            Some(value) => value.clone(),
+            None => match attribute.presence {
+                Presence::Optional => attribute.default.clone().unwrap_or(Value::Null),
+                Presence::Required => Value::Null,
+                Presence::Computed | Presence::OptionalComputed => {
+                    known.and_then(|known| known.0.get(name)).cloned().unwrap_or(Value::Unknown)
+                }
+            },
+        };
+        object.insert(name.clone(), value);
+    }
+    Value::Map(object)
+}

@@ -1,0 +1,311 @@
+//! The Terraform-language configuration as `amlplan` reads it (DESIGN §3): loading `*.tf` files
+//! ([`Configuration::load_dir`]), input variables ([`Configuration::load_inputs`]) and evaluation
+//! into resource instances with unknowns ([`evaluate`]). HCL stays in this module tree: what
+//! leaves it is engine types (`ResourceAddr`, `ObjectValue`, `Diagnostic`) plus source spans.
+//!
+//! | module        | owns                                                                  |
+//! |---------------|-----------------------------------------------------------------------|
+//! | `load`        | reading files, parsing, turning parse errors into diagnostics         |
+//! | `decode`      | top-level blocks and schema checks of arguments (names, presence)     |
+//! | `refs`        | references in expressions, their checks, the dependency graph, cycles |
+//! | `eval`        | expression evaluation with unknowns                                   |
+//! | `functions`   | built-in functions                                                    |
+//! | `convert`     | evaluated values → schema-typed values (type and `one_of` checks)     |
+//! | `variables`   | variable types and values from CLI, files and environment             |
+//! | `provider`    | the `provider "azureml"` settings with environment fallbacks          |
+//! | `instances`   | `count`/`for_each` expansion and the evaluation walk                  |
+//! | `spelling`    | "did you mean" suggestions                                            |
+
+mod convert;
+mod decode;
+mod eval;
+mod functions;
+mod instances;
+mod load;
+mod provider;
+mod refs;
+mod spelling;
+mod variables;
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use engine::addr::{AttrPath, Mode, ResourceAddr};
+use engine::diag::{Diagnostic, Diagnostics, Subject};
+use engine::schema::ResourceSchema;
+use hcl::edit::expr::Expression;
+
+use crate::source::{FileId, SourceSpan, Sources};
+
+pub use instances::{EvaluatedConfig, KnownValues, NoKnownValues, OutputValue, ResourceInstance, evaluate};
+pub use load::LoadError;
+pub use provider::{Endpoint, ProviderSettings, Secret};
+pub use variables::{CliVariable, Environment, InputValues};
+
+/// A loaded configuration folder: sources, decoded blocks and the dependency order. Produced by
+/// [`Configuration::load_dir`] (or [`Configuration::from_sources`]); evaluated by [`evaluate`].
+#[derive(Debug)]
+pub struct Configuration {
+    pub(crate) dir: PathBuf,
+    pub(crate) sources: Sources,
+    pub(crate) terraform: TerraformSettings,
+    pub(crate) provider: Option<ProviderBlock>,
+    pub(crate) variables: BTreeMap<String, VariableBlock>,
+    pub(crate) locals: BTreeMap<String, LocalBlock>,
+    pub(crate) blocks: Vec<ResourceBlock>,
+    pub(crate) outputs: BTreeMap<String, OutputBlock>,
+    /// Evaluation order: every node after the nodes it refers to (nodes in a cycle are left out).
+    pub(crate) order: Vec<refs::Node>,
+    /// `depends_on` entries to check once every file is decoded.
+    pub(crate) pending_depends_on_checks: Vec<(ResourceAddr, FileId, Range<usize>)>,
+}
+
+impl Configuration {
+    /// The configuration folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Every source file, for rendering diagnostics.
+    pub fn sources(&self) -> &Sources {
+        &self.sources
+    }
+
+    /// The `resource` and `data` blocks, in file order.
+    pub fn resource_blocks(&self) -> &[ResourceBlock] {
+        &self.blocks
+    }
+
+    /// The declared input variable names.
+    pub fn variable_names(&self) -> impl Iterator<Item = &str> {
+        self.variables.keys().map(String::as_str)
+    }
+
+    /// The declared output names.
+    pub fn output_names(&self) -> impl Iterator<Item = &str> {
+        self.outputs.keys().map(String::as_str)
+    }
+
+    /// `terraform { ... }` settings.
+    pub fn terraform_settings(&self) -> &TerraformSettings {
+        &self.terraform
+    }
+
+    /// The block of `addr` (instance keys ignored).
+    pub fn resource_block(&self, addr: &ResourceAddr) -> Option<&ResourceBlock> {
+        let addr = addr.without_key();
+        self.blocks.iter().find(|block| block.addr == addr)
+    }
+
+    /// Maps an attribute subject (what the engine produces) to the source span that configured
+    /// it: the attribute's value, else the closest enclosing nested block, else the resource
+    /// block's header. Other diagnostics are returned unchanged.
+    pub fn locate(&self, mut diagnostic: Diagnostic) -> Diagnostic {
+        if let Some(Subject::Attr { addr, path }) = &diagnostic.subject {
+            if let Some(block) = self.resource_block(addr) {
+                let span = block.spans.span_of(path);
+                diagnostic.subject = Some(Subject::Span {
+                    file: self.sources.name(span.file).to_owned(),
+                    range: span.range,
+                });
+            }
+        }
+        diagnostic
+    }
+
+    /// [`Configuration::locate`] applied to every diagnostic.
+    pub fn locate_all(&self, diagnostics: Diagnostics) -> Diagnostics {
+        Diagnostics(diagnostics.0.into_iter().map(|diagnostic| self.locate(diagnostic)).collect())
+    }
+
+    /// Renders diagnostics with their source lines (attribute subjects located first).
+    pub fn render_diagnostics(&self, diagnostics: &Diagnostics, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        let located = self.locate_all(diagnostics.clone());
+        crate::render::render_diagnostics(&located, &self.sources, out)
+    }
+
+    pub(crate) fn span(&self, file: FileId, range: Range<usize>) -> Subject {
+        Subject::Span { file: self.sources.name(file).to_owned(), range }
+    }
+}
+
+/// `terraform { ... }` settings amlplan reads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TerraformSettings {
+    /// `required_providers.azureml.source`, if given.
+    pub azureml_source: Option<String>,
+    /// `required_providers.azureml.version`, if given.
+    pub azureml_version: Option<String>,
+    /// `backend "local" { path = ... }`, if given.
+    pub state_path: Option<String>,
+}
+
+/// How `lifecycle { ignore_changes }` is set.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum IgnoreChanges {
+    /// Not set: every attribute is compared.
+    #[default]
+    Nothing,
+    /// These attributes (and everything below them) are ignored.
+    Paths(Vec<AttrPath>),
+    /// `ignore_changes = all`.
+    All,
+}
+
+/// The `lifecycle` block of a resource.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LifecycleOptions {
+    /// Refuse plans that destroy the resource.
+    pub prevent_destroy: bool,
+    /// Create the replacement before destroying the old object.
+    pub create_before_destroy: bool,
+    /// Attributes whose changes are ignored.
+    pub ignore_changes: IgnoreChanges,
+}
+
+/// Where a resource block and each of its arguments are in the sources, to map engine
+/// diagnostics (`Subject::Attr`) back to file, line and column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockSpans {
+    /// The file of the block.
+    pub file: FileId,
+    /// The block header (`resource "type" "name"`).
+    pub header: Range<usize>,
+    /// The value expression of each configured argument, and the header of each nested block,
+    /// by attribute path (`name`, `ssl`, `ssl.cert`, `setup_scripts[0].path`).
+    pub attributes: BTreeMap<AttrPath, Range<usize>>,
+}
+
+impl BlockSpans {
+    /// The span of `path` or its closest configured ancestor, else the block header.
+    pub fn span_of(&self, path: &AttrPath) -> SourceSpan {
+        let mut steps = path.0.clone();
+        while !steps.is_empty() {
+            if let Some(range) = self.attributes.get(&AttrPath(steps.clone())) {
+                return SourceSpan::new(self.file, range.clone());
+            }
+            steps.pop();
+        }
+        SourceSpan::new(self.file, self.header.clone())
+    }
+}
+
+/// One `resource` or `data` block.
+#[derive(Debug)]
+pub struct ResourceBlock {
+    pub(crate) addr: ResourceAddr,
+    pub(crate) schema: Option<Arc<ResourceSchema>>,
+    pub(crate) body: BodyExprs,
+    pub(crate) count: Option<AttrExpr>,
+    pub(crate) for_each: Option<AttrExpr>,
+    pub(crate) depends_on: Vec<ResourceAddr>,
+    pub(crate) lifecycle: LifecycleOptions,
+    pub(crate) spans: Arc<BlockSpans>,
+    /// Managed blocks this one depends on, through references, `depends_on`, locals and data.
+    pub(crate) managed_dependencies: Vec<usize>,
+}
+
+impl ResourceBlock {
+    /// The address without instance key (`azureml_compute_cluster.gpu`, `data.azureml_workspace.main`).
+    pub fn addr(&self) -> &ResourceAddr {
+        &self.addr
+    }
+
+    /// Managed resource or data source.
+    pub fn mode(&self) -> Mode {
+        self.addr.mode
+    }
+
+    /// The schema used to check the block (for data sources: derived from the resource schema),
+    /// if the catalogue has the type.
+    pub fn schema(&self) -> Option<&ResourceSchema> {
+        self.schema.as_deref()
+    }
+
+    /// True when the block sets `count` or `for_each`.
+    pub fn is_expanded(&self) -> bool {
+        self.count.is_some() || self.for_each.is_some()
+    }
+
+    /// Where the block and its arguments are.
+    pub fn spans(&self) -> &BlockSpans {
+        &self.spans
+    }
+
+    /// The `lifecycle` options.
+    pub fn lifecycle(&self) -> &LifecycleOptions {
+        &self.lifecycle
+    }
+}
+
+/// An argument and its expression.
+#[derive(Debug, Clone)]
+pub(crate) struct AttrExpr {
+    pub name: String,
+    pub expr: Expression,
+    pub file: FileId,
+    /// The argument name.
+    pub key_span: Range<usize>,
+    /// The value expression.
+    pub value_span: Range<usize>,
+}
+
+/// The arguments and nested blocks of a block body (meta-arguments removed).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BodyExprs {
+    pub attributes: Vec<AttrExpr>,
+    pub blocks: Vec<NestedBlock>,
+}
+
+/// A nested block such as `ssl { ... }`.
+#[derive(Debug, Clone)]
+pub(crate) struct NestedBlock {
+    pub name: String,
+    pub body: BodyExprs,
+}
+
+/// A `variable` block.
+#[derive(Debug)]
+pub(crate) struct VariableBlock {
+    pub name: String,
+    pub file: FileId,
+    pub header: Range<usize>,
+    pub ty: variables::VarType,
+    pub default: Option<AttrExpr>,
+    pub sensitive: bool,
+    pub nullable: bool,
+    pub validations: Vec<Validation>,
+}
+
+/// A `validation` block of a variable.
+#[derive(Debug)]
+pub(crate) struct Validation {
+    pub condition: AttrExpr,
+    pub error_message: AttrExpr,
+}
+
+/// One entry of a `locals` block.
+#[derive(Debug)]
+pub(crate) struct LocalBlock {
+    pub value: AttrExpr,
+}
+
+/// An `output` block.
+#[derive(Debug)]
+pub(crate) struct OutputBlock {
+    pub file: FileId,
+    pub header: Range<usize>,
+    pub value: Option<AttrExpr>,
+    pub sensitive: bool,
+    pub description: Option<String>,
+}
+
+/// The `provider "azureml"` block.
+#[derive(Debug)]
+pub(crate) struct ProviderBlock {
+    pub file: FileId,
+    pub header: Range<usize>,
+    pub attributes: Vec<AttrExpr>,
+}

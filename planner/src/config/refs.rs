@@ -1,0 +1,515 @@
+//! References between configuration objects: collected from expressions with
+//! `hcl::edit::visit::Visit`, checked against what is declared (with suggestions), and turned
+//! into the dependency graph whose topological order drives evaluation. Cycles are reported here.
+//! No evaluation happens in this module.
+
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Range;
+
+use engine::addr::Mode;
+use engine::diag::{Diagnostic, Diagnostics};
+use hcl::edit::Span;
+use hcl::edit::expr::{Expression, ForExpr, Traversal, TraversalOperator};
+use hcl::edit::template::ForTemplateExpr;
+use hcl::edit::visit::{self, Visit};
+
+use super::spelling::did_you_mean;
+use super::{AttrExpr, BodyExprs, Configuration};
+use crate::source::FileId;
+
+/// A node of the dependency graph.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Node {
+    Variable(String),
+    Local(String),
+    /// Index into `Configuration::blocks`.
+    Block(usize),
+    Output(String),
+    Provider,
+}
+
+/// What a reference names.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Target {
+    Variable(String),
+    Local(String),
+    Block {
+        mode: Mode,
+        resource_type: String,
+        name: String,
+        /// `[key]`, `[0]` or a splat right after the name.
+        keyed: bool,
+        /// The first attribute read from the instance, with its span.
+        attr: Option<(String, Range<usize>)>,
+    },
+    CountIndex,
+    Each,
+    /// `path.*`, `terraform.workspace`: always available.
+    Builtin,
+    /// Anything else (`module.x`, `self`, an unknown name): evaluation reports it with context.
+    Other,
+}
+
+/// One reference and where it is.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Reference {
+    pub target: Target,
+    pub span: Range<usize>,
+}
+
+/// Every reference in an expression (names bound by `for` are not references).
+pub(crate) fn collect(expr: &Expression) -> Vec<Reference> {
+    let mut collector = Collector { bound: Vec::new(), found: Vec::new() };
+    collector.visit_expr(expr);
+    collector.found
+}
+
+struct Collector {
+    bound: Vec<String>,
+    found: Vec<Reference>,
+}
+
+impl Collector {
+    fn is_bound(&self, name: &str) -> bool {
+        self.bound.iter().any(|bound| bound == name)
+    }
+}
+
+impl Visit for Collector {
+    fn visit_expr(&mut self, node: &Expression) {
+        match node {
+            Expression::Variable(name) if !self.is_bound(name.value().as_str()) => {
+                let span = name.span().unwrap_or_default();
+                self.found.push(Reference { target: classify(name.value().as_str(), &[], &span), span });
+            }
+            Expression::Traversal(traversal) => self.visit_traversal(traversal),
+            _ => visit::visit_expr(self, node),
+        }
+    }
+
+    fn visit_traversal(&mut self, node: &Traversal) {
+        if let Expression::Variable(root) = &node.expr {
+            if !self.is_bound(root.value().as_str()) {
+                let span = node.span().unwrap_or_default();
+                let operators: Vec<(&TraversalOperator, Range<usize>)> = node
+                    .operators
+                    .iter()
+                    .map(|operator| (operator.value(), operator.span().unwrap_or_default()))
+                    .collect();
+                self.found.push(Reference { target: classify(root.value().as_str(), &operators, &span), span });
+                for operator in &node.operators {
+                    if let TraversalOperator::Index(index) = operator.value() {
+                        self.visit_expr(index);
+                    }
+                }
+                return;
+            }
+        }
+        visit::visit_traversal(self, node);
+    }
+
+    fn visit_for_expr(&mut self, node: &ForExpr) {
+        self.visit_expr(&node.intro.collection_expr);
+        let depth = self.bound.len();
+        if let Some(key_var) = &node.intro.key_var {
+            self.bound.push(key_var.value().as_str().to_owned());
+        }
+        self.bound.push(node.intro.value_var.value().as_str().to_owned());
+        if let Some(key_expr) = &node.key_expr {
+            self.visit_expr(key_expr);
+        }
+        self.visit_expr(&node.value_expr);
+        if let Some(condition) = &node.cond {
+            self.visit_expr(&condition.expr);
+        }
+        self.bound.truncate(depth);
+    }
+
+    fn visit_for_template_expr(&mut self, node: &ForTemplateExpr) {
+        self.visit_expr(&node.collection_expr);
+        let depth = self.bound.len();
+        if let Some(key_var) = &node.key_var {
+            self.bound.push(key_var.value().as_str().to_owned());
+        }
+        self.bound.push(node.value_var.value().as_str().to_owned());
+        self.visit_template(&node.template);
+        self.bound.truncate(depth);
+    }
+}
+
+fn classify(root: &str, operators: &[(&TraversalOperator, Range<usize>)], span: &Range<usize>) -> Target {
+    let attr = |position: usize| match operators.get(position) {
+        Some((TraversalOperator::GetAttr(name), range)) => Some((name.value().as_str().to_owned(), range.clone())),
+        _ => None,
+    };
+    let _ = span;
+    match root {
+        "var" => attr(0).map_or(Target::Other, |(name, _)| Target::Variable(name)),
+        "local" => attr(0).map_or(Target::Other, |(name, _)| Target::Local(name)),
+        "count" => Target::CountIndex,
+        "each" => Target::Each,
+        "path" | "terraform" => Target::Builtin,
+        "data" => match (attr(0), attr(1)) {
+            (Some((resource_type, _)), Some((name, _))) => block_target(Mode::Data, resource_type, name, &operators[2..]),
+            _ => Target::Other,
+        },
+        "module" | "self" => Target::Other,
+        resource_type if resource_type.contains('_') => match attr(0) {
+            Some((name, _)) => block_target(Mode::Managed, resource_type.to_owned(), name, &operators[1..]),
+            None => Target::Other,
+        },
+        _ => Target::Other,
+    }
+}
+
+fn block_target(mode: Mode, resource_type: String, name: String, rest: &[(&TraversalOperator, Range<usize>)]) -> Target {
+    let keyed = matches!(
+        rest.first(),
+        Some((TraversalOperator::Index(_) | TraversalOperator::LegacyIndex(_) | TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_), _))
+    );
+    let attr_position = usize::from(keyed);
+    let attr = match rest.get(attr_position) {
+        Some((TraversalOperator::GetAttr(attr), range)) => Some((attr.value().as_str().to_owned(), range.clone())),
+        _ => None,
+    };
+    Target::Block { mode, resource_type, name, keyed, attr }
+}
+
+/// Where an expression is evaluated: which per-instance names exist there.
+#[derive(Clone, Copy)]
+struct Context {
+    count: bool,
+    for_each: bool,
+}
+
+/// Checks every reference of the configuration, builds the graph and stores the evaluation order
+/// and each block's managed dependencies in `config`.
+pub(crate) fn resolve(config: &mut Configuration, diagnostics: &mut Diagnostics) {
+    let block_index: HashMap<(Mode, String, String), usize> = config
+        .blocks
+        .iter()
+        .enumerate()
+        .map(|(index, block)| ((block.addr.mode, block.addr.resource_type.clone(), block.addr.name.clone()), index))
+        .collect();
+    let mut edges: Vec<(Node, BTreeSet<Node>, FileId, Range<usize>)> = Vec::new();
+    let none = Context { count: false, for_each: false };
+
+    for variable in config.variables.values() {
+        edges.push((Node::Variable(variable.name.clone()), BTreeSet::new(), variable.file, variable.header.clone()));
+    }
+    for (name, local) in &config.locals {
+        let mut targets = BTreeSet::new();
+        check_expr(config, &block_index, &local.value, none, &mut targets, diagnostics);
+        edges.push((Node::Local(name.clone()), targets, local.value.file, local.value.key_span.clone()));
+    }
+    for (index, block) in config.blocks.iter().enumerate() {
+        let mut targets = BTreeSet::new();
+        for meta in [&block.count, &block.for_each].into_iter().flatten() {
+            check_expr(config, &block_index, meta, none, &mut targets, diagnostics);
+        }
+        let context = Context { count: block.count.is_some(), for_each: block.for_each.is_some() };
+        check_body(config, &block_index, &block.body, context, &mut targets, diagnostics);
+        for dependency in &block.depends_on {
+            if let Some(&target) = block_index.get(&(dependency.mode, dependency.resource_type.clone(), dependency.name.clone())) {
+                targets.insert(Node::Block(target));
+            }
+        }
+        edges.push((Node::Block(index), targets, block.spans.file, block.spans.header.clone()));
+    }
+    if let Some(provider) = &config.provider {
+        let mut targets = BTreeSet::new();
+        for attribute in &provider.attributes {
+            check_expr(config, &block_index, attribute, none, &mut targets, diagnostics);
+        }
+        edges.push((Node::Provider, targets, provider.file, provider.header.clone()));
+    }
+    for (name, output) in &config.outputs {
+        let mut targets = BTreeSet::new();
+        if let Some(value) = &output.value {
+            check_expr(config, &block_index, value, none, &mut targets, diagnostics);
+        }
+        edges.push((Node::Output(name.clone()), targets, output.file, output.header.clone()));
+    }
+
+    let order = topological_order(config, &edges, diagnostics);
+    let dependencies: HashMap<Node, BTreeSet<Node>> = edges.into_iter().map(|(node, targets, _, _)| (node, targets)).collect();
+    for index in 0..config.blocks.len() {
+        let mut managed = BTreeSet::new();
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<Node> = dependencies.get(&Node::Block(index)).into_iter().flatten().cloned().collect();
+        while let Some(node) = stack.pop() {
+            if !seen.insert(node.clone()) {
+                continue;
+            }
+            if let Node::Block(target) = node {
+                if config.blocks[target].addr.mode == Mode::Managed {
+                    managed.insert(target);
+                    continue;
+                }
+            }
+            stack.extend(dependencies.get(&node).into_iter().flatten().cloned());
+        }
+        managed.remove(&index);
+        config.blocks[index].managed_dependencies = managed.into_iter().collect();
+    }
+    config.order = order;
+}
+
+fn check_body(
+    config: &Configuration,
+    block_index: &HashMap<(Mode, String, String), usize>,
+    body: &BodyExprs,
+    context: Context,
+    targets: &mut BTreeSet<Node>,
+    diagnostics: &mut Diagnostics,
+) {
+    for attribute in &body.attributes {
+        check_expr(config, block_index, attribute, context, targets, diagnostics);
+    }
+    for nested in &body.blocks {
+        check_body(config, block_index, &nested.body, context, targets, diagnostics);
+    }
+}
+
+fn check_expr(
+    config: &Configuration,
+    block_index: &HashMap<(Mode, String, String), usize>,
+    attribute: &AttrExpr,
+    context: Context,
+    targets: &mut BTreeSet<Node>,
+    diagnostics: &mut Diagnostics,
+) {
+    let file = attribute.file;
+    for reference in collect(&attribute.expr) {
+        let at = |diagnostic: Diagnostic, range: Range<usize>| Diagnostic { subject: Some(config.span(file, range)), ..diagnostic };
+        match reference.target {
+            Target::Variable(name) => {
+                if config.variables.contains_key(&name) {
+                    targets.insert(Node::Variable(name));
+                } else {
+                    diagnostics.push(at(
+                        Diagnostic::error(
+                            "Reference to undeclared input variable",
+                            format!(
+                                "no variable named `{name}` is declared\nhelp: {}",
+                                match super::spelling::closest(&name, config.variables.keys().map(String::as_str)) {
+                                    Some(close) => format!("did you mean `var.{close}`?"),
+                                    None => format!("declare it with a `variable \"{name}\" {{}}` block"),
+                                }
+                            ),
+                        ),
+                        reference.span,
+                    ));
+                }
+            }
+            Target::Local(name) => {
+                if config.locals.contains_key(&name) {
+                    targets.insert(Node::Local(name));
+                } else {
+                    diagnostics.push(at(
+                        Diagnostic::error(
+                            "Reference to undeclared local value",
+                            format!(
+                                "no local value named `{name}` is declared{}",
+                                did_you_mean(&name, config.locals.keys().map(String::as_str))
+                            ),
+                        ),
+                        reference.span,
+                    ));
+                }
+            }
+            Target::CountIndex if !context.count => diagnostics.push(at(
+                Diagnostic::error(
+                    "Reference to \"count\" in non-counted context",
+                    "`count.index` is only available in a block that sets `count`",
+                ),
+                reference.span,
+            )),
+            Target::Each if !context.for_each => diagnostics.push(at(
+                Diagnostic::error(
+                    "Reference to \"each\" in context without for_each",
+                    "`each.key` and `each.value` are only available in a block that sets `for_each`",
+                ),
+                reference.span,
+            )),
+            Target::Block { mode, resource_type, name, keyed, attr } => {
+                let prefix = if mode == Mode::Data { "data." } else { "" };
+                let Some(&index) = block_index.get(&(mode, resource_type.clone(), name.clone())) else {
+                    let declared: Vec<String> = config
+                        .blocks
+                        .iter()
+                        .filter(|block| block.addr.mode == mode)
+                        .map(|block| format!("{}.{}", block.addr.resource_type, block.addr.name))
+                        .collect();
+                    diagnostics.push(at(
+                        Diagnostic::error(
+                            "Reference to undeclared resource",
+                            format!(
+                                "`{prefix}{resource_type}.{name}` is not declared in this configuration{}",
+                                did_you_mean(&format!("{resource_type}.{name}"), declared.iter().map(String::as_str))
+                            ),
+                        ),
+                        reference.span,
+                    ));
+                    continue;
+                };
+                targets.insert(Node::Block(index));
+                let block = &config.blocks[index];
+                let address = format!("{prefix}{resource_type}.{name}");
+                if block.is_expanded() && !keyed && attr.is_some() {
+                    let example = if block.count.is_some() { "[0]" } else { "[\"key\"]" };
+                    let attr_name = attr.as_ref().map_or("id", |(attr, _)| attr.as_str());
+                    diagnostics.push(at(
+                        Diagnostic::error(
+                            "Missing resource instance key",
+                            format!(
+                                "`{address}` sets `{}`, so its attributes belong to each instance\nhelp: name one instance, as in `{address}{example}.{attr_name}`",
+                                if block.count.is_some() { "count" } else { "for_each" }
+                            ),
+                        ),
+                        reference.span,
+                    ));
+                    continue;
+                }
+                if !block.is_expanded() && keyed {
+                    diagnostics.push(at(
+                        Diagnostic::error(
+                            "Unexpected resource instance key",
+                            format!("`{address}` does not set `count` or `for_each`, so it has no instance keys\nhelp: remove the index"),
+                        ),
+                        reference.span,
+                    ));
+                    continue;
+                }
+                if let (Some(schema), Some((attr, range))) = (&block.schema, attr) {
+                    if schema.attribute(&attr).is_none() {
+                        diagnostics.push(at(
+                            Diagnostic::error(
+                                "Unsupported attribute",
+                                format!(
+                                    "`{resource_type}` has no attribute `{attr}`{}",
+                                    did_you_mean(&attr, schema.attributes.keys().map(String::as_str))
+                                ),
+                            ),
+                            range,
+                        ));
+                    }
+                }
+            }
+            Target::CountIndex | Target::Each | Target::Builtin | Target::Other => {}
+        }
+    }
+}
+
+/// Depth-first topological order; every cycle is reported once, at its first node.
+fn topological_order(
+    config: &Configuration,
+    edges: &[(Node, BTreeSet<Node>, FileId, Range<usize>)],
+    diagnostics: &mut Diagnostics,
+) -> Vec<Node> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Active,
+        Done,
+        Cyclic,
+    }
+    let position: HashMap<&Node, usize> = edges.iter().enumerate().map(|(index, (node, ..))| (node, index)).collect();
+    let mut marks = vec![Mark::New; edges.len()];
+    let mut order = Vec::with_capacity(edges.len());
+    for start in 0..edges.len() {
+        if marks[start] != Mark::New {
+            continue;
+        }
+        // Iterative DFS: (node index, its targets, next target position).
+        let mut stack: Vec<(usize, Vec<usize>, usize)> = Vec::new();
+        let targets_of = |index: usize| -> Vec<usize> { edges[index].1.iter().filter_map(|target| position.get(target).copied()).collect() };
+        marks[start] = Mark::Active;
+        stack.push((start, targets_of(start), 0));
+        while let Some((node, targets, next)) = stack.last_mut() {
+            if let Some(&target) = targets.get(*next) {
+                *next += 1;
+                match marks[target] {
+                    Mark::New => {
+                        marks[target] = Mark::Active;
+                        let nested = targets_of(target);
+                        stack.push((target, nested, 0));
+                    }
+                    Mark::Active => {
+                        let from = stack.iter().position(|(index, ..)| *index == target).expect("active nodes are on the stack");
+                        let cycle: Vec<usize> = stack[from..].iter().map(|(index, ..)| *index).collect();
+                        for &member in &cycle {
+                            marks[member] = Mark::Cyclic;
+                        }
+                        let names: Vec<String> = cycle.iter().chain(std::iter::once(&target)).map(|&index| describe(config, &edges[index].0)).collect();
+                        let (_, _, file, range) = &edges[target];
+                        diagnostics.push(Diagnostic {
+                            subject: Some(config.span(*file, range.clone())),
+                            ..Diagnostic::error(
+                                "Cycle in references",
+                                format!(
+                                    "these refer to each other: {}\nhelp: break the cycle by removing one of the references",
+                                    names.join(" → ")
+                                ),
+                            )
+                        });
+                    }
+                    Mark::Done | Mark::Cyclic => {}
+                }
+            } else {
+                let node = *node;
+                stack.pop();
+                if marks[node] == Mark::Active {
+                    marks[node] = Mark::Done;
+                    order.push(edges[node].0.clone());
+                }
+            }
+        }
+    }
+    order
+}
+
+fn describe(config: &Configuration, node: &Node) -> String {
+    match node {
+        Node::Variable(name) => format!("var.{name}"),
+        Node::Local(name) => format!("local.{name}"),
+        Node::Block(index) => config.blocks[*index].addr.to_string(),
+        Node::Output(name) => format!("output.{name}"),
+        Node::Provider => "provider.azureml".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn targets(text: &str) -> Vec<Target> {
+        let expr = hcl::edit::parser::parse_expr(text).expect("valid expression");
+        collect(&expr).into_iter().map(|reference| reference.target).collect()
+    }
+
+    #[test]
+    fn references_are_classified() {
+        assert_eq!(targets("var.a"), vec![Target::Variable("a".into())]);
+        assert_eq!(targets("\"${local.b}-x\""), vec![Target::Local("b".into())]);
+        let found = targets("azureml_workspace.main[0].id");
+        assert!(matches!(&found[0], Target::Block { mode: Mode::Managed, keyed: true, attr: Some((attr, _)), .. } if attr == "id"));
+        let found = targets("data.azureml_compute.x.name");
+        assert!(matches!(&found[0], Target::Block { mode: Mode::Data, keyed: false, .. }));
+        assert_eq!(targets("count.index + 1"), vec![Target::CountIndex]);
+        assert_eq!(targets("path.module"), vec![Target::Builtin]);
+    }
+
+    #[test]
+    fn names_bound_by_for_are_not_references() {
+        assert_eq!(targets("[for x in var.list : x.name]"), vec![Target::Variable("list".into())]);
+        assert_eq!(targets("{ for k, v in local.m : k => v if v != var.skip }"), vec![Target::Local("m".into()), Target::Variable("skip".into())]);
+        assert_eq!(targets("\"%{ for s in var.l }${s}%{ endfor }\""), vec![Target::Variable("l".into())]);
+    }
+
+    #[test]
+    fn index_expressions_are_searched() {
+        assert_eq!(targets("var.m[local.k]"), vec![Target::Variable("m".into()), Target::Local("k".into())]);
+    }
+}

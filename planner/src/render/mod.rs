@@ -1,0 +1,6 @@
+//! Everything `amlplan` shows to a person. Rendering only: values are computed elsewhere and
+//! passed in; nothing here evaluates configuration or decides what to do.
+
+pub mod diagnostic;
+
+pub use diagnostic::{render_diagnostic, render_diagnostics};
