@@ -17,11 +17,13 @@ pub(crate) struct TypeMismatch {
     /// Steps below the attribute (empty: the attribute itself).
     pub path: Vec<PathStep>,
     pub message: String,
+    /// True when the type is right but the value is not allowed (`one_of`).
+    pub disallowed_value: bool,
 }
 
 impl TypeMismatch {
     fn new(message: String) -> TypeMismatch {
-        TypeMismatch { path: Vec::new(), message }
+        TypeMismatch { path: Vec::new(), message, disallowed_value: false }
     }
 
     fn under(mut self, step: PathStep) -> TypeMismatch {
@@ -36,11 +38,12 @@ pub(crate) fn convert_attribute(value: Value, attribute: &Attribute) -> Result<V
     if let (Value::String(text), false) = (&converted, attribute.one_of.is_empty()) {
         if !attribute.one_of.contains(text) {
             let allowed: Vec<String> = attribute.one_of.iter().map(|option| format!("`{option}`")).collect();
-            return Err(TypeMismatch::new(format!(
+            let message = format!(
                 "`{text}` is not allowed; expected one of {}{}",
                 allowed.join(", "),
                 did_you_mean(text, attribute.one_of.iter().map(String::as_str))
-            )));
+            );
+            return Err(TypeMismatch { disallowed_value: true, ..TypeMismatch::new(message) });
         }
     }
     Ok(converted)

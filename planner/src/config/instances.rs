@@ -309,11 +309,13 @@ impl Walk<'_> {
                 .map(|(key, value)| (Some(InstanceKey::Key(key.clone())), None, Some((Value::String(key), value))))
                 .collect(),
         };
-        let depends_on: Vec<ResourceAddr> = block
+        let mut depends_on: Vec<ResourceAddr> = block
             .managed_dependencies
             .iter()
             .flat_map(|dependency| self.instances_of[*dependency].iter().cloned())
             .collect();
+        depends_on.sort();
+        depends_on.dedup();
         let mut references: Vec<(Option<InstanceKey>, Value)> = Vec::with_capacity(instance_keys.len());
         let mut addrs = Vec::with_capacity(instance_keys.len());
         for (instance_key, count_index, each) in instance_keys {
@@ -403,7 +405,8 @@ impl BodyEvaluation<'_, '_> {
                     for step in mismatch.path {
                         full = full.join(step);
                     }
-                    self.error(argument, "Incorrect attribute value type", format!("inappropriate value for `{full}`: {}", mismatch.message));
+                    let summary = if mismatch.disallowed_value { "Unsupported value" } else { "Incorrect attribute value type" };
+                    self.error(argument, summary, format!("inappropriate value for `{full}`: {}", mismatch.message));
                     values.insert(argument.name.clone(), Value::Unknown);
                 }
             }

@@ -1,0 +1,353 @@
+//! What a user sees for typical configuration mistakes: rendered diagnostics, as snapshots in
+//! `planner/tests/snapshots/`. Each test also asserts the summary it is about, so a snapshot
+//! update cannot silently turn one mistake into another.
+
+use engine::addr::{AttrPath, ResourceAddr};
+use engine::diag::{Diagnostic, Diagnostics};
+use planner::render::diagnostic::diagnostics_to_string;
+
+use crate::{load, rendered};
+
+#[track_caller]
+fn snapshot(name: &str, files: &[(&str, &str)], expected_summary: &str) {
+    let output = rendered(files);
+    assert!(output.contains(&format!(": {expected_summary}\n")), "expected `{expected_summary}` in:\n{output}");
+    insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!(name, output);
+    });
+}
+
+const WORKSPACE: &str = r#"resource "azureml_workspace" "main" {
+  name                = "demo-ws"
+  resource_group_name = "demo-rg"
+  location            = "westeurope"
+}
+"#;
+
+fn with_workspace(rest: &str) -> String {
+    format!("{WORKSPACE}\n{rest}")
+}
+
+#[test]
+fn typo_in_an_argument_name() {
+    let main = with_workspace(
+        r#"resource "azureml_compute_cluster" "gpu" {
+  name           = "gpu"
+  workspace_id   = azureml_workspace.main.id
+  vm_sise        = "STANDARD_NC6"
+  vm_size        = "STANDARD_NC6"
+  max_node_count = 2
+}
+"#,
+    );
+    snapshot("typo_in_an_argument_name", &[("main.tf", &main)], "Unsupported argument");
+}
+
+#[test]
+fn wrong_value_type() {
+    let main = with_workspace(
+        r#"resource "azureml_compute_cluster" "gpu" {
+  name           = "gpu"
+  workspace_id   = azureml_workspace.main.id
+  vm_size        = "STANDARD_NC6"
+  max_node_count = "four"
+  tags           = ["not", "a", "map"]
+}
+"#,
+    );
+    snapshot("wrong_value_type", &[("main.tf", &main)], "Incorrect attribute value type");
+}
+
+#[test]
+fn missing_required_argument() {
+    let main = with_workspace(
+        r#"resource "azureml_compute_cluster" "gpu" {
+  name           = "gpu"
+  workspace_id   = azureml_workspace.main.id
+  max_node_count = 2
+}
+"#,
+    );
+    snapshot("missing_required_argument", &[("main.tf", &main)], "Missing required argument");
+}
+
+#[test]
+fn unknown_resource_type() {
+    let main = with_workspace(
+        r#"resource "azureml_compute_clustr" "gpu" {
+  name = "gpu"
+}
+"#,
+    );
+    snapshot("unknown_resource_type", &[("main.tf", &main)], "Unknown resource type");
+}
+
+#[test]
+fn other_provider_blocks_are_unsupported() {
+    let main = r#"provider "azurerm" {
+  features {}
+}
+
+resource "azurerm_resource_group" "rg" {
+  name     = "demo-rg"
+  location = "westeurope"
+}
+
+module "network" {
+  source = "./network"
+}
+"#;
+    snapshot("other_provider_blocks_are_unsupported", &[("main.tf", main)], "Unsupported resource type");
+}
+
+#[test]
+fn reference_cycle() {
+    let main = with_workspace(
+        r#"locals {
+  name   = "${local.suffix}-cluster"
+  suffix = lower(local.name)
+}
+"#,
+    );
+    snapshot("reference_cycle", &[("main.tf", &main)], "Cycle in references");
+}
+
+#[test]
+fn reference_to_an_undeclared_resource() {
+    let main = with_workspace(
+        r#"resource "azureml_compute_cluster" "gpu" {
+  name           = "gpu"
+  workspace_id   = azureml_workspace.mian.id
+  vm_size        = "STANDARD_NC6"
+  max_node_count = 2
+}
+
+output "workspace" {
+  value = azureml_workspace.main.workspace_guid
+}
+"#,
+    );
+    snapshot("reference_to_an_undeclared_resource", &[("main.tf", &main)], "Reference to undeclared resource");
+}
+
+#[test]
+fn undefined_variable() {
+    let main = with_workspace(
+        r#"variable "region" {
+  type    = string
+  default = "westeurope"
+}
+
+variable "size" {
+  type = string
+}
+
+output "where" {
+  value = "${var.regoin}/${local.missing}"
+}
+"#,
+    );
+    snapshot("undefined_variable", &[("main.tf", &main)], "Reference to undeclared input variable");
+}
+
+#[test]
+fn missing_variable_value() {
+    let main = r#"variable "size" {
+  type = string
+}
+
+output "size" {
+  value = var.size
+}
+"#;
+    snapshot("missing_variable_value", &[("variables.tf", main)], "No value for required variable");
+}
+
+#[test]
+fn for_each_given_a_tuple() {
+    let main = with_workspace(
+        r#"resource "azureml_compute_cluster" "tuple" {
+  for_each       = ["a", "b"]
+  name           = each.key
+  workspace_id   = azureml_workspace.main.id
+  vm_size        = "STANDARD_NC6"
+  max_node_count = 2
+}
+"#,
+    );
+    snapshot("for_each_given_a_tuple", &[("main.tf", &main)], "Invalid for_each argument");
+}
+
+#[test]
+fn bad_for_each_and_count_values() {
+    let main = with_workspace(
+        r#"variable "names" {
+  default = ["a", "a"]
+}
+
+resource "azureml_compute_cluster" "number" {
+  for_each       = 3
+  name           = "n"
+  workspace_id   = azureml_workspace.main.id
+  vm_size        = "STANDARD_NC6"
+  max_node_count = 2
+}
+
+resource "azureml_compute_cluster" "later" {
+  for_each       = toset([azureml_workspace.main.id])
+  name           = "later"
+  workspace_id   = azureml_workspace.main.id
+  vm_size        = "STANDARD_NC6"
+  max_node_count = 2
+}
+
+resource "azureml_compute_cluster" "twice" {
+  for_each       = var.names
+  name           = each.value
+  workspace_id   = azureml_workspace.main.id
+  vm_size        = "STANDARD_NC6"
+  max_node_count = 2
+}
+
+resource "azureml_compute_cluster" "counted" {
+  count          = -1
+  name           = "c${count.index}"
+  workspace_id   = azureml_workspace.main.id
+  vm_size        = "STANDARD_NC6"
+  max_node_count = 2
+}
+"#,
+    );
+    snapshot("bad_for_each_and_count_values", &[("main.tf", &main)], "Invalid for_each argument");
+    assert!(rendered(&[("main.tf", &main)]).contains("error: Invalid count argument"));
+}
+
+#[test]
+fn syntax_error_in_one_file() {
+    let broken = r#"resource "azureml_compute_cluster" "gpu" {
+  name = "gpu"
+  vm_size = = "STANDARD_NC6"
+}
+"#;
+    snapshot("syntax_error_in_one_file", &[("a.tf", WORKSPACE), ("b.tf", broken)], "Invalid syntax");
+}
+
+#[test]
+fn computed_attribute_set() {
+    let main = with_workspace(
+        r#"resource "azureml_compute_cluster" "gpu" {
+  id             = "/subscriptions/x"
+  name           = "gpu"
+  workspace_id   = azureml_workspace.main.id
+  vm_size        = "STANDARD_NC6"
+  max_node_count = 2
+}
+"#,
+    );
+    snapshot("computed_attribute_set", &[("main.tf", &main)], "Unconfigurable attribute");
+}
+
+#[test]
+fn value_outside_a_closed_set() {
+    let main = with_workspace(
+        r#"resource "azureml_compute_cluster" "gpu" {
+  name           = "gpu"
+  workspace_id   = azureml_workspace.main.id
+  vm_size        = "STANDARD_NC6"
+  vm_priority    = "LowPriorty"
+  max_node_count = 2
+}
+"#,
+    );
+    snapshot("value_outside_a_closed_set", &[("main.tf", &main)], "Unsupported value");
+}
+
+#[test]
+fn instance_keys_and_counted_context() {
+    let main = with_workspace(
+        r#"resource "azureml_compute_cluster" "pool" {
+  count          = 2
+  name           = "pool-${count.index}"
+  workspace_id   = azureml_workspace.main.id
+  vm_size        = "STANDARD_NC6"
+  max_node_count = 2
+}
+
+output "first" {
+  value = azureml_compute_cluster.pool.id
+}
+
+output "index" {
+  value = count.index
+}
+"#,
+    );
+    snapshot("instance_keys_and_counted_context", &[("main.tf", &main)], "Missing resource instance key");
+}
+
+#[test]
+fn unknown_data_source_and_provider_argument() {
+    let main = r#"provider "azureml" {
+  endpont = "embedded"
+}
+
+data "azureml_computes" "all" {
+  workspace_id = "x"
+}
+"#;
+    snapshot("unknown_data_source_and_provider_argument", &[("main.tf", main)], "Unknown data source type");
+}
+
+#[test]
+fn nested_block_mistakes() {
+    let main = with_workspace(
+        r#"resource "azureml_compute_instance" "dev" {
+  name         = "dev"
+  workspace_id = azureml_workspace.main.id
+  vm_size      = "STANDARD_DS3_V2"
+
+  schedule {
+    action = "Pause"
+  }
+
+  assigned_user {
+    object_id = "00000000-0000-0000-0000-000000000001"
+    tenant    = "00000000-0000-0000-0000-000000000002"
+  }
+
+  tags {
+    owner = "me"
+  }
+}
+"#,
+    );
+    snapshot("nested_block_mistakes", &[("main.tf", &main)], "Missing required argument");
+}
+
+#[test]
+fn engine_attribute_subjects_are_located() {
+    let main = with_workspace(
+        r#"resource "azureml_compute_cluster" "gpu" {
+  name           = "gpu"
+  workspace_id   = azureml_workspace.main.id
+  vm_size        = "STANDARD_NC6"
+  max_node_count = 2
+  min_node_count = 5
+}
+"#,
+    );
+    let (config, diagnostics) = load(&[("main.tf", &main)]);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let addr = ResourceAddr::managed("azureml_compute_cluster", "gpu");
+    let mut from_engine = Diagnostics::default();
+    from_engine.push(
+        Diagnostic::error("Invalid scale settings", "`min_node_count` (5) is larger than `max_node_count` (2)\nhelp: lower `min_node_count` or raise `max_node_count`")
+            .at_attr(&addr, AttrPath::attr("min_node_count")),
+    );
+    from_engine.push(Diagnostic::warning("Quota", "this cluster may exceed the core quota").at_attr(&addr, AttrPath::default()));
+    let output = diagnostics_to_string(&config.locate_all(from_engine), config.sources());
+    assert!(output.contains("--> main.tf:12:20"), "{output}");
+    insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("engine_attribute_subjects_are_located", output);
+    });
+}
