@@ -456,7 +456,7 @@ impl Decoder<'_> {
             },
         };
         let addr = ResourceAddr { mode, resource_type: resource_type.to_owned(), name: name.to_owned(), key: None };
-        if let Some(existing) = self.config.blocks.iter().find(|existing| existing.addr == addr) {
+        if let Some(existing) = self.config.resource_block(&addr) {
             let first = self.location(existing.spans.file, existing.spans.header.start);
             self.error(header(block), &format!("Duplicate {kind} block"), format!("`{addr}` is already declared at {first}"));
             return;
@@ -529,6 +529,7 @@ impl Decoder<'_> {
                 );
             }
         }
+        self.config.block_lookup.insert(addr.clone(), self.config.blocks.len());
         self.config.blocks.push(ResourceBlock {
             addr,
             schema,
@@ -812,7 +813,7 @@ impl Decoder<'_> {
 pub(crate) fn check_depends_on(config: &mut Configuration, diagnostics: &mut Diagnostics) {
     let pending = std::mem::take(&mut config.pending_depends_on_checks);
     for (addr, file, range) in pending {
-        if config.blocks.iter().any(|block| block.addr == addr) {
+        if config.resource_block(&addr).is_some() {
             continue;
         }
         let declared: Vec<String> = config.blocks.iter().map(|block| block.addr.to_string()).collect();

@@ -10,6 +10,7 @@
 //! the sub-expression at fault. What a name refers to is decided by the [`Scope`] the caller
 //! builds; this module knows nothing about blocks, schemas or files.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::Path;
@@ -182,7 +183,7 @@ impl<'s> Evaluator<'s> {
                 if let Some(value) = lookup(frame, name.value().as_str()) {
                     return Ok(value.clone());
                 }
-                self.reference(name.value().as_str(), &[], name.span()).map(|(value, _)| value)
+                self.reference(name.value().as_str(), &[], name.span()).map(|(value, _)| value.into_owned())
             }
             Expression::Conditional(conditional) => {
                 let condition = self.expr(&conditional.cond_expr, frame)?;
@@ -507,13 +508,39 @@ impl<'s> Evaluator<'s> {
     fn traversal(&self, traversal: &Traversal, frame: Option<&Frame<'_>>) -> EvalResult {
         let operators: Vec<&TraversalOperator> = traversal.operators.iter().map(|operator| operator.value()).collect();
         let spans: Vec<Option<Range<usize>>> = traversal.operators.iter().map(|operator| operator.span()).collect();
-        let (base, consumed) = match &traversal.expr {
+        let (mut current, mut position) = match &traversal.expr {
             Expression::Variable(name) if lookup(frame, name.value().as_str()).is_none() => {
                 self.reference(name.value().as_str(), &operators, traversal.span())?
             }
-            other => (self.expr(other, frame)?, 0),
+            other => (Cow::Owned(self.expr(other, frame)?), 0),
         };
-        self.apply_operators(base, &operators[consumed..], &spans[consumed..], frame)
+        // Walk borrowed values as far as possible, so `azureml_x.big[7].id` clones one string,
+        // not every instance of `azureml_x.big`. Anything unusual falls through to the owned
+        // path below, which also produces the error messages.
+        while let Cow::Borrowed(value) = current {
+            let Some(operator) = operators.get(position) else { break };
+            let next = match operator {
+                TraversalOperator::GetAttr(name) => value.as_map().and_then(|entries| entries.get(name.value().as_str())),
+                TraversalOperator::LegacyIndex(index) => value.as_list().and_then(|items| items.get(*index.value() as usize)),
+                TraversalOperator::Index(index_expr) => match self.expr(index_expr, frame)? {
+                    Value::Number(number) => number
+                        .as_i64()
+                        .and_then(|index| usize::try_from(index).ok())
+                        .and_then(|index| value.as_list().and_then(|items| items.get(index))),
+                    Value::String(key) => value.as_map().and_then(|entries| entries.get(&key)),
+                    _ => None,
+                },
+                TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => None,
+            };
+            match next {
+                Some(next) => {
+                    current = Cow::Borrowed(next);
+                    position += 1;
+                }
+                None => break,
+            }
+        }
+        self.apply_operators(current.into_owned(), &operators[position..], &spans[position..], frame)
     }
 
     fn apply_operators(
@@ -566,7 +593,7 @@ impl<'s> Evaluator<'s> {
         root: &str,
         operators: &[&TraversalOperator],
         span: Option<Range<usize>>,
-    ) -> Result<(Value, usize), EvalError> {
+    ) -> Result<(Cow<'s, Value>, usize), EvalError> {
         let attr = |position: usize| match operators.get(position) {
             Some(TraversalOperator::GetAttr(name)) => Some(name.value().as_str()),
             _ => None,
@@ -586,7 +613,7 @@ impl<'s> Evaluator<'s> {
                     (self.scope.locals, "local value")
                 };
                 match values.and_then(|values| values.get(name)) {
-                    Some(value) => Ok((value.clone(), 1)),
+                    Some(value) => Ok((Cow::Borrowed(value), 1)),
                     None => Err(EvalError::new(
                         format!("Reference to undeclared {what}"),
                         format!(
@@ -598,7 +625,7 @@ impl<'s> Evaluator<'s> {
                 }
             }
             "count" => match (attr(0), &self.scope.count_index) {
-                (Some("index"), Some(index)) => Ok((index.clone(), 1)),
+                (Some("index"), Some(index)) => Ok((Cow::Borrowed(index), 1)),
                 (Some("index"), None) => Err(EvalError::new(
                     "Reference to \"count\" in non-counted context",
                     "`count.index` is only available in blocks that set `count`",
@@ -607,8 +634,8 @@ impl<'s> Evaluator<'s> {
                 _ => invalid("the only attribute of `count` is `count.index`".to_owned()),
             },
             "each" => match (attr(0), &self.scope.each) {
-                (Some("key"), Some((key, _))) => Ok((key.clone(), 1)),
-                (Some("value"), Some((_, value))) => Ok((value.clone(), 1)),
+                (Some("key"), Some((key, _))) => Ok((Cow::Borrowed(key), 1)),
+                (Some("value"), Some((_, value))) => Ok((Cow::Borrowed(value), 1)),
                 (Some("key" | "value"), None) => Err(EvalError::new(
                     "Reference to \"each\" in context without for_each",
                     "`each.key` and `each.value` are only available in blocks that set `for_each`",
@@ -617,19 +644,19 @@ impl<'s> Evaluator<'s> {
                 _ => invalid("the attributes of `each` are `each.key` and `each.value`".to_owned()),
             },
             "path" => match attr(0) {
-                Some("module" | "root") => Ok((Value::from("."), 1)),
-                Some("cwd") => Ok((Value::String(self.scope.base_dir.display().to_string()), 1)),
+                Some("module" | "root") => Ok((Cow::Owned(Value::from(".")), 1)),
+                Some("cwd") => Ok((Cow::Owned(Value::String(self.scope.base_dir.display().to_string())), 1)),
                 _ => invalid("the attributes of `path` are `path.module`, `path.root` and `path.cwd`".to_owned()),
             },
             "terraform" => match attr(0) {
-                Some("workspace") => Ok((Value::from("default"), 1)),
+                Some("workspace") => Ok((Cow::Owned(Value::from("default")), 1)),
                 _ => invalid("the only supported attribute of `terraform` is `terraform.workspace`".to_owned()),
             },
             "data" => {
                 let (Some(resource_type), Some(name)) = (attr(0), attr(1)) else {
                     return invalid("a data source reference needs a type and a name, as in `data.azureml_workspace.main`".to_owned());
                 };
-                self.block(Mode::Data, resource_type, name, span).map(|value| (value, 2))
+                self.block(Mode::Data, resource_type, name, span).map(|value| (Cow::Borrowed(value), 2))
             }
             "module" | "self" => Err(EvalError::new(
                 "Unsupported reference",
@@ -640,7 +667,7 @@ impl<'s> Evaluator<'s> {
                 let Some(name) = attr(0) else {
                     return invalid(format!("a reference to a resource type must be followed by the resource name, as in `{resource_type}.example`"));
                 };
-                self.block(Mode::Managed, resource_type, name, span).map(|value| (value, 1))
+                self.block(Mode::Managed, resource_type, name, span).map(|value| (Cow::Borrowed(value), 1))
             }
             other => Err(EvalError::new(
                 "Unknown variable",
@@ -650,10 +677,10 @@ impl<'s> Evaluator<'s> {
         }
     }
 
-    fn block(&self, mode: Mode, resource_type: &str, name: &str, span: Option<Range<usize>>) -> EvalResult {
+    fn block(&self, mode: Mode, resource_type: &str, name: &str, span: Option<Range<usize>>) -> Result<&'s Value, EvalError> {
         let key: BlockKey = (mode, resource_type.to_owned(), name.to_owned());
         match self.scope.blocks.and_then(|blocks| blocks.get(&key)) {
-            Some(value) => Ok(value.clone()),
+            Some(value) => Ok(value),
             None => {
                 let prefix = if mode == Mode::Data { "data." } else { "" };
                 Err(EvalError::new(

@@ -103,6 +103,7 @@ impl Configuration {
             variables: Default::default(),
             locals: Default::default(),
             blocks: Vec::new(),
+            block_lookup: Default::default(),
             outputs: Default::default(),
             order: Vec::new(),
             pending_depends_on_checks: Vec::new(),

@@ -55,6 +55,8 @@ pub struct Configuration {
     pub(crate) variables: BTreeMap<String, VariableBlock>,
     pub(crate) locals: BTreeMap<String, LocalBlock>,
     pub(crate) blocks: Vec<ResourceBlock>,
+    /// Index into `blocks` by address (without instance key).
+    pub(crate) block_lookup: std::collections::HashMap<ResourceAddr, usize>,
     pub(crate) outputs: BTreeMap<String, OutputBlock>,
     /// Evaluation order: every node after the nodes it refers to (nodes in a cycle are left out).
     pub(crate) order: Vec<refs::Node>,
@@ -96,7 +98,7 @@ impl Configuration {
     /// The block of `addr` (instance keys ignored).
     pub fn resource_block(&self, addr: &ResourceAddr) -> Option<&ResourceBlock> {
         let addr = addr.without_key();
-        self.blocks.iter().find(|block| block.addr == addr)
+        self.block_lookup.get(&addr).map(|&index| &self.blocks[index])
     }
 
     /// Maps an attribute subject (what the engine produces) to the source span that configured
