@@ -124,35 +124,36 @@ pub fn resource_type(schema: &ResourceSchema) -> CtyType {
     object_type(&schema.attributes)
 }
 
-/// How a nested object attribute appears in the Terraform schema.
+/// How a configurable nested object attribute appears in the Terraform schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BlockNesting {
-    /// `ssl { ... }`: at most one block (exactly one when required).
-    Single,
-    /// `schedule { ... }` repeated, in order.
-    List,
-    /// `instance_types "name" { ... }`: blocks keyed by their label.
-    Map,
+pub enum Nesting {
+    /// Block `ssl { ... }`: at most one (exactly one when required).
+    SingleBlock,
+    /// Blocks `schedule { ... }`, repeated, in order.
+    ListBlock,
+    /// Attribute `instance_types = { gpu = { ... } }` with a protocol-6 nested type (MAP).
+    MapAttribute,
 }
 
-/// Whether an attribute is presented as a nested block, and how.
+/// Whether an attribute is presented as a nested block or nested attribute, and how.
 ///
-/// Configurable objects, lists of objects and maps of objects are nested **blocks**: they are
-/// what Terraform 1.0 supports fully (protocol-6 nested attributes were new and rough in 1.0),
-/// and blocks let inner attributes be optional. Computed objects stay attributes of object
-/// type, since a block cannot be computed.
+/// Configurable objects and lists of objects are nested **blocks**: Terraform 1.0 supports them
+/// fully (protocol-6 nested attributes were new in 1.0), they let inner attributes be optional,
+/// and `amlplan` reads the same block syntax. Configurable maps of objects are nested
+/// **attributes** of MAP nesting (blocks would need labels, and `amlplan` reads them as
+/// `name = { key = { ... } }`). Computed objects stay plain attributes of object type, since a
+/// block cannot be computed.
 ///
 /// On the wire the value is the same either way (an object, a list or a map of objects), except
-/// that a LIST or MAP block with no blocks is an empty collection, never null; see
-/// [`super::blocks`].
-pub fn block_nesting(attribute: &Attribute) -> Option<BlockNesting> {
+/// that a LIST block with no blocks is an empty list, never null; see [`super::shape`].
+pub fn nesting(attribute: &Attribute) -> Option<Nesting> {
     if !matches!(attribute.presence, Presence::Required | Presence::Optional) {
         return None;
     }
     match &attribute.ty {
-        AttrType::Object(_) => Some(BlockNesting::Single),
-        AttrType::List(element) if matches!(**element, AttrType::Object(_)) => Some(BlockNesting::List),
-        AttrType::Map(element) if matches!(**element, AttrType::Object(_)) => Some(BlockNesting::Map),
+        AttrType::Object(_) => Some(Nesting::SingleBlock),
+        AttrType::List(element) if matches!(**element, AttrType::Object(_)) => Some(Nesting::ListBlock),
+        AttrType::Map(element) if matches!(**element, AttrType::Object(_)) => Some(Nesting::MapAttribute),
         _ => None,
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! | rule | towards the engine | towards Terraform |
 //! |---|---|---|
-//! | LIST / MAP nested blocks | no blocks (empty collection) → null | null → empty collection (Terraform rejects null) |
+//! | LIST nested blocks | no blocks (empty list) → null | null → empty list (Terraform rejects null) |
 //! | write-only attributes (Terraform >= 1.11) | unchanged (the config carries them) | always null (never stored in plan or state) |
 
 use std::collections::BTreeMap;
@@ -11,32 +11,24 @@ use std::collections::BTreeMap;
 use engine::schema::{AttrType, Attribute};
 use engine::value::Value;
 
-use super::cty::{BlockNesting, block_nesting};
+use super::cty::{Nesting, nesting};
 
-/// Incoming: a LIST or MAP block collection with no blocks becomes null (the catalogue's
-/// "unset"), at any depth.
+/// Incoming: a LIST block collection with no blocks becomes null (the catalogue's "unset"), at
+/// any depth.
 pub fn blocks_from_proto(attributes: &BTreeMap<String, Attribute>, object: &mut BTreeMap<String, Value>) {
-    walk(attributes, object, &|attribute, value| {
-        let empty = match value {
-            Value::List(items) => items.is_empty(),
-            Value::Map(entries) => entries.is_empty(),
-            _ => false,
-        };
-        if empty && matches!(block_nesting(attribute), Some(BlockNesting::List | BlockNesting::Map)) {
+    walk(attributes, object, false, &|attribute, value| {
+        let empty = matches!(value, Value::List(items) if items.is_empty());
+        if empty && nesting(attribute) == Some(Nesting::ListBlock) {
             *value = Value::Null;
         }
     });
 }
 
-/// Outgoing: a null LIST or MAP block collection becomes an empty collection, at any depth.
+/// Outgoing: a null LIST block collection becomes an empty list, at any depth.
 pub fn blocks_to_proto(attributes: &BTreeMap<String, Attribute>, object: &mut BTreeMap<String, Value>) {
-    walk(attributes, object, &|attribute, value| {
-        if value.is_null() {
-            match block_nesting(attribute) {
-                Some(BlockNesting::List) => *value = Value::List(Vec::new()),
-                Some(BlockNesting::Map) => *value = Value::Map(BTreeMap::new()),
-                _ => {}
-            }
+    walk(attributes, object, false, &|attribute, value| {
+        if value.is_null() && nesting(attribute) == Some(Nesting::ListBlock) {
+            *value = Value::List(Vec::new());
         }
     });
 }
@@ -44,7 +36,7 @@ pub fn blocks_to_proto(attributes: &BTreeMap<String, Attribute>, object: &mut BT
 /// Outgoing, for clients that honour write-only attributes: every write-only value becomes
 /// null, at any depth (Terraform >= 1.11 refuses a plan or state that holds one).
 pub fn null_write_only(attributes: &BTreeMap<String, Attribute>, object: &mut BTreeMap<String, Value>) {
-    walk(attributes, object, &|attribute, value| {
+    walk(attributes, object, true, &|attribute, value| {
         if attribute.write_only {
             *value = Value::Null;
         }
@@ -52,30 +44,32 @@ pub fn null_write_only(attributes: &BTreeMap<String, Attribute>, object: &mut BT
 }
 
 /// Applies `visit` to every attribute value of `object`, depth first (children before the
-/// attribute itself), descending into nested objects, lists of objects and maps of objects.
+/// attribute itself), descending into nested objects and lists of objects, and into maps of
+/// objects when `into_maps` (they are nested attributes, where block rules do not apply).
 fn walk(
     attributes: &BTreeMap<String, Attribute>,
     object: &mut BTreeMap<String, Value>,
+    into_maps: bool,
     visit: &dyn Fn(&Attribute, &mut Value),
 ) {
     for (name, attribute) in attributes {
         let Some(value) = object.get_mut(name) else { continue };
         match (&attribute.ty, &mut *value) {
-            (AttrType::Object(nested), Value::Map(inner)) => walk(nested, inner, visit),
+            (AttrType::Object(nested), Value::Map(inner)) => walk(nested, inner, into_maps, visit),
             (AttrType::List(element), Value::List(items)) => {
                 if let AttrType::Object(nested) = &**element {
                     for item in items {
                         if let Value::Map(inner) = item {
-                            walk(nested, inner, visit);
+                            walk(nested, inner, into_maps, visit);
                         }
                     }
                 }
             }
-            (AttrType::Map(element), Value::Map(entries)) => {
+            (AttrType::Map(element), Value::Map(entries)) if into_maps => {
                 if let AttrType::Object(nested) = &**element {
                     for item in entries.values_mut() {
                         if let Value::Map(inner) = item {
-                            walk(nested, inner, visit);
+                            walk(nested, inner, into_maps, visit);
                         }
                     }
                 }
@@ -83,5 +77,43 @@ fn walk(
             _ => {}
         }
         visit(attribute, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+
+    fn registry_attributes(type_name: &str) -> BTreeMap<String, Attribute> {
+        engine::schema::load_registry().expect("catalogue").get(type_name).expect("type in the catalogue").attributes.clone()
+    }
+
+    #[test]
+    fn list_blocks_are_empty_lists_towards_terraform_and_null_towards_the_engine() {
+        let attributes = registry_attributes("azureml_compute_instance");
+        assert!(attributes.contains_key("schedule"), "compute instance has repeated schedule blocks");
+        let mut object = BTreeMap::from([("schedule".to_owned(), Value::Null)]);
+        blocks_to_proto(&attributes, &mut object);
+        assert_eq!(object["schedule"], Value::List(Vec::new()));
+        blocks_from_proto(&attributes, &mut object);
+        assert_eq!(object["schedule"], Value::Null);
+    }
+
+    #[test]
+    fn write_only_values_are_nulled_at_any_depth() {
+        let attributes = registry_attributes("azureml_inference_cluster");
+        let ssl = Value::Map(BTreeMap::from([
+            ("status".to_owned(), Value::from("Enabled")),
+            ("cert".to_owned(), Value::from("PEM")),
+            ("key".to_owned(), Value::from("KEY")),
+        ]));
+        let mut object = BTreeMap::from([("ssl".to_owned(), ssl)]);
+        null_write_only(&attributes, &mut object);
+        let ssl = object["ssl"].as_map().expect("object");
+        assert_eq!(ssl["status"], Value::from("Enabled"));
+        assert_eq!(ssl["cert"], Value::Null);
+        assert_eq!(ssl["key"], Value::Null);
     }
 }
