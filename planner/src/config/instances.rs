@@ -13,7 +13,7 @@
 //! | unset, optional                   | the schema default, else null (that is what apply sends) |
 //! | unset, computed/optional+computed | the known value, else unknown                            |
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use engine::addr::{AttrPath, InstanceKey, Mode, PathStep, ResourceAddr};
@@ -107,40 +107,105 @@ pub struct EvaluatedConfig {
     pub provider: ProviderSettings,
     /// Input variable values after conversion to their types.
     pub variables: BTreeMap<String, Value>,
+    /// What references saw, kept for [`reevaluate`].
+    state: WalkState,
+}
+
+/// The values references resolve to, by node.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct WalkState {
+    locals: BTreeMap<String, Value>,
+    blocks: HashMap<BlockKey, Value>,
+    instances_of: Vec<Vec<ResourceAddr>>,
 }
 
 /// Evaluates `config`: see the module documentation. Diagnostics name file, line and column.
 pub fn evaluate(config: &Configuration, inputs: &InputValues, known: &dyn KnownValues) -> (EvaluatedConfig, Diagnostics) {
     let mut diagnostics = Diagnostics::default();
     let variables = variables::resolve(config, inputs, &mut diagnostics);
+    let previous = EvaluatedConfig {
+        state: WalkState { instances_of: vec![Vec::new(); config.blocks.len()], ..WalkState::default() },
+        ..EvaluatedConfig::default()
+    };
+    let mut result = walk(config, inputs, known, previous, &variables, None, &mut diagnostics);
+    result.variables = variables;
+    (result, diagnostics)
+}
+
+/// Re-evaluates only what depends on the blocks of `changed` (instance keys ignored), reusing
+/// everything else from `previous`: the cheap path for apply, which calls it after each
+/// completed resource with the new values in `known`. `inputs` must be the ones `previous` was
+/// evaluated with. Diagnostics are those of the re-evaluated objects only.
+pub fn reevaluate(
+    config: &Configuration,
+    previous: EvaluatedConfig,
+    inputs: &InputValues,
+    known: &dyn KnownValues,
+    changed: &[ResourceAddr],
+) -> (EvaluatedConfig, Diagnostics) {
+    let mut diagnostics = Diagnostics::default();
+    let mut dirty: HashSet<Node> = HashSet::new();
+    let mut queue: Vec<Node> = changed
+        .iter()
+        .filter_map(|addr| config.block_lookup.get(&addr.without_key()).map(|&index| Node::Block(index)))
+        .collect();
+    while let Some(node) = queue.pop() {
+        if dirty.insert(node.clone()) {
+            queue.extend(config.dependents.get(&node).into_iter().flatten().cloned());
+        }
+    }
+    if previous.state.instances_of.len() != config.blocks.len() {
+        // Not produced from this configuration: start over.
+        return evaluate(config, inputs, known);
+    }
+    let variables = previous.variables.clone();
+    let mut result = walk(config, inputs, known, previous, &variables, Some(&dirty), &mut diagnostics);
+    result.variables = variables;
+    (result, diagnostics)
+}
+
+fn walk(
+    config: &Configuration,
+    inputs: &InputValues,
+    known: &dyn KnownValues,
+    previous: EvaluatedConfig,
+    variables: &BTreeMap<String, Value>,
+    only: Option<&HashSet<Node>>,
+    diagnostics: &mut Diagnostics,
+) -> EvaluatedConfig {
+    let EvaluatedConfig { state, resources, data, outputs, provider, variables: _, .. } = previous;
     let mut walk = Walk {
         config,
         known,
-        locals: BTreeMap::new(),
-        blocks: HashMap::with_capacity(config.blocks.len()),
-        instances_of: vec![Vec::new(); config.blocks.len()],
-        result: EvaluatedConfig::default(),
-        diagnostics: &mut diagnostics,
+        locals: state.locals,
+        blocks: state.blocks,
+        instances_of: state.instances_of,
+        result: EvaluatedConfig { resources, data, outputs, provider, ..EvaluatedConfig::default() },
+        diagnostics,
     };
     let mut provider_resolved = false;
     for node in &config.order {
+        if only.is_some_and(|only| !only.contains(node)) {
+            provider_resolved |= *node == Node::Provider;
+            continue;
+        }
         match node {
             Node::Variable(_) => {}
-            Node::Local(name) => walk.local(name, &variables),
-            Node::Block(index) => walk.block(*index, &variables),
-            Node::Output(name) => walk.output(name, &variables),
+            Node::Local(name) => walk.local(name, variables),
+            Node::Block(index) => walk.block(*index, variables),
+            Node::Output(name) => walk.output(name, variables),
             Node::Provider => {
-                walk.provider(&variables, inputs);
+                walk.provider(variables, inputs);
                 provider_resolved = true;
             }
         }
     }
-    if !provider_resolved {
-        walk.provider(&variables, inputs);
+    if !provider_resolved && only.is_none() {
+        walk.provider(variables, inputs);
     }
     let mut result = walk.result;
-    result.variables = variables;
-    (result, diagnostics)
+    result.state = WalkState { locals: walk.locals, blocks: walk.blocks, instances_of: walk.instances_of };
+    result
 }
 
 struct Walk<'a> {
@@ -295,6 +360,10 @@ impl Walk<'_> {
     fn block(&mut self, index: usize, variables: &BTreeMap<String, Value>) {
         let config = self.config;
         let block = &config.blocks[index];
+        for old in std::mem::take(&mut self.instances_of[index]) {
+            self.result.resources.remove(&old);
+            self.result.data.remove(&old);
+        }
         let key: BlockKey = (block.addr.mode, block.addr.resource_type.clone(), block.addr.name.clone());
         let Some(expansion) = self.expansion(block, variables) else {
             // Already reported; references to it evaluate to unknown instead of cascading.

@@ -106,6 +106,7 @@ impl Configuration {
             block_lookup: Default::default(),
             outputs: Default::default(),
             order: Vec::new(),
+            dependents: Default::default(),
             pending_depends_on_checks: Vec::new(),
         };
         let mut diagnostics = Diagnostics::default();

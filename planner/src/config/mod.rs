@@ -39,7 +39,7 @@ use hcl::edit::expr::Expression;
 
 use crate::source::{FileId, SourceSpan, Sources};
 
-pub use instances::{EvaluatedConfig, KnownValues, NoKnownValues, OutputValue, ResourceInstance, evaluate};
+pub use instances::{EvaluatedConfig, KnownValues, NoKnownValues, OutputValue, ResourceInstance, evaluate, reevaluate};
 pub use load::LoadError;
 pub use provider::{Endpoint, ProviderSettings, Secret};
 pub use variables::{CliVariable, Environment, InputValues};
@@ -60,6 +60,8 @@ pub struct Configuration {
     pub(crate) outputs: BTreeMap<String, OutputBlock>,
     /// Evaluation order: every node after the nodes it refers to (nodes in a cycle are left out).
     pub(crate) order: Vec<refs::Node>,
+    /// Reverse edges: the nodes that refer to each node.
+    pub(crate) dependents: std::collections::HashMap<refs::Node, Vec<refs::Node>>,
     /// `depends_on` entries to check once every file is decoded.
     pub(crate) pending_depends_on_checks: Vec<(ResourceAddr, FileId, Range<usize>)>,
 }

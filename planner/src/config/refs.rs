@@ -252,6 +252,13 @@ pub(crate) fn resolve(config: &mut Configuration, diagnostics: &mut Diagnostics)
         managed.remove(&index);
         config.blocks[index].managed_dependencies = managed.into_iter().collect();
     }
+    let mut dependents: HashMap<Node, Vec<Node>> = HashMap::new();
+    for (node, targets) in &dependencies {
+        for target in targets {
+            dependents.entry(target.clone()).or_default().push(node.clone());
+        }
+    }
+    config.dependents = dependents;
     config.order = order;
 }
 

@@ -340,3 +340,21 @@ output "json" {
         Value::from("4cd170152c4cdc851a8d365a7ce19868dff1006779c2186108e6b7ae0253d8b4".to_owned())
     );
 }
+
+#[test]
+fn reevaluation_after_one_resource_matches_a_full_evaluation() {
+    let (config, diagnostics) = load(&[("main.tf", QUICKSTART)]);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let (first, _) = evaluate(&config, &InputValues::new(), &NoKnownValues);
+    let mut known = BTreeMap::new();
+    known.insert(managed("azureml_workspace", "main"), ObjectValue::with_id("/ws/demo"));
+    let (incremental, diagnostics) =
+        planner::config::reevaluate(&config, first, &InputValues::new(), &known, &[managed("azureml_workspace", "main")]);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let (full, _) = evaluate(&config, &InputValues::new(), &known);
+    assert_eq!(incremental.resources, full.resources);
+    assert_eq!(incremental.outputs, full.outputs);
+    assert_eq!(incremental.outputs["workspace_id"].value, Value::from("/ws/demo"));
+    let dev = &incremental.resources[&managed("azureml_compute_instance", "dev").with_key(InstanceKey::Index(0))];
+    assert_eq!(dev.values.get("workspace_id"), &Value::from("/ws/demo"));
+}
