@@ -23,7 +23,11 @@ pub(crate) struct TypeMismatch {
 
 impl TypeMismatch {
     fn new(message: String) -> TypeMismatch {
-        TypeMismatch { path: Vec::new(), message, disallowed_value: false }
+        TypeMismatch {
+            path: Vec::new(),
+            message,
+            disallowed_value: false,
+        }
     }
 
     fn under(mut self, step: PathStep) -> TypeMismatch {
@@ -33,18 +37,28 @@ impl TypeMismatch {
 }
 
 /// Converts `value` for `attribute`; also checks `one_of`.
-pub(crate) fn convert_attribute(value: Value, attribute: &Attribute) -> Result<Value, TypeMismatch> {
+pub(crate) fn convert_attribute(
+    value: Value,
+    attribute: &Attribute,
+) -> Result<Value, TypeMismatch> {
     let converted = convert_type(value, &attribute.ty)?;
-    if let (Value::String(text), false) = (&converted, attribute.one_of.is_empty()) {
-        if !attribute.one_of.contains(text) {
-            let allowed: Vec<String> = attribute.one_of.iter().map(|option| format!("`{option}`")).collect();
-            let message = format!(
-                "`{text}` is not allowed; expected one of {}{}",
-                allowed.join(", "),
-                did_you_mean(text, attribute.one_of.iter().map(String::as_str))
-            );
-            return Err(TypeMismatch { disallowed_value: true, ..TypeMismatch::new(message) });
-        }
+    if let (Value::String(text), false) = (&converted, attribute.one_of.is_empty())
+        && !attribute.one_of.contains(text)
+    {
+        let allowed: Vec<String> = attribute
+            .one_of
+            .iter()
+            .map(|option| format!("`{option}`"))
+            .collect();
+        let message = format!(
+            "`{text}` is not allowed; expected one of {}{}",
+            allowed.join(", "),
+            did_you_mean(text, attribute.one_of.iter().map(String::as_str))
+        );
+        return Err(TypeMismatch {
+            disallowed_value: true,
+            ..TypeMismatch::new(message)
+        });
     }
     Ok(converted)
 }
@@ -59,7 +73,10 @@ pub(crate) fn convert_type(value: Value, ty: &AttrType) -> Result<Value, TypeMis
         (Value::List(items), AttrType::List(element)) => items
             .into_iter()
             .enumerate()
-            .map(|(index, item)| convert_type(item, element).map_err(|error| error.under(PathStep::Index(index as u64))))
+            .map(|(index, item)| {
+                convert_type(item, element)
+                    .map_err(|error| error.under(PathStep::Index(index as u64)))
+            })
             .collect::<Result<_, _>>()
             .map(Value::List),
         (Value::Map(entries), AttrType::Map(element)) => entries
@@ -71,8 +88,14 @@ pub(crate) fn convert_type(value: Value, ty: &AttrType) -> Result<Value, TypeMis
             })
             .collect::<Result<_, _>>()
             .map(Value::Map),
-        (Value::Map(entries), AttrType::Object(attributes)) => convert_object(entries, attributes).map(Value::Map),
-        (other, ty) => Err(TypeMismatch::new(format!("{} is required, not a {}", describe(ty), kind_of(&other)))),
+        (Value::Map(entries), AttrType::Object(attributes)) => {
+            convert_object(entries, attributes).map(Value::Map)
+        }
+        (other, ty) => Err(TypeMismatch::new(format!(
+            "{} is required, not a {}",
+            describe(ty),
+            kind_of(&other)
+        ))),
     }
 }
 
@@ -84,17 +107,28 @@ pub(crate) fn convert_object(
     let mut converted = BTreeMap::new();
     for (key, item) in entries {
         let Some(attribute) = attributes.get(&key) else {
-            let configurable = attributes.iter().filter(|(_, attribute)| attribute.presence.is_configurable()).map(|(name, _)| name.as_str());
-            return Err(TypeMismatch::new(format!("unexpected attribute `{key}`{}", did_you_mean(&key, configurable))));
+            let configurable = attributes
+                .iter()
+                .filter(|(_, attribute)| attribute.presence.is_configurable())
+                .map(|(name, _)| name.as_str());
+            return Err(TypeMismatch::new(format!(
+                "unexpected attribute `{key}`{}",
+                did_you_mean(&key, configurable)
+            )));
         };
         if attribute.presence == Presence::Computed {
-            return Err(TypeMismatch::new(format!("`{key}` is set by the service and cannot be configured")));
+            return Err(TypeMismatch::new(format!(
+                "`{key}` is set by the service and cannot be configured"
+            )));
         }
-        let value = convert_attribute(item, attribute).map_err(|error| error.under(PathStep::Attr(key.clone())))?;
+        let value = convert_attribute(item, attribute)
+            .map_err(|error| error.under(PathStep::Attr(key.clone())))?;
         converted.insert(key, value);
     }
     for (name, attribute) in attributes {
-        if attribute.presence == Presence::Required && converted.get(name).is_none_or(Value::is_null) {
+        if attribute.presence == Presence::Required
+            && converted.get(name).is_none_or(Value::is_null)
+        {
             return Err(TypeMismatch::new(format!("attribute `{name}` is required")));
         }
     }
@@ -109,7 +143,11 @@ fn describe(ty: &AttrType) -> String {
         AttrType::List(_) => format!("a {ty}"),
         AttrType::Map(_) => format!("a {ty}"),
         AttrType::Object(attributes) => {
-            let names: Vec<&str> = attributes.iter().filter(|(_, attribute)| attribute.presence.is_configurable()).map(|(name, _)| name.as_str()).collect();
+            let names: Vec<&str> = attributes
+                .iter()
+                .filter(|(_, attribute)| attribute.presence.is_configurable())
+                .map(|(name, _)| name.as_str())
+                .collect();
             format!("an object with attributes {}", names.join(", "))
         }
     }
@@ -117,14 +155,20 @@ fn describe(ty: &AttrType) -> String {
 
 fn shown(value: &Value) -> String {
     let text = value.to_string();
-    if text.chars().count() > 40 { format!("{}…", text.chars().take(40).collect::<String>()) } else { text }
+    if text.chars().count() > 40 {
+        format!("{}…", text.chars().take(40).collect::<String>())
+    } else {
+        text
+    }
 }
 
 /// String conversion: numbers and bools become their literal text.
 pub(crate) fn to_string(value: Value) -> Result<Value, String> {
     match value {
         Value::String(_) | Value::Null | Value::Unknown => Ok(value),
-        other => scalar_to_string(&other).map(Value::String).ok_or_else(|| format!("a string is required, not a {}", kind_of(&other))),
+        other => scalar_to_string(&other)
+            .map(Value::String)
+            .ok_or_else(|| format!("a string is required, not a {}", kind_of(&other))),
     }
 }
 
@@ -136,7 +180,12 @@ pub(crate) fn to_number(value: Value) -> Result<Value, String> {
             .trim()
             .parse::<f64>()
             .map(|number| Value::Number(Number(number)))
-            .map_err(|_| format!("a number is required, and `{}` is not one", shown(&Value::String(text.clone())).trim_matches('"'))),
+            .map_err(|_| {
+                format!(
+                    "a number is required, and `{}` is not one",
+                    shown(&Value::String(text.clone())).trim_matches('"')
+                )
+            }),
         other => Err(format!("a number is required, not a {}", kind_of(&other))),
     }
 }
@@ -147,7 +196,11 @@ pub(crate) fn to_bool(value: Value) -> Result<Value, String> {
         Value::Bool(_) | Value::Null | Value::Unknown => Ok(value),
         Value::String(text) if text == "true" => Ok(Value::Bool(true)),
         Value::String(text) if text == "false" => Ok(Value::Bool(false)),
-        other => Err(format!("a bool is required, not a {} ({})", kind_of(&other), shown(&other))),
+        other => Err(format!(
+            "a bool is required, not a {} ({})",
+            kind_of(&other),
+            shown(&other)
+        )),
     }
 }
 
@@ -174,10 +227,22 @@ mod tests {
 
     #[test]
     fn safe_conversions_apply() {
-        assert_eq!(convert_type(Value::from("4"), &AttrType::Number), Ok(Value::from(4)));
-        assert_eq!(convert_type(Value::from(4), &AttrType::String), Ok(Value::from("4")));
-        assert_eq!(convert_type(Value::from("true"), &AttrType::Bool), Ok(Value::Bool(true)));
-        assert_eq!(convert_type(Value::Unknown, &AttrType::Number), Ok(Value::Unknown));
+        assert_eq!(
+            convert_type(Value::from("4"), &AttrType::Number),
+            Ok(Value::from(4))
+        );
+        assert_eq!(
+            convert_type(Value::from(4), &AttrType::String),
+            Ok(Value::from("4"))
+        );
+        assert_eq!(
+            convert_type(Value::from("true"), &AttrType::Bool),
+            Ok(Value::Bool(true))
+        );
+        assert_eq!(
+            convert_type(Value::Unknown, &AttrType::Number),
+            Ok(Value::Unknown)
+        );
     }
 
     #[test]
@@ -196,18 +261,40 @@ mod tests {
         let mut kind = attribute(AttrType::String);
         kind.one_of = vec!["Dedicated".to_owned(), "LowPriority".to_owned()];
         let error = convert_attribute(Value::from("Dedicate"), &kind).expect_err("not allowed");
-        assert!(error.message.contains("did you mean `Dedicated`?"), "{}", error.message);
-        assert_eq!(convert_attribute(Value::from("LowPriority"), &kind), Ok(Value::from("LowPriority")));
+        assert!(
+            error.message.contains("did you mean `Dedicated`?"),
+            "{}",
+            error.message
+        );
+        assert_eq!(
+            convert_attribute(Value::from("LowPriority"), &kind),
+            Ok(Value::from("LowPriority"))
+        );
     }
 
     #[test]
     fn objects_reject_unknown_and_missing_attributes() {
         let mut required = attribute(AttrType::String);
         required.presence = Presence::Required;
-        let attributes = BTreeMap::from([("cert".to_owned(), required), ("key".to_owned(), attribute(AttrType::String))]);
-        let error = convert_object(BTreeMap::from([("crt".to_owned(), Value::from("x"))]), &attributes).expect_err("unknown");
-        assert!(error.message.contains("did you mean `cert`?"), "{}", error.message);
-        let error = convert_object(BTreeMap::from([("key".to_owned(), Value::from("x"))]), &attributes).expect_err("missing");
+        let attributes = BTreeMap::from([
+            ("cert".to_owned(), required),
+            ("key".to_owned(), attribute(AttrType::String)),
+        ]);
+        let error = convert_object(
+            BTreeMap::from([("crt".to_owned(), Value::from("x"))]),
+            &attributes,
+        )
+        .expect_err("unknown");
+        assert!(
+            error.message.contains("did you mean `cert`?"),
+            "{}",
+            error.message
+        );
+        let error = convert_object(
+            BTreeMap::from([("key".to_owned(), Value::from("x"))]),
+            &attributes,
+        )
+        .expect_err("missing");
         assert_eq!(error.message, "attribute `cert` is required");
     }
 }

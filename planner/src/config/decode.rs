@@ -19,17 +19,29 @@ use super::provider::PROVIDER_ARGUMENTS;
 use super::spelling::{closest, did_you_mean};
 use super::variables::{self, VarType};
 use super::{
-    AttrExpr, BlockSpans, BodyExprs, Configuration, IgnoreChanges, LifecycleOptions, LocalBlock, NestedBlock,
-    OutputBlock, ProviderBlock, ResourceBlock, Validation, VariableBlock,
+    AttrExpr, BlockSpans, BodyExprs, Configuration, IgnoreChanges, LifecycleOptions, LocalBlock,
+    NestedBlock, OutputBlock, ProviderBlock, ResourceBlock, Validation, VariableBlock,
 };
 use crate::source::FileId;
 
 /// Data sources of DESIGN §2. Those whose type is in the catalogue are checked with a schema
 /// derived from the resource's; the others are accepted with any arguments until the catalogue
 /// describes them.
-pub(crate) const DATA_SOURCES: &[&str] = &["azureml_compute", "azureml_environment", "azureml_workspace"];
+pub(crate) const DATA_SOURCES: &[&str] = &[
+    "azureml_compute",
+    "azureml_environment",
+    "azureml_workspace",
+];
 
-const TOP_LEVEL_BLOCKS: &[&str] = &["data", "locals", "output", "provider", "resource", "terraform", "variable"];
+const TOP_LEVEL_BLOCKS: &[&str] = &[
+    "data",
+    "locals",
+    "output",
+    "provider",
+    "resource",
+    "terraform",
+    "variable",
+];
 
 /// Resource schemas shared by every block of a type, and the derived data source schemas.
 pub(crate) struct Catalogue {
@@ -58,14 +70,29 @@ fn data_schema(resource: &ResourceSchema) -> ResourceSchema {
     let mut schema = resource.clone();
     for (name, attribute) in &mut schema.attributes {
         let lookup = *name == resource.api.name_attribute || *name == resource.api.parent_attribute;
-        attribute.presence = if lookup { Presence::Required } else { Presence::Computed };
+        attribute.presence = if lookup {
+            Presence::Required
+        } else {
+            Presence::Computed
+        };
     }
     schema
 }
 
 /// Decodes one file's top-level body into `config`.
-pub(crate) fn decode_file(config: &mut Configuration, catalogue: &Catalogue, file: FileId, body: &Body, diagnostics: &mut Diagnostics) {
-    let mut decoder = Decoder { config, catalogue, file, diagnostics };
+pub(crate) fn decode_file(
+    config: &mut Configuration,
+    catalogue: &Catalogue,
+    file: FileId,
+    body: &Body,
+    diagnostics: &mut Diagnostics,
+) {
+    let mut decoder = Decoder {
+        config,
+        catalogue,
+        file,
+        diagnostics,
+    };
     for structure in body.iter() {
         match structure {
             Structure::Attribute(attribute) => decoder.error(
@@ -92,7 +119,10 @@ fn span<T: Span>(node: &T) -> Range<usize> {
 /// `resource "type" "name"`: from the keyword to the last label.
 fn header(block: &Block) -> Range<usize> {
     let start = span(&block.ident).start;
-    let end = block.labels.last().map_or_else(|| span(&block.ident).end, |label| span(label).end);
+    let end = block
+        .labels
+        .last()
+        .map_or_else(|| span(&block.ident).end, |label| span(label).end);
     start..end
 }
 
@@ -129,23 +159,35 @@ fn literal_string(expr: &Expression) -> Option<String> {
 
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
-        && name.chars().all(|character| character.is_ascii_alphanumeric() || character == '_' || character == '-')
+        && name.chars().all(|character| {
+            character.is_ascii_alphanumeric() || character == '_' || character == '-'
+        })
         && !name.starts_with(|character: char| character.is_ascii_digit() || character == '-')
 }
 
 impl Decoder<'_> {
     fn error(&mut self, range: Range<usize>, summary: &str, detail: String) {
         let subject = self.config.span(self.file, range);
-        self.diagnostics.push(Diagnostic { subject: Some(subject), ..Diagnostic::error(summary, detail) });
+        self.diagnostics.push(Diagnostic {
+            subject: Some(subject),
+            ..Diagnostic::error(summary, detail)
+        });
     }
 
     fn warning(&mut self, range: Range<usize>, summary: &str, detail: String) {
         let subject = self.config.span(self.file, range);
-        self.diagnostics.push(Diagnostic { subject: Some(subject), ..Diagnostic::warning(summary, detail) });
+        self.diagnostics.push(Diagnostic {
+            subject: Some(subject),
+            ..Diagnostic::warning(summary, detail)
+        });
     }
 
     fn location(&self, file: FileId, offset: usize) -> String {
-        let source = self.config.sources.get(file).expect("spans refer to loaded files");
+        let source = self
+            .config
+            .sources
+            .get(file)
+            .expect("spans refer to loaded files");
         let location = source.location(offset);
         format!("{}:{}:{}", source.name(), location.line, location.column)
     }
@@ -156,13 +198,31 @@ impl Decoder<'_> {
         if block.labels.len() == expected.len() {
             return Some(block.labels.iter().map(|label| label.as_str()).collect());
         }
-        let wanted = expected.iter().map(|label| format!("\"{label}\"")).collect::<Vec<_>>().join(" ");
+        let wanted = expected
+            .iter()
+            .map(|label| format!("\"{label}\""))
+            .collect::<Vec<_>>()
+            .join(" ");
         if block.labels.len() < expected.len() {
             let missing = expected[block.labels.len()];
-            self.error(header(block), &format!("Missing {missing} for {kind}"), format!("a `{kind}` block needs {} label(s): `{kind} {wanted}`", expected.len()));
+            self.error(
+                header(block),
+                &format!("Missing {missing} for {kind}"),
+                format!(
+                    "a `{kind}` block needs {} label(s): `{kind} {wanted}`",
+                    expected.len()
+                ),
+            );
         } else {
             let extra = span(&block.labels[expected.len()]);
-            self.error(extra, "Extraneous label", format!("a `{kind}` block has {} label(s): `{kind} {wanted}`", expected.len()));
+            self.error(
+                extra,
+                "Extraneous label",
+                format!(
+                    "a `{kind}` block has {} label(s): `{kind} {wanted}`",
+                    expected.len()
+                ),
+            );
         }
         None
     }
@@ -179,16 +239,28 @@ impl Decoder<'_> {
             "data" => self.resource(block, Mode::Data),
             "module" | "moved" | "import" | "check" | "removed" | "ephemeral" => {
                 let why = match kind {
-                    "module" => "amlplan plans a single folder; move the module's blocks into the configuration or run terraform",
-                    "moved" => "rename resources with `amlplan state` commands, or plan the rename as remove + add",
+                    "module" => {
+                        "amlplan plans a single folder; move the module's blocks into the configuration or run terraform"
+                    }
+                    "moved" => {
+                        "rename resources with `amlplan state` commands, or plan the rename as remove + add"
+                    }
                     "import" => "use the `amlplan import ADDR ID` command instead",
                     _ => "remove the block, or use terraform for this configuration",
                 };
-                self.error(header(block), "Unsupported block type", format!("`{kind}` blocks are not supported by amlplan\nhelp: {why}"));
+                self.error(
+                    header(block),
+                    "Unsupported block type",
+                    format!("`{kind}` blocks are not supported by amlplan\nhelp: {why}"),
+                );
             }
             other => {
                 let suggestion = did_you_mean(other, TOP_LEVEL_BLOCKS.iter().copied());
-                self.error(span(&block.ident), "Unsupported block type", format!("blocks of type `{other}` are not expected here{suggestion}"));
+                self.error(
+                    span(&block.ident),
+                    "Unsupported block type",
+                    format!("blocks of type `{other}` are not expected here{suggestion}"),
+                );
             }
         }
     }
@@ -228,7 +300,11 @@ impl Decoder<'_> {
     fn required_providers(&mut self, block: &Block) {
         for structure in block.body.iter() {
             let Structure::Attribute(attribute) = structure else {
-                self.error(span(structure), "Unsupported block type", "list providers as `name = { source = \"...\", version = \"...\" }`".to_owned());
+                self.error(
+                    span(structure),
+                    "Unsupported block type",
+                    "list providers as `name = { source = \"...\", version = \"...\" }`".to_owned(),
+                );
                 continue;
             };
             let name = attribute.key.value().as_str();
@@ -241,28 +317,47 @@ impl Decoder<'_> {
                 continue;
             }
             let Expression::Object(object) = &attribute.value else {
-                self.error(span(&attribute.value), "Invalid provider requirement", "write `azureml = { source = \"...\", version = \"...\" }`".to_owned());
+                self.error(
+                    span(&attribute.value),
+                    "Invalid provider requirement",
+                    "write `azureml = { source = \"...\", version = \"...\" }`".to_owned(),
+                );
                 continue;
             };
             for (key, value) in object.iter() {
                 let key_name = match key {
                     hcl::edit::expr::ObjectKey::Ident(ident) => ident.value().as_str().to_owned(),
-                    hcl::edit::expr::ObjectKey::Expression(expr) => literal_string(expr).unwrap_or_default(),
+                    hcl::edit::expr::ObjectKey::Expression(expr) => {
+                        literal_string(expr).unwrap_or_default()
+                    }
                 };
                 let text = literal_string(value.expr());
                 match (key_name.as_str(), text) {
                     ("source", Some(text)) => self.config.terraform.azureml_source = Some(text),
                     ("version", Some(text)) => self.config.terraform.azureml_version = Some(text),
-                    ("source" | "version", None) => self.error(span(value.expr()), "Invalid provider requirement", format!("`{key_name}` must be a literal string")),
+                    ("source" | "version", None) => self.error(
+                        span(value.expr()),
+                        "Invalid provider requirement",
+                        format!("`{key_name}` must be a literal string"),
+                    ),
                     ("configuration_aliases", _) => {}
-                    (other, _) => self.error(span(key), "Unsupported argument", format!("a provider requirement has no argument `{other}`{}", did_you_mean(other, ["source", "version"]))),
+                    (other, _) => self.error(
+                        span(key),
+                        "Unsupported argument",
+                        format!(
+                            "a provider requirement has no argument `{other}`{}",
+                            did_you_mean(other, ["source", "version"])
+                        ),
+                    ),
                 }
             }
         }
     }
 
     fn provider(&mut self, block: &Block) {
-        let Some(labels) = self.labels(block, &["name"]) else { return };
+        let Some(labels) = self.labels(block, &["name"]) else {
+            return;
+        };
         if labels[0] != "azureml" {
             self.error(
                 span(&block.labels[0]),
@@ -273,7 +368,11 @@ impl Decoder<'_> {
         }
         if let Some(existing) = &self.config.provider {
             let first = self.location(existing.file, existing.header.start);
-            self.error(header(block), "Duplicate provider configuration", format!("`provider \"azureml\"` is already configured at {first}"));
+            self.error(
+                header(block),
+                "Duplicate provider configuration",
+                format!("`provider \"azureml\"` is already configured at {first}"),
+            );
             return;
         }
         let mut attributes = Vec::new();
@@ -283,23 +382,46 @@ impl Decoder<'_> {
                     let name = attribute.key.value().as_str();
                     if name == "alias" {
                         self.error(span(&attribute.key), "Unsupported argument", "provider aliases are not supported by amlplan; configure one `azureml` provider".to_owned());
-                    } else if PROVIDER_ARGUMENTS.iter().any(|argument| argument.name == name) {
+                    } else if PROVIDER_ARGUMENTS
+                        .iter()
+                        .any(|argument| argument.name == name)
+                    {
                         attributes.push(attr_expr(attribute, self.file));
                     } else {
-                        let suggestion = did_you_mean(name, PROVIDER_ARGUMENTS.iter().map(|argument| argument.name));
-                        self.error(span(&attribute.key), "Unsupported argument", format!("the `azureml` provider has no argument `{name}`{suggestion}"));
+                        let suggestion = did_you_mean(
+                            name,
+                            PROVIDER_ARGUMENTS.iter().map(|argument| argument.name),
+                        );
+                        self.error(
+                            span(&attribute.key),
+                            "Unsupported argument",
+                            format!("the `azureml` provider has no argument `{name}`{suggestion}"),
+                        );
                     }
                 }
                 Structure::Block(nested) => {
-                    self.error(span(&nested.ident), "Unsupported block type", format!("the `azureml` provider has no block `{}`", nested.ident.value()));
+                    self.error(
+                        span(&nested.ident),
+                        "Unsupported block type",
+                        format!(
+                            "the `azureml` provider has no block `{}`",
+                            nested.ident.value()
+                        ),
+                    );
                 }
             }
         }
-        self.config.provider = Some(ProviderBlock { file: self.file, header: header(block), attributes });
+        self.config.provider = Some(ProviderBlock {
+            file: self.file,
+            header: header(block),
+            attributes,
+        });
     }
 
     fn variable(&mut self, block: &Block) {
-        let Some(labels) = self.labels(block, &["name"]) else { return };
+        let Some(labels) = self.labels(block, &["name"]) else {
+            return;
+        };
         let name = labels[0].to_owned();
         if !valid_name(&name) {
             self.error(span(&block.labels[0]), "Invalid variable name", "a name must start with a letter or underscore and contain only letters, digits, underscores and dashes".to_owned());
@@ -307,7 +429,11 @@ impl Decoder<'_> {
         }
         if let Some(existing) = self.config.variables.get(&name) {
             let first = self.location(existing.file, existing.header.start);
-            self.error(header(block), "Duplicate variable declaration", format!("`var.{name}` is already declared at {first}"));
+            self.error(
+                header(block),
+                "Duplicate variable declaration",
+                format!("`var.{name}` is already declared at {first}"),
+            );
             return;
         }
         let mut variable = VariableBlock {
@@ -325,20 +451,40 @@ impl Decoder<'_> {
                 Structure::Attribute(attribute) => match attribute.key.value().as_str() {
                     "type" => match variables::parse_type(&attribute.value) {
                         Ok(ty) => variable.ty = ty,
-                        Err((message, range)) => self.error(range.unwrap_or_else(|| span(&attribute.value)), "Invalid type specification", message),
+                        Err((message, range)) => self.error(
+                            range.unwrap_or_else(|| span(&attribute.value)),
+                            "Invalid type specification",
+                            message,
+                        ),
                     },
                     "default" => variable.default = Some(attr_expr(attribute, self.file)),
                     "description" => {}
-                    "sensitive" | "nullable" | "ephemeral" => match literal_bool(&attribute.value) {
-                        Some(flag) if attribute.key.value().as_str() == "sensitive" => variable.sensitive = flag,
-                        Some(flag) if attribute.key.value().as_str() == "nullable" => variable.nullable = flag,
-                        Some(_) => {}
-                        None => self.error(span(&attribute.value), "Invalid value", format!("`{}` must be `true` or `false`", attribute.key.value())),
-                    },
+                    "sensitive" | "nullable" | "ephemeral" => {
+                        match literal_bool(&attribute.value) {
+                            Some(flag) if attribute.key.value().as_str() == "sensitive" => {
+                                variable.sensitive = flag
+                            }
+                            Some(flag) if attribute.key.value().as_str() == "nullable" => {
+                                variable.nullable = flag
+                            }
+                            Some(_) => {}
+                            None => self.error(
+                                span(&attribute.value),
+                                "Invalid value",
+                                format!("`{}` must be `true` or `false`", attribute.key.value()),
+                            ),
+                        }
+                    }
                     other => self.error(
                         span(&attribute.key),
                         "Unsupported argument",
-                        format!("a variable has no argument `{other}`{}", did_you_mean(other, ["type", "default", "description", "sensitive", "nullable"])),
+                        format!(
+                            "a variable has no argument `{other}`{}",
+                            did_you_mean(
+                                other,
+                                ["type", "default", "description", "sensitive", "nullable"]
+                            )
+                        ),
                     ),
                 },
                 Structure::Block(nested) if nested.ident.value().as_str() == "validation" => {
@@ -349,11 +495,23 @@ impl Decoder<'_> {
                             condition: attr_expr(condition, self.file),
                             error_message: attr_expr(message, self.file),
                         }),
-                        _ => self.error(header(nested), "Missing required argument", "a `validation` block needs `condition` and `error_message`".to_owned()),
+                        _ => self.error(
+                            header(nested),
+                            "Missing required argument",
+                            "a `validation` block needs `condition` and `error_message`".to_owned(),
+                        ),
                     }
                 }
                 Structure::Block(nested) => {
-                    self.error(span(&nested.ident), "Unsupported block type", format!("a variable has no block `{}`{}", nested.ident.value(), did_you_mean(nested.ident.value().as_str(), ["validation"])));
+                    self.error(
+                        span(&nested.ident),
+                        "Unsupported block type",
+                        format!(
+                            "a variable has no block `{}`{}",
+                            nested.ident.value(),
+                            did_you_mean(nested.ident.value().as_str(), ["validation"])
+                        ),
+                    );
                 }
             }
         }
@@ -369,28 +527,54 @@ impl Decoder<'_> {
                 Structure::Attribute(attribute) => {
                     let name = attribute.key.value().as_str().to_owned();
                     if let Some(existing) = self.config.locals.get(&name) {
-                        let first = self.location(existing.value.file, existing.value.key_span.start);
-                        self.error(span(&attribute.key), "Duplicate local value definition", format!("`local.{name}` is already defined at {first}"));
+                        let first =
+                            self.location(existing.value.file, existing.value.key_span.start);
+                        self.error(
+                            span(&attribute.key),
+                            "Duplicate local value definition",
+                            format!("`local.{name}` is already defined at {first}"),
+                        );
                         continue;
                     }
-                    self.config.locals.insert(name, LocalBlock { value: attr_expr(attribute, self.file) });
+                    self.config.locals.insert(
+                        name,
+                        LocalBlock {
+                            value: attr_expr(attribute, self.file),
+                        },
+                    );
                 }
                 Structure::Block(nested) => {
-                    self.error(span(&nested.ident), "Unsupported block type", "`locals` holds only `name = value` arguments".to_owned());
+                    self.error(
+                        span(&nested.ident),
+                        "Unsupported block type",
+                        "`locals` holds only `name = value` arguments".to_owned(),
+                    );
                 }
             }
         }
     }
 
     fn output(&mut self, block: &Block) {
-        let Some(labels) = self.labels(block, &["name"]) else { return };
+        let Some(labels) = self.labels(block, &["name"]) else {
+            return;
+        };
         let name = labels[0].to_owned();
         if let Some(existing) = self.config.outputs.get(&name) {
             let first = self.location(existing.file, existing.header.start);
-            self.error(header(block), "Duplicate output definition", format!("output `{name}` is already defined at {first}"));
+            self.error(
+                header(block),
+                "Duplicate output definition",
+                format!("output `{name}` is already defined at {first}"),
+            );
             return;
         }
-        let mut output = OutputBlock { file: self.file, header: header(block), value: None, sensitive: false, description: None };
+        let mut output = OutputBlock {
+            file: self.file,
+            header: header(block),
+            value: None,
+            sensitive: false,
+            description: None,
+        };
         for structure in block.body.iter() {
             match structure {
                 Structure::Attribute(attribute) => match attribute.key.value().as_str() {
@@ -398,29 +582,52 @@ impl Decoder<'_> {
                     "description" => output.description = literal_string(&attribute.value),
                     "sensitive" => match literal_bool(&attribute.value) {
                         Some(flag) => output.sensitive = flag,
-                        None => self.error(span(&attribute.value), "Invalid value", "`sensitive` must be `true` or `false`".to_owned()),
+                        None => self.error(
+                            span(&attribute.value),
+                            "Invalid value",
+                            "`sensitive` must be `true` or `false`".to_owned(),
+                        ),
                     },
                     "depends_on" | "ephemeral" => {}
                     other => self.error(
                         span(&attribute.key),
                         "Unsupported argument",
-                        format!("an output has no argument `{other}`{}", did_you_mean(other, ["value", "description", "sensitive", "depends_on"])),
+                        format!(
+                            "an output has no argument `{other}`{}",
+                            did_you_mean(
+                                other,
+                                ["value", "description", "sensitive", "depends_on"]
+                            )
+                        ),
                     ),
                 },
                 Structure::Block(nested) => {
-                    self.error(span(&nested.ident), "Unsupported block type", format!("`{}` blocks in outputs are not supported by amlplan", nested.ident.value()));
+                    self.error(
+                        span(&nested.ident),
+                        "Unsupported block type",
+                        format!(
+                            "`{}` blocks in outputs are not supported by amlplan",
+                            nested.ident.value()
+                        ),
+                    );
                 }
             }
         }
         if output.value.is_none() {
-            self.error(header(block), "Missing required argument", format!("output `{name}` needs a `value` argument"));
+            self.error(
+                header(block),
+                "Missing required argument",
+                format!("output `{name}` needs a `value` argument"),
+            );
         }
         self.config.outputs.insert(name, output);
     }
 
     fn resource(&mut self, block: &Block, mode: Mode) {
         let kind = block.ident.value().as_str();
-        let Some(labels) = self.labels(block, &["type", "name"]) else { return };
+        let Some(labels) = self.labels(block, &["type", "name"]) else {
+            return;
+        };
         let (resource_type, name) = (labels[0], labels[1]);
         let type_span = span(&block.labels[0]);
         if !valid_name(name) {
@@ -440,7 +647,10 @@ impl Decoder<'_> {
             Mode::Managed => match self.catalogue.resources.get(resource_type) {
                 Some(schema) => Some(Arc::clone(schema)),
                 None => {
-                    let suggestion = did_you_mean(resource_type, self.catalogue.resources.keys().map(String::as_str));
+                    let suggestion = did_you_mean(
+                        resource_type,
+                        self.catalogue.resources.keys().map(String::as_str),
+                    );
                     self.error(type_span, "Unknown resource type", format!("the `azureml` provider has no resource type `{resource_type}`{suggestion}"));
                     return;
                 }
@@ -455,10 +665,19 @@ impl Decoder<'_> {
                 }
             },
         };
-        let addr = ResourceAddr { mode, resource_type: resource_type.to_owned(), name: name.to_owned(), key: None };
+        let addr = ResourceAddr {
+            mode,
+            resource_type: resource_type.to_owned(),
+            name: name.to_owned(),
+            key: None,
+        };
         if let Some(existing) = self.config.resource_block(&addr) {
             let first = self.location(existing.spans.file, existing.spans.header.start);
-            self.error(header(block), &format!("Duplicate {kind} block"), format!("`{addr}` is already declared at {first}"));
+            self.error(
+                header(block),
+                &format!("Duplicate {kind} block"),
+                format!("`{addr}` is already declared at {first}"),
+            );
             return;
         }
 
@@ -473,9 +692,17 @@ impl Decoder<'_> {
             match structure {
                 Structure::Attribute(attribute) => match attribute.key.value().as_str() {
                     "count" | "for_each" => {
-                        let other = if attribute.key.value().as_str() == "count" { &for_each } else { &count };
+                        let other = if attribute.key.value().as_str() == "count" {
+                            &for_each
+                        } else {
+                            &count
+                        };
                         if other.is_some() {
-                            self.error(span(&attribute.key), "Invalid combination of \"count\" and \"for_each\"", "set either `count` or `for_each`, not both".to_owned());
+                            self.error(
+                                span(&attribute.key),
+                                "Invalid combination of \"count\" and \"for_each\"",
+                                "set either `count` or `for_each`, not both".to_owned(),
+                            );
                         } else if attribute.key.value().as_str() == "count" {
                             count = Some(attr_expr(attribute, self.file));
                         } else {
@@ -494,7 +721,11 @@ impl Decoder<'_> {
                 Structure::Block(nested) => match nested.ident.value().as_str() {
                     "lifecycle" if mode == Mode::Managed => {
                         if lifecycle_seen {
-                            self.error(header(nested), "Duplicate lifecycle block", "a resource has at most one `lifecycle` block".to_owned());
+                            self.error(
+                                header(nested),
+                                "Duplicate lifecycle block",
+                                "a resource has at most one `lifecycle` block".to_owned(),
+                            );
                         } else {
                             lifecycle_seen = true;
                             lifecycle = self.lifecycle(nested, schema.as_deref());
@@ -511,25 +742,40 @@ impl Decoder<'_> {
             }
         }
 
-        let mut spans = BlockSpans { file: self.file, header: header(block), attributes: BTreeMap::new() };
+        let mut spans = BlockSpans {
+            file: self.file,
+            header: header(block),
+            attributes: BTreeMap::new(),
+        };
         let body = match &schema {
             Some(schema) => {
                 let what = format!("`{resource_type}`");
                 let data = mode == Mode::Data;
-                self.arguments(&arguments, &nested_blocks, &schema.attributes, &what, data, &AttrPath::default(), header(block), &mut spans)
+                self.arguments(
+                    &arguments,
+                    &nested_blocks,
+                    &schema.attributes,
+                    &what,
+                    data,
+                    &AttrPath::default(),
+                    header(block),
+                    &mut spans,
+                )
             }
             None => self.generic_arguments(&arguments, &nested_blocks, &mut spans),
         };
-        if let Some(for_each) = &for_each {
-            if let Expression::Array(_) = &for_each.expr {
-                self.error(
+        if let Some(for_each) = &for_each
+            && let Expression::Array(_) = &for_each.expr
+        {
+            self.error(
                     for_each.value_span.clone(),
                     "Invalid for_each argument",
                     "`for_each` needs a map or a set of strings, and this is a tuple\nhelp: convert it with `toset([...])`".to_owned(),
                 );
-            }
         }
-        self.config.block_lookup.insert(addr.clone(), self.config.blocks.len());
+        self.config
+            .block_lookup
+            .insert(addr.clone(), self.config.blocks.len());
         self.config.blocks.push(ResourceBlock {
             addr,
             schema,
@@ -546,7 +792,12 @@ impl Decoder<'_> {
     /// `depends_on = [azureml_x.y, data.azureml_z.w]`: whole objects only.
     fn depends_on(&mut self, expr: &Expression) -> Vec<ResourceAddr> {
         let Expression::Array(items) = expr else {
-            self.error(span(expr), "Invalid depends_on", "`depends_on` is a list of resource references, as in `[azureml_workspace.main]`".to_owned());
+            self.error(
+                span(expr),
+                "Invalid depends_on",
+                "`depends_on` is a list of resource references, as in `[azureml_workspace.main]`"
+                    .to_owned(),
+            );
             return Vec::new();
         };
         let mut addrs = Vec::new();
@@ -563,8 +814,15 @@ impl Decoder<'_> {
                             })
                             .collect();
                         match (root.value().as_str(), steps.as_deref()) {
-                            ("data", Some([resource_type, name])) => Some(ResourceAddr { mode: Mode::Data, resource_type: (*resource_type).to_owned(), name: (*name).to_owned(), key: None }),
-                            (resource_type, Some([name])) if resource_type.contains('_') => Some(ResourceAddr::managed(resource_type, name)),
+                            ("data", Some([resource_type, name])) => Some(ResourceAddr {
+                                mode: Mode::Data,
+                                resource_type: (*resource_type).to_owned(),
+                                name: (*name).to_owned(),
+                                key: None,
+                            }),
+                            (resource_type, Some([name])) if resource_type.contains('_') => {
+                                Some(ResourceAddr::managed(resource_type, name))
+                            }
                             _ => None,
                         }
                     }
@@ -592,8 +850,14 @@ impl Decoder<'_> {
         let mut options = LifecycleOptions::default();
         for structure in block.body.iter() {
             let Structure::Attribute(attribute) = structure else {
-                let name = structure.as_block().map_or(String::new(), |nested| nested.ident.value().to_string());
-                self.error(span(structure), "Unsupported block type", format!("`{name}` blocks in `lifecycle` are not supported by amlplan"));
+                let name = structure
+                    .as_block()
+                    .map_or(String::new(), |nested| nested.ident.value().to_string());
+                self.error(
+                    span(structure),
+                    "Unsupported block type",
+                    format!("`{name}` blocks in `lifecycle` are not supported by amlplan"),
+                );
                 continue;
             };
             let name = attribute.key.value().as_str();
@@ -615,14 +879,22 @@ impl Decoder<'_> {
         options
     }
 
-    fn ignore_changes(&mut self, expr: &Expression, schema: Option<&ResourceSchema>) -> IgnoreChanges {
-        if let Expression::Variable(name) = expr {
-            if name.value().as_str() == "all" {
-                return IgnoreChanges::All;
-            }
+    fn ignore_changes(
+        &mut self,
+        expr: &Expression,
+        schema: Option<&ResourceSchema>,
+    ) -> IgnoreChanges {
+        if let Expression::Variable(name) = expr
+            && name.value().as_str() == "all"
+        {
+            return IgnoreChanges::All;
         }
         let Expression::Array(items) = expr else {
-            self.error(span(expr), "Invalid ignore_changes", "`ignore_changes` is `all` or a list of attribute names, as in `[tags]`".to_owned());
+            self.error(
+                span(expr),
+                "Invalid ignore_changes",
+                "`ignore_changes` is `all` or a list of attribute names, as in `[tags]`".to_owned(),
+            );
             return IgnoreChanges::Nothing;
         };
         let mut paths = Vec::new();
@@ -636,12 +908,19 @@ impl Decoder<'_> {
                         let mut valid = true;
                         for operator in &traversal.operators {
                             match operator.value() {
-                                TraversalOperator::GetAttr(name) => path = path.join(PathStep::Attr(name.value().as_str().to_owned())),
-                                TraversalOperator::LegacyIndex(index) => path = path.join(PathStep::Index(*index.value())),
-                                TraversalOperator::Index(Expression::Number(number)) => match number.value().as_u64() {
-                                    Some(index) => path = path.join(PathStep::Index(index)),
-                                    None => valid = false,
-                                },
+                                TraversalOperator::GetAttr(name) => {
+                                    path =
+                                        path.join(PathStep::Attr(name.value().as_str().to_owned()))
+                                }
+                                TraversalOperator::LegacyIndex(index) => {
+                                    path = path.join(PathStep::Index(*index.value()))
+                                }
+                                TraversalOperator::Index(Expression::Number(number)) => {
+                                    match number.value().as_u64() {
+                                        Some(index) => path = path.join(PathStep::Index(index)),
+                                        None => valid = false,
+                                    }
+                                }
                                 TraversalOperator::Index(key) => match literal_string(key) {
                                     Some(key) => path = path.join(PathStep::Key(key)),
                                     None => valid = false,
@@ -656,15 +935,27 @@ impl Decoder<'_> {
                 _ => None,
             };
             let Some(path) = path else {
-                self.error(span(item), "Invalid ignore_changes entry", "name an attribute of this resource, as in `tags` or `tags[\"owner\"]`".to_owned());
+                self.error(
+                    span(item),
+                    "Invalid ignore_changes entry",
+                    "name an attribute of this resource, as in `tags` or `tags[\"owner\"]`"
+                        .to_owned(),
+                );
                 continue;
             };
-            if let (Some(schema), Some(root)) = (schema, path.root()) {
-                if schema.attribute(root).is_none() {
-                    let suggestion = did_you_mean(root, schema.attributes.keys().map(String::as_str));
-                    self.error(span(item), "Unsupported attribute", format!("`{}` has no attribute `{root}`{suggestion}", schema.type_name));
-                    continue;
-                }
+            if let (Some(schema), Some(root)) = (schema, path.root())
+                && schema.attribute(root).is_none()
+            {
+                let suggestion = did_you_mean(root, schema.attributes.keys().map(String::as_str));
+                self.error(
+                    span(item),
+                    "Unsupported attribute",
+                    format!(
+                        "`{}` has no attribute `{root}`{suggestion}",
+                        schema.type_name
+                    ),
+                );
+                continue;
             }
             paths.push(path);
         }
@@ -686,27 +977,47 @@ impl Decoder<'_> {
     ) -> BodyExprs {
         let mut body = BodyExprs::default();
         let mut seen: BTreeMap<String, Range<usize>> = BTreeMap::new();
-        let configurable = || schema.iter().filter(|(_, attribute)| attribute.presence.is_configurable()).map(|(name, _)| name.as_str());
+        let configurable = || {
+            schema
+                .iter()
+                .filter(|(_, attribute)| attribute.presence.is_configurable())
+                .map(|(name, _)| name.as_str())
+        };
         for attribute in arguments {
             let name = attribute.key.value().as_str();
             let key_span = span(&attribute.key);
             let Some(definition) = schema.get(name) else {
                 let suggestion = did_you_mean(name, configurable());
-                self.error(key_span, "Unsupported argument", format!("{what} has no argument `{name}`{suggestion}"));
+                self.error(
+                    key_span,
+                    "Unsupported argument",
+                    format!("{what} has no argument `{name}`{suggestion}"),
+                );
                 continue;
             };
             if definition.presence == Presence::Computed {
-                let why = if data { "is read from the service" } else { "is set by the service" };
+                let why = if data {
+                    "is read from the service"
+                } else {
+                    "is set by the service"
+                };
                 self.error(key_span, "Unconfigurable attribute", format!("`{name}` {why} and cannot be configured\nhelp: remove this argument; read it elsewhere as a reference"));
                 continue;
             }
             if let Some(first) = seen.get(name) {
                 let first = self.location(self.file, first.start);
-                self.error(key_span, "Duplicate argument", format!("`{name}` is already set at {first}"));
+                self.error(
+                    key_span,
+                    "Duplicate argument",
+                    format!("`{name}` is already set at {first}"),
+                );
                 continue;
             }
             seen.insert(name.to_owned(), key_span);
-            spans.attributes.insert(path.join(PathStep::Attr(name.to_owned())), span(&attribute.value));
+            spans.attributes.insert(
+                path.join(PathStep::Attr(name.to_owned())),
+                span(&attribute.value),
+            );
             body.attributes.push(attr_expr(attribute, self.file));
         }
         let mut block_counts: BTreeMap<String, u64> = BTreeMap::new();
@@ -714,50 +1025,79 @@ impl Decoder<'_> {
             let name = nested.ident.value().as_str();
             let Some(definition) = schema.get(name) else {
                 let suggestion = did_you_mean(name, configurable());
-                self.error(span(&nested.ident), "Unsupported block type", format!("{what} has no block `{name}`{suggestion}"));
+                self.error(
+                    span(&nested.ident),
+                    "Unsupported block type",
+                    format!("{what} has no block `{name}`{suggestion}"),
+                );
                 continue;
             };
             let (nested_schema, repeated) = match &definition.ty {
                 AttrType::Object(attributes) => (attributes, false),
-                AttrType::List(element) => match element.as_ref() {
-                    AttrType::Object(attributes) => (attributes, true),
-                    _ => {
-                        self.error(span(&nested.ident), "Unsupported block type", format!("`{name}` is an argument, not a block\nhelp: write `{name} = ...`"));
-                        continue;
+                AttrType::List(element) => {
+                    match element.as_ref() {
+                        AttrType::Object(attributes) => (attributes, true),
+                        _ => {
+                            self.error(span(&nested.ident), "Unsupported block type", format!("`{name}` is an argument, not a block\nhelp: write `{name} = ...`"));
+                            continue;
+                        }
                     }
-                },
+                }
                 _ => {
-                    self.error(span(&nested.ident), "Unsupported block type", format!("`{name}` is an argument, not a block\nhelp: write `{name} = ...`"));
+                    self.error(
+                        span(&nested.ident),
+                        "Unsupported block type",
+                        format!("`{name}` is an argument, not a block\nhelp: write `{name} = ...`"),
+                    );
                     continue;
                 }
             };
             if definition.presence == Presence::Computed {
-                self.error(span(&nested.ident), "Unconfigurable attribute", format!("`{name}` is set by the service and cannot be configured"));
+                self.error(
+                    span(&nested.ident),
+                    "Unconfigurable attribute",
+                    format!("`{name}` is set by the service and cannot be configured"),
+                );
                 continue;
             }
             if !nested.labels.is_empty() {
-                self.error(span(&nested.labels[0]), "Extraneous label", format!("a `{name}` block has no labels"));
+                self.error(
+                    span(&nested.labels[0]),
+                    "Extraneous label",
+                    format!("a `{name}` block has no labels"),
+                );
                 continue;
             }
             if let Some(first) = seen.get(name) {
                 let first = self.location(self.file, first.start);
-                self.error(header(nested), "Duplicate argument", format!("`{name}` is already set at {first}"));
+                self.error(
+                    header(nested),
+                    "Duplicate argument",
+                    format!("`{name}` is already set at {first}"),
+                );
                 continue;
             }
             let occurrence = block_counts.entry(name.to_owned()).or_insert(0);
             if !repeated && *occurrence > 0 {
-                self.error(header(nested), "Too many blocks", format!("at most one `{name}` block is allowed"));
+                self.error(
+                    header(nested),
+                    "Too many blocks",
+                    format!("at most one `{name}` block is allowed"),
+                );
                 continue;
             }
             let nested_path = if repeated {
-                path.join(PathStep::Attr(name.to_owned())).join(PathStep::Index(*occurrence))
+                path.join(PathStep::Attr(name.to_owned()))
+                    .join(PathStep::Index(*occurrence))
             } else {
                 path.join(PathStep::Attr(name.to_owned()))
             };
             *occurrence += 1;
             spans.attributes.insert(nested_path.clone(), header(nested));
             if repeated && *occurrence == 1 {
-                spans.attributes.insert(path.join(PathStep::Attr(name.to_owned())), header(nested));
+                spans
+                    .attributes
+                    .insert(path.join(PathStep::Attr(name.to_owned())), header(nested));
             }
             let mut nested_arguments = Vec::new();
             let mut nested_blocks = Vec::new();
@@ -768,8 +1108,20 @@ impl Decoder<'_> {
                 }
             }
             let nested_what = format!("block `{name}`");
-            let nested_body = self.arguments(&nested_arguments, &nested_blocks, nested_schema, &nested_what, data, &nested_path, header(nested), spans);
-            body.blocks.push(NestedBlock { name: name.to_owned(), body: nested_body });
+            let nested_body = self.arguments(
+                &nested_arguments,
+                &nested_blocks,
+                nested_schema,
+                &nested_what,
+                data,
+                &nested_path,
+                header(nested),
+                spans,
+            );
+            body.blocks.push(NestedBlock {
+                name: name.to_owned(),
+                body: nested_body,
+            });
         }
         let present: BTreeSet<&str> = body
             .attributes
@@ -778,18 +1130,35 @@ impl Decoder<'_> {
             .chain(body.blocks.iter().map(|nested| nested.name.as_str()))
             .collect();
         for (name, definition) in schema {
-            if definition.presence == Presence::Required && !present.contains(name.as_str()) && !seen.contains_key(name) {
-                self.error(block_header.clone(), "Missing required argument", format!("{what} requires the argument `{name}`, and this block does not set it"));
+            if definition.presence == Presence::Required
+                && !present.contains(name.as_str())
+                && !seen.contains_key(name)
+            {
+                self.error(
+                    block_header.clone(),
+                    "Missing required argument",
+                    format!(
+                        "{what} requires the argument `{name}`, and this block does not set it"
+                    ),
+                );
             }
         }
         body
     }
 
     /// A data source the catalogue does not describe yet: any argument is accepted.
-    fn generic_arguments(&mut self, arguments: &[&hcl::edit::structure::Attribute], blocks: &[&Block], spans: &mut BlockSpans) -> BodyExprs {
+    fn generic_arguments(
+        &mut self,
+        arguments: &[&hcl::edit::structure::Attribute],
+        blocks: &[&Block],
+        spans: &mut BlockSpans,
+    ) -> BodyExprs {
         let mut body = BodyExprs::default();
         for attribute in arguments {
-            spans.attributes.insert(AttrPath::attr(attribute.key.value().as_str()), span(&attribute.value));
+            spans.attributes.insert(
+                AttrPath::attr(attribute.key.value().as_str()),
+                span(&attribute.value),
+            );
             body.attributes.push(attr_expr(attribute, self.file));
         }
         for nested in blocks {
@@ -802,7 +1171,10 @@ impl Decoder<'_> {
                 }
             }
             let nested_body = self.generic_arguments(&nested_arguments, &nested_blocks, spans);
-            body.blocks.push(NestedBlock { name: nested.ident.value().as_str().to_owned(), body: nested_body });
+            body.blocks.push(NestedBlock {
+                name: nested.ident.value().as_str().to_owned(),
+                body: nested_body,
+            });
         }
         body
     }
@@ -816,14 +1188,21 @@ pub(crate) fn check_depends_on(config: &mut Configuration, diagnostics: &mut Dia
         if config.resource_block(&addr).is_some() {
             continue;
         }
-        let declared: Vec<String> = config.blocks.iter().map(|block| block.addr.to_string()).collect();
+        let declared: Vec<String> = config
+            .blocks
+            .iter()
+            .map(|block| block.addr.to_string())
+            .collect();
         let suggestion = closest(&addr.to_string(), declared.iter().map(String::as_str))
             .map(|close| format!("\nhelp: did you mean `{close}`?"))
             .unwrap_or_default();
         let subject = config.span(file, range);
         diagnostics.push(Diagnostic {
             subject: Some(subject),
-            ..Diagnostic::error("Reference to undeclared resource", format!("`{addr}` is not declared in this configuration{suggestion}"))
+            ..Diagnostic::error(
+                "Reference to undeclared resource",
+                format!("`{addr}` is not declared in this configuration{suggestion}"),
+            )
         });
     }
 }

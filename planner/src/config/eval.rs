@@ -19,7 +19,8 @@ use engine::addr::Mode;
 use engine::value::{Number, Value};
 use hcl::edit::Span;
 use hcl::edit::expr::{
-    BinaryOp, BinaryOperator, Expression, ForExpr, FuncCall, ObjectKey, Traversal, TraversalOperator, UnaryOperator,
+    BinaryOp, BinaryOperator, Expression, ForExpr, FuncCall, ObjectKey, Traversal,
+    TraversalOperator, UnaryOperator,
 };
 use hcl::edit::template::{Directive, Element, Strip, Template};
 
@@ -38,8 +39,16 @@ pub struct EvalError {
 }
 
 impl EvalError {
-    pub(crate) fn new(summary: impl Into<String>, detail: impl Into<String>, span: Option<Range<usize>>) -> EvalError {
-        EvalError { summary: summary.into(), detail: detail.into(), span }
+    pub(crate) fn new(
+        summary: impl Into<String>,
+        detail: impl Into<String>,
+        span: Option<Range<usize>>,
+    ) -> EvalError {
+        EvalError {
+            summary: summary.into(),
+            detail: detail.into(),
+            span,
+        }
     }
 }
 
@@ -115,7 +124,11 @@ impl<'s> Evaluator<'s> {
     }
 
     /// Evaluates a template (a `templatefile` body) with `variables` bound as plain names.
-    pub(crate) fn eval_template_with(&self, template: &Template, variables: &BTreeMap<String, Value>) -> EvalResult {
+    pub(crate) fn eval_template_with(
+        &self,
+        template: &Template,
+        variables: &BTreeMap<String, Value>,
+    ) -> EvalResult {
         fn nest(
             evaluator: &Evaluator<'_>,
             template: &Template,
@@ -125,7 +138,11 @@ impl<'s> Evaluator<'s> {
             match remaining.next() {
                 None => evaluator.template(template, parent),
                 Some((name, value)) => {
-                    let frame = Frame { name, value: value.clone(), parent };
+                    let frame = Frame {
+                        name,
+                        value: value.clone(),
+                        parent,
+                    };
                     nest(evaluator, template, remaining, Some(&frame))
                 }
             }
@@ -137,7 +154,9 @@ impl<'s> Evaluator<'s> {
         match expr {
             Expression::Null(_) => Ok(Value::Null),
             Expression::Bool(flag) => Ok(Value::Bool(*flag.value())),
-            Expression::Number(number) => Ok(Value::Number(Number(number.value().as_f64().unwrap_or(f64::NAN)))),
+            Expression::Number(number) => Ok(Value::Number(Number(
+                number.value().as_f64().unwrap_or(f64::NAN),
+            ))),
             Expression::String(text) => Ok(Value::String(text.value().clone())),
             Expression::Array(array) => {
                 let mut items = Vec::with_capacity(array.len());
@@ -168,7 +187,11 @@ impl<'s> Evaluator<'s> {
                     };
                     entries.insert(key_text, self.expr(value.expr(), frame)?);
                 }
-                Ok(if unknown { Value::Unknown } else { Value::Map(entries) })
+                Ok(if unknown {
+                    Value::Unknown
+                } else {
+                    Value::Map(entries)
+                })
             }
             Expression::StringTemplate(template) => {
                 // A template that is a single interpolation yields the value itself, not a string.
@@ -183,7 +206,8 @@ impl<'s> Evaluator<'s> {
                 if let Some(value) = lookup(frame, name.value().as_str()) {
                     return Ok(value.clone());
                 }
-                self.reference(name.value().as_str(), &[], name.span()).map(|(value, _)| value.into_owned())
+                self.reference(name.value().as_str(), &[], name.span())
+                    .map(|(value, _)| value.into_owned())
             }
             Expression::Conditional(conditional) => {
                 let condition = self.expr(&conditional.cond_expr, frame)?;
@@ -199,8 +223,10 @@ impl<'s> Evaluator<'s> {
                 let operand = self.expr(&operation.expr, frame)?;
                 let span = operation.expr.span();
                 match operation.operator.value() {
-                    UnaryOperator::Neg => Ok(to_number(&operand, span)?.map_or(Value::Unknown, |n| Value::Number(Number(-n)))),
-                    UnaryOperator::Not => Ok(to_bool(&operand, span, "operand")?.map_or(Value::Unknown, |b| Value::Bool(!b))),
+                    UnaryOperator::Neg => Ok(to_number(&operand, span)?
+                        .map_or(Value::Unknown, |n| Value::Number(Number(-n)))),
+                    UnaryOperator::Not => Ok(to_bool(&operand, span, "operand")?
+                        .map_or(Value::Unknown, |b| Value::Bool(!b))),
                 }
             }
             Expression::BinaryOp(operation) => self.binary(operation, frame),
@@ -211,8 +237,19 @@ impl<'s> Evaluator<'s> {
     fn template(&self, template: &Template, frame: Option<&Frame<'_>>) -> EvalResult {
         let mut out = String::new();
         let mut unknown = false;
-        self.template_with(template, frame, Strip::None, Strip::None, &mut out, &mut unknown)?;
-        Ok(if unknown { Value::Unknown } else { Value::String(out) })
+        self.template_with(
+            template,
+            frame,
+            Strip::None,
+            Strip::None,
+            &mut out,
+            &mut unknown,
+        )?;
+        Ok(if unknown {
+            Value::Unknown
+        } else {
+            Value::String(out)
+        })
     }
 
     fn template_with(
@@ -226,10 +263,18 @@ impl<'s> Evaluator<'s> {
     ) -> Result<(), EvalError> {
         let elements: Vec<&Element> = template.iter().collect();
         for (index, element) in elements.iter().enumerate() {
-            let before = if index == 0 { prev_strip } else { element_strip(elements[index - 1]) };
-            let after = elements.get(index + 1).map_or(next_strip, |next| element_strip(next));
+            let before = if index == 0 {
+                prev_strip
+            } else {
+                element_strip(elements[index - 1])
+            };
+            let after = elements
+                .get(index + 1)
+                .map_or(next_strip, |next| element_strip(next));
             match element {
-                Element::Literal(literal) => out.push_str(strip_literal(literal.value(), before, after)),
+                Element::Literal(literal) => {
+                    out.push_str(strip_literal(literal.value(), before, after))
+                }
                 Element::Interpolation(interpolation) => {
                     let value = self.expr(&interpolation.expr, frame)?;
                     match value {
@@ -246,7 +291,10 @@ impl<'s> Evaluator<'s> {
                             None => {
                                 return Err(EvalError::new(
                                     "Invalid template interpolation value",
-                                    format!("cannot include a {} in a string template; a string is required", kind_of(&other)),
+                                    format!(
+                                        "cannot include a {} in a string template; a string is required",
+                                        kind_of(&other)
+                                    ),
                                     interpolation.expr.span(),
                                 ));
                             }
@@ -258,7 +306,11 @@ impl<'s> Evaluator<'s> {
                         let condition = self.expr(&if_directive.if_expr.cond_expr, frame)?;
                         let else_strip = if_directive.else_expr.as_ref().map(|branch| branch.strip);
                         let endif_strip = if_directive.endif_expr.strip;
-                        match to_bool(&condition, if_directive.if_expr.cond_expr.span(), "condition")? {
+                        match to_bool(
+                            &condition,
+                            if_directive.if_expr.cond_expr.span(),
+                            "condition",
+                        )? {
                             None => *unknown = true,
                             Some(true) => self.template_with(
                                 &if_directive.if_expr.template,
@@ -270,7 +322,14 @@ impl<'s> Evaluator<'s> {
                             )?,
                             Some(false) => {
                                 if let Some(branch) = &if_directive.else_expr {
-                                    self.template_with(&branch.template, frame, branch.strip, endif_strip, out, unknown)?;
+                                    self.template_with(
+                                        &branch.template,
+                                        frame,
+                                        branch.strip,
+                                        endif_strip,
+                                        out,
+                                        unknown,
+                                    )?;
                                 }
                             }
                         }
@@ -278,7 +337,9 @@ impl<'s> Evaluator<'s> {
                     Directive::For(for_directive) => {
                         let intro = &for_directive.for_expr;
                         let collection = self.expr(&intro.collection_expr, frame)?;
-                        let Some(pairs) = iteration_pairs(&collection, intro.collection_expr.span())? else {
+                        let Some(pairs) =
+                            iteration_pairs(&collection, intro.collection_expr.span())?
+                        else {
                             *unknown = true;
                             continue;
                         };
@@ -286,10 +347,18 @@ impl<'s> Evaluator<'s> {
                             let key_frame;
                             let mut inner = frame;
                             if let Some(key_var) = &intro.key_var {
-                                key_frame = Frame { name: key_var.value().as_str(), value: key, parent: inner };
+                                key_frame = Frame {
+                                    name: key_var.value().as_str(),
+                                    value: key,
+                                    parent: inner,
+                                };
                                 inner = Some(&key_frame);
                             }
-                            let value_frame = Frame { name: intro.value_var.value().as_str(), value, parent: inner };
+                            let value_frame = Frame {
+                                name: intro.value_var.value().as_str(),
+                                value,
+                                parent: inner,
+                            };
                             self.template_with(
                                 &intro.template,
                                 Some(&value_frame),
@@ -317,20 +386,29 @@ impl<'s> Evaluator<'s> {
                     return Ok(Value::Unknown);
                 }
                 let equal = left == right;
-                Ok(Value::Bool(if operator == BinaryOperator::Eq { equal } else { !equal }))
+                Ok(Value::Bool(if operator == BinaryOperator::Eq {
+                    equal
+                } else {
+                    !equal
+                }))
             }
             BinaryOperator::And | BinaryOperator::Or => {
                 let left = to_bool(&left, left_span, "operand")?;
                 let right = to_bool(&right, right_span, "operand")?;
                 Ok(match (left, right) {
-                    (Some(left), Some(right)) => {
-                        Value::Bool(if operator == BinaryOperator::And { left && right } else { left || right })
-                    }
+                    (Some(left), Some(right)) => Value::Bool(if operator == BinaryOperator::And {
+                        left && right
+                    } else {
+                        left || right
+                    }),
                     _ => Value::Unknown,
                 })
             }
             _ => {
-                let (Some(left), Some(right)) = (to_number(&left, left_span)?, to_number(&right, right_span.clone())?) else {
+                let (Some(left), Some(right)) = (
+                    to_number(&left, left_span)?,
+                    to_number(&right, right_span.clone())?,
+                ) else {
                     return Ok(Value::Unknown);
                 };
                 let number = |value: f64| Ok(Value::Number(Number(value)));
@@ -338,18 +416,23 @@ impl<'s> Evaluator<'s> {
                     BinaryOperator::Plus => number(left + right),
                     BinaryOperator::Minus => number(left - right),
                     BinaryOperator::Mul => number(left * right),
-                    BinaryOperator::Div | BinaryOperator::Mod if right == 0.0 => Err(EvalError::new(
-                        "Division by zero",
-                        "the right-hand operand is zero",
-                        right_span,
-                    )),
+                    BinaryOperator::Div | BinaryOperator::Mod if right == 0.0 => {
+                        Err(EvalError::new(
+                            "Division by zero",
+                            "the right-hand operand is zero",
+                            right_span,
+                        ))
+                    }
                     BinaryOperator::Div => number(left / right),
                     BinaryOperator::Mod => number(left % right),
                     BinaryOperator::Less => Ok(Value::Bool(left < right)),
                     BinaryOperator::LessEq => Ok(Value::Bool(left <= right)),
                     BinaryOperator::Greater => Ok(Value::Bool(left > right)),
                     BinaryOperator::GreaterEq => Ok(Value::Bool(left >= right)),
-                    BinaryOperator::Eq | BinaryOperator::NotEq | BinaryOperator::And | BinaryOperator::Or => {
+                    BinaryOperator::Eq
+                    | BinaryOperator::NotEq
+                    | BinaryOperator::And
+                    | BinaryOperator::Or => {
                         unreachable!("handled above")
                     }
                 }
@@ -369,10 +452,18 @@ impl<'s> Evaluator<'s> {
             let key_frame;
             let mut inner = frame;
             if let Some(key_var) = &intro.key_var {
-                key_frame = Frame { name: key_var.value().as_str(), value: key, parent: inner };
+                key_frame = Frame {
+                    name: key_var.value().as_str(),
+                    value: key,
+                    parent: inner,
+                };
                 inner = Some(&key_frame);
             }
-            let value_frame = Frame { name: intro.value_var.value().as_str(), value, parent: inner };
+            let value_frame = Frame {
+                name: intro.value_var.value().as_str(),
+                value,
+                parent: inner,
+            };
             let inner = Some(&value_frame);
             if let Some(condition) = &for_expr.cond {
                 let keep = self.expr(&condition.expr, inner)?;
@@ -389,7 +480,11 @@ impl<'s> Evaluator<'s> {
                     let key = match self.expr(key_expr, inner)? {
                         Value::Unknown => return Ok(Value::Unknown),
                         other => scalar_to_string(&other).ok_or_else(|| {
-                            EvalError::new("Invalid object key", "object keys must be strings", key_expr.span())
+                            EvalError::new(
+                                "Invalid object key",
+                                "object keys must be strings",
+                                key_expr.span(),
+                            )
                         })?,
                     };
                     if for_expr.grouping {
@@ -400,14 +495,20 @@ impl<'s> Evaluator<'s> {
                     } else if object.insert(key.clone(), element).is_some() {
                         return Err(EvalError::new(
                             "Duplicate object key",
-                            format!("two elements produce the key `{key}`; add `...` after the value to group them"),
+                            format!(
+                                "two elements produce the key `{key}`; add `...` after the value to group them"
+                            ),
                             key_expr.span(),
                         ));
                     }
                 }
             }
         }
-        Ok(if for_expr.key_expr.is_some() { Value::Map(object) } else { Value::List(list) })
+        Ok(if for_expr.key_expr.is_some() {
+            Value::Map(object)
+        } else {
+            Value::List(list)
+        })
     }
 
     fn call(&self, call: &FuncCall, frame: Option<&Frame<'_>>) -> EvalResult {
@@ -424,7 +525,11 @@ impl<'s> Evaluator<'s> {
         match name {
             "try" => {
                 if arguments.is_empty() {
-                    return Err(EvalError::new("Invalid function argument", "`try` needs at least one argument", span));
+                    return Err(EvalError::new(
+                        "Invalid function argument",
+                        "`try` needs at least one argument",
+                        span,
+                    ));
                 }
                 let mut last_error = None;
                 for argument in &arguments {
@@ -438,13 +543,20 @@ impl<'s> Evaluator<'s> {
                 let error = last_error.expect("at least one argument was tried");
                 return Err(EvalError::new(
                     "Error in function call",
-                    format!("no expression given to `try` succeeded; the last one failed with: {}", error.detail),
+                    format!(
+                        "no expression given to `try` succeeded; the last one failed with: {}",
+                        error.detail
+                    ),
                     span,
                 ));
             }
             "can" => {
                 let [argument] = arguments.as_slice() else {
-                    return Err(EvalError::new("Invalid function argument", "`can` takes exactly one argument", span));
+                    return Err(EvalError::new(
+                        "Invalid function argument",
+                        "`can` takes exactly one argument",
+                        span,
+                    ));
                 };
                 return Ok(match self.expr(argument, frame) {
                     Ok(value) if value.contains_unknown() => Value::Unknown,
@@ -477,16 +589,30 @@ impl<'s> Evaluator<'s> {
         let Some(function) = functions::lookup(name) else {
             return Err(EvalError::new(
                 "Call to unknown function",
-                format!("there is no function named `{name}`{}", did_you_mean(name, functions::names())),
+                format!(
+                    "there is no function named `{name}`{}",
+                    did_you_mean(name, functions::names())
+                ),
                 call.name.name.span(),
             ));
         };
-        functions::call(function, values, self.scope.base_dir)
-            .map_err(|message| EvalError::new("Error in function call", format!("call to function `{name}` failed: {message}"), span))
+        functions::call(function, values, self.scope.base_dir).map_err(|message| {
+            EvalError::new(
+                "Error in function call",
+                format!("call to function `{name}` failed: {message}"),
+                span,
+            )
+        })
     }
 
     fn templatefile(&self, values: Vec<Value>, span: Option<Range<usize>>) -> EvalResult {
-        let error = |message: String| EvalError::new("Error in function call", format!("call to function `templatefile` failed: {message}"), span.clone());
+        let error = |message: String| {
+            EvalError::new(
+                "Error in function call",
+                format!("call to function `templatefile` failed: {message}"),
+                span.clone(),
+            )
+        };
         let [path, variables] = values.as_slice() else {
             return Err(error("it takes a path and a map of variables".to_owned()));
         };
@@ -495,19 +621,38 @@ impl<'s> Evaluator<'s> {
         }
         let text = functions::read_file(path, self.scope.base_dir).map_err(error)?;
         let Value::Map(variables) = variables else {
-            return Err(error("the second argument must be a map or object".to_owned()));
+            return Err(error(
+                "the second argument must be a map or object".to_owned(),
+            ));
         };
-        let template = hcl::edit::parser::parse_template(&text)
-            .map_err(|parse| error(format!("the template is not valid at line {}, column {}: {}", parse.location().line(), parse.location().column(), parse.message())))?;
-        let scope = Scope::literal_only(self.scope.base_dir, "in a template file (pass values through the variables map)");
+        let template = hcl::edit::parser::parse_template(&text).map_err(|parse| {
+            error(format!(
+                "the template is not valid at line {}, column {}: {}",
+                parse.location().line(),
+                parse.location().column(),
+                parse.message()
+            ))
+        })?;
+        let scope = Scope::literal_only(
+            self.scope.base_dir,
+            "in a template file (pass values through the variables map)",
+        );
         Evaluator::new(&scope)
             .eval_template_with(&template, variables)
             .map_err(|inner| error(inner.detail))
     }
 
     fn traversal(&self, traversal: &Traversal, frame: Option<&Frame<'_>>) -> EvalResult {
-        let operators: Vec<&TraversalOperator> = traversal.operators.iter().map(|operator| operator.value()).collect();
-        let spans: Vec<Option<Range<usize>>> = traversal.operators.iter().map(|operator| operator.span()).collect();
+        let operators: Vec<&TraversalOperator> = traversal
+            .operators
+            .iter()
+            .map(|operator| operator.value())
+            .collect();
+        let spans: Vec<Option<Range<usize>>> = traversal
+            .operators
+            .iter()
+            .map(|operator| operator.span())
+            .collect();
         let (mut current, mut position) = match &traversal.expr {
             Expression::Variable(name) if lookup(frame, name.value().as_str()).is_none() => {
                 self.reference(name.value().as_str(), &operators, traversal.span())?
@@ -518,10 +663,16 @@ impl<'s> Evaluator<'s> {
         // not every instance of `azureml_x.big`. Anything unusual falls through to the owned
         // path below, which also produces the error messages.
         while let Cow::Borrowed(value) = current {
-            let Some(operator) = operators.get(position) else { break };
+            let Some(operator) = operators.get(position) else {
+                break;
+            };
             let next = match operator {
-                TraversalOperator::GetAttr(name) => value.as_map().and_then(|entries| entries.get(name.value().as_str())),
-                TraversalOperator::LegacyIndex(index) => value.as_list().and_then(|items| items.get(*index.value() as usize)),
+                TraversalOperator::GetAttr(name) => value
+                    .as_map()
+                    .and_then(|entries| entries.get(name.value().as_str())),
+                TraversalOperator::LegacyIndex(index) => value
+                    .as_list()
+                    .and_then(|items| items.get(*index.value() as usize)),
                 TraversalOperator::Index(index_expr) => match self.expr(index_expr, frame)? {
                     Value::Number(number) => number
                         .as_i64()
@@ -540,7 +691,12 @@ impl<'s> Evaluator<'s> {
                 None => break,
             }
         }
-        self.apply_operators(current.into_owned(), &operators[position..], &spans[position..], frame)
+        self.apply_operators(
+            current.into_owned(),
+            &operators[position..],
+            &spans[position..],
+            frame,
+        )
     }
 
     fn apply_operators(
@@ -564,9 +720,11 @@ impl<'s> Evaluator<'s> {
                     }
                     index(value, &key, span)?
                 }
-                TraversalOperator::LegacyIndex(position) => {
-                    index(value, &Value::Number(Number(*position.value() as f64)), span)?
-                }
+                TraversalOperator::LegacyIndex(position) => index(
+                    value,
+                    &Value::Number(Number(*position.value() as f64)),
+                    span,
+                )?,
                 TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => {
                     let items = match value {
                         Value::Null => Vec::new(),
@@ -599,13 +757,20 @@ impl<'s> Evaluator<'s> {
             _ => None,
         };
         if let Some(context) = self.scope.restriction {
-            return Err(EvalError::new("Variables not allowed", format!("references such as `{root}` cannot be used {context}"), span));
+            return Err(EvalError::new(
+                "Variables not allowed",
+                format!("references such as `{root}` cannot be used {context}"),
+                span,
+            ));
         }
-        let invalid = |detail: String| Err(EvalError::new("Invalid reference", detail, span.clone()));
+        let invalid =
+            |detail: String| Err(EvalError::new("Invalid reference", detail, span.clone()));
         match root {
             "var" | "local" => {
                 let Some(name) = attr(0) else {
-                    return invalid(format!("`{root}` must be followed by a name, as in `{root}.example`"));
+                    return invalid(format!(
+                        "`{root}` must be followed by a name, as in `{root}.example`"
+                    ));
                 };
                 let (values, what) = if root == "var" {
                     (self.scope.variables, "input variable")
@@ -618,7 +783,12 @@ impl<'s> Evaluator<'s> {
                         format!("Reference to undeclared {what}"),
                         format!(
                             "no {what} named `{name}` is declared{}",
-                            did_you_mean(name, values.into_iter().flat_map(|values| values.keys().map(String::as_str)))
+                            did_you_mean(
+                                name,
+                                values
+                                    .into_iter()
+                                    .flat_map(|values| values.keys().map(String::as_str))
+                            )
                         ),
                         span,
                     )),
@@ -645,18 +815,28 @@ impl<'s> Evaluator<'s> {
             },
             "path" => match attr(0) {
                 Some("module" | "root") => Ok((Cow::Owned(Value::from(".")), 1)),
-                Some("cwd") => Ok((Cow::Owned(Value::String(self.scope.base_dir.display().to_string())), 1)),
-                _ => invalid("the attributes of `path` are `path.module`, `path.root` and `path.cwd`".to_owned()),
+                Some("cwd") => Ok((
+                    Cow::Owned(Value::String(self.scope.base_dir.display().to_string())),
+                    1,
+                )),
+                _ => invalid(
+                    "the attributes of `path` are `path.module`, `path.root` and `path.cwd`"
+                        .to_owned(),
+                ),
             },
             "terraform" => match attr(0) {
                 Some("workspace") => Ok((Cow::Owned(Value::from("default")), 1)),
-                _ => invalid("the only supported attribute of `terraform` is `terraform.workspace`".to_owned()),
+                _ => invalid(
+                    "the only supported attribute of `terraform` is `terraform.workspace`"
+                        .to_owned(),
+                ),
             },
             "data" => {
                 let (Some(resource_type), Some(name)) = (attr(0), attr(1)) else {
                     return invalid("a data source reference needs a type and a name, as in `data.azureml_workspace.main`".to_owned());
                 };
-                self.block(Mode::Data, resource_type, name, span).map(|value| (Cow::Borrowed(value), 2))
+                self.block(Mode::Data, resource_type, name, span)
+                    .map(|value| (Cow::Borrowed(value), 2))
             }
             "module" | "self" => Err(EvalError::new(
                 "Unsupported reference",
@@ -665,9 +845,12 @@ impl<'s> Evaluator<'s> {
             )),
             resource_type if resource_type.contains('_') && self.scope.blocks.is_some() => {
                 let Some(name) = attr(0) else {
-                    return invalid(format!("a reference to a resource type must be followed by the resource name, as in `{resource_type}.example`"));
+                    return invalid(format!(
+                        "a reference to a resource type must be followed by the resource name, as in `{resource_type}.example`"
+                    ));
                 };
-                self.block(Mode::Managed, resource_type, name, span).map(|value| (Cow::Borrowed(value), 1))
+                self.block(Mode::Managed, resource_type, name, span)
+                    .map(|value| (Cow::Borrowed(value), 1))
             }
             other => Err(EvalError::new(
                 "Unknown variable",
@@ -677,7 +860,13 @@ impl<'s> Evaluator<'s> {
         }
     }
 
-    fn block(&self, mode: Mode, resource_type: &str, name: &str, span: Option<Range<usize>>) -> Result<&'s Value, EvalError> {
+    fn block(
+        &self,
+        mode: Mode,
+        resource_type: &str,
+        name: &str,
+        span: Option<Range<usize>>,
+    ) -> Result<&'s Value, EvalError> {
         let key: BlockKey = (mode, resource_type.to_owned(), name.to_owned());
         match self.scope.blocks.and_then(|blocks| blocks.get(&key)) {
             Some(value) => Ok(value),
@@ -685,7 +874,9 @@ impl<'s> Evaluator<'s> {
                 let prefix = if mode == Mode::Data { "data." } else { "" };
                 Err(EvalError::new(
                     "Reference to undeclared resource",
-                    format!("`{prefix}{resource_type}.{name}` is not declared in this configuration"),
+                    format!(
+                        "`{prefix}{resource_type}.{name}` is not declared in this configuration"
+                    ),
                     span,
                 ))
             }
@@ -698,32 +889,44 @@ fn element_strip(element: &Element) -> Strip {
         Element::Literal(_) => Strip::None,
         Element::Interpolation(interpolation) => interpolation.strip,
         Element::Directive(directive) => match directive.as_ref() {
-            Directive::If(if_directive) => {
-                Strip::from((if_directive.if_expr.strip.strip_start(), if_directive.endif_expr.strip.strip_end()))
-            }
-            Directive::For(for_directive) => {
-                Strip::from((for_directive.for_expr.strip.strip_start(), for_directive.endfor_expr.strip.strip_end()))
-            }
+            Directive::If(if_directive) => Strip::from((
+                if_directive.if_expr.strip.strip_start(),
+                if_directive.endif_expr.strip.strip_end(),
+            )),
+            Directive::For(for_directive) => Strip::from((
+                for_directive.for_expr.strip.strip_start(),
+                for_directive.endfor_expr.strip.strip_end(),
+            )),
         },
     }
 }
 
 /// Strips spaces (and one line break) next to a `~` marker, as HCL's template spec says.
 fn strip_literal(mut literal: &str, before: Strip, after: Strip) -> &str {
-    let is_space = |character: char| character.is_whitespace() && character != '\n' && character != '\r';
+    let is_space =
+        |character: char| character.is_whitespace() && character != '\n' && character != '\r';
     if before.strip_end() {
         literal = literal.trim_start_matches(is_space);
-        literal = literal.strip_prefix("\r\n").or_else(|| literal.strip_prefix('\n')).unwrap_or(literal);
+        literal = literal
+            .strip_prefix("\r\n")
+            .or_else(|| literal.strip_prefix('\n'))
+            .unwrap_or(literal);
     }
     if after.strip_start() {
         literal = literal.trim_end_matches(is_space);
-        literal = literal.strip_suffix("\r\n").or_else(|| literal.strip_suffix('\n')).unwrap_or(literal);
+        literal = literal
+            .strip_suffix("\r\n")
+            .or_else(|| literal.strip_suffix('\n'))
+            .unwrap_or(literal);
     }
     literal
 }
 
 /// The (key, value) pairs a `for` iterates over; `None` when the collection is unknown.
-fn iteration_pairs(collection: &Value, span: Option<Range<usize>>) -> Result<Option<Vec<(Value, Value)>>, EvalError> {
+fn iteration_pairs(
+    collection: &Value,
+    span: Option<Range<usize>>,
+) -> Result<Option<Vec<(Value, Value)>>, EvalError> {
     match collection {
         Value::Unknown => Ok(None),
         Value::List(items) => Ok(Some(
@@ -734,9 +937,16 @@ fn iteration_pairs(collection: &Value, span: Option<Range<usize>>) -> Result<Opt
                 .collect(),
         )),
         Value::Map(entries) => Ok(Some(
-            entries.iter().map(|(key, item)| (Value::String(key.clone()), item.clone())).collect(),
+            entries
+                .iter()
+                .map(|(key, item)| (Value::String(key.clone()), item.clone()))
+                .collect(),
         )),
-        Value::Null => Err(EvalError::new("Iteration over null value", "a `for` needs a list or a map, not null", span)),
+        Value::Null => Err(EvalError::new(
+            "Iteration over null value",
+            "a `for` needs a list or a map, not null",
+            span,
+        )),
         other => Err(EvalError::new(
             "Iteration over non-iterable value",
             format!("a `for` needs a list or a map, not a {}", kind_of(other)),
@@ -765,7 +975,9 @@ fn get_attr(value: Value, name: &str, span: Option<Range<usize>>) -> EvalResult 
         )),
         Value::List(_) => Err(EvalError::new(
             "Unsupported attribute",
-            format!("this value is a list, so it has no attribute `{name}`\nhelp: select one element first, as in `[0].{name}`, or use a splat: `[*].{name}`"),
+            format!(
+                "this value is a list, so it has no attribute `{name}`\nhelp: select one element first, as in `[0].{name}`, or use a splat: `[*].{name}`"
+            ),
             span,
         )),
         other => Err(EvalError::new(
@@ -781,7 +993,13 @@ fn index(value: Value, key: &Value, span: Option<Range<usize>>) -> EvalResult {
         Value::List(mut items) => {
             let position = to_number(key, span.clone())?
                 .filter(|number| number.fract() == 0.0 && *number >= 0.0)
-                .ok_or_else(|| EvalError::new("Invalid index", "a list index must be a whole number, from 0", span.clone()))?;
+                .ok_or_else(|| {
+                    EvalError::new(
+                        "Invalid index",
+                        "a list index must be a whole number, from 0",
+                        span.clone(),
+                    )
+                })?;
             let length = items.len();
             let position = position as usize;
             if position >= length {
@@ -794,19 +1012,32 @@ fn index(value: Value, key: &Value, span: Option<Range<usize>>) -> EvalResult {
             Ok(items.swap_remove(position))
         }
         Value::Map(mut entries) => {
-            let key = scalar_to_string(key).ok_or_else(|| EvalError::new("Invalid index", "a map key must be a string", span.clone()))?;
+            let key = scalar_to_string(key).ok_or_else(|| {
+                EvalError::new("Invalid index", "a map key must be a string", span.clone())
+            })?;
             match entries.remove(&key) {
                 Some(found) => Ok(found),
                 None => Err(EvalError::new(
                     "Invalid index",
-                    format!("there is no element with key `{key}`{}", did_you_mean(&key, entries.keys().map(String::as_str))),
+                    format!(
+                        "there is no element with key `{key}`{}",
+                        did_you_mean(&key, entries.keys().map(String::as_str))
+                    ),
                     span,
                 )),
             }
         }
-        Value::Null => Err(EvalError::new("Attempt to index null value", "this value is null, so it cannot be indexed", span)),
+        Value::Null => Err(EvalError::new(
+            "Attempt to index null value",
+            "this value is null, so it cannot be indexed",
+            span,
+        )),
         Value::Unknown => Ok(Value::Unknown),
-        other => Err(EvalError::new("Invalid index", format!("a {} cannot be indexed", kind_of(&other)), span)),
+        other => Err(EvalError::new(
+            "Invalid index",
+            format!("a {} cannot be indexed", kind_of(&other)),
+            span,
+        )),
     }
 }
 
@@ -821,21 +1052,34 @@ pub(crate) fn scalar_to_string(value: &Value) -> Option<String> {
 }
 
 /// A number from a number or a numeric string; `None` when unknown.
-pub(crate) fn to_number(value: &Value, span: Option<Range<usize>>) -> Result<Option<f64>, EvalError> {
+pub(crate) fn to_number(
+    value: &Value,
+    span: Option<Range<usize>>,
+) -> Result<Option<f64>, EvalError> {
     match value {
         Value::Number(number) => Ok(Some(number.0)),
-        Value::String(text) => text
-            .trim()
-            .parse::<f64>()
-            .map(Some)
-            .map_err(|_| EvalError::new("Invalid operand", format!("a number is required, and `{text}` is not one"), span)),
+        Value::String(text) => text.trim().parse::<f64>().map(Some).map_err(|_| {
+            EvalError::new(
+                "Invalid operand",
+                format!("a number is required, and `{text}` is not one"),
+                span,
+            )
+        }),
         Value::Unknown => Ok(None),
-        other => Err(EvalError::new("Invalid operand", format!("a number is required, not a {}", kind_of(other)), span)),
+        other => Err(EvalError::new(
+            "Invalid operand",
+            format!("a number is required, not a {}", kind_of(other)),
+            span,
+        )),
     }
 }
 
 /// A bool from a bool or `"true"`/`"false"`; `None` when unknown.
-pub(crate) fn to_bool(value: &Value, span: Option<Range<usize>>, what: &str) -> Result<Option<bool>, EvalError> {
+pub(crate) fn to_bool(
+    value: &Value,
+    span: Option<Range<usize>>,
+    what: &str,
+) -> Result<Option<bool>, EvalError> {
     match value {
         Value::Bool(flag) => Ok(Some(*flag)),
         Value::String(text) if text == "true" => Ok(Some(true)),
@@ -888,7 +1132,10 @@ mod tests {
         let variables = BTreeMap::from([
             ("name".to_owned(), Value::from("gpu")),
             ("later".to_owned(), Value::Unknown),
-            ("sizes".to_owned(), Value::List(vec![Value::from(1), Value::from(2), Value::from(3)])),
+            (
+                "sizes".to_owned(),
+                Value::List(vec![Value::from(1), Value::from(2), Value::from(3)]),
+            ),
         ]);
         scope_eval(text, &variables).unwrap_or_else(|error| panic!("`{text}` failed: {error:?}"))
     }
@@ -898,25 +1145,49 @@ mod tests {
         assert_eq!(eval("1 + 2 * 3"), Value::from(7));
         assert_eq!(eval("\"5\" + 1"), Value::from(6));
         assert_eq!(eval("!(1 < 2) || 3 >= 3"), Value::Bool(true));
-        assert_eq!(eval("var.name == \"gpu\" ? \"yes\" : \"no\""), Value::from("yes"));
+        assert_eq!(
+            eval("var.name == \"gpu\" ? \"yes\" : \"no\""),
+            Value::from("yes")
+        );
         assert_eq!(eval("-var.sizes[2]"), Value::from(-3));
-        assert_eq!(eval("{ a = 1, \"b\" = [true, null] }").to_string(), "{a = 1, b = [true, null]}");
+        assert_eq!(
+            eval("{ a = 1, \"b\" = [true, null] }").to_string(),
+            "{a = 1, b = [true, null]}"
+        );
     }
 
     #[test]
     fn templates_interpolate_and_strip() {
-        assert_eq!(eval("\"cluster-${var.name}-${1 + 1}\""), Value::from("cluster-gpu-2"));
+        assert_eq!(
+            eval("\"cluster-${var.name}-${1 + 1}\""),
+            Value::from("cluster-gpu-2")
+        );
         assert_eq!(eval("\"${var.sizes}\""), eval("var.sizes"));
-        assert_eq!(eval("\"%{ for s in var.sizes ~} ${s} %{~ endfor }\""), Value::from("123"));
-        assert_eq!(eval("\"%{ if var.name == \"gpu\" }on%{ else }off%{ endif }\""), Value::from("on"));
+        assert_eq!(
+            eval("\"%{ for s in var.sizes ~} ${s} %{~ endfor }\""),
+            Value::from("123")
+        );
+        assert_eq!(
+            eval("\"%{ if var.name == \"gpu\" }on%{ else }off%{ endif }\""),
+            Value::from("on")
+        );
         assert_eq!(eval("\"$${literal}\""), Value::from("${literal}"));
     }
 
     #[test]
     fn for_expressions_and_splats() {
-        assert_eq!(eval("[for s in var.sizes : s * 2 if s > 1]").to_string(), "[4, 6]");
-        assert_eq!(eval("{ for i, s in var.sizes : \"k${i}\" => s }").to_string(), "{k0 = 1, k1 = 2, k2 = 3}");
-        assert_eq!(eval("{ for s in [\"a\", \"b\", \"a\"] : s => s... }").to_string(), r#"{a = ["a", "a"], b = ["b"]}"#);
+        assert_eq!(
+            eval("[for s in var.sizes : s * 2 if s > 1]").to_string(),
+            "[4, 6]"
+        );
+        assert_eq!(
+            eval("{ for i, s in var.sizes : \"k${i}\" => s }").to_string(),
+            "{k0 = 1, k1 = 2, k2 = 3}"
+        );
+        assert_eq!(
+            eval("{ for s in [\"a\", \"b\", \"a\"] : s => s... }").to_string(),
+            r#"{a = ["a", "a"], b = ["b"]}"#
+        );
         assert_eq!(eval("[{ n = 1 }, { n = 2 }][*].n").to_string(), "[1, 2]");
     }
 
@@ -926,14 +1197,20 @@ mod tests {
         assert_eq!(eval("var.later + 1"), Value::Unknown);
         assert_eq!(eval("var.later ? 1 : 2"), Value::Unknown);
         assert_eq!(eval("upper(var.later)"), Value::Unknown);
-        assert_eq!(eval("[var.name, var.later]"), Value::List(vec![Value::from("gpu"), Value::Unknown]));
+        assert_eq!(
+            eval("[var.name, var.later]"),
+            Value::List(vec![Value::from("gpu"), Value::Unknown])
+        );
         assert_eq!(eval("length([var.later, 1])"), Value::from(2));
         assert_eq!(eval("[for s in var.later : s]"), Value::Unknown);
     }
 
     #[test]
     fn try_and_can_catch_errors() {
-        assert_eq!(eval("try(var.sizes[7], \"fallback\")"), Value::from("fallback"));
+        assert_eq!(
+            eval("try(var.sizes[7], \"fallback\")"),
+            Value::from("fallback")
+        );
         assert_eq!(eval("can(var.sizes[7])"), Value::Bool(false));
         assert_eq!(eval("can(var.sizes[0])"), Value::Bool(true));
         assert_eq!(eval("try(var.later, 1)"), Value::Unknown);
@@ -942,11 +1219,21 @@ mod tests {
     #[test]
     fn errors_point_at_the_sub_expression() {
         let text = "var.sizes[0] + var.nmae";
-        let error = scope_eval(text, &BTreeMap::from([("name".to_owned(), Value::from("x")), ("sizes".to_owned(), Value::List(vec![Value::from(1)]))]))
-            .expect_err("undeclared");
+        let error = scope_eval(
+            text,
+            &BTreeMap::from([
+                ("name".to_owned(), Value::from("x")),
+                ("sizes".to_owned(), Value::List(vec![Value::from(1)])),
+            ]),
+        )
+        .expect_err("undeclared");
         assert_eq!(error.summary, "Reference to undeclared input variable");
         assert_eq!(&text[error.span.clone().expect("span")], "var.nmae");
-        assert!(error.detail.contains("did you mean `name`?"), "{}", error.detail);
+        assert!(
+            error.detail.contains("did you mean `name`?"),
+            "{}",
+            error.detail
+        );
 
         let error = scope_eval("{ a = 1 }.b", &BTreeMap::new()).expect_err("no attribute");
         assert_eq!(error.summary, "Unsupported attribute");

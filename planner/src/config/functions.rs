@@ -32,7 +32,13 @@ const fn function(
     max_args: Option<usize>,
     run: fn(&[Value], &Path) -> Result<Value, String>,
 ) -> Function {
-    Function { name, min_args, max_args, structural: false, run }
+    Function {
+        name,
+        min_args,
+        max_args,
+        structural: false,
+        run,
+    }
 }
 
 const fn structural(
@@ -41,18 +47,40 @@ const fn structural(
     max_args: Option<usize>,
     run: fn(&[Value], &Path) -> Result<Value, String>,
 ) -> Function {
-    Function { name, min_args, max_args, structural: true, run }
+    Function {
+        name,
+        min_args,
+        max_args,
+        structural: true,
+        run,
+    }
 }
 
 static FUNCTIONS: &[Function] = &[
-    function("abspath", 1, Some(1), |args, base| Ok(Value::String(normalize(&base.join(string(&args[0], "path")?)).display().to_string()))),
+    function("abspath", 1, Some(1), |args, base| {
+        Ok(Value::String(
+            normalize(&base.join(string(&args[0], "path")?))
+                .display()
+                .to_string(),
+        ))
+    }),
     function("base64decode", 1, Some(1), base64decode),
-    function("base64encode", 1, Some(1), |args, _| Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(string(&args[0], "str")?)))),
-    function("basename", 1, Some(1), |args, _| Ok(Value::String(basename(&string(&args[0], "path")?)))),
+    function("base64encode", 1, Some(1), |args, _| {
+        Ok(Value::String(
+            base64::engine::general_purpose::STANDARD.encode(string(&args[0], "str")?),
+        ))
+    }),
+    function("basename", 1, Some(1), |args, _| {
+        Ok(Value::String(basename(&string(&args[0], "path")?)))
+    }),
     structural("coalesce", 1, None, coalesce),
     structural("concat", 0, None, concat),
-    function("contains", 2, Some(2), |args, _| Ok(Value::Bool(list(&args[0], "list")?.contains(&args[1])))),
-    function("dirname", 1, Some(1), |args, _| Ok(Value::String(dirname(&string(&args[0], "path")?)))),
+    function("contains", 2, Some(2), |args, _| {
+        Ok(Value::Bool(list(&args[0], "list")?.contains(&args[1])))
+    }),
+    function("dirname", 1, Some(1), |args, _| {
+        Ok(Value::String(dirname(&string(&args[0], "path")?)))
+    }),
     function("distinct", 1, Some(1), |args, _| {
         let mut seen: Vec<Value> = Vec::new();
         for item in list(&args[0], "list")? {
@@ -70,8 +98,14 @@ static FUNCTIONS: &[Function] = &[
         }
         Ok(items[index.rem_euclid(items.len() as i64) as usize].clone())
     }),
-    function("endswith", 2, Some(2), |args, _| Ok(Value::Bool(string(&args[0], "str")?.ends_with(&string(&args[1], "suffix")?)))),
-    function("file", 1, Some(1), |args, base| read_file(&args[0], base).map(Value::String)),
+    function("endswith", 2, Some(2), |args, _| {
+        Ok(Value::Bool(
+            string(&args[0], "str")?.ends_with(&string(&args[1], "suffix")?),
+        ))
+    }),
+    function("file", 1, Some(1), |args, base| {
+        read_file(&args[0], base).map(Value::String)
+    }),
     function("flatten", 1, Some(1), |args, _| {
         fn flatten_into(value: &Value, out: &mut Vec<Value>) {
             match value {
@@ -83,12 +117,17 @@ static FUNCTIONS: &[Function] = &[
         flatten_into(&Value::List(list(&args[0], "list")?.to_vec()), &mut out);
         Ok(Value::List(out))
     }),
-    function("format", 1, None, |args, _| format(&string(&args[0], "format")?, &args[1..]).map(Value::String)),
+    function("format", 1, None, |args, _| {
+        format(&string(&args[0], "format")?, &args[1..]).map(Value::String)
+    }),
     function("join", 2, Some(2), |args, _| {
         let separator = string(&args[0], "separator")?;
         let parts = list(&args[1], "list")?
             .iter()
-            .map(|item| scalar_to_string(item).ok_or_else(|| format!("element must be a string, not a {}", kind_of(item))))
+            .map(|item| {
+                scalar_to_string(item)
+                    .ok_or_else(|| format!("element must be a string, not a {}", kind_of(item)))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Value::String(parts.join(&separator)))
     }),
@@ -98,17 +137,28 @@ static FUNCTIONS: &[Function] = &[
             .map(|json| Value::from_json(&json))
             .map_err(|error| format!("the string is not valid JSON: {error}"))
     }),
-    function("jsonencode", 1, Some(1), |args, _| Ok(Value::String(jsonencode(&args[0])))),
+    function("jsonencode", 1, Some(1), |args, _| {
+        Ok(Value::String(jsonencode(&args[0])))
+    }),
     structural("keys", 1, Some(1), |args, _| match &args[0] {
         Value::Unknown => Ok(Value::Unknown),
-        other => Ok(Value::List(map(other, "inputMap")?.keys().cloned().map(Value::String).collect())),
+        other => Ok(Value::List(
+            map(other, "inputMap")?
+                .keys()
+                .cloned()
+                .map(Value::String)
+                .collect(),
+        )),
     }),
     structural("length", 1, Some(1), |args, _| match &args[0] {
         Value::Unknown => Ok(Value::Unknown),
         Value::String(text) => Ok(Value::from(text.chars().count() as i64)),
         Value::List(items) => Ok(Value::from(items.len() as i64)),
         Value::Map(entries) => Ok(Value::from(entries.len() as i64)),
-        other => Err(format!("argument must be a string, a list or a map, not a {}", kind_of(other))),
+        other => Err(format!(
+            "argument must be a string, a list or a map, not a {}",
+            kind_of(other)
+        )),
     }),
     structural("lookup", 2, Some(3), |args, _| {
         if matches!(args[0], Value::Unknown) || args[1].contains_unknown() {
@@ -122,8 +172,16 @@ static FUNCTIONS: &[Function] = &[
             (None, None) => Err(format!("the map has no element with key `{key}`")),
         }
     }),
-    function("lower", 1, Some(1), |args, _| Ok(Value::String(string(&args[0], "str")?.to_lowercase()))),
-    function("max", 1, None, |args, _| numbers(args)?.into_iter().reduce(f64::max).map(|n| Value::Number(Number(n))).ok_or_else(|| "no arguments".to_owned())),
+    function("lower", 1, Some(1), |args, _| {
+        Ok(Value::String(string(&args[0], "str")?.to_lowercase()))
+    }),
+    function("max", 1, None, |args, _| {
+        numbers(args)?
+            .into_iter()
+            .reduce(f64::max)
+            .map(|n| Value::Number(Number(n)))
+            .ok_or_else(|| "no arguments".to_owned())
+    }),
     structural("merge", 0, None, |args, _| {
         let mut merged = BTreeMap::new();
         for (position, argument) in args.iter().enumerate() {
@@ -131,34 +189,68 @@ static FUNCTIONS: &[Function] = &[
                 Value::Null => {}
                 Value::Unknown => return Ok(Value::Unknown),
                 Value::Map(entries) => merged.extend(entries.clone()),
-                other => return Err(format!("argument {} must be a map or object, not a {}", position + 1, kind_of(other))),
+                other => {
+                    return Err(format!(
+                        "argument {} must be a map or object, not a {}",
+                        position + 1,
+                        kind_of(other)
+                    ));
+                }
             }
         }
         Ok(Value::Map(merged))
     }),
-    function("min", 1, None, |args, _| numbers(args)?.into_iter().reduce(f64::min).map(|n| Value::Number(Number(n))).ok_or_else(|| "no arguments".to_owned())),
+    function("min", 1, None, |args, _| {
+        numbers(args)?
+            .into_iter()
+            .reduce(f64::min)
+            .map(|n| Value::Number(Number(n)))
+            .ok_or_else(|| "no arguments".to_owned())
+    }),
     function("replace", 3, Some(3), |args, _| {
-        let (text, search, replacement) = (string(&args[0], "str")?, string(&args[1], "substr")?, string(&args[2], "replace")?);
+        let (text, search, replacement) = (
+            string(&args[0], "str")?,
+            string(&args[1], "substr")?,
+            string(&args[2], "replace")?,
+        );
         if search.len() > 1 && search.starts_with('/') && search.ends_with('/') {
             return Err("regular expression patterns (`/.../`) are not supported by amlplan; use a plain substring".to_owned());
         }
         Ok(Value::String(text.replace(&search, &replacement)))
     }),
-    function("sha256", 1, Some(1), |args, _| Ok(Value::String(hex::encode(sha2::Sha256::digest(string(&args[0], "str")?.as_bytes()))))),
+    function("sha256", 1, Some(1), |args, _| {
+        Ok(Value::String(hex::encode(sha2::Sha256::digest(
+            string(&args[0], "str")?.as_bytes(),
+        ))))
+    }),
     function("split", 2, Some(2), |args, _| {
         let (separator, text) = (string(&args[0], "separator")?, string(&args[1], "str")?);
         if text.is_empty() {
             return Ok(Value::List(Vec::new()));
         }
-        Ok(Value::List(text.split(separator.as_str()).map(Value::from).collect()))
+        Ok(Value::List(
+            text.split(separator.as_str()).map(Value::from).collect(),
+        ))
     }),
-    function("startswith", 2, Some(2), |args, _| Ok(Value::Bool(string(&args[0], "str")?.starts_with(&string(&args[1], "prefix")?)))),
+    function("startswith", 2, Some(2), |args, _| {
+        Ok(Value::Bool(
+            string(&args[0], "str")?.starts_with(&string(&args[1], "prefix")?),
+        ))
+    }),
     function("substr", 3, Some(3), |args, _| {
         let text: Vec<char> = string(&args[0], "str")?.chars().collect();
         let offset = whole_number(&args[1], "offset")?;
         let length = whole_number(&args[2], "length")?;
-        let start = if offset < 0 { (text.len() as i64 + offset).max(0) } else { offset.min(text.len() as i64) } as usize;
-        let end = if length < 0 { text.len() } else { (start + length as usize).min(text.len()) };
+        let start = if offset < 0 {
+            (text.len() as i64 + offset).max(0)
+        } else {
+            offset.min(text.len() as i64)
+        } as usize;
+        let end = if length < 0 {
+            text.len()
+        } else {
+            (start + length as usize).min(text.len())
+        };
         Ok(Value::String(text[start..end].iter().collect()))
     }),
     structural("tolist", 1, Some(1), |args, _| match &args[0] {
@@ -172,33 +264,53 @@ static FUNCTIONS: &[Function] = &[
     function("tonumber", 1, Some(1), |args, _| match &args[0] {
         Value::Null => Ok(Value::Null),
         Value::Number(_) => Ok(args[0].clone()),
-        Value::String(text) => text.trim().parse::<f64>().map(|n| Value::Number(Number(n))).map_err(|_| format!("cannot convert `{text}` to a number")),
+        Value::String(text) => text
+            .trim()
+            .parse::<f64>()
+            .map(|n| Value::Number(Number(n)))
+            .map_err(|_| format!("cannot convert `{text}` to a number")),
         other => Err(format!("cannot convert a {} to a number", kind_of(other))),
     }),
     function("toset", 1, Some(1), |args, _| {
         // Sets of strings are ordered lexically, as Terraform orders them.
         let mut items = list(&args[0], "list")?.to_vec();
-        items.sort_by(|left, right| left.to_string().cmp(&right.to_string()));
+        items.sort_by_key(|left| left.to_string());
         items.dedup();
         Ok(Value::List(items))
     }),
     function("tostring", 1, Some(1), |args, _| match &args[0] {
         Value::Null => Ok(Value::Null),
-        other => scalar_to_string(other).map(Value::String).ok_or_else(|| format!("cannot convert a {} to a string", kind_of(other))),
+        other => scalar_to_string(other)
+            .map(Value::String)
+            .ok_or_else(|| format!("cannot convert a {} to a string", kind_of(other))),
     }),
     function("trimprefix", 2, Some(2), |args, _| {
         let (text, prefix) = (string(&args[0], "str")?, string(&args[1], "prefix")?);
-        Ok(Value::String(text.strip_prefix(prefix.as_str()).unwrap_or(&text).to_owned()))
+        Ok(Value::String(
+            text.strip_prefix(prefix.as_str())
+                .unwrap_or(&text)
+                .to_owned(),
+        ))
     }),
-    function("trimspace", 1, Some(1), |args, _| Ok(Value::String(string(&args[0], "str")?.trim().to_owned()))),
+    function("trimspace", 1, Some(1), |args, _| {
+        Ok(Value::String(string(&args[0], "str")?.trim().to_owned()))
+    }),
     function("trimsuffix", 2, Some(2), |args, _| {
         let (text, suffix) = (string(&args[0], "str")?, string(&args[1], "suffix")?);
-        Ok(Value::String(text.strip_suffix(suffix.as_str()).unwrap_or(&text).to_owned()))
+        Ok(Value::String(
+            text.strip_suffix(suffix.as_str())
+                .unwrap_or(&text)
+                .to_owned(),
+        ))
     }),
-    function("upper", 1, Some(1), |args, _| Ok(Value::String(string(&args[0], "str")?.to_uppercase()))),
+    function("upper", 1, Some(1), |args, _| {
+        Ok(Value::String(string(&args[0], "str")?.to_uppercase()))
+    }),
     structural("values", 1, Some(1), |args, _| match &args[0] {
         Value::Unknown => Ok(Value::Unknown),
-        other => Ok(Value::List(map(other, "mapping")?.values().cloned().collect())),
+        other => Ok(Value::List(
+            map(other, "mapping")?.values().cloned().collect(),
+        )),
     }),
 ];
 
@@ -212,11 +324,18 @@ pub(crate) fn lookup(name: &str) -> Option<&'static Function> {
 
 /// Every supported function name (for suggestions).
 pub(crate) fn names() -> impl Iterator<Item = &'static str> {
-    FUNCTIONS.iter().map(|function| function.name).chain(EVALUATOR_FUNCTIONS.iter().copied())
+    FUNCTIONS
+        .iter()
+        .map(|function| function.name)
+        .chain(EVALUATOR_FUNCTIONS.iter().copied())
 }
 
 /// Calls `function` after checking the argument count; unknown handling per the module doc.
-pub(crate) fn call(function: &Function, args: Vec<Value>, base_dir: &Path) -> Result<Value, String> {
+pub(crate) fn call(
+    function: &Function,
+    args: Vec<Value>,
+    base_dir: &Path,
+) -> Result<Value, String> {
     let count = args.len();
     if count < function.min_args || function.max_args.is_some_and(|max| count > max) {
         let expected = match function.max_args {
@@ -240,33 +359,53 @@ pub(crate) fn read_file(path: &Value, base_dir: &Path) -> Result<String, String>
         std::io::ErrorKind::NotFound => format!("no file exists at `{relative}`"),
         _ => format!("cannot read `{relative}`: {error}"),
     })?;
-    String::from_utf8(bytes).map_err(|_| format!("`{relative}` is not valid UTF-8; use `filebase64` for binary files"))
+    String::from_utf8(bytes)
+        .map_err(|_| format!("`{relative}` is not valid UTF-8; use `filebase64` for binary files"))
 }
 
 fn string(value: &Value, parameter: &str) -> Result<String, String> {
     match value {
         Value::Null => Err(format!("argument `{parameter}` must not be null")),
-        other => scalar_to_string(other).ok_or_else(|| format!("argument `{parameter}` must be a string, not a {}", kind_of(other))),
+        other => scalar_to_string(other).ok_or_else(|| {
+            format!(
+                "argument `{parameter}` must be a string, not a {}",
+                kind_of(other)
+            )
+        }),
     }
 }
 
 fn list<'v>(value: &'v Value, parameter: &str) -> Result<&'v [Value], String> {
-    value
-        .as_list()
-        .ok_or_else(|| format!("argument `{parameter}` must be a list, not a {}", kind_of(value)))
+    value.as_list().ok_or_else(|| {
+        format!(
+            "argument `{parameter}` must be a list, not a {}",
+            kind_of(value)
+        )
+    })
 }
 
 fn map<'v>(value: &'v Value, parameter: &str) -> Result<&'v BTreeMap<String, Value>, String> {
-    value
-        .as_map()
-        .ok_or_else(|| format!("argument `{parameter}` must be a map, not a {}", kind_of(value)))
+    value.as_map().ok_or_else(|| {
+        format!(
+            "argument `{parameter}` must be a map, not a {}",
+            kind_of(value)
+        )
+    })
 }
 
 fn whole_number(value: &Value, parameter: &str) -> Result<i64, String> {
     let number = match value {
         Value::Number(number) => number.0,
-        Value::String(text) => text.trim().parse().map_err(|_| format!("argument `{parameter}` must be a number"))?,
-        other => return Err(format!("argument `{parameter}` must be a number, not a {}", kind_of(other))),
+        Value::String(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| format!("argument `{parameter}` must be a number"))?,
+        other => {
+            return Err(format!(
+                "argument `{parameter}` must be a number, not a {}",
+                kind_of(other)
+            ));
+        }
     };
     Number(number)
         .as_i64()
@@ -277,7 +416,10 @@ fn numbers(args: &[Value]) -> Result<Vec<f64>, String> {
     args.iter()
         .map(|value| match value {
             Value::Number(number) => Ok(number.0),
-            other => Err(format!("arguments must be numbers, not a {}", kind_of(other))),
+            other => Err(format!(
+                "arguments must be numbers, not a {}",
+                kind_of(other)
+            )),
         })
         .collect()
 }
@@ -300,7 +442,13 @@ fn concat(args: &[Value], _: &Path) -> Result<Value, String> {
         match argument {
             Value::Unknown => return Ok(Value::Unknown),
             Value::List(more) => items.extend(more.iter().cloned()),
-            other => return Err(format!("argument {} must be a list, not a {}", position + 1, kind_of(other))),
+            other => {
+                return Err(format!(
+                    "argument {} must be a list, not a {}",
+                    position + 1,
+                    kind_of(other)
+                ));
+            }
         }
     }
     Ok(Value::List(items))
@@ -369,30 +517,44 @@ fn format(spec: &str, args: &[Value]) -> Result<String, String> {
             }
             precision = Some(digits.parse().unwrap_or(0));
         }
-        let verb = characters.next().ok_or("the format ends in the middle of a verb")?;
+        let verb = characters
+            .next()
+            .ok_or("the format ends in the middle of a verb")?;
         if verb == '%' {
             out.push('%');
             continue;
         }
-        let argument = args
-            .get(next_arg)
-            .ok_or_else(|| format!("not enough arguments for the format (verb {} has none)", next_arg + 1))?;
+        let argument = args.get(next_arg).ok_or_else(|| {
+            format!(
+                "not enough arguments for the format (verb {} has none)",
+                next_arg + 1
+            )
+        })?;
         next_arg += 1;
         let number = || match argument {
             Value::Number(number) => Ok(number.0),
-            Value::String(text) => text.trim().parse::<f64>().map_err(|_| format!("`%{verb}` needs a number, `{text}` is not one")),
-            other => Err(format!("`%{verb}` needs a number, not a {}", kind_of(other))),
+            Value::String(text) => text
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| format!("`%{verb}` needs a number, `{text}` is not one")),
+            other => Err(format!(
+                "`%{verb}` needs a number, not a {}",
+                kind_of(other)
+            )),
         };
         let integer = || {
             let value = number()?;
-            Number(value).as_i64().ok_or_else(|| format!("`%{verb}` needs a whole number, not {value}"))
+            Number(value)
+                .as_i64()
+                .ok_or_else(|| format!("`%{verb}` needs a whole number, not {value}"))
         };
         let rendered = match verb {
             's' | 'v' => match argument {
                 Value::Null => "null".to_owned(),
                 other => scalar_to_string(other).unwrap_or_else(|| jsonencode(other)),
             },
-            'q' => serde_json::to_string(&scalar_to_string(argument).ok_or("`%q` needs a string")?).expect("strings serialize"),
+            'q' => serde_json::to_string(&scalar_to_string(argument).ok_or("`%q` needs a string")?)
+                .expect("strings serialize"),
             't' => match argument {
                 Value::Bool(flag) => flag.to_string(),
                 other => return Err(format!("`%t` needs a bool, not a {}", kind_of(other))),
@@ -419,7 +581,9 @@ fn format(spec: &str, args: &[Value]) -> Result<String, String> {
             out.push_str(&rendered);
             out.push_str(&" ".repeat(width - length));
         } else if zero && matches!(verb, 'd' | 'f' | 'e' | 'g' | 'x' | 'X' | 'o' | 'b') {
-            let (sign, digits) = rendered.strip_prefix('-').map_or(("", rendered.as_str()), |rest| ("-", rest));
+            let (sign, digits) = rendered
+                .strip_prefix('-')
+                .map_or(("", rendered.as_str()), |rest| ("-", rest));
             out.push_str(sign);
             out.push_str(&"0".repeat(width - length));
             out.push_str(digits);
@@ -429,7 +593,10 @@ fn format(spec: &str, args: &[Value]) -> Result<String, String> {
         }
     }
     if next_arg < args.len() {
-        return Err(format!("too many arguments: the format uses {next_arg}, {} given", args.len()));
+        return Err(format!(
+            "too many arguments: the format uses {next_arg}, {} given",
+            args.len()
+        ));
     }
     Ok(out)
 }
@@ -455,7 +622,11 @@ fn normalize(path: &Path) -> PathBuf {
 fn basename(path: &str) -> String {
     let trimmed = path.trim_end_matches('/');
     if trimmed.is_empty() {
-        return if path.is_empty() { ".".to_owned() } else { "/".to_owned() };
+        return if path.is_empty() {
+            ".".to_owned()
+        } else {
+            "/".to_owned()
+        };
     }
     trimmed.rsplit('/').next().unwrap_or(trimmed).to_owned()
 }
@@ -469,7 +640,11 @@ fn dirname(path: &str) -> String {
     };
     let cleaned = normalize(Path::new(directory));
     let text = cleaned.display().to_string();
-    if text.is_empty() { ".".to_owned() } else { text }
+    if text.is_empty() {
+        ".".to_owned()
+    } else {
+        text
+    }
 }
 
 #[cfg(test)]
@@ -479,7 +654,11 @@ mod tests {
 
     #[track_caller]
     fn run(name: &str, args: Vec<Value>) -> Result<Value, String> {
-        call(lookup(name).expect("known function"), args, Path::new("/config"))
+        call(
+            lookup(name).expect("known function"),
+            args,
+            Path::new("/config"),
+        )
     }
 
     fn strings(items: &[&str]) -> Value {
@@ -491,20 +670,44 @@ mod tests {
         assert_eq!(run("lower", vec!["ABC".into()]), Ok("abc".into()));
         assert_eq!(run("upper", vec!["abc".into()]), Ok("ABC".into()));
         assert_eq!(run("trimspace", vec!["  x \n".into()]), Ok("x".into()));
-        assert_eq!(run("join", vec!["-".into(), strings(&["a", "b"])]), Ok("a-b".into()));
-        assert_eq!(run("split", vec![",".into(), "a,b".into()]), Ok(strings(&["a", "b"])));
-        assert_eq!(run("replace", vec!["a-b-c".into(), "-".into(), "_".into()]), Ok("a_b_c".into()));
+        assert_eq!(
+            run("join", vec!["-".into(), strings(&["a", "b"])]),
+            Ok("a-b".into())
+        );
+        assert_eq!(
+            run("split", vec![",".into(), "a,b".into()]),
+            Ok(strings(&["a", "b"]))
+        );
+        assert_eq!(
+            run("replace", vec!["a-b-c".into(), "-".into(), "_".into()]),
+            Ok("a_b_c".into())
+        );
         assert!(run("replace", vec!["a".into(), "/a/".into(), "b".into()]).is_err());
-        assert_eq!(run("substr", vec!["hello".into(), 1.into(), 3.into()]), Ok("ell".into()));
+        assert_eq!(
+            run("substr", vec!["hello".into(), 1.into(), 3.into()]),
+            Ok("ell".into())
+        );
     }
 
     #[test]
     fn format_follows_go_verbs() {
         let formatted = |spec: &str, args: Vec<Value>| format(spec, &args);
-        assert_eq!(formatted("%s-%03d", vec!["gpu".into(), 7.into()]), Ok("gpu-007".to_owned()));
-        assert_eq!(formatted("%.2f%%", vec![Value::Number(Number(1.5))]), Ok("1.50%".to_owned()));
-        assert_eq!(formatted("%-4s|%q", vec!["a".into(), "b".into()]), Ok("a   |\"b\"".to_owned()));
-        assert_eq!(formatted("%v", vec![strings(&["x"])]), Ok("[\"x\"]".to_owned()));
+        assert_eq!(
+            formatted("%s-%03d", vec!["gpu".into(), 7.into()]),
+            Ok("gpu-007".to_owned())
+        );
+        assert_eq!(
+            formatted("%.2f%%", vec![Value::Number(Number(1.5))]),
+            Ok("1.50%".to_owned())
+        );
+        assert_eq!(
+            formatted("%-4s|%q", vec!["a".into(), "b".into()]),
+            Ok("a   |\"b\"".to_owned())
+        );
+        assert_eq!(
+            formatted("%v", vec![strings(&["x"])]),
+            Ok("[\"x\"]".to_owned())
+        );
         assert!(formatted("%s %s", vec!["a".into()]).is_err());
         assert!(formatted("%s", vec!["a".into(), "b".into()]).is_err());
     }
@@ -513,23 +716,57 @@ mod tests {
     fn collection_functions() {
         let map_value = Value::Map(BTreeMap::from([("a".to_owned(), Value::from(1))]));
         assert_eq!(run("length", vec![strings(&["a", "b"])]), Ok(2.into()));
-        assert_eq!(run("lookup", vec![map_value.clone(), "a".into()]), Ok(1.into()));
-        assert_eq!(run("lookup", vec![map_value.clone(), "z".into(), 0.into()]), Ok(0.into()));
-        assert!(run("lookup", vec![map_value.clone(), "z".into()]).is_err());
-        assert_eq!(run("concat", vec![strings(&["a"]), strings(&["b"])]), Ok(strings(&["a", "b"])));
-        assert_eq!(run("toset", vec![strings(&["b", "a", "b"])]), Ok(strings(&["a", "b"])));
-        assert_eq!(run("coalesce", vec![Value::Null, "".into(), "x".into()]), Ok("x".into()));
         assert_eq!(
-            run("merge", vec![map_value, Value::Map(BTreeMap::from([("b".to_owned(), Value::from(2))]))]).map(|v| v.to_string()),
+            run("lookup", vec![map_value.clone(), "a".into()]),
+            Ok(1.into())
+        );
+        assert_eq!(
+            run("lookup", vec![map_value.clone(), "z".into(), 0.into()]),
+            Ok(0.into())
+        );
+        assert!(run("lookup", vec![map_value.clone(), "z".into()]).is_err());
+        assert_eq!(
+            run("concat", vec![strings(&["a"]), strings(&["b"])]),
+            Ok(strings(&["a", "b"]))
+        );
+        assert_eq!(
+            run("toset", vec![strings(&["b", "a", "b"])]),
+            Ok(strings(&["a", "b"]))
+        );
+        assert_eq!(
+            run("coalesce", vec![Value::Null, "".into(), "x".into()]),
+            Ok("x".into())
+        );
+        assert_eq!(
+            run(
+                "merge",
+                vec![
+                    map_value,
+                    Value::Map(BTreeMap::from([("b".to_owned(), Value::from(2))]))
+                ]
+            )
+            .map(|v| v.to_string()),
             Ok("{a = 1, b = 2}".to_owned())
         );
-        assert_eq!(run("concat", vec![Value::List(vec![Value::Unknown]), strings(&["b"])]), Ok(Value::List(vec![Value::Unknown, "b".into()])));
+        assert_eq!(
+            run(
+                "concat",
+                vec![Value::List(vec![Value::Unknown]), strings(&["b"])]
+            ),
+            Ok(Value::List(vec![Value::Unknown, "b".into()]))
+        );
     }
 
     #[test]
     fn encoding_functions() {
-        let object = Value::Map(BTreeMap::from([("b".to_owned(), Value::from("<x>")), ("a".to_owned(), Value::from(1))]));
-        assert_eq!(run("jsonencode", vec![object]), Ok(r#"{"a":1,"b":"\u003cx\u003e"}"#.into()));
+        let object = Value::Map(BTreeMap::from([
+            ("b".to_owned(), Value::from("<x>")),
+            ("a".to_owned(), Value::from(1)),
+        ]));
+        assert_eq!(
+            run("jsonencode", vec![object]),
+            Ok(r#"{"a":1,"b":"\u003cx\u003e"}"#.into())
+        );
         assert_eq!(run("base64encode", vec!["hi".into()]), Ok("aGk=".into()));
         assert_eq!(run("base64decode", vec!["aGk=".into()]), Ok("hi".into()));
         assert_eq!(
@@ -540,19 +777,36 @@ mod tests {
 
     #[test]
     fn path_functions() {
-        assert_eq!(run("basename", vec!["foo/bar/baz.txt".into()]), Ok("baz.txt".into()));
-        assert_eq!(run("dirname", vec!["foo/bar/baz.txt".into()]), Ok("foo/bar".into()));
+        assert_eq!(
+            run("basename", vec!["foo/bar/baz.txt".into()]),
+            Ok("baz.txt".into())
+        );
+        assert_eq!(
+            run("dirname", vec!["foo/bar/baz.txt".into()]),
+            Ok("foo/bar".into())
+        );
         assert_eq!(run("dirname", vec!["baz.txt".into()]), Ok(".".into()));
-        assert_eq!(run("abspath", vec!["./scripts/../setup.sh".into()]), Ok("/config/setup.sh".into()));
+        assert_eq!(
+            run("abspath", vec!["./scripts/../setup.sh".into()]),
+            Ok("/config/setup.sh".into())
+        );
     }
 
     #[test]
     fn files_are_read_relative_to_the_configuration() {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("setup.sh"), "echo hi\n").expect("write");
-        let read = call(lookup("file").expect("known"), vec!["setup.sh".into()], dir.path());
+        let read = call(
+            lookup("file").expect("known"),
+            vec!["setup.sh".into()],
+            dir.path(),
+        );
         assert_eq!(read, Ok("echo hi\n".into()));
-        let missing = call(lookup("file").expect("known"), vec!["nope.sh".into()], dir.path());
+        let missing = call(
+            lookup("file").expect("known"),
+            vec!["nope.sh".into()],
+            dir.path(),
+        );
         assert_eq!(missing, Err("no file exists at `nope.sh`".to_owned()));
     }
 
@@ -560,6 +814,9 @@ mod tests {
     fn arity_and_unknowns() {
         assert!(run("lower", vec![]).is_err());
         assert_eq!(run("upper", vec![Value::Unknown]), Ok(Value::Unknown));
-        assert_eq!(run("length", vec![Value::List(vec![Value::Unknown])]), Ok(1.into()));
+        assert_eq!(
+            run("length", vec![Value::List(vec![Value::Unknown])]),
+            Ok(1.into())
+        );
     }
 }

@@ -120,14 +120,29 @@ struct WalkState {
 }
 
 /// Evaluates `config`: see the module documentation. Diagnostics name file, line and column.
-pub fn evaluate(config: &Configuration, inputs: &InputValues, known: &dyn KnownValues) -> (EvaluatedConfig, Diagnostics) {
+pub fn evaluate(
+    config: &Configuration,
+    inputs: &InputValues,
+    known: &dyn KnownValues,
+) -> (EvaluatedConfig, Diagnostics) {
     let mut diagnostics = Diagnostics::default();
     let variables = variables::resolve(config, inputs, &mut diagnostics);
     let previous = EvaluatedConfig {
-        state: WalkState { instances_of: vec![Vec::new(); config.blocks.len()], ..WalkState::default() },
+        state: WalkState {
+            instances_of: vec![Vec::new(); config.blocks.len()],
+            ..WalkState::default()
+        },
         ..EvaluatedConfig::default()
     };
-    let mut result = walk(config, inputs, known, previous, &variables, None, &mut diagnostics);
+    let mut result = walk(
+        config,
+        inputs,
+        known,
+        previous,
+        &variables,
+        None,
+        &mut diagnostics,
+    );
     result.variables = variables;
     (result, diagnostics)
 }
@@ -147,7 +162,12 @@ pub fn reevaluate(
     let mut dirty: HashSet<Node> = HashSet::new();
     let mut queue: Vec<Node> = changed
         .iter()
-        .filter_map(|addr| config.block_lookup.get(&addr.without_key()).map(|&index| Node::Block(index)))
+        .filter_map(|addr| {
+            config
+                .block_lookup
+                .get(&addr.without_key())
+                .map(|&index| Node::Block(index))
+        })
         .collect();
     while let Some(node) = queue.pop() {
         if dirty.insert(node.clone()) {
@@ -159,7 +179,15 @@ pub fn reevaluate(
         return evaluate(config, inputs, known);
     }
     let variables = previous.variables.clone();
-    let mut result = walk(config, inputs, known, previous, &variables, Some(&dirty), &mut diagnostics);
+    let mut result = walk(
+        config,
+        inputs,
+        known,
+        previous,
+        &variables,
+        Some(&dirty),
+        &mut diagnostics,
+    );
     result.variables = variables;
     (result, diagnostics)
 }
@@ -173,14 +201,28 @@ fn walk(
     only: Option<&HashSet<Node>>,
     diagnostics: &mut Diagnostics,
 ) -> EvaluatedConfig {
-    let EvaluatedConfig { state, resources, data, outputs, provider, variables: _, .. } = previous;
+    let EvaluatedConfig {
+        state,
+        resources,
+        data,
+        outputs,
+        provider,
+        variables: _,
+        ..
+    } = previous;
     let mut walk = Walk {
         config,
         known,
         locals: state.locals,
         blocks: state.blocks,
         instances_of: state.instances_of,
-        result: EvaluatedConfig { resources, data, outputs, provider, ..EvaluatedConfig::default() },
+        result: EvaluatedConfig {
+            resources,
+            data,
+            outputs,
+            provider,
+            ..EvaluatedConfig::default()
+        },
         diagnostics,
     };
     let mut provider_resolved = false;
@@ -204,7 +246,11 @@ fn walk(
         walk.provider(variables, inputs);
     }
     let mut result = walk.result;
-    result.state = WalkState { locals: walk.locals, blocks: walk.blocks, instances_of: walk.instances_of };
+    result.state = WalkState {
+        locals: walk.locals,
+        blocks: walk.blocks,
+        instances_of: walk.instances_of,
+    };
     result
 }
 
@@ -217,6 +263,9 @@ struct Walk<'a> {
     result: EvaluatedConfig,
     diagnostics: &'a mut Diagnostics,
 }
+
+/// One instance to evaluate: its key, `count.index` and `each.key`/`each.value`.
+type InstanceSeed = (Option<InstanceKey>, Option<Value>, Option<(Value, Value)>);
 
 /// How a block expands into instances.
 enum Expansion {
@@ -242,7 +291,8 @@ impl Walk<'_> {
         let local = &self.config.locals[name];
         let result = Evaluator::new(&self.scope(variables)).eval(&local.value.expr);
         let value = result.unwrap_or_else(|error| {
-            self.diagnostics.push(eval_diagnostic(self.config, local.value.file, error));
+            self.diagnostics
+                .push(eval_diagnostic(self.config, local.value.file, error));
             Value::Unknown
         });
         self.locals.insert(name.to_owned(), value);
@@ -253,12 +303,17 @@ impl Walk<'_> {
         let Some(expr) = &output.value else { return };
         let result = Evaluator::new(&self.scope(variables)).eval(&expr.expr);
         let value = result.unwrap_or_else(|error| {
-            self.diagnostics.push(eval_diagnostic(self.config, expr.file, error));
+            self.diagnostics
+                .push(eval_diagnostic(self.config, expr.file, error));
             Value::Unknown
         });
         self.result.outputs.insert(
             name.to_owned(),
-            OutputValue { value, sensitive: output.sensitive, description: output.description.clone() },
+            OutputValue {
+                value,
+                sensitive: output.sensitive,
+                description: output.description.clone(),
+            },
         );
     }
 
@@ -266,25 +321,44 @@ impl Walk<'_> {
         let mut diagnostics = Diagnostics::default();
         let settings = {
             let scope = self.scope(variables);
-            provider::resolve(self.config, &Evaluator::new(&scope), &inputs.environment, &mut diagnostics)
+            provider::resolve(
+                self.config,
+                &Evaluator::new(&scope),
+                &inputs.environment,
+                &mut diagnostics,
+            )
         };
         self.diagnostics.extend(diagnostics);
         self.result.provider = settings;
     }
 
-    fn error_at(&mut self, file: crate::source::FileId, range: std::ops::Range<usize>, summary: &str, detail: String) {
+    fn error_at(
+        &mut self,
+        file: crate::source::FileId,
+        range: std::ops::Range<usize>,
+        summary: &str,
+        detail: String,
+    ) {
         let subject = self.config.span(file, range);
-        self.diagnostics.push(Diagnostic { subject: Some(subject), ..Diagnostic::error(summary, detail) });
+        self.diagnostics.push(Diagnostic {
+            subject: Some(subject),
+            ..Diagnostic::error(summary, detail)
+        });
     }
 
-    fn expansion(&mut self, block: &ResourceBlock, variables: &BTreeMap<String, Value>) -> Option<Expansion> {
+    fn expansion(
+        &mut self,
+        block: &ResourceBlock,
+        variables: &BTreeMap<String, Value>,
+    ) -> Option<Expansion> {
         let file = block.spans.file;
         if let Some(count) = &block.count {
             let result = Evaluator::new(&self.scope(variables)).eval(&count.expr);
             let value = match result {
                 Ok(value) => value,
                 Err(error) => {
-                    self.diagnostics.push(eval_diagnostic(self.config, file, error));
+                    self.diagnostics
+                        .push(eval_diagnostic(self.config, file, error));
                     return None;
                 }
             };
@@ -305,17 +379,25 @@ impl Walk<'_> {
                     None
                 }
                 _ => {
-                    self.error_at(file, count.value_span.clone(), "Invalid count argument", format!("`count` must be a whole number, 0 or more, not {value}"));
+                    self.error_at(
+                        file,
+                        count.value_span.clone(),
+                        "Invalid count argument",
+                        format!("`count` must be a whole number, 0 or more, not {value}"),
+                    );
                     None
                 }
             };
         }
-        let Some(for_each) = &block.for_each else { return Some(Expansion::Single) };
+        let Some(for_each) = &block.for_each else {
+            return Some(Expansion::Single);
+        };
         let result = Evaluator::new(&self.scope(variables)).eval(&for_each.expr);
         let value = match result {
             Ok(value) => value,
             Err(error) => {
-                self.diagnostics.push(eval_diagnostic(self.config, file, error));
+                self.diagnostics
+                    .push(eval_diagnostic(self.config, file, error));
                 return None;
             }
         };
@@ -329,7 +411,10 @@ impl Walk<'_> {
                         self.error_at(file, range, "Invalid for_each argument", format!("`for_each` needs a map or a set of strings, and this set holds a {}", kind_of(&item)));
                         return None;
                     };
-                    if keys.iter().any(|(existing, _): &(String, Value)| *existing == key) {
+                    if keys
+                        .iter()
+                        .any(|(existing, _): &(String, Value)| *existing == key)
+                    {
                         self.error_at(file, range, "Invalid for_each argument", format!("the key `{key}` appears twice\nhelp: wrap the list in `toset(...)` to remove duplicates"));
                         return None;
                     }
@@ -347,11 +432,24 @@ impl Walk<'_> {
                 None
             }
             Value::Null => {
-                self.error_at(file, range, "Invalid for_each argument", "`for_each` is null; it needs a map or a set of strings".to_owned());
+                self.error_at(
+                    file,
+                    range,
+                    "Invalid for_each argument",
+                    "`for_each` is null; it needs a map or a set of strings".to_owned(),
+                );
                 None
             }
             other => {
-                self.error_at(file, range, "Invalid for_each argument", format!("`for_each` needs a map or a set of strings, not a {}", kind_of(&other)));
+                self.error_at(
+                    file,
+                    range,
+                    "Invalid for_each argument",
+                    format!(
+                        "`for_each` needs a map or a set of strings, not a {}",
+                        kind_of(&other)
+                    ),
+                );
                 None
             }
         }
@@ -364,18 +462,36 @@ impl Walk<'_> {
             self.result.resources.remove(&old);
             self.result.data.remove(&old);
         }
-        let key: BlockKey = (block.addr.mode, block.addr.resource_type.clone(), block.addr.name.clone());
+        let key: BlockKey = (
+            block.addr.mode,
+            block.addr.resource_type.clone(),
+            block.addr.name.clone(),
+        );
         let Some(expansion) = self.expansion(block, variables) else {
             // Already reported; references to it evaluate to unknown instead of cascading.
             self.blocks.insert(key, Value::Unknown);
             return;
         };
-        let instance_keys: Vec<(Option<InstanceKey>, Option<Value>, Option<(Value, Value)>)> = match expansion {
+        let instance_keys: Vec<InstanceSeed> = match expansion {
             Expansion::Single => vec![(None, None, None)],
-            Expansion::Count(count) => (0..count).map(|position| (Some(InstanceKey::Index(position)), Some(Value::from(position as i64)), None)).collect(),
+            Expansion::Count(count) => (0..count)
+                .map(|position| {
+                    (
+                        Some(InstanceKey::Index(position)),
+                        Some(Value::from(position as i64)),
+                        None,
+                    )
+                })
+                .collect(),
             Expansion::ForEach(entries) => entries
                 .into_iter()
-                .map(|(key, value)| (Some(InstanceKey::Key(key.clone())), None, Some((Value::String(key), value))))
+                .map(|(key, value)| {
+                    (
+                        Some(InstanceKey::Key(key.clone())),
+                        None,
+                        Some((Value::String(key), value)),
+                    )
+                })
                 .collect(),
         };
         let mut depends_on: Vec<ResourceAddr> = block
@@ -385,7 +501,8 @@ impl Walk<'_> {
             .collect();
         depends_on.sort();
         depends_on.dedup();
-        let mut references: Vec<(Option<InstanceKey>, Value)> = Vec::with_capacity(instance_keys.len());
+        let mut references: Vec<(Option<InstanceKey>, Value)> =
+            Vec::with_capacity(instance_keys.len());
         let mut addrs = Vec::with_capacity(instance_keys.len());
         for (instance_key, count_index, each) in instance_keys {
             let mut body_diagnostics = Diagnostics::default();
@@ -395,12 +512,21 @@ impl Walk<'_> {
                 scope.each = each;
                 let evaluator = Evaluator::new(&scope);
                 let attributes = block.schema.as_deref().map(|schema| &schema.attributes);
-                let mut body = BodyEvaluation { config, block, evaluator: &evaluator, diagnostics: &mut body_diagnostics };
+                let mut body = BodyEvaluation {
+                    config,
+                    block,
+                    evaluator: &evaluator,
+                    diagnostics: &mut body_diagnostics,
+                };
                 body.evaluate(&block.body, attributes, &AttrPath::default())
             };
             self.diagnostics.extend(body_diagnostics);
-            let addr = ResourceAddr { key: instance_key.clone(), ..block.addr.clone() };
-            let reference = reference_object(block.schema.as_deref(), &values, self.known.instance(&addr));
+            let addr = ResourceAddr {
+                key: instance_key.clone(),
+                ..block.addr.clone()
+            };
+            let reference =
+                reference_object(block.schema.as_deref(), &values, self.known.instance(&addr));
             references.push((instance_key, reference));
             let instance = ResourceInstance {
                 addr: addr.clone(),
@@ -428,7 +554,10 @@ impl Walk<'_> {
                     .collect(),
             )
         } else {
-            references.into_iter().next().map_or(Value::Unknown, |(_, value)| value)
+            references
+                .into_iter()
+                .next()
+                .map_or(Value::Unknown, |(_, value)| value)
         };
         self.blocks.insert(key, value);
         self.instances_of[index] = addrs;
@@ -444,24 +573,35 @@ struct BodyEvaluation<'b, 'e> {
 }
 
 impl BodyEvaluation<'_, '_> {
-    fn evaluate(&mut self, body: &BodyExprs, attributes: Option<&BTreeMap<String, Attribute>>, path: &AttrPath) -> BTreeMap<String, Value> {
+    fn evaluate(
+        &mut self,
+        body: &BodyExprs,
+        attributes: Option<&BTreeMap<String, Attribute>>,
+        path: &AttrPath,
+    ) -> BTreeMap<String, Value> {
         let mut values = BTreeMap::new();
         for argument in &body.attributes {
             let value = match self.evaluator.eval(&argument.expr) {
                 Ok(value) => value,
                 Err(error) => {
-                    self.diagnostics.push(eval_diagnostic(self.config, argument.file, error));
+                    self.diagnostics
+                        .push(eval_diagnostic(self.config, argument.file, error));
                     values.insert(argument.name.clone(), Value::Unknown);
                     continue;
                 }
             };
-            let Some(definition) = attributes.and_then(|attributes| attributes.get(&argument.name)) else {
+            let Some(definition) = attributes.and_then(|attributes| attributes.get(&argument.name))
+            else {
                 values.insert(argument.name.clone(), value);
                 continue;
             };
             let attribute_path = path.join(PathStep::Attr(argument.name.clone()));
             if value.is_null() && definition.presence == Presence::Required {
-                self.error(argument, "Missing required argument", format!("`{attribute_path}` is required, and this value is null"));
+                self.error(
+                    argument,
+                    "Missing required argument",
+                    format!("`{attribute_path}` is required, and this value is null"),
+                );
                 values.insert(argument.name.clone(), Value::Unknown);
                 continue;
             }
@@ -474,8 +614,16 @@ impl BodyEvaluation<'_, '_> {
                     for step in mismatch.path {
                         full = full.join(step);
                     }
-                    let summary = if mismatch.disallowed_value { "Unsupported value" } else { "Incorrect attribute value type" };
-                    self.error(argument, summary, format!("inappropriate value for `{full}`: {}", mismatch.message));
+                    let summary = if mismatch.disallowed_value {
+                        "Unsupported value"
+                    } else {
+                        "Incorrect attribute value type"
+                    };
+                    self.error(
+                        argument,
+                        summary,
+                        format!("inappropriate value for `{full}`: {}", mismatch.message),
+                    );
                     values.insert(argument.name.clone(), Value::Unknown);
                 }
             }
@@ -488,7 +636,9 @@ impl BodyEvaluation<'_, '_> {
             }
         }
         for (name, bodies) in groups {
-            let nested_attributes = attributes.and_then(|attributes| attributes.get(name)).map(|definition| &definition.ty);
+            let nested_attributes = attributes
+                .and_then(|attributes| attributes.get(name))
+                .map(|definition| &definition.ty);
             let value = match nested_attributes {
                 Some(AttrType::Object(inner)) => {
                     let inner_path = path.join(PathStep::Attr(name.to_owned()));
@@ -501,13 +651,20 @@ impl BodyEvaluation<'_, '_> {
                             .iter()
                             .enumerate()
                             .map(|(position, nested)| {
-                                let inner_path = path.join(PathStep::Attr(name.to_owned())).join(PathStep::Index(position as u64));
+                                let inner_path = path
+                                    .join(PathStep::Attr(name.to_owned()))
+                                    .join(PathStep::Index(position as u64));
                                 Value::Map(self.evaluate(nested, inner, &inner_path))
                             })
                             .collect(),
                     )
                 }
-                _ => Value::List(bodies.iter().map(|nested| Value::Map(self.evaluate(nested, None, path))).collect()),
+                _ => Value::List(
+                    bodies
+                        .iter()
+                        .map(|nested| Value::Map(self.evaluate(nested, None, path)))
+                        .collect(),
+                ),
             };
             values.insert(name.to_owned(), value);
         }
@@ -517,18 +674,29 @@ impl BodyEvaluation<'_, '_> {
     fn error(&mut self, argument: &super::AttrExpr, summary: &str, detail: String) {
         let subject = self.config.span(argument.file, argument.value_span.clone());
         let _ = self.block;
-        self.diagnostics.push(Diagnostic { subject: Some(subject), ..Diagnostic::error(summary, detail) });
+        self.diagnostics.push(Diagnostic {
+            subject: Some(subject),
+            ..Diagnostic::error(summary, detail)
+        });
     }
 }
 
 /// The value a reference to an instance yields (see the module table).
-fn reference_object(schema: Option<&ResourceSchema>, configured: &BTreeMap<String, Value>, known: Option<&ObjectValue>) -> Value {
+fn reference_object(
+    schema: Option<&ResourceSchema>,
+    configured: &BTreeMap<String, Value>,
+    known: Option<&ObjectValue>,
+) -> Value {
     let Some(schema) = schema else {
         // A data source the catalogue does not describe: only what was read is known.
         return match known {
             Some(known) => {
                 let mut merged = known.0.clone();
-                merged.extend(configured.iter().map(|(name, value)| (name.clone(), value.clone())));
+                merged.extend(
+                    configured
+                        .iter()
+                        .map(|(name, value)| (name.clone(), value.clone())),
+                );
                 Value::Map(merged)
             }
             None => Value::Unknown,
@@ -541,9 +709,10 @@ fn reference_object(schema: Option<&ResourceSchema>, configured: &BTreeMap<Strin
             None => match attribute.presence {
                 Presence::Optional => attribute.default.clone().unwrap_or(Value::Null),
                 Presence::Required => Value::Null,
-                Presence::Computed | Presence::OptionalComputed => {
-                    known.and_then(|known| known.0.get(name)).cloned().unwrap_or(Value::Unknown)
-                }
+                Presence::Computed | Presence::OptionalComputed => known
+                    .and_then(|known| known.0.get(name))
+                    .cloned()
+                    .unwrap_or(Value::Unknown),
             },
         };
         object.insert(name.clone(), value);

@@ -47,10 +47,17 @@ pub(crate) fn display_name(dir: &Path, path: &Path) -> String {
 }
 
 /// A parse error re-rendered at its location (hcl's own `Display` has no file name).
-pub(crate) fn parse_error(config: &Configuration, file: FileId, error: &hcl::edit::parser::Error) -> Diagnostic {
+pub(crate) fn parse_error(
+    config: &Configuration,
+    file: FileId,
+    error: &hcl::edit::parser::Error,
+) -> Diagnostic {
     let text = config.sources.get(file).map_or("", SourceFile::text);
     let offset = error.location().offset().min(text.len());
-    let end = text[offset..].chars().next().map_or(offset, |character| offset + character.len_utf8());
+    let end = text[offset..]
+        .chars()
+        .next()
+        .map_or(offset, |character| offset + character.len_utf8());
     Diagnostic {
         subject: Some(config.span(file, offset..end)),
         ..Diagnostic::error("Invalid syntax", error.message())
@@ -61,11 +68,20 @@ impl Configuration {
     /// Loads every `*.tf` file of `dir` (sorted by name) and checks it against the catalogue.
     /// Returns the configuration and every problem found; callers stop when
     /// [`Diagnostics::has_errors`].
-    pub fn load_dir(dir: &Path, registry: &Registry) -> Result<(Configuration, Diagnostics), LoadError> {
-        let entries = std::fs::read_dir(dir).map_err(|source| LoadError::ReadDir { path: dir.to_owned(), source })?;
+    pub fn load_dir(
+        dir: &Path,
+        registry: &Registry,
+    ) -> Result<(Configuration, Diagnostics), LoadError> {
+        let entries = std::fs::read_dir(dir).map_err(|source| LoadError::ReadDir {
+            path: dir.to_owned(),
+            source,
+        })?;
         let mut paths: Vec<PathBuf> = Vec::new();
         for entry in entries {
-            let entry = entry.map_err(|source| LoadError::ReadDir { path: dir.to_owned(), source })?;
+            let entry = entry.map_err(|source| LoadError::ReadDir {
+                path: dir.to_owned(),
+                source,
+            })?;
             let path = entry.path();
             if path.extension().is_some_and(|extension| extension == "tf") && path.is_file() {
                 paths.push(path);
@@ -74,7 +90,10 @@ impl Configuration {
         paths.sort();
         let mut files = Vec::with_capacity(paths.len());
         for path in paths {
-            let text = std::fs::read_to_string(&path).map_err(|source| LoadError::ReadFile { path: path.clone(), source })?;
+            let text = std::fs::read_to_string(&path).map_err(|source| LoadError::ReadFile {
+                path: path.clone(),
+                source,
+            })?;
             files.push((display_name(dir, &path), text));
         }
         let (config, mut diagnostics) = Configuration::from_named_sources(dir, files, registry);
@@ -89,12 +108,23 @@ impl Configuration {
 
     /// Loads a configuration from in-memory files `(name, text)`, as if they were in `dir`
     /// (used by tests and by callers that already hold the text).
-    pub fn from_sources(dir: &Path, files: &[(&str, &str)], registry: &Registry) -> (Configuration, Diagnostics) {
-        let named = files.iter().map(|(name, text)| ((*name).to_owned(), (*text).to_owned())).collect();
+    pub fn from_sources(
+        dir: &Path,
+        files: &[(&str, &str)],
+        registry: &Registry,
+    ) -> (Configuration, Diagnostics) {
+        let named = files
+            .iter()
+            .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
+            .collect();
         Configuration::from_named_sources(dir, named, registry)
     }
 
-    fn from_named_sources(dir: &Path, files: Vec<(String, String)>, registry: &Registry) -> (Configuration, Diagnostics) {
+    fn from_named_sources(
+        dir: &Path,
+        files: Vec<(String, String)>,
+        registry: &Registry,
+    ) -> (Configuration, Diagnostics) {
         let mut config = Configuration {
             dir: dir.to_owned(),
             sources: Sources::new(),

@@ -39,7 +39,10 @@ use hcl::edit::expr::Expression;
 
 use crate::source::{FileId, SourceSpan, Sources};
 
-pub use instances::{EvaluatedConfig, KnownValues, NoKnownValues, OutputValue, ResourceInstance, evaluate, reevaluate};
+pub use instances::{
+    EvaluatedConfig, KnownValues, NoKnownValues, OutputValue, ResourceInstance, evaluate,
+    reevaluate,
+};
 pub use load::LoadError;
 pub use provider::{Endpoint, ProviderSettings, Secret};
 pub use variables::{CliVariable, Environment, InputValues};
@@ -100,38 +103,53 @@ impl Configuration {
     /// The block of `addr` (instance keys ignored).
     pub fn resource_block(&self, addr: &ResourceAddr) -> Option<&ResourceBlock> {
         let addr = addr.without_key();
-        self.block_lookup.get(&addr).map(|&index| &self.blocks[index])
+        self.block_lookup
+            .get(&addr)
+            .map(|&index| &self.blocks[index])
     }
 
     /// Maps an attribute subject (what the engine produces) to the source span that configured
     /// it: the attribute's value, else the closest enclosing nested block, else the resource
     /// block's header. Other diagnostics are returned unchanged.
     pub fn locate(&self, mut diagnostic: Diagnostic) -> Diagnostic {
-        if let Some(Subject::Attr { addr, path }) = &diagnostic.subject {
-            if let Some(block) = self.resource_block(addr) {
-                let span = block.spans.span_of(path);
-                diagnostic.subject = Some(Subject::Span {
-                    file: self.sources.name(span.file).to_owned(),
-                    range: span.range,
-                });
-            }
+        if let Some(Subject::Attr { addr, path }) = &diagnostic.subject
+            && let Some(block) = self.resource_block(addr)
+        {
+            let span = block.spans.span_of(path);
+            diagnostic.subject = Some(Subject::Span {
+                file: self.sources.name(span.file).to_owned(),
+                range: span.range,
+            });
         }
         diagnostic
     }
 
     /// [`Configuration::locate`] applied to every diagnostic.
     pub fn locate_all(&self, diagnostics: Diagnostics) -> Diagnostics {
-        Diagnostics(diagnostics.0.into_iter().map(|diagnostic| self.locate(diagnostic)).collect())
+        Diagnostics(
+            diagnostics
+                .0
+                .into_iter()
+                .map(|diagnostic| self.locate(diagnostic))
+                .collect(),
+        )
     }
 
     /// Renders diagnostics with their source lines (attribute subjects located first).
-    pub fn render_diagnostics(&self, diagnostics: &Diagnostics, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    pub fn render_diagnostics(
+        &self,
+        diagnostics: &Diagnostics,
+        out: &mut impl std::io::Write,
+    ) -> std::io::Result<()> {
         let located = self.locate_all(diagnostics.clone());
         crate::render::render_diagnostics(&located, &self.sources, out)
     }
 
     pub(crate) fn span(&self, file: FileId, range: Range<usize>) -> Subject {
-        Subject::Span { file: self.sources.name(file).to_owned(), range }
+        Subject::Span {
+            file: self.sources.name(file).to_owned(),
+            range,
+        }
     }
 }
 

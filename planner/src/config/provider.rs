@@ -22,15 +22,51 @@ pub(crate) struct ProviderArgument {
 
 /// The provider arguments (shared vocabulary with `terraform-provider-azureml`).
 pub(crate) const PROVIDER_ARGUMENTS: &[ProviderArgument] = &[
-    ProviderArgument { name: "endpoint", env: Some("AZUREML_ENDPOINT"), sensitive: false },
-    ProviderArgument { name: "subscription_id", env: Some("ARM_SUBSCRIPTION_ID"), sensitive: false },
-    ProviderArgument { name: "token", env: Some("AZUREML_TOKEN"), sensitive: true },
-    ProviderArgument { name: "ca_certificate", env: Some("AZUREML_CA_CERTIFICATE"), sensitive: false },
-    ProviderArgument { name: "api_version", env: None, sensitive: false },
-    ProviderArgument { name: "tenant_id", env: Some("ARM_TENANT_ID"), sensitive: false },
-    ProviderArgument { name: "client_id", env: Some("ARM_CLIENT_ID"), sensitive: false },
-    ProviderArgument { name: "client_secret", env: Some("ARM_CLIENT_SECRET"), sensitive: true },
-    ProviderArgument { name: "authority_host", env: Some("ARM_AUTHORITY_HOST"), sensitive: false },
+    ProviderArgument {
+        name: "endpoint",
+        env: Some("AZUREML_ENDPOINT"),
+        sensitive: false,
+    },
+    ProviderArgument {
+        name: "subscription_id",
+        env: Some("ARM_SUBSCRIPTION_ID"),
+        sensitive: false,
+    },
+    ProviderArgument {
+        name: "token",
+        env: Some("AZUREML_TOKEN"),
+        sensitive: true,
+    },
+    ProviderArgument {
+        name: "ca_certificate",
+        env: Some("AZUREML_CA_CERTIFICATE"),
+        sensitive: false,
+    },
+    ProviderArgument {
+        name: "api_version",
+        env: None,
+        sensitive: false,
+    },
+    ProviderArgument {
+        name: "tenant_id",
+        env: Some("ARM_TENANT_ID"),
+        sensitive: false,
+    },
+    ProviderArgument {
+        name: "client_id",
+        env: Some("ARM_CLIENT_ID"),
+        sensitive: false,
+    },
+    ProviderArgument {
+        name: "client_secret",
+        env: Some("ARM_CLIENT_SECRET"),
+        sensitive: true,
+    },
+    ProviderArgument {
+        name: "authority_host",
+        env: Some("ARM_AUTHORITY_HOST"),
+        sensitive: false,
+    },
 ];
 
 /// A secret string: shown as `(sensitive)` by `Debug` and `Display`.
@@ -111,10 +147,22 @@ impl Default for ProviderSettings {
 }
 
 /// Evaluates the provider block (if any) and applies the environment fallbacks.
-pub(crate) fn resolve(config: &Configuration, evaluator: &Evaluator<'_>, environment: &Environment, diagnostics: &mut Diagnostics) -> ProviderSettings {
-    let configured: Vec<&AttrExpr> = config.provider.iter().flat_map(|block| block.attributes.iter()).collect();
+pub(crate) fn resolve(
+    config: &Configuration,
+    evaluator: &Evaluator<'_>,
+    environment: &Environment,
+    diagnostics: &mut Diagnostics,
+) -> ProviderSettings {
+    let configured: Vec<&AttrExpr> = config
+        .provider
+        .iter()
+        .flat_map(|block| block.attributes.iter())
+        .collect();
     let mut value_of = |argument: &ProviderArgument| -> Option<String> {
-        if let Some(attribute) = configured.iter().find(|attribute| attribute.name == argument.name) {
+        if let Some(attribute) = configured
+            .iter()
+            .find(|attribute| attribute.name == argument.name)
+        {
             let subject = Some(config.span(attribute.file, attribute.value_span.clone()));
             match evaluator.eval(&attribute.expr) {
                 Ok(Value::Null) => {}
@@ -132,7 +180,14 @@ pub(crate) fn resolve(config: &Configuration, evaluator: &Evaluator<'_>, environ
                 Ok(other) => {
                     diagnostics.push(Diagnostic {
                         subject,
-                        ..Diagnostic::error("Incorrect attribute value type", format!("`{}` must be a string, not a {}", argument.name, kind_of(&other)))
+                        ..Diagnostic::error(
+                            "Incorrect attribute value type",
+                            format!(
+                                "`{}` must be a string, not a {}",
+                                argument.name,
+                                kind_of(&other)
+                            ),
+                        )
                     });
                     return None;
                 }
@@ -142,7 +197,11 @@ pub(crate) fn resolve(config: &Configuration, evaluator: &Evaluator<'_>, environ
                 }
             }
         }
-        argument.env.and_then(|name| environment.get(name)).filter(|text| !text.is_empty()).map(str::to_owned)
+        argument
+            .env
+            .and_then(|name| environment.get(name))
+            .filter(|text| !text.is_empty())
+            .map(str::to_owned)
     };
     let mut values = std::collections::BTreeMap::new();
     for argument in PROVIDER_ARGUMENTS {
@@ -154,7 +213,9 @@ pub(crate) fn resolve(config: &Configuration, evaluator: &Evaluator<'_>, environ
     let endpoint = match take("endpoint") {
         None => Endpoint::Embedded,
         Some(text) if text == "embedded" => Endpoint::Embedded,
-        Some(text) if text.starts_with("https://") || text.starts_with("http://") => Endpoint::Url(text.trim_end_matches('/').to_owned()),
+        Some(text) if text.starts_with("https://") || text.starts_with("http://") => {
+            Endpoint::Url(text.trim_end_matches('/').to_owned())
+        }
         Some(text) => {
             let subject = configured
                 .iter()
@@ -162,7 +223,10 @@ pub(crate) fn resolve(config: &Configuration, evaluator: &Evaluator<'_>, environ
                 .map(|attribute| config.span(attribute.file, attribute.value_span.clone()));
             diagnostics.push(Diagnostic {
                 subject,
-                ..Diagnostic::error("Invalid endpoint", format!("`{text}` is neither `embedded` nor an `http://` or `https://` URL"))
+                ..Diagnostic::error(
+                    "Invalid endpoint",
+                    format!("`{text}` is neither `embedded` nor an `http://` or `https://` URL"),
+                )
             });
             Endpoint::Embedded
         }
@@ -173,7 +237,11 @@ pub(crate) fn resolve(config: &Configuration, evaluator: &Evaluator<'_>, environ
         token: take("token").map(Secret),
         ca_certificate: take("ca_certificate").map(|path| {
             let path = PathBuf::from(path);
-            if path.is_absolute() { path } else { config.dir.join(path) }
+            if path.is_absolute() {
+                path
+            } else {
+                config.dir.join(path)
+            }
         }),
         api_version: take("api_version"),
         tenant_id: take("tenant_id"),
@@ -181,7 +249,12 @@ pub(crate) fn resolve(config: &Configuration, evaluator: &Evaluator<'_>, environ
         client_secret: take("client_secret").map(Secret),
         authority_host: take("authority_host"),
     };
-    debug_assert!(PROVIDER_ARGUMENTS.iter().filter(|argument| argument.sensitive).all(|argument| matches!(argument.name, "token" | "client_secret")));
+    debug_assert!(
+        PROVIDER_ARGUMENTS
+            .iter()
+            .filter(|argument| argument.sensitive)
+            .all(|argument| matches!(argument.name, "token" | "client_secret"))
+    );
     settings
 }
 
@@ -191,7 +264,10 @@ mod tests {
 
     #[test]
     fn secrets_are_hidden_from_debug_output() {
-        let settings = ProviderSettings { token: Some(Secret::new("abc123")), ..ProviderSettings::default() };
+        let settings = ProviderSettings {
+            token: Some(Secret::new("abc123")),
+            ..ProviderSettings::default()
+        };
         let shown = format!("{settings:?}");
         assert!(!shown.contains("abc123"), "{shown}");
         assert!(shown.contains("Secret(sensitive)"));

@@ -59,7 +59,10 @@ pub(crate) struct Reference {
 
 /// Every reference in an expression (names bound by `for` are not references).
 pub(crate) fn collect(expr: &Expression) -> Vec<Reference> {
-    let mut collector = Collector { bound: Vec::new(), found: Vec::new() };
+    let mut collector = Collector {
+        bound: Vec::new(),
+        found: Vec::new(),
+    };
     collector.visit_expr(expr);
     collector.found
 }
@@ -80,7 +83,10 @@ impl Visit for Collector {
         match node {
             Expression::Variable(name) if !self.is_bound(name.value().as_str()) => {
                 let span = name.span().unwrap_or_default();
-                self.found.push(Reference { target: classify(name.value().as_str(), &[], &span), span });
+                self.found.push(Reference {
+                    target: classify(name.value().as_str(), &[], &span),
+                    span,
+                });
             }
             Expression::Traversal(traversal) => self.visit_traversal(traversal),
             _ => visit::visit_expr(self, node),
@@ -88,22 +94,25 @@ impl Visit for Collector {
     }
 
     fn visit_traversal(&mut self, node: &Traversal) {
-        if let Expression::Variable(root) = &node.expr {
-            if !self.is_bound(root.value().as_str()) {
-                let span = node.span().unwrap_or_default();
-                let operators: Vec<(&TraversalOperator, Range<usize>)> = node
-                    .operators
-                    .iter()
-                    .map(|operator| (operator.value(), operator.span().unwrap_or_default()))
-                    .collect();
-                self.found.push(Reference { target: classify(root.value().as_str(), &operators, &span), span });
-                for operator in &node.operators {
-                    if let TraversalOperator::Index(index) = operator.value() {
-                        self.visit_expr(index);
-                    }
+        if let Expression::Variable(root) = &node.expr
+            && !self.is_bound(root.value().as_str())
+        {
+            let span = node.span().unwrap_or_default();
+            let operators: Vec<(&TraversalOperator, Range<usize>)> = node
+                .operators
+                .iter()
+                .map(|operator| (operator.value(), operator.span().unwrap_or_default()))
+                .collect();
+            self.found.push(Reference {
+                target: classify(root.value().as_str(), &operators, &span),
+                span,
+            });
+            for operator in &node.operators {
+                if let TraversalOperator::Index(index) = operator.value() {
+                    self.visit_expr(index);
                 }
-                return;
             }
+            return;
         }
         visit::visit_traversal(self, node);
     }
@@ -114,7 +123,8 @@ impl Visit for Collector {
         if let Some(key_var) = &node.intro.key_var {
             self.bound.push(key_var.value().as_str().to_owned());
         }
-        self.bound.push(node.intro.value_var.value().as_str().to_owned());
+        self.bound
+            .push(node.intro.value_var.value().as_str().to_owned());
         if let Some(key_expr) = &node.key_expr {
             self.visit_expr(key_expr);
         }
@@ -137,9 +147,15 @@ impl Visit for Collector {
     }
 }
 
-fn classify(root: &str, operators: &[(&TraversalOperator, Range<usize>)], span: &Range<usize>) -> Target {
+fn classify(
+    root: &str,
+    operators: &[(&TraversalOperator, Range<usize>)],
+    span: &Range<usize>,
+) -> Target {
     let attr = |position: usize| match operators.get(position) {
-        Some((TraversalOperator::GetAttr(name), range)) => Some((name.value().as_str().to_owned(), range.clone())),
+        Some((TraversalOperator::GetAttr(name), range)) => {
+            Some((name.value().as_str().to_owned(), range.clone()))
+        }
         _ => None,
     };
     let _ = span;
@@ -150,29 +166,55 @@ fn classify(root: &str, operators: &[(&TraversalOperator, Range<usize>)], span: 
         "each" => Target::Each,
         "path" | "terraform" => Target::Builtin,
         "data" => match (attr(0), attr(1)) {
-            (Some((resource_type, _)), Some((name, _))) => block_target(Mode::Data, resource_type, name, &operators[2..]),
+            (Some((resource_type, _)), Some((name, _))) => {
+                block_target(Mode::Data, resource_type, name, &operators[2..])
+            }
             _ => Target::Other,
         },
         "module" | "self" => Target::Other,
         resource_type if resource_type.contains('_') => match attr(0) {
-            Some((name, _)) => block_target(Mode::Managed, resource_type.to_owned(), name, &operators[1..]),
+            Some((name, _)) => block_target(
+                Mode::Managed,
+                resource_type.to_owned(),
+                name,
+                &operators[1..],
+            ),
             None => Target::Other,
         },
         _ => Target::Other,
     }
 }
 
-fn block_target(mode: Mode, resource_type: String, name: String, rest: &[(&TraversalOperator, Range<usize>)]) -> Target {
+fn block_target(
+    mode: Mode,
+    resource_type: String,
+    name: String,
+    rest: &[(&TraversalOperator, Range<usize>)],
+) -> Target {
     let keyed = matches!(
         rest.first(),
-        Some((TraversalOperator::Index(_) | TraversalOperator::LegacyIndex(_) | TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_), _))
+        Some((
+            TraversalOperator::Index(_)
+                | TraversalOperator::LegacyIndex(_)
+                | TraversalOperator::AttrSplat(_)
+                | TraversalOperator::FullSplat(_),
+            _
+        ))
     );
     let attr_position = usize::from(keyed);
     let attr = match rest.get(attr_position) {
-        Some((TraversalOperator::GetAttr(attr), range)) => Some((attr.value().as_str().to_owned(), range.clone())),
+        Some((TraversalOperator::GetAttr(attr), range)) => {
+            Some((attr.value().as_str().to_owned(), range.clone()))
+        }
         _ => None,
     };
-    Target::Block { mode, resource_type, name, keyed, attr }
+    Target::Block {
+        mode,
+        resource_type,
+        name,
+        keyed,
+        attr,
+    }
 }
 
 /// Where an expression is evaluated: which per-instance names exist there.
@@ -189,63 +231,136 @@ pub(crate) fn resolve(config: &mut Configuration, diagnostics: &mut Diagnostics)
         .blocks
         .iter()
         .enumerate()
-        .map(|(index, block)| ((block.addr.mode, block.addr.resource_type.clone(), block.addr.name.clone()), index))
+        .map(|(index, block)| {
+            (
+                (
+                    block.addr.mode,
+                    block.addr.resource_type.clone(),
+                    block.addr.name.clone(),
+                ),
+                index,
+            )
+        })
         .collect();
     let mut edges: Vec<(Node, BTreeSet<Node>, FileId, Range<usize>)> = Vec::new();
-    let none = Context { count: false, for_each: false };
+    let none = Context {
+        count: false,
+        for_each: false,
+    };
 
     for variable in config.variables.values() {
-        edges.push((Node::Variable(variable.name.clone()), BTreeSet::new(), variable.file, variable.header.clone()));
+        edges.push((
+            Node::Variable(variable.name.clone()),
+            BTreeSet::new(),
+            variable.file,
+            variable.header.clone(),
+        ));
     }
     for (name, local) in &config.locals {
         let mut targets = BTreeSet::new();
-        check_expr(config, &block_index, &local.value, none, &mut targets, diagnostics);
-        edges.push((Node::Local(name.clone()), targets, local.value.file, local.value.key_span.clone()));
+        check_expr(
+            config,
+            &block_index,
+            &local.value,
+            none,
+            &mut targets,
+            diagnostics,
+        );
+        edges.push((
+            Node::Local(name.clone()),
+            targets,
+            local.value.file,
+            local.value.key_span.clone(),
+        ));
     }
     for (index, block) in config.blocks.iter().enumerate() {
         let mut targets = BTreeSet::new();
         for meta in [&block.count, &block.for_each].into_iter().flatten() {
             check_expr(config, &block_index, meta, none, &mut targets, diagnostics);
         }
-        let context = Context { count: block.count.is_some(), for_each: block.for_each.is_some() };
-        check_body(config, &block_index, &block.body, context, &mut targets, diagnostics);
+        let context = Context {
+            count: block.count.is_some(),
+            for_each: block.for_each.is_some(),
+        };
+        check_body(
+            config,
+            &block_index,
+            &block.body,
+            context,
+            &mut targets,
+            diagnostics,
+        );
         for dependency in &block.depends_on {
-            if let Some(&target) = block_index.get(&(dependency.mode, dependency.resource_type.clone(), dependency.name.clone())) {
+            if let Some(&target) = block_index.get(&(
+                dependency.mode,
+                dependency.resource_type.clone(),
+                dependency.name.clone(),
+            )) {
                 targets.insert(Node::Block(target));
             }
         }
-        edges.push((Node::Block(index), targets, block.spans.file, block.spans.header.clone()));
+        edges.push((
+            Node::Block(index),
+            targets,
+            block.spans.file,
+            block.spans.header.clone(),
+        ));
     }
     if let Some(provider) = &config.provider {
         let mut targets = BTreeSet::new();
         for attribute in &provider.attributes {
-            check_expr(config, &block_index, attribute, none, &mut targets, diagnostics);
+            check_expr(
+                config,
+                &block_index,
+                attribute,
+                none,
+                &mut targets,
+                diagnostics,
+            );
         }
-        edges.push((Node::Provider, targets, provider.file, provider.header.clone()));
+        edges.push((
+            Node::Provider,
+            targets,
+            provider.file,
+            provider.header.clone(),
+        ));
     }
     for (name, output) in &config.outputs {
         let mut targets = BTreeSet::new();
         if let Some(value) = &output.value {
             check_expr(config, &block_index, value, none, &mut targets, diagnostics);
         }
-        edges.push((Node::Output(name.clone()), targets, output.file, output.header.clone()));
+        edges.push((
+            Node::Output(name.clone()),
+            targets,
+            output.file,
+            output.header.clone(),
+        ));
     }
 
     let order = topological_order(config, &edges, diagnostics);
-    let dependencies: HashMap<Node, BTreeSet<Node>> = edges.into_iter().map(|(node, targets, _, _)| (node, targets)).collect();
+    let dependencies: HashMap<Node, BTreeSet<Node>> = edges
+        .into_iter()
+        .map(|(node, targets, _, _)| (node, targets))
+        .collect();
     for index in 0..config.blocks.len() {
         let mut managed = BTreeSet::new();
         let mut seen = BTreeSet::new();
-        let mut stack: Vec<Node> = dependencies.get(&Node::Block(index)).into_iter().flatten().cloned().collect();
+        let mut stack: Vec<Node> = dependencies
+            .get(&Node::Block(index))
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
         while let Some(node) = stack.pop() {
             if !seen.insert(node.clone()) {
                 continue;
             }
-            if let Node::Block(target) = node {
-                if config.blocks[target].addr.mode == Mode::Managed {
-                    managed.insert(target);
-                    continue;
-                }
+            if let Node::Block(target) = node
+                && config.blocks[target].addr.mode == Mode::Managed
+            {
+                managed.insert(target);
+                continue;
             }
             stack.extend(dependencies.get(&node).into_iter().flatten().cloned());
         }
@@ -255,7 +370,10 @@ pub(crate) fn resolve(config: &mut Configuration, diagnostics: &mut Diagnostics)
     let mut dependents: HashMap<Node, Vec<Node>> = HashMap::new();
     for (node, targets) in &dependencies {
         for target in targets {
-            dependents.entry(target.clone()).or_default().push(node.clone());
+            dependents
+                .entry(target.clone())
+                .or_default()
+                .push(node.clone());
         }
     }
     config.dependents = dependents;
@@ -271,10 +389,24 @@ fn check_body(
     diagnostics: &mut Diagnostics,
 ) {
     for attribute in &body.attributes {
-        check_expr(config, block_index, attribute, context, targets, diagnostics);
+        check_expr(
+            config,
+            block_index,
+            attribute,
+            context,
+            targets,
+            diagnostics,
+        );
     }
     for nested in &body.blocks {
-        check_body(config, block_index, &nested.body, context, targets, diagnostics);
+        check_body(
+            config,
+            block_index,
+            &nested.body,
+            context,
+            targets,
+            diagnostics,
+        );
     }
 }
 
@@ -288,7 +420,10 @@ fn check_expr(
 ) {
     let file = attribute.file;
     for reference in collect(&attribute.expr) {
-        let at = |diagnostic: Diagnostic, range: Range<usize>| Diagnostic { subject: Some(config.span(file, range)), ..diagnostic };
+        let at = |diagnostic: Diagnostic, range: Range<usize>| Diagnostic {
+            subject: Some(config.span(file, range)),
+            ..diagnostic
+        };
         match reference.target {
             Target::Variable(name) => {
                 if config.variables.contains_key(&name) {
@@ -388,8 +523,8 @@ fn check_expr(
                     ));
                     continue;
                 }
-                if let (Some(schema), Some((attr, range))) = (&block.schema, attr) {
-                    if schema.attribute(&attr).is_none() {
+                if let (Some(schema), Some((attr, range))) = (&block.schema, attr)
+                    && schema.attribute(&attr).is_none() {
                         diagnostics.push(at(
                             Diagnostic::error(
                                 "Unsupported attribute",
@@ -401,7 +536,6 @@ fn check_expr(
                             range,
                         ));
                     }
-                }
             }
             Target::CountIndex | Target::Each | Target::Builtin | Target::Other => {}
         }
@@ -421,7 +555,11 @@ fn topological_order(
         Done,
         Cyclic,
     }
-    let position: HashMap<&Node, usize> = edges.iter().enumerate().map(|(index, (node, ..))| (node, index)).collect();
+    let position: HashMap<&Node, usize> = edges
+        .iter()
+        .enumerate()
+        .map(|(index, (node, ..))| (node, index))
+        .collect();
     let mut marks = vec![Mark::New; edges.len()];
     let mut order = Vec::with_capacity(edges.len());
     for start in 0..edges.len() {
@@ -430,7 +568,13 @@ fn topological_order(
         }
         // Iterative DFS: (node index, its targets, next target position).
         let mut stack: Vec<(usize, Vec<usize>, usize)> = Vec::new();
-        let targets_of = |index: usize| -> Vec<usize> { edges[index].1.iter().filter_map(|target| position.get(target).copied()).collect() };
+        let targets_of = |index: usize| -> Vec<usize> {
+            edges[index]
+                .1
+                .iter()
+                .filter_map(|target| position.get(target).copied())
+                .collect()
+        };
         marks[start] = Mark::Active;
         stack.push((start, targets_of(start), 0));
         while let Some((node, targets, next)) = stack.last_mut() {
@@ -443,12 +587,20 @@ fn topological_order(
                         stack.push((target, nested, 0));
                     }
                     Mark::Active => {
-                        let from = stack.iter().position(|(index, ..)| *index == target).expect("active nodes are on the stack");
-                        let cycle: Vec<usize> = stack[from..].iter().map(|(index, ..)| *index).collect();
+                        let from = stack
+                            .iter()
+                            .position(|(index, ..)| *index == target)
+                            .expect("active nodes are on the stack");
+                        let cycle: Vec<usize> =
+                            stack[from..].iter().map(|(index, ..)| *index).collect();
                         for &member in &cycle {
                             marks[member] = Mark::Cyclic;
                         }
-                        let names: Vec<String> = cycle.iter().chain(std::iter::once(&target)).map(|&index| describe(config, &edges[index].0)).collect();
+                        let names: Vec<String> = cycle
+                            .iter()
+                            .chain(std::iter::once(&target))
+                            .map(|&index| describe(config, &edges[index].0))
+                            .collect();
                         let (_, _, file, range) = &edges[target];
                         diagnostics.push(Diagnostic {
                             subject: Some(config.span(*file, range.clone())),
@@ -493,7 +645,10 @@ mod tests {
 
     fn targets(text: &str) -> Vec<Target> {
         let expr = hcl::edit::parser::parse_expr(text).expect("valid expression");
-        collect(&expr).into_iter().map(|reference| reference.target).collect()
+        collect(&expr)
+            .into_iter()
+            .map(|reference| reference.target)
+            .collect()
     }
 
     #[test]
@@ -501,22 +656,43 @@ mod tests {
         assert_eq!(targets("var.a"), vec![Target::Variable("a".into())]);
         assert_eq!(targets("\"${local.b}-x\""), vec![Target::Local("b".into())]);
         let found = targets("azureml_workspace.main[0].id");
-        assert!(matches!(&found[0], Target::Block { mode: Mode::Managed, keyed: true, attr: Some((attr, _)), .. } if attr == "id"));
+        assert!(
+            matches!(&found[0], Target::Block { mode: Mode::Managed, keyed: true, attr: Some((attr, _)), .. } if attr == "id")
+        );
         let found = targets("data.azureml_compute.x.name");
-        assert!(matches!(&found[0], Target::Block { mode: Mode::Data, keyed: false, .. }));
+        assert!(matches!(
+            &found[0],
+            Target::Block {
+                mode: Mode::Data,
+                keyed: false,
+                ..
+            }
+        ));
         assert_eq!(targets("count.index + 1"), vec![Target::CountIndex]);
         assert_eq!(targets("path.module"), vec![Target::Builtin]);
     }
 
     #[test]
     fn names_bound_by_for_are_not_references() {
-        assert_eq!(targets("[for x in var.list : x.name]"), vec![Target::Variable("list".into())]);
-        assert_eq!(targets("{ for k, v in local.m : k => v if v != var.skip }"), vec![Target::Local("m".into()), Target::Variable("skip".into())]);
-        assert_eq!(targets("\"%{ for s in var.l }${s}%{ endfor }\""), vec![Target::Variable("l".into())]);
+        assert_eq!(
+            targets("[for x in var.list : x.name]"),
+            vec![Target::Variable("list".into())]
+        );
+        assert_eq!(
+            targets("{ for k, v in local.m : k => v if v != var.skip }"),
+            vec![Target::Local("m".into()), Target::Variable("skip".into())]
+        );
+        assert_eq!(
+            targets("\"%{ for s in var.l }${s}%{ endfor }\""),
+            vec![Target::Variable("l".into())]
+        );
     }
 
     #[test]
     fn index_expressions_are_searched() {
-        assert_eq!(targets("var.m[local.k]"), vec![Target::Variable("m".into()), Target::Local("k".into())]);
+        assert_eq!(
+            targets("var.m[local.k]"),
+            vec![Target::Variable("m".into()), Target::Local("k".into())]
+        );
     }
 }

@@ -8,7 +8,12 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     candidates
         .into_iter()
         .filter(|candidate| *candidate != word)
-        .map(|candidate| (edit_distance(&word_lower, &candidate.to_lowercase()), candidate))
+        .map(|candidate| {
+            (
+                edit_distance(&word_lower, &candidate.to_lowercase()),
+                candidate,
+            )
+        })
         .filter(|(distance, candidate)| {
             let longest = word.chars().count().max(candidate.chars().count());
             *distance <= (longest / 3).max(1)
@@ -71,6 +76,9 @@ mod tests {
         let candidates = ["vm_size", "vm_priority", "name"];
         assert_eq!(closest("vm_sise", candidates), Some("vm_size"));
         assert_eq!(closest("completely_else", candidates), None);
-        assert_eq!(did_you_mean("nam", candidates), "\nhelp: did you mean `name`?");
+        assert_eq!(
+            did_you_mean("nam", candidates),
+            "\nhelp: did you mean `name`?"
+        );
     }
 }

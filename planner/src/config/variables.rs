@@ -40,7 +40,10 @@ pub(crate) enum VarType {
 
 impl VarType {
     fn is_primitive_or_any(&self) -> bool {
-        matches!(self, VarType::Any | VarType::String | VarType::Number | VarType::Bool)
+        matches!(
+            self,
+            VarType::Any | VarType::String | VarType::Number | VarType::Bool
+        )
     }
 }
 
@@ -65,7 +68,7 @@ impl fmt::Display for VarType {
 
 /// Parses a type constraint expression. The error carries a message and, when narrower than the
 /// whole expression, a span.
-pub(crate) fn parse_type(expr: &Expression) -> Result<VarType, (String, Option<Range<usize>>)> {
+pub(crate) fn parse_type(expr: &Expression) -> Result<VarType, TypeError> {
     let fail = |message: String, node: &Expression| Err((message, node.span()));
     match expr {
         Expression::Variable(name) => match name.value().as_str() {
@@ -74,7 +77,16 @@ pub(crate) fn parse_type(expr: &Expression) -> Result<VarType, (String, Option<R
             "number" => Ok(VarType::Number),
             "bool" => Ok(VarType::Bool),
             other => fail(
-                format!("`{other}` is not a type{}", did_you_mean(other, ["any", "string", "number", "bool", "list", "map", "set", "object", "tuple"])),
+                format!(
+                    "`{other}` is not a type{}",
+                    did_you_mean(
+                        other,
+                        [
+                            "any", "string", "number", "bool", "list", "map", "set", "object",
+                            "tuple"
+                        ]
+                    )
+                ),
                 expr,
             ),
         },
@@ -83,7 +95,10 @@ pub(crate) fn parse_type(expr: &Expression) -> Result<VarType, (String, Option<R
             "string" => Ok(VarType::String),
             "list" => Ok(VarType::List(Box::new(VarType::Any))),
             "map" => Ok(VarType::Map(Box::new(VarType::Any))),
-            other => fail(format!("`\"{other}\"` is not a type; write the type without quotes"), expr),
+            other => fail(
+                format!("`\"{other}\"` is not a type; write the type without quotes"),
+                expr,
+            ),
         },
         Expression::FuncCall(call) => {
             let name = call.name.name.value().as_str();
@@ -96,8 +111,13 @@ pub(crate) fn parse_type(expr: &Expression) -> Result<VarType, (String, Option<R
                 "set" => Ok(VarType::Set(Box::new(parse_type(argument)?))),
                 "map" => Ok(VarType::Map(Box::new(parse_type(argument)?))),
                 "tuple" => match argument {
-                    Expression::Array(items) => Ok(VarType::Tuple(items.iter().map(parse_type).collect::<Result<_, _>>()?)),
-                    other => fail("`tuple` takes a list of types, as in `tuple([string, number])`".to_owned(), other),
+                    Expression::Array(items) => Ok(VarType::Tuple(
+                        items.iter().map(parse_type).collect::<Result<_, _>>()?,
+                    )),
+                    other => fail(
+                        "`tuple` takes a list of types, as in `tuple([string, number])`".to_owned(),
+                        other,
+                    ),
                 },
                 "object" => {
                     let Expression::Object(object) = argument else {
@@ -108,36 +128,64 @@ pub(crate) fn parse_type(expr: &Expression) -> Result<VarType, (String, Option<R
                         let key_name = match key {
                             ObjectKey::Ident(ident) => ident.value().as_str().to_owned(),
                             ObjectKey::Expression(Expression::String(text)) => text.value().clone(),
-                            ObjectKey::Expression(other) => return fail("attribute names must be plain names".to_owned(), other),
+                            ObjectKey::Expression(other) => {
+                                return fail(
+                                    "attribute names must be plain names".to_owned(),
+                                    other,
+                                );
+                            }
                         };
                         attributes.insert(key_name, parse_attribute_type(value.expr())?);
                     }
                     Ok(VarType::Object(attributes))
                 }
-                "optional" => fail("`optional(...)` is only allowed for attributes of an `object` type".to_owned(), expr),
-                other => fail(format!("`{other}` is not a type constructor{}", did_you_mean(other, ["list", "set", "map", "tuple", "object"])), expr),
+                "optional" => fail(
+                    "`optional(...)` is only allowed for attributes of an `object` type".to_owned(),
+                    expr,
+                ),
+                other => fail(
+                    format!(
+                        "`{other}` is not a type constructor{}",
+                        did_you_mean(other, ["list", "set", "map", "tuple", "object"])
+                    ),
+                    expr,
+                ),
             }
         }
-        other => fail("expected a type such as `string`, `list(string)` or `object({ ... })`".to_owned(), other),
+        other => fail(
+            "expected a type such as `string`, `list(string)` or `object({ ... })`".to_owned(),
+            other,
+        ),
     }
 }
 
-fn parse_attribute_type(expr: &Expression) -> Result<(VarType, bool, Option<Value>), (String, Option<Range<usize>>)> {
-    if let Expression::FuncCall(call) = expr {
-        if call.name.name.value().as_str() == "optional" {
-            let arguments: Vec<&Expression> = call.args.iter().collect();
-            return match arguments.as_slice() {
-                [ty] => Ok((parse_type(ty)?, true, None)),
-                [ty, default] => {
-                    let ty = parse_type(ty)?;
-                    let scope = Scope::literal_only(Path::new("."), "in a type constraint");
-                    let value = Evaluator::new(&scope).eval(default).map_err(|error| (error.detail, error.span))?;
-                    let value = convert_to(value, &ty).map_err(|message| (message, default.span()))?;
-                    Ok((ty, true, Some(value)))
-                }
-                _ => Err(("`optional` takes a type and an optional default".to_owned(), expr.span())),
-            };
-        }
+/// A type error: message and, when narrower than the whole expression, a span.
+type TypeError = (String, Option<Range<usize>>);
+
+/// An object attribute's type: the type, whether it is optional, and its default.
+type AttributeType = (VarType, bool, Option<Value>);
+
+fn parse_attribute_type(expr: &Expression) -> Result<AttributeType, TypeError> {
+    if let Expression::FuncCall(call) = expr
+        && call.name.name.value().as_str() == "optional"
+    {
+        let arguments: Vec<&Expression> = call.args.iter().collect();
+        return match arguments.as_slice() {
+            [ty] => Ok((parse_type(ty)?, true, None)),
+            [ty, default] => {
+                let ty = parse_type(ty)?;
+                let scope = Scope::literal_only(Path::new("."), "in a type constraint");
+                let value = Evaluator::new(&scope)
+                    .eval(default)
+                    .map_err(|error| (error.detail, error.span))?;
+                let value = convert_to(value, &ty).map_err(|message| (message, default.span()))?;
+                Ok((ty, true, Some(value)))
+            }
+            _ => Err((
+                "`optional` takes a type and an optional default".to_owned(),
+                expr.span(),
+            )),
+        };
     }
     Ok((parse_type(expr)?, false, None))
 }
@@ -152,24 +200,42 @@ pub(crate) fn convert_to(value: Value, ty: &VarType) -> Result<Value, String> {
         (Value::List(items), VarType::List(element)) => items
             .into_iter()
             .enumerate()
-            .map(|(index, item)| convert_to(item, element).map_err(|message| format!("element {index}: {message}")))
+            .map(|(index, item)| {
+                convert_to(item, element).map_err(|message| format!("element {index}: {message}"))
+            })
             .collect::<Result<_, _>>()
             .map(Value::List),
         (Value::List(items), VarType::Set(element)) => {
-            let mut converted: Vec<Value> = items.into_iter().map(|item| convert_to(item, element)).collect::<Result<_, _>>()?;
+            let mut converted: Vec<Value> = items
+                .into_iter()
+                .map(|item| convert_to(item, element))
+                .collect::<Result<_, _>>()?;
             converted.sort_by_key(|item| item.to_string());
             converted.dedup();
             Ok(Value::List(converted))
         }
         (Value::List(items), VarType::Tuple(elements)) => {
             if items.len() != elements.len() {
-                return Err(format!("a tuple of {} elements is required, not {}", elements.len(), items.len()));
+                return Err(format!(
+                    "a tuple of {} elements is required, not {}",
+                    elements.len(),
+                    items.len()
+                ));
             }
-            items.into_iter().zip(elements).map(|(item, element)| convert_to(item, element)).collect::<Result<_, _>>().map(Value::List)
+            items
+                .into_iter()
+                .zip(elements)
+                .map(|(item, element)| convert_to(item, element))
+                .collect::<Result<_, _>>()
+                .map(Value::List)
         }
         (Value::Map(entries), VarType::Map(element)) => entries
             .into_iter()
-            .map(|(key, item)| convert_to(item, element).map(|converted| (key.clone(), converted)).map_err(|message| format!("element `{key}`: {message}")))
+            .map(|(key, item)| {
+                convert_to(item, element)
+                    .map(|converted| (key.clone(), converted))
+                    .map_err(|message| format!("element `{key}`: {message}"))
+            })
             .collect::<Result<_, _>>()
             .map(Value::Map),
         (Value::Map(mut entries), VarType::Object(attributes)) => {
@@ -177,7 +243,11 @@ pub(crate) fn convert_to(value: Value, ty: &VarType) -> Result<Value, String> {
             for (name, (attribute_type, optional, default)) in attributes {
                 match entries.remove(name) {
                     Some(item) if !item.is_null() => {
-                        converted.insert(name.clone(), convert_to(item, attribute_type).map_err(|message| format!("attribute `{name}`: {message}"))?);
+                        converted.insert(
+                            name.clone(),
+                            convert_to(item, attribute_type)
+                                .map_err(|message| format!("attribute `{name}`: {message}"))?,
+                        );
                     }
                     _ if *optional => {
                         converted.insert(name.clone(), default.clone().unwrap_or(Value::Null));
@@ -209,12 +279,25 @@ pub struct Environment {
 impl Environment {
     /// The current process environment (variables that are not UTF-8 are skipped).
     pub fn from_process() -> Environment {
-        Environment { variables: std::env::vars_os().filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?))).collect() }
+        Environment {
+            variables: std::env::vars_os()
+                .filter_map(|(key, value)| {
+                    Some((key.into_string().ok()?, value.into_string().ok()?))
+                })
+                .collect(),
+        }
     }
 
     /// An environment with exactly these variables.
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Environment {
-        Environment { variables: pairs.into_iter().map(|(key, value)| (key.into(), value.into())).collect() }
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Environment {
+        Environment {
+            variables: pairs
+                .into_iter()
+                .map(|(key, value)| (key.into(), value.into()))
+                .collect(),
+        }
     }
 
     /// The value of `name`, if set.
@@ -256,9 +339,20 @@ impl InputValues {
 
     /// Values from `--var`-style `NAME=VALUE` strings only, with an environment (for tests and
     /// callers that collect values themselves).
-    pub fn from_vars<'a>(vars: impl IntoIterator<Item = (&'a str, &'a str)>, environment: Environment) -> InputValues {
+    pub fn from_vars<'a>(
+        vars: impl IntoIterator<Item = (&'a str, &'a str)>,
+        environment: Environment,
+    ) -> InputValues {
         InputValues {
-            values: vars.into_iter().map(|(name, text)| (name.to_owned(), (RawValue::Text(text.to_owned()), Origin::CommandLine))).collect(),
+            values: vars
+                .into_iter()
+                .map(|(name, text)| {
+                    (
+                        name.to_owned(),
+                        (RawValue::Text(text.to_owned()), Origin::CommandLine),
+                    )
+                })
+                .collect(),
             environment,
         }
     }
@@ -268,14 +362,27 @@ impl Configuration {
     /// Collects input variable values for this configuration from `TF_VAR_*`, the folder's
     /// `terraform.tfvars` and `*.auto.tfvars` files, and `cli` (in order). Variables files are
     /// added to [`Configuration::sources`] so their diagnostics show source lines.
-    pub fn load_inputs(&mut self, cli: &[CliVariable], environment: &Environment) -> (InputValues, Diagnostics) {
+    pub fn load_inputs(
+        &mut self,
+        cli: &[CliVariable],
+        environment: &Environment,
+    ) -> (InputValues, Diagnostics) {
         let mut diagnostics = Diagnostics::default();
-        let mut inputs = InputValues { values: BTreeMap::new(), environment: environment.clone() };
+        let mut inputs = InputValues {
+            values: BTreeMap::new(),
+            environment: environment.clone(),
+        };
         for (key, value) in &environment.variables {
-            if let Some(name) = key.strip_prefix("TF_VAR_") {
-                if self.variables.contains_key(name) {
-                    inputs.values.insert(name.to_owned(), (RawValue::Text(value.clone()), Origin::Environment(key.clone())));
-                }
+            if let Some(name) = key.strip_prefix("TF_VAR_")
+                && self.variables.contains_key(name)
+            {
+                inputs.values.insert(
+                    name.to_owned(),
+                    (
+                        RawValue::Text(value.clone()),
+                        Origin::Environment(key.clone()),
+                    ),
+                );
             }
         }
         let mut automatic: Vec<String> = Vec::new();
@@ -301,7 +408,10 @@ impl Configuration {
             match option {
                 CliVariable::Var(assignment) => {
                     let Some((name, value)) = assignment.split_once('=') else {
-                        diagnostics.push(Diagnostic::error("Invalid --var option", format!("`{assignment}` is not `NAME=VALUE`")));
+                        diagnostics.push(Diagnostic::error(
+                            "Invalid --var option",
+                            format!("`{assignment}` is not `NAME=VALUE`"),
+                        ));
                         continue;
                     };
                     let name = name.trim();
@@ -312,12 +422,22 @@ impl Configuration {
                         ));
                         continue;
                     }
-                    inputs.values.insert(name.to_owned(), (RawValue::Text(value.to_owned()), Origin::CommandLine));
+                    inputs.values.insert(
+                        name.to_owned(),
+                        (RawValue::Text(value.to_owned()), Origin::CommandLine),
+                    );
                 }
                 CliVariable::File(path) => {
-                    let path = if path.is_absolute() { path.clone() } else { self.dir.join(path) };
+                    let path = if path.is_absolute() {
+                        path.clone()
+                    } else {
+                        self.dir.join(path)
+                    };
                     if !path.is_file() {
-                        diagnostics.push(Diagnostic::error("Failed to read variables file", format!("`{}` does not exist", path.display())));
+                        diagnostics.push(Diagnostic::error(
+                            "Failed to read variables file",
+                            format!("`{}` does not exist", path.display()),
+                        ));
                         continue;
                     }
                     self.load_variables_file(&path, &mut inputs, &mut diagnostics);
@@ -327,29 +447,54 @@ impl Configuration {
         (inputs, diagnostics)
     }
 
-    fn load_variables_file(&mut self, path: &Path, inputs: &mut InputValues, diagnostics: &mut Diagnostics) {
+    fn load_variables_file(
+        &mut self,
+        path: &Path,
+        inputs: &mut InputValues,
+        diagnostics: &mut Diagnostics,
+    ) {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(error) => {
-                diagnostics.push(Diagnostic::error("Failed to read variables file", format!("cannot read `{}`: {error}", path.display())));
+                diagnostics.push(Diagnostic::error(
+                    "Failed to read variables file",
+                    format!("cannot read `{}`: {error}", path.display()),
+                ));
                 return;
             }
         };
         let display = super::load::display_name(&self.dir, path);
-        let file = self.sources.add(SourceFile::new(display.clone(), text.clone()));
-        if path.extension().is_some_and(|extension| extension == "json") {
+        let file = self
+            .sources
+            .add(SourceFile::new(display.clone(), text.clone()));
+        if path
+            .extension()
+            .is_some_and(|extension| extension == "json")
+        {
             match serde_json::from_str::<serde_json::Value>(&text) {
                 Ok(serde_json::Value::Object(entries)) => {
                     for (name, json) in entries {
                         if self.variables.contains_key(&name) {
-                            inputs.values.insert(name, (RawValue::Value(Value::from_json(&json)), Origin::File { file, range: 0..0 }));
+                            inputs.values.insert(
+                                name,
+                                (
+                                    RawValue::Value(Value::from_json(&json)),
+                                    Origin::File { file, range: 0..0 },
+                                ),
+                            );
                         } else {
                             diagnostics.push(Diagnostic::warning("Value for undeclared variable", format!("`{display}` sets `{name}`, which this configuration does not declare")));
                         }
                     }
                 }
-                Ok(_) => diagnostics.push(Diagnostic::error("Invalid variables file", format!("`{display}` must hold a JSON object"))),
-                Err(error) => diagnostics.push(Diagnostic::error("Invalid variables file", format!("`{display}` is not valid JSON: {error}"))),
+                Ok(_) => diagnostics.push(Diagnostic::error(
+                    "Invalid variables file",
+                    format!("`{display}` must hold a JSON object"),
+                )),
+                Err(error) => diagnostics.push(Diagnostic::error(
+                    "Invalid variables file",
+                    format!("`{display}` is not valid JSON: {error}"),
+                )),
             }
             return;
         }
@@ -364,7 +509,13 @@ impl Configuration {
         for structure in body.iter() {
             let Structure::Attribute(attribute) = structure else {
                 let range = structure.span().unwrap_or_default();
-                diagnostics.push(Diagnostic { subject: Some(self.span(file, range)), ..Diagnostic::error("Unexpected block", "a variables file holds only `name = value` assignments") });
+                diagnostics.push(Diagnostic {
+                    subject: Some(self.span(file, range)),
+                    ..Diagnostic::error(
+                        "Unexpected block",
+                        "a variables file holds only `name = value` assignments",
+                    )
+                });
                 continue;
             };
             let name = attribute.key.value().as_str();
@@ -373,14 +524,20 @@ impl Configuration {
                 let suggestion = did_you_mean(name, self.variables.keys().map(String::as_str));
                 diagnostics.push(Diagnostic {
                     subject: Some(self.span(file, key_range)),
-                    ..Diagnostic::warning("Value for undeclared variable", format!("this configuration declares no variable `{name}`{suggestion}"))
+                    ..Diagnostic::warning(
+                        "Value for undeclared variable",
+                        format!("this configuration declares no variable `{name}`{suggestion}"),
+                    )
                 });
                 continue;
             }
             match Evaluator::new(&scope).eval(&attribute.value) {
                 Ok(value) => {
                     let range = attribute.value.span().unwrap_or_default();
-                    inputs.values.insert(name.to_owned(), (RawValue::Value(value), Origin::File { file, range }));
+                    inputs.values.insert(
+                        name.to_owned(),
+                        (RawValue::Value(value), Origin::File { file, range }),
+                    );
                 }
                 Err(error) => diagnostics.push(eval_diagnostic(self, file, error)),
             }
@@ -389,7 +546,11 @@ impl Configuration {
 }
 
 /// A diagnostic for an evaluation error in `file`.
-pub(crate) fn eval_diagnostic(config: &Configuration, file: FileId, error: EvalError) -> Diagnostic {
+pub(crate) fn eval_diagnostic(
+    config: &Configuration,
+    file: FileId,
+    error: EvalError,
+) -> Diagnostic {
     Diagnostic {
         subject: error.span.map(|range| config.span(file, range)),
         ..Diagnostic::error(error.summary, error.detail)
@@ -397,7 +558,11 @@ pub(crate) fn eval_diagnostic(config: &Configuration, file: FileId, error: EvalE
 }
 
 /// Resolves every declared variable to a value of its type; reports missing and invalid ones.
-pub(crate) fn resolve(config: &Configuration, inputs: &InputValues, diagnostics: &mut Diagnostics) -> BTreeMap<String, Value> {
+pub(crate) fn resolve(
+    config: &Configuration,
+    inputs: &InputValues,
+    diagnostics: &mut Diagnostics,
+) -> BTreeMap<String, Value> {
     let mut resolved = BTreeMap::new();
     for (name, variable) in &config.variables {
         let value = resolve_one(config, variable, inputs.values.get(name), diagnostics);
@@ -409,16 +574,31 @@ pub(crate) fn resolve(config: &Configuration, inputs: &InputValues, diagnostics:
     resolved
 }
 
-fn resolve_one(config: &Configuration, variable: &VariableBlock, given: Option<&(RawValue, Origin)>, diagnostics: &mut Diagnostics) -> Value {
+fn resolve_one(
+    config: &Configuration,
+    variable: &VariableBlock,
+    given: Option<&(RawValue, Origin)>,
+    diagnostics: &mut Diagnostics,
+) -> Value {
     let name = &variable.name;
     let invalid = |message: String, origin: &Origin| {
         let (where_from, subject) = match origin {
             Origin::Environment(key) => (format!(" (from `{key}`)"), None),
             Origin::CommandLine => (" (from `--var`)".to_owned(), None),
-            Origin::File { file, range } if range.is_empty() => (format!(" (from `{}`)", config.sources.name(*file)), None),
-            Origin::File { file, range } => (String::new(), Some(config.span(*file, range.clone()))),
+            Origin::File { file, range } if range.is_empty() => {
+                (format!(" (from `{}`)", config.sources.name(*file)), None)
+            }
+            Origin::File { file, range } => {
+                (String::new(), Some(config.span(*file, range.clone())))
+            }
         };
-        Diagnostic { subject, ..Diagnostic::error("Invalid value for input variable", format!("the value for `var.{name}`{where_from} is not valid: {message}")) }
+        Diagnostic {
+            subject,
+            ..Diagnostic::error(
+                "Invalid value for input variable",
+                format!("the value for `var.{name}`{where_from} is not valid: {message}"),
+            )
+        }
     };
     let scope = Scope::literal_only(&config.dir, "in a variable value");
     let value = match given {
@@ -428,11 +608,18 @@ fn resolve_one(config: &Configuration, variable: &VariableBlock, given: Option<&
             } else {
                 let parsed = hcl::edit::parser::parse_expr(text)
                     .map_err(|error| error.message().to_owned())
-                    .and_then(|expr| Evaluator::new(&scope).eval(&expr).map_err(|error| error.detail));
+                    .and_then(|expr| {
+                        Evaluator::new(&scope)
+                            .eval(&expr)
+                            .map_err(|error| error.detail)
+                    });
                 match parsed {
                     Ok(value) => value,
                     Err(message) => {
-                        diagnostics.push(invalid(format!("it is not a valid {} expression ({message})", variable.ty), origin));
+                        diagnostics.push(invalid(
+                            format!("it is not a valid {} expression ({message})", variable.ty),
+                            origin,
+                        ));
                         return Value::Unknown;
                     }
                 }
@@ -459,7 +646,18 @@ fn resolve_one(config: &Configuration, variable: &VariableBlock, given: Option<&
             }
         },
     };
-    let origin = given.map_or(Origin::File { file: variable.file, range: variable.default.as_ref().map_or(variable.header.clone(), |default| default.value_span.clone()) }, |(_, origin)| origin.clone());
+    let origin = given.map_or(
+        Origin::File {
+            file: variable.file,
+            range: variable
+                .default
+                .as_ref()
+                .map_or(variable.header.clone(), |default| {
+                    default.value_span.clone()
+                }),
+        },
+        |(_, origin)| origin.clone(),
+    );
     if value.is_null() && !variable.nullable {
         diagnostics.push(invalid("the variable is not nullable".to_owned(), &origin));
         return Value::Unknown;
@@ -473,11 +671,19 @@ fn resolve_one(config: &Configuration, variable: &VariableBlock, given: Option<&
     }
 }
 
-fn validate(config: &Configuration, variable: &VariableBlock, resolved: &BTreeMap<String, Value>, diagnostics: &mut Diagnostics) {
+fn validate(
+    config: &Configuration,
+    variable: &VariableBlock,
+    resolved: &BTreeMap<String, Value>,
+    diagnostics: &mut Diagnostics,
+) {
     if variable.validations.is_empty() {
         return;
     }
-    let value = resolved.get(&variable.name).cloned().unwrap_or(Value::Unknown);
+    let value = resolved
+        .get(&variable.name)
+        .cloned()
+        .unwrap_or(Value::Unknown);
     if value.contains_unknown() {
         return;
     }
@@ -498,8 +704,13 @@ fn validate(config: &Configuration, variable: &VariableBlock, resolved: &BTreeMa
             Ok(Value::Unknown) => true,
             Ok(other) => {
                 diagnostics.push(Diagnostic {
-                    subject: Some(config.span(rule.condition.file, rule.condition.value_span.clone())),
-                    ..Diagnostic::error("Invalid validation condition", format!("the condition must be a bool, not a {}", kind_of(&other)))
+                    subject: Some(
+                        config.span(rule.condition.file, rule.condition.value_span.clone()),
+                    ),
+                    ..Diagnostic::error(
+                        "Invalid validation condition",
+                        format!("the condition must be a bool, not a {}", kind_of(&other)),
+                    )
                 });
                 continue;
             }
@@ -517,7 +728,13 @@ fn validate(config: &Configuration, variable: &VariableBlock, resolved: &BTreeMa
         };
         diagnostics.push(Diagnostic {
             subject: Some(config.span(rule.condition.file, rule.condition.value_span.clone())),
-            ..Diagnostic::error("Invalid value for variable", format!("{message}\n`var.{}` failed this validation rule", variable.name))
+            ..Diagnostic::error(
+                "Invalid value for variable",
+                format!(
+                    "{message}\n`var.{}` failed this validation rule",
+                    variable.name
+                ),
+            )
         });
     }
 }
@@ -537,18 +754,28 @@ mod tests {
         assert_eq!(ty("map(number)").to_string(), "map(number)");
         let object = ty("object({ name = string, size = optional(number, 2) })");
         let value = Value::Map(BTreeMap::from([("name".to_owned(), Value::from("a"))]));
-        assert_eq!(convert_to(value, &object).map(|v| v.to_string()), Ok("{name = \"a\", size = 2}".to_owned()));
-        assert_eq!(convert_to(Value::from("3"), &VarType::Number), Ok(Value::from(3)));
+        assert_eq!(
+            convert_to(value, &object).map(|v| v.to_string()),
+            Ok("{name = \"a\", size = 2}".to_owned())
+        );
+        assert_eq!(
+            convert_to(Value::from("3"), &VarType::Number),
+            Ok(Value::from(3))
+        );
         assert!(convert_to(Value::from("x"), &VarType::Number).is_err());
         assert_eq!(
-            convert_to(Value::List(vec![Value::from("b"), Value::from("a"), Value::from("b")]), &ty("set(string)")),
+            convert_to(
+                Value::List(vec![Value::from("b"), Value::from("a"), Value::from("b")]),
+                &ty("set(string)")
+            ),
             Ok(Value::List(vec![Value::from("a"), Value::from("b")]))
         );
     }
 
     #[test]
     fn bad_types_are_reported() {
-        let error = parse_type(&hcl::edit::parser::parse_expr("strin").expect("valid")).expect_err("not a type");
+        let error = parse_type(&hcl::edit::parser::parse_expr("strin").expect("valid"))
+            .expect_err("not a type");
         assert!(error.0.contains("did you mean `string`?"), "{}", error.0);
     }
 }

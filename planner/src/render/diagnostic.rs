@@ -56,15 +56,21 @@ pub fn render_diagnostic(
         .map(str::trim_end)
         .filter(|line| !line.is_empty());
     let quoted = match &diagnostic.subject {
-        Some(Subject::Span { file, range }) => sources.by_name(file).map(|source| (file, source, range)),
+        Some(Subject::Span { file, range }) => {
+            sources.by_name(file).map(|source| (file, source, range))
+        }
         _ => None,
     };
     let Some((name, source, range)) = quoted else {
         let indent = "  ";
         match &diagnostic.subject {
             Some(Subject::Span { file, .. }) => writeln!(out, "{indent}--> {file}")?,
-            Some(Subject::Attr { addr, path }) if path.0.is_empty() => writeln!(out, "{indent}--> `{addr}`")?,
-            Some(Subject::Attr { addr, path }) => writeln!(out, "{indent}--> `{addr}`, argument `{path}`")?,
+            Some(Subject::Attr { addr, path }) if path.0.is_empty() => {
+                writeln!(out, "{indent}--> `{addr}`")?
+            }
+            Some(Subject::Attr { addr, path }) => {
+                writeln!(out, "{indent}--> `{addr}`, argument `{path}`")?
+            }
             None => {}
         }
         for line in lines {
@@ -153,14 +159,20 @@ error: Unsupported argument
    |
    = help: did you mean `vm_size`?
 ";
-        assert_eq!(diagnostics_to_string(&diagnostics, &sources(&text)), expected);
+        assert_eq!(
+            diagnostics_to_string(&diagnostics, &sources(&text)),
+            expected
+        );
     }
 
     #[test]
     fn multi_line_spans_underline_the_first_line_only() {
         let text = "locals {\n  a = 1\n}\n";
         let mut diagnostics = Diagnostics::default();
-        diagnostics.push(Diagnostic::warning("Empty", "note this").at_span("examples/basic/main.tf", 0..text.len()));
+        diagnostics.push(
+            Diagnostic::warning("Empty", "note this")
+                .at_span("examples/basic/main.tf", 0..text.len()),
+        );
         assert_eq!(
             diagnostics_to_string(&diagnostics, &sources(text)),
             "warning: Empty\n --> examples/basic/main.tf:1:1\n  |\n1 | locals {\n  | ^^^^^^^^ note this\n"
@@ -171,8 +183,10 @@ error: Unsupported argument
     fn unmapped_subjects_are_named() {
         let mut diagnostics = Diagnostics::default();
         diagnostics.push(
-            Diagnostic::error("Bad value", "It is bad.\nhelp: fix it")
-                .at_attr(&ResourceAddr::managed("azureml_workspace", "main"), AttrPath::attr("kind")),
+            Diagnostic::error("Bad value", "It is bad.\nhelp: fix it").at_attr(
+                &ResourceAddr::managed("azureml_workspace", "main"),
+                AttrPath::attr("kind"),
+            ),
         );
         diagnostics.push(Diagnostic::error("No subject", "Plain detail."));
         assert_eq!(

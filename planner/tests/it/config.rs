@@ -6,7 +6,10 @@ use std::path::Path;
 
 use engine::addr::{AttrPath, InstanceKey, ResourceAddr};
 use engine::value::{ObjectValue, Value};
-use planner::config::{CliVariable, Configuration, Endpoint, Environment, IgnoreChanges, InputValues, NoKnownValues, evaluate};
+use planner::config::{
+    CliVariable, Configuration, Endpoint, Environment, IgnoreChanges, InputValues, NoKnownValues,
+    evaluate,
+};
 use pretty_assertions::assert_eq;
 
 use crate::{load, load_and_evaluate};
@@ -101,10 +104,18 @@ fn managed(resource_type: &str, name: &str) -> ResourceAddr {
 
 #[test]
 fn a_plan_from_scratch_has_every_instance_with_unknown_ids() {
-    let (_, evaluated, diagnostics) = load_and_evaluate(&[("main.tf", QUICKSTART)], &InputValues::new(), &NoKnownValues);
+    let (_, evaluated, diagnostics) = load_and_evaluate(
+        &[("main.tf", QUICKSTART)],
+        &InputValues::new(),
+        &NoKnownValues,
+    );
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     let evaluated = evaluated.expect("evaluated");
-    let addrs: Vec<String> = evaluated.resources.keys().map(ToString::to_string).collect();
+    let addrs: Vec<String> = evaluated
+        .resources
+        .keys()
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(
         addrs,
         [
@@ -117,38 +128,68 @@ fn a_plan_from_scratch_has_every_instance_with_unknown_ids() {
     );
     let workspace = &evaluated.resources[&managed("azureml_workspace", "main")];
     assert_eq!(workspace.values.get("name"), &Value::from("demo-ws"));
-    assert_eq!(workspace.values.get("tags").to_string(), r#"{env = "DEMO", owner = "platform"}"#);
-    assert_eq!(workspace.values.get("id"), &Value::Null, "computed attributes are not configured values");
+    assert_eq!(
+        workspace.values.get("tags").to_string(),
+        r#"{env = "DEMO", owner = "platform"}"#
+    );
+    assert_eq!(
+        workspace.values.get("id"),
+        &Value::Null,
+        "computed attributes are not configured values"
+    );
 
-    let gpu = &evaluated.resources[&managed("azureml_compute_cluster", "pool").with_key(InstanceKey::Key("gpu".into()))];
+    let gpu = &evaluated.resources
+        [&managed("azureml_compute_cluster", "pool").with_key(InstanceKey::Key("gpu".into()))];
     assert_eq!(gpu.values.get("workspace_id"), &Value::Unknown);
     assert_eq!(gpu.values.get("max_node_count"), &Value::from(4));
-    assert_eq!(gpu.values.get("tags").to_string(), r#"{cluster = "gpu", env = "DEMO", owner = "platform"}"#);
+    assert_eq!(
+        gpu.values.get("tags").to_string(),
+        r#"{cluster = "gpu", env = "DEMO", owner = "platform"}"#
+    );
     assert_eq!(gpu.depends_on, vec![managed("azureml_workspace", "main")]);
-    let cpu = &evaluated.resources[&managed("azureml_compute_cluster", "pool").with_key(InstanceKey::Key("cpu".into()))];
-    assert_eq!(cpu.values.get("max_node_count"), &Value::from(2), "optional attribute default of the variable type");
+    let cpu = &evaluated.resources
+        [&managed("azureml_compute_cluster", "pool").with_key(InstanceKey::Key("cpu".into()))];
+    assert_eq!(
+        cpu.values.get("max_node_count"),
+        &Value::from(2),
+        "optional attribute default of the variable type"
+    );
 
-    let dev = &evaluated.resources[&managed("azureml_compute_instance", "dev").with_key(InstanceKey::Index(1))];
+    let dev = &evaluated.resources
+        [&managed("azureml_compute_instance", "dev").with_key(InstanceKey::Index(1))];
     assert_eq!(dev.values.get("name"), &Value::from("demo-dev-01"));
     assert_eq!(
         dev.values.get("schedule").to_string(),
         r#"[{action = "Stop", cron_expression = "0 18 * * *"}, {action = "Start", cron_expression = "0 8 * * 1-5"}]"#
     );
     let depends: Vec<String> = dev.depends_on.iter().map(ToString::to_string).collect();
-    assert_eq!(depends, ["azureml_compute_cluster.pool[\"cpu\"]", "azureml_compute_cluster.pool[\"gpu\"]", "azureml_workspace.main"]);
+    assert_eq!(
+        depends,
+        [
+            "azureml_compute_cluster.pool[\"cpu\"]",
+            "azureml_compute_cluster.pool[\"gpu\"]",
+            "azureml_workspace.main"
+        ]
+    );
     assert!(dev.lifecycle.prevent_destroy);
     assert_eq!(
         dev.lifecycle.ignore_changes,
         IgnoreChanges::Paths(vec![
             AttrPath::attr("tags"),
-            AttrPath::attr("schedule").join(engine::addr::PathStep::Index(0)).join(engine::addr::PathStep::Attr("status".into())),
+            AttrPath::attr("schedule")
+                .join(engine::addr::PathStep::Index(0))
+                .join(engine::addr::PathStep::Attr("status".into())),
         ])
     );
 
     assert_eq!(evaluated.outputs["workspace_id"].value, Value::Unknown);
     let names = &evaluated.outputs["cluster_names"];
     assert!(names.sensitive);
-    assert_eq!(names.value.to_string(), r#"["cpu-pool", "gpu-pool"]"#, "configured names are known before apply");
+    assert_eq!(
+        names.value.to_string(),
+        r#"["cpu-pool", "gpu-pool"]"#,
+        "configured names are known before apply"
+    );
     assert_eq!(evaluated.provider.endpoint, Endpoint::Embedded);
 }
 
@@ -158,10 +199,14 @@ fn known_values_fill_unknowns_on_the_next_evaluation() {
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     let id = "/subscriptions/0/resourceGroups/demo-rg/providers/Microsoft.MachineLearningServices/workspaces/demo-ws";
     let mut known = BTreeMap::new();
-    known.insert(managed("azureml_workspace", "main"), ObjectValue::with_id(id));
+    known.insert(
+        managed("azureml_workspace", "main"),
+        ObjectValue::with_id(id),
+    );
     let (evaluated, diagnostics) = evaluate(&config, &InputValues::new(), &known);
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
-    let gpu = &evaluated.resources[&managed("azureml_compute_cluster", "pool").with_key(InstanceKey::Key("gpu".into()))];
+    let gpu = &evaluated.resources
+        [&managed("azureml_compute_cluster", "pool").with_key(InstanceKey::Key("gpu".into()))];
     assert_eq!(gpu.values.get("workspace_id"), &Value::from(id));
     assert_eq!(evaluated.outputs["workspace_id"].value, Value::from(id));
 }
@@ -169,14 +214,31 @@ fn known_values_fill_unknowns_on_the_next_evaluation() {
 #[test]
 fn spans_map_attributes_back_to_lines() {
     let (config, _) = load(&[("main.tf", QUICKSTART)]);
-    let block = config.resource_block(&managed("azureml_compute_instance", "dev")).expect("declared");
+    let block = config
+        .resource_block(&managed("azureml_compute_instance", "dev"))
+        .expect("declared");
     let source = config.sources().get(block.spans().file).expect("loaded");
-    let line_of = |path: &AttrPath| source.location(block.spans().span_of(path).range.start).line;
-    assert_eq!(source.line_text(line_of(&AttrPath::attr("vm_size"))).trim(), "vm_size      = \"STANDARD_DS3_V2\"");
-    let nested = AttrPath::attr("schedule").join(engine::addr::PathStep::Index(1)).join(engine::addr::PathStep::Attr("action".into()));
-    assert_eq!(source.line_text(line_of(&nested)).trim(), "action          = \"Start\"");
+    let line_of = |path: &AttrPath| {
+        source
+            .location(block.spans().span_of(path).range.start)
+            .line
+    };
+    assert_eq!(
+        source.line_text(line_of(&AttrPath::attr("vm_size"))).trim(),
+        "vm_size      = \"STANDARD_DS3_V2\""
+    );
+    let nested = AttrPath::attr("schedule")
+        .join(engine::addr::PathStep::Index(1))
+        .join(engine::addr::PathStep::Attr("action".into()));
+    assert_eq!(
+        source.line_text(line_of(&nested)).trim(),
+        "action          = \"Start\""
+    );
     // An attribute that is not configured maps to the block header.
-    assert_eq!(source.line_text(line_of(&AttrPath::attr("subnet_id"))), "resource \"azureml_compute_instance\" \"dev\" {");
+    assert_eq!(
+        source.line_text(line_of(&AttrPath::attr("subnet_id"))),
+        "resource \"azureml_compute_instance\" \"dev\" {"
+    );
 }
 
 #[test]
@@ -194,19 +256,38 @@ output "all" {
 }
 "#;
     std::fs::write(dir.path().join("main.tf"), main).expect("write");
-    std::fs::write(dir.path().join("terraform.tfvars"), "a = \"file\"\nb = \"file\"\nc = \"file\"\n").expect("write");
-    std::fs::write(dir.path().join("x.auto.tfvars"), "b = \"auto\"\nc = \"auto\"\n").expect("write");
+    std::fs::write(
+        dir.path().join("terraform.tfvars"),
+        "a = \"file\"\nb = \"file\"\nc = \"file\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("x.auto.tfvars"),
+        "b = \"auto\"\nc = \"auto\"\n",
+    )
+    .expect("write");
     std::fs::write(dir.path().join("extra.tfvars"), "c = \"var-file\"\n").expect("write");
     let registry = engine::schema::load_registry().expect("catalogue");
-    let (mut config, diagnostics) = Configuration::load_dir(dir.path(), &registry).expect("readable");
+    let (mut config, diagnostics) =
+        Configuration::load_dir(dir.path(), &registry).expect("readable");
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
-    let environment = Environment::from_pairs([("TF_VAR_a", "env"), ("TF_VAR_d", "[1, 2]"), ("TF_VAR_undeclared", "ignored")]);
-    let cli = [CliVariable::Var("c=cli".into()), CliVariable::File("extra.tfvars".into())];
+    let environment = Environment::from_pairs([
+        ("TF_VAR_a", "env"),
+        ("TF_VAR_d", "[1, 2]"),
+        ("TF_VAR_undeclared", "ignored"),
+    ]);
+    let cli = [
+        CliVariable::Var("c=cli".into()),
+        CliVariable::File("extra.tfvars".into()),
+    ];
     let (inputs, diagnostics) = config.load_inputs(&cli, &environment);
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     let (evaluated, diagnostics) = evaluate(&config, &inputs, &NoKnownValues);
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
-    assert_eq!(evaluated.outputs["all"].value.to_string(), r#"["file", "auto", "var-file", [1, 2]]"#);
+    assert_eq!(
+        evaluated.outputs["all"].value.to_string(),
+        r#"["file", "auto", "var-file", [1, 2]]"#
+    );
 }
 
 #[test]
@@ -224,16 +305,32 @@ provider "azureml" {
 }
 "#,
     )];
-    let environment = Environment::from_pairs([("AZUREML_TOKEN", "s3cret"), ("ARM_SUBSCRIPTION_ID", "ignored"), ("ARM_CLIENT_ID", "app")]);
+    let environment = Environment::from_pairs([
+        ("AZUREML_TOKEN", "s3cret"),
+        ("ARM_SUBSCRIPTION_ID", "ignored"),
+        ("ARM_CLIENT_ID", "app"),
+    ]);
     let inputs = InputValues::from_vars([], environment);
     let (_, evaluated, diagnostics) = load_and_evaluate(&files, &inputs, &NoKnownValues);
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     let provider = evaluated.expect("evaluated").provider;
-    assert_eq!(provider.endpoint, Endpoint::Url("https://127.0.0.1:8443".into()));
-    assert_eq!(provider.subscription_id.as_deref(), Some("00000000-0000-0000-0000-000000000000"));
-    assert_eq!(provider.token.as_ref().map(|token| token.expose()), Some("s3cret"));
+    assert_eq!(
+        provider.endpoint,
+        Endpoint::Url("https://127.0.0.1:8443".into())
+    );
+    assert_eq!(
+        provider.subscription_id.as_deref(),
+        Some("00000000-0000-0000-0000-000000000000")
+    );
+    assert_eq!(
+        provider.token.as_ref().map(|token| token.expose()),
+        Some("s3cret")
+    );
     assert_eq!(provider.client_id.as_deref(), Some("app"));
-    assert_eq!(provider.ca_certificate.as_deref(), Some(Path::new("examples/demo/certs/ca.pem")));
+    assert_eq!(
+        provider.ca_certificate.as_deref(),
+        Some(Path::new("examples/demo/certs/ca.pem"))
+    );
     assert!(!format!("{provider:?}").contains("s3cret"));
 }
 
@@ -259,13 +356,17 @@ resource "azureml_compute_cluster" "copy" {
 }
 "#,
     )];
-    let (config, evaluated, diagnostics) = load_and_evaluate(&files, &InputValues::new(), &NoKnownValues);
+    let (config, evaluated, diagnostics) =
+        load_and_evaluate(&files, &InputValues::new(), &NoKnownValues);
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     let evaluated = evaluated.expect("evaluated");
     let copy = &evaluated.resources[&managed("azureml_compute_cluster", "copy")];
     assert_eq!(copy.values.get("workspace_id"), &Value::Unknown);
     assert_eq!(copy.values.get("description"), &Value::Unknown);
-    assert!(copy.depends_on.is_empty(), "data sources are read, not applied");
+    assert!(
+        copy.depends_on.is_empty(),
+        "data sources are read, not applied"
+    );
     assert_eq!(evaluated.data.len(), 2);
 
     let shared: ResourceAddr = "data.azureml_workspace.shared".parse().expect("address");
@@ -291,7 +392,11 @@ fn files_load_in_name_order_and_a_broken_file_does_not_hide_the_others() {
     std::fs::write(dir.path().join("notes.txt"), "not hcl {").expect("write");
     let registry = engine::schema::load_registry().expect("catalogue");
     let (config, diagnostics) = Configuration::load_dir(dir.path(), &registry).expect("readable");
-    let names: Vec<&str> = config.sources().iter().map(|file| file.name().rsplit('/').next().unwrap_or_default()).collect();
+    let names: Vec<&str> = config
+        .sources()
+        .iter()
+        .map(|file| file.name().rsplit('/').next().unwrap_or_default())
+        .collect();
     assert_eq!(names, ["a.tf", "b.tf", "c.tf"]);
     assert_eq!(diagnostics.0.len(), 1, "{diagnostics:?}");
     assert_eq!(diagnostics.0[0].summary, "Invalid syntax");
@@ -312,7 +417,11 @@ fn an_empty_folder_is_reported() {
 fn file_and_templatefile_read_relative_to_the_configuration() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("setup.sh"), "#!/bin/sh\necho ready\n").expect("write");
-    std::fs::write(dir.path().join("motd.tpl"), "%{ for name in names ~}\nhello ${name}\n%{ endfor ~}\n").expect("write");
+    std::fs::write(
+        dir.path().join("motd.tpl"),
+        "%{ for name in names ~}\nhello ${name}\n%{ endfor ~}\n",
+    )
+    .expect("write");
     std::fs::write(
         dir.path().join("main.tf"),
         r#"
@@ -333,8 +442,14 @@ output "json" {
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     let (evaluated, diagnostics) = evaluate(&config, &InputValues::new(), &NoKnownValues);
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
-    assert_eq!(evaluated.outputs["motd"].value, Value::from("hello a\nhello b\n"));
-    assert_eq!(evaluated.outputs["json"].value, Value::from(r#"{"a":"x","b":[1,true]}"#));
+    assert_eq!(
+        evaluated.outputs["motd"].value,
+        Value::from("hello a\nhello b\n")
+    );
+    assert_eq!(
+        evaluated.outputs["json"].value,
+        Value::from(r#"{"a":"x","b":[1,true]}"#)
+    );
     assert_eq!(
         evaluated.outputs["script"].value,
         Value::from("4cd170152c4cdc851a8d365a7ce19868dff1006779c2186108e6b7ae0253d8b4".to_owned())
@@ -347,14 +462,26 @@ fn reevaluation_after_one_resource_matches_a_full_evaluation() {
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     let (first, _) = evaluate(&config, &InputValues::new(), &NoKnownValues);
     let mut known = BTreeMap::new();
-    known.insert(managed("azureml_workspace", "main"), ObjectValue::with_id("/ws/demo"));
-    let (incremental, diagnostics) =
-        planner::config::reevaluate(&config, first, &InputValues::new(), &known, &[managed("azureml_workspace", "main")]);
+    known.insert(
+        managed("azureml_workspace", "main"),
+        ObjectValue::with_id("/ws/demo"),
+    );
+    let (incremental, diagnostics) = planner::config::reevaluate(
+        &config,
+        first,
+        &InputValues::new(),
+        &known,
+        &[managed("azureml_workspace", "main")],
+    );
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     let (full, _) = evaluate(&config, &InputValues::new(), &known);
     assert_eq!(incremental.resources, full.resources);
     assert_eq!(incremental.outputs, full.outputs);
-    assert_eq!(incremental.outputs["workspace_id"].value, Value::from("/ws/demo"));
-    let dev = &incremental.resources[&managed("azureml_compute_instance", "dev").with_key(InstanceKey::Index(0))];
+    assert_eq!(
+        incremental.outputs["workspace_id"].value,
+        Value::from("/ws/demo")
+    );
+    let dev = &incremental.resources
+        [&managed("azureml_compute_instance", "dev").with_key(InstanceKey::Index(0))];
     assert_eq!(dev.values.get("workspace_id"), &Value::from("/ws/demo"));
 }

@@ -11,7 +11,10 @@ use crate::{load, rendered};
 #[track_caller]
 fn snapshot(name: &str, files: &[(&str, &str)], expected_summary: &str) {
     let output = rendered(files);
-    assert!(output.contains(&format!(": {expected_summary}\n")), "expected `{expected_summary}` in:\n{output}");
+    assert!(
+        output.contains(&format!(": {expected_summary}\n")),
+        "expected `{expected_summary}` in:\n{output}"
+    );
     insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!(name, output);
     });
@@ -40,7 +43,11 @@ fn typo_in_an_argument_name() {
 }
 "#,
     );
-    snapshot("typo_in_an_argument_name", &[("main.tf", &main)], "Unsupported argument");
+    snapshot(
+        "typo_in_an_argument_name",
+        &[("main.tf", &main)],
+        "Unsupported argument",
+    );
 }
 
 #[test]
@@ -55,7 +62,11 @@ fn wrong_value_type() {
 }
 "#,
     );
-    snapshot("wrong_value_type", &[("main.tf", &main)], "Incorrect attribute value type");
+    snapshot(
+        "wrong_value_type",
+        &[("main.tf", &main)],
+        "Incorrect attribute value type",
+    );
 }
 
 #[test]
@@ -68,7 +79,11 @@ fn missing_required_argument() {
 }
 "#,
     );
-    snapshot("missing_required_argument", &[("main.tf", &main)], "Missing required argument");
+    snapshot(
+        "missing_required_argument",
+        &[("main.tf", &main)],
+        "Missing required argument",
+    );
 }
 
 #[test]
@@ -79,7 +94,11 @@ fn unknown_resource_type() {
 }
 "#,
     );
-    snapshot("unknown_resource_type", &[("main.tf", &main)], "Unknown resource type");
+    snapshot(
+        "unknown_resource_type",
+        &[("main.tf", &main)],
+        "Unknown resource type",
+    );
 }
 
 #[test]
@@ -97,7 +116,11 @@ module "network" {
   source = "./network"
 }
 "#;
-    snapshot("other_provider_blocks_are_unsupported", &[("main.tf", main)], "Unsupported resource type");
+    snapshot(
+        "other_provider_blocks_are_unsupported",
+        &[("main.tf", main)],
+        "Unsupported resource type",
+    );
 }
 
 #[test]
@@ -109,7 +132,11 @@ fn reference_cycle() {
 }
 "#,
     );
-    snapshot("reference_cycle", &[("main.tf", &main)], "Cycle in references");
+    snapshot(
+        "reference_cycle",
+        &[("main.tf", &main)],
+        "Cycle in references",
+    );
 }
 
 #[test]
@@ -127,7 +154,11 @@ output "workspace" {
 }
 "#,
     );
-    snapshot("reference_to_an_undeclared_resource", &[("main.tf", &main)], "Reference to undeclared resource");
+    snapshot(
+        "reference_to_an_undeclared_resource",
+        &[("main.tf", &main)],
+        "Reference to undeclared resource",
+    );
 }
 
 #[test]
@@ -147,7 +178,11 @@ output "where" {
 }
 "#,
     );
-    snapshot("undefined_variable", &[("main.tf", &main)], "Reference to undeclared input variable");
+    snapshot(
+        "undefined_variable",
+        &[("main.tf", &main)],
+        "Reference to undeclared input variable",
+    );
 }
 
 #[test]
@@ -160,7 +195,11 @@ output "size" {
   value = var.size
 }
 "#;
-    snapshot("missing_variable_value", &[("variables.tf", main)], "No value for required variable");
+    snapshot(
+        "missing_variable_value",
+        &[("variables.tf", main)],
+        "No value for required variable",
+    );
 }
 
 #[test]
@@ -175,7 +214,11 @@ fn for_each_given_a_tuple() {
 }
 "#,
     );
-    snapshot("for_each_given_a_tuple", &[("main.tf", &main)], "Invalid for_each argument");
+    snapshot(
+        "for_each_given_a_tuple",
+        &[("main.tf", &main)],
+        "Invalid for_each argument",
+    );
 }
 
 #[test]
@@ -218,7 +261,11 @@ resource "azureml_compute_cluster" "counted" {
 }
 "#,
     );
-    snapshot("bad_for_each_and_count_values", &[("main.tf", &main)], "Invalid for_each argument");
+    snapshot(
+        "bad_for_each_and_count_values",
+        &[("main.tf", &main)],
+        "Invalid for_each argument",
+    );
     assert!(rendered(&[("main.tf", &main)]).contains("error: Invalid count argument"));
 }
 
@@ -229,7 +276,11 @@ fn syntax_error_in_one_file() {
   vm_size = = "STANDARD_NC6"
 }
 "#;
-    snapshot("syntax_error_in_one_file", &[("a.tf", WORKSPACE), ("b.tf", broken)], "Invalid syntax");
+    snapshot(
+        "syntax_error_in_one_file",
+        &[("a.tf", WORKSPACE), ("b.tf", broken)],
+        "Invalid syntax",
+    );
 }
 
 #[test]
@@ -244,7 +295,11 @@ fn computed_attribute_set() {
 }
 "#,
     );
-    snapshot("computed_attribute_set", &[("main.tf", &main)], "Unconfigurable attribute");
+    snapshot(
+        "computed_attribute_set",
+        &[("main.tf", &main)],
+        "Unconfigurable attribute",
+    );
 }
 
 #[test]
@@ -259,7 +314,11 @@ fn value_outside_a_closed_set() {
 }
 "#,
     );
-    snapshot("value_outside_a_closed_set", &[("main.tf", &main)], "Unsupported value");
+    snapshot(
+        "value_outside_a_closed_set",
+        &[("main.tf", &main)],
+        "Unsupported value",
+    );
 }
 
 #[test]
@@ -282,7 +341,11 @@ output "index" {
 }
 "#,
     );
-    snapshot("instance_keys_and_counted_context", &[("main.tf", &main)], "Missing resource instance key");
+    snapshot(
+        "instance_keys_and_counted_context",
+        &[("main.tf", &main)],
+        "Missing resource instance key",
+    );
 }
 
 #[test]
@@ -295,7 +358,11 @@ data "azureml_computes" "all" {
   workspace_id = "x"
 }
 "#;
-    snapshot("unknown_data_source_and_provider_argument", &[("main.tf", main)], "Unknown data source type");
+    snapshot(
+        "unknown_data_source_and_provider_argument",
+        &[("main.tf", main)],
+        "Unknown data source type",
+    );
 }
 
 #[test]
@@ -321,7 +388,11 @@ fn nested_block_mistakes() {
 }
 "#,
     );
-    snapshot("nested_block_mistakes", &[("main.tf", &main)], "Missing required argument");
+    snapshot(
+        "nested_block_mistakes",
+        &[("main.tf", &main)],
+        "Missing required argument",
+    );
 }
 
 #[test]
@@ -344,7 +415,10 @@ fn engine_attribute_subjects_are_located() {
         Diagnostic::error("Invalid scale settings", "`min_node_count` (5) is larger than `max_node_count` (2)\nhelp: lower `min_node_count` or raise `max_node_count`")
             .at_attr(&addr, AttrPath::attr("min_node_count")),
     );
-    from_engine.push(Diagnostic::warning("Quota", "this cluster may exceed the core quota").at_attr(&addr, AttrPath::default()));
+    from_engine.push(
+        Diagnostic::warning("Quota", "this cluster may exceed the core quota")
+            .at_attr(&addr, AttrPath::default()),
+    );
     let output = diagnostics_to_string(&config.locate_all(from_engine), config.sources());
     assert!(output.contains("--> main.tf:12:20"), "{output}");
     insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {

@@ -18,7 +18,11 @@ pub fn load(files: &[(&str, &str)]) -> (Configuration, Diagnostics) {
 
 /// Loads and, when loading found no error, evaluates; returns everything and all diagnostics.
 #[track_caller]
-pub fn load_and_evaluate(files: &[(&str, &str)], inputs: &InputValues, known: &dyn KnownValues) -> (Configuration, Option<EvaluatedConfig>, Diagnostics) {
+pub fn load_and_evaluate(
+    files: &[(&str, &str)],
+    inputs: &InputValues,
+    known: &dyn KnownValues,
+) -> (Configuration, Option<EvaluatedConfig>, Diagnostics) {
     let (config, mut diagnostics) = load(files);
     if diagnostics.has_errors() {
         return (config, None, diagnostics);
@@ -31,6 +35,7 @@ pub fn load_and_evaluate(files: &[(&str, &str)], inputs: &InputValues, known: &d
 /// What `amlplan validate` would print for these files.
 #[track_caller]
 pub fn rendered(files: &[(&str, &str)]) -> String {
-    let (config, _, diagnostics) = load_and_evaluate(files, &InputValues::new(), &planner::config::NoKnownValues);
+    let (config, _, diagnostics) =
+        load_and_evaluate(files, &InputValues::new(), &planner::config::NoKnownValues);
     diagnostics_to_string(&config.locate_all(diagnostics), config.sources())
 }
