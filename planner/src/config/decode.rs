@@ -1206,3 +1206,119 @@ pub(crate) fn check_depends_on(config: &mut Configuration, diagnostics: &mut Dia
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+
+    fn load(text: &str) -> (Configuration, Vec<String>) {
+        let registry = engine::schema::load_registry().expect("the catalogue is valid");
+        let (config, diagnostics) =
+            Configuration::from_sources(Path::new("."), &[("main.tf", text)], &registry);
+        let summaries = diagnostics
+            .iter()
+            .map(|diagnostic| diagnostic.summary.clone())
+            .collect();
+        (config, summaries)
+    }
+
+    const WORKSPACE: &str = "resource \"azureml_workspace\" \"main\" {\n  name = \"w\"\n  resource_group_name = \"rg\"\n  location = \"westeurope\"\n";
+
+    #[test]
+    fn settings_blocks_are_read() {
+        let (config, summaries) = load(
+            r#"
+terraform {
+  required_version = ">= 1.0"
+  required_providers {
+    azureml = { source = "example/azureml", version = "~> 0.1" }
+  }
+  backend "local" {
+    path = "state/terraform.tfstate"
+  }
+}
+"#,
+        );
+        assert_eq!(summaries, Vec::<String>::new());
+        assert_eq!(
+            config.terraform_settings().azureml_source.as_deref(),
+            Some("example/azureml")
+        );
+        assert_eq!(
+            config.terraform_settings().state_path.as_deref(),
+            Some("state/terraform.tfstate")
+        );
+    }
+
+    #[test]
+    fn meta_argument_mistakes_are_reported() {
+        let text = format!(
+            "{WORKSPACE}  count = 1\n  for_each = {{}}\n  depends_on = [azureml_workspace.other.id, azureml_workspace.missing]\n  provider = azureml.west\n  lifecycle {{\n    prevent_destroy = var.protect\n    ignore_changes = [tagz]\n    replace_triggered_by = []\n  }}\n  provisioner \"local-exec\" {{}}\n}}\n"
+        );
+        let (_, summaries) = load(&text);
+        assert_eq!(
+            summaries,
+            [
+                "Invalid combination of \"count\" and \"for_each\"",
+                "Invalid depends_on reference",
+                "Unsupported provider reference",
+                "Invalid lifecycle value",
+                "Unsupported attribute",
+                "Unsupported argument",
+                "Unsupported block type",
+                "Reference to undeclared resource",
+            ]
+        );
+    }
+
+    #[test]
+    fn lifecycle_options_are_decoded() {
+        let text = format!(
+            "{WORKSPACE}  lifecycle {{\n    create_before_destroy = true\n    ignore_changes = all\n  }}\n}}\n"
+        );
+        let (config, summaries) = load(&text);
+        assert_eq!(summaries, Vec::<String>::new());
+        let lifecycle = config.resource_blocks()[0].lifecycle();
+        assert!(lifecycle.create_before_destroy && !lifecycle.prevent_destroy);
+        assert_eq!(lifecycle.ignore_changes, IgnoreChanges::All);
+    }
+
+    #[test]
+    fn duplicates_name_the_first_declaration() {
+        let text = format!(
+            "{WORKSPACE}}}\n{WORKSPACE}}}\nvariable \"a\" {{}}\nvariable \"a\" {{}}\nprovider \"azureml\" {{\n  alias = \"x\"\n}}\n"
+        );
+        let registry = engine::schema::load_registry().expect("the catalogue is valid");
+        let (_, diagnostics) =
+            Configuration::from_sources(Path::new("."), &[("main.tf", &text)], &registry);
+        let details: Vec<String> = diagnostics
+            .iter()
+            .map(|diagnostic| diagnostic.detail.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            details,
+            [
+                "`azureml_workspace.main` is already declared at main.tf:1:1",
+                "`var.a` is already declared at main.tf:11:1",
+                "provider aliases are not supported by amlplan; configure one `azureml` provider",
+            ]
+        );
+    }
+
+    #[test]
+    fn data_sources_take_only_lookup_arguments() {
+        let (config, summaries) = load(
+            "data \"azureml_workspace\" \"w\" {\n  name = \"w\"\n  resource_group_name = \"rg\"\n  location = \"westeurope\"\n}\ndata \"azureml_compute\" \"c\" {\n  anything = 1\n}\n",
+        );
+        assert_eq!(summaries, ["Unconfigurable attribute"]);
+        assert!(config.resource_blocks()[0].schema().is_some());
+        assert!(
+            config.resource_blocks()[1].schema().is_none(),
+            "not in the catalogue yet: accepted generically"
+        );
+    }
+}
