@@ -10,13 +10,17 @@
 //! | [`settings`] | the provider block |
 //! | [`target`] | the configured ARM endpoint, or the embedded emulator |
 //! | [`validate`] | configuration checks beyond the schema |
+//! | [`refresh`] | one list call per parent and collection for a whole refresh |
+//! | [`attach_guard`] | waiting for another attachment of a resource to go away before attaching |
 //! | [`logging`] | `[LEVEL] message` lines on stderr |
 //! | [`proto`] | generated protocol code |
 
+pub mod attach_guard;
 pub mod convert;
 pub mod handshake;
 pub mod logging;
 pub mod proto;
+pub mod refresh;
 pub mod serve;
 pub mod server;
 pub mod settings;
