@@ -7,6 +7,7 @@
 //! | [`serve`] | binding 127.0.0.1, accepting connections, go-plugin's services, shutdown |
 //! | [`server`] | the `tfplugin6.Provider` RPCs |
 //! | [`convert`] | tfplugin6 ↔ engine values, schemas and diagnostics |
+//! | [`data_sources`] | data source schemas derived from the catalogue |
 //! | [`settings`] | the provider block |
 //! | [`target`] | the configured ARM endpoint, or the embedded emulator |
 //! | [`validate`] | configuration checks beyond the schema |
@@ -17,6 +18,7 @@
 
 pub mod attach_guard;
 pub mod convert;
+pub mod data_sources;
 pub mod handshake;
 pub mod logging;
 pub mod proto;

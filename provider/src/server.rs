@@ -18,13 +18,14 @@ use crate::proto::tfplugin6 as proto;
 use crate::proto::tfplugin6::provider_server::Provider;
 use crate::settings::{self, ProviderSettings};
 use crate::target::{self, Target};
-use crate::validate;
+use crate::{data_sources, validate};
 
 type RpcResult<T> = Result<Response<T>, Status>;
 
 /// The provider: the catalogue, and what `ConfigureProvider` set up.
 pub struct AzureMlProvider {
     registry: Registry,
+    data_sources: Registry,
     schema_response: proto::get_provider_schema::Response,
     working_dir: PathBuf,
     configured: RwLock<Option<Arc<Target>>>,
@@ -44,9 +45,11 @@ impl AzureMlProvider {
     /// A provider over `registry`; `working_dir` is Terraform's working folder (the embedded
     /// emulator keeps its database in `.azureml/` there).
     pub fn new(registry: Registry, working_dir: PathBuf) -> AzureMlProvider {
-        let schema_response = schema_response(&registry);
+        let data_sources = data_sources::registry(&registry);
+        let schema_response = schema_response(&registry, &data_sources);
         AzureMlProvider {
             registry,
+            data_sources,
             schema_response,
             working_dir,
             configured: RwLock::new(None),
@@ -64,6 +67,10 @@ impl AzureMlProvider {
         })
     }
 
+    fn data_source(&self, type_name: &str) -> Result<&ResourceSchema, proto::Diagnostic> {
+        self.data_sources.get(type_name).ok_or_else(|| unsupported_data_source(type_name))
+    }
+
     fn note_capabilities(&self, capabilities: Option<&proto::ClientCapabilities>) {
         if from_proto::write_only_allowed(capabilities) {
             self.write_only_allowed.store(true, Ordering::Relaxed);
@@ -76,10 +83,14 @@ fn server_capabilities() -> proto::ServerCapabilities {
     proto::ServerCapabilities::default()
 }
 
-fn schema_response(registry: &Registry) -> proto::get_provider_schema::Response {
+fn schema_response(registry: &Registry, data_sources: &Registry) -> proto::get_provider_schema::Response {
     proto::get_provider_schema::Response {
         provider: Some(settings::schema()),
         resource_schemas: registry
+            .iter()
+            .map(|schema| (schema.type_name.clone(), to_proto::schema(schema)))
+            .collect(),
+        data_source_schemas: data_sources
             .iter()
             .map(|schema| (schema.type_name.clone(), to_proto::schema(schema)))
             .collect(),
@@ -101,6 +112,11 @@ impl Provider for AzureMlProvider {
                 .registry
                 .iter()
                 .map(|schema| proto::get_metadata::ResourceMetadata { type_name: schema.type_name.clone() })
+                .collect(),
+            data_sources: self
+                .data_sources
+                .iter()
+                .map(|schema| proto::get_metadata::DataSourceMetadata { type_name: schema.type_name.clone() })
                 .collect(),
             ..Default::default()
         }))
@@ -157,10 +173,16 @@ impl Provider for AzureMlProvider {
         &self,
         request: Request<proto::validate_data_resource_config::Request>,
     ) -> RpcResult<proto::validate_data_resource_config::Response> {
-        let type_name = request.into_inner().type_name;
-        Ok(Response::new(proto::validate_data_resource_config::Response {
-            diagnostics: vec![unsupported_data_source(&type_name)],
-        }))
+        let request = request.into_inner();
+        let diagnostics = match self.data_source(&request.type_name) {
+            Err(diagnostic) => vec![diagnostic],
+            Ok(schema) => match from_proto::object(request.config.as_ref(), &schema.attributes) {
+                Ok(Some(config)) => to_proto::diagnostics(&validate::resource_config(schema, &config)),
+                Ok(None) => Vec::new(),
+                Err(error) => vec![decode_error("data source configuration", error)],
+            },
+        };
+        Ok(Response::new(proto::validate_data_resource_config::Response { diagnostics }))
     }
 
     async fn upgrade_resource_state(
@@ -253,11 +275,12 @@ impl Provider for AzureMlProvider {
     }
 
     async fn read_data_source(&self, request: Request<proto::read_data_source::Request>) -> RpcResult<proto::read_data_source::Response> {
-        let type_name = request.into_inner().type_name;
-        Ok(Response::new(proto::read_data_source::Response {
-            diagnostics: vec![unsupported_data_source(&type_name)],
-            ..Default::default()
-        }))
+        let request = request.into_inner();
+        let diagnostic = match self.data_source(&request.type_name) {
+            Err(diagnostic) => diagnostic,
+            Ok(_) => not_wired("ReadDataSource"),
+        };
+        Ok(Response::new(proto::read_data_source::Response { diagnostics: vec![diagnostic], ..Default::default() }))
     }
 }
 
