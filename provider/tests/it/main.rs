@@ -6,3 +6,4 @@ mod client;
 mod handshake;
 mod plugin;
 mod rpc;
+mod wire;
