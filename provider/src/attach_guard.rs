@@ -53,14 +53,20 @@ pub enum GuardError<E: std::error::Error + 'static> {
 }
 
 fn names(others: &[OtherAttachment]) -> String {
-    others.iter().map(|other| other.name.as_str()).collect::<Vec<_>>().join("`, `")
+    others
+        .iter()
+        .map(|other| other.name.as_str())
+        .collect::<Vec<_>>()
+        .join("`, `")
 }
 
 impl<E: std::error::Error + 'static> GuardError<E> {
     /// What to tell the user, as diagnostic detail.
     pub fn advice(&self) -> String {
         match self {
-            GuardError::StillAttached { resource, others, .. } => format!(
+            GuardError::StillAttached {
+                resource, others, ..
+            } => format!(
                 "`{resource}` is already attached to this workspace as `{names}`. Attaching it again would break \
                  that attachment: Azure ML keeps only the latest attachment of a resource.\n\
                  If this apply replaces or renames the attachment, the old one must be detached first: do not use \
@@ -76,7 +82,8 @@ impl<E: std::error::Error + 'static> GuardError<E> {
 
 /// ARM ids compare case-insensitively, without a trailing slash.
 fn same_id(left: &str, right: &str) -> bool {
-    left.trim_end_matches('/').eq_ignore_ascii_case(right.trim_end_matches('/'))
+    left.trim_end_matches('/')
+        .eq_ignore_ascii_case(right.trim_end_matches('/'))
 }
 
 fn same_value(left: &Value, right: &Value) -> bool {
@@ -87,27 +94,47 @@ fn same_value(left: &Value, right: &Value) -> bool {
 }
 
 /// The underlying resource `desired` attaches, if it attaches one.
-pub fn underlying_resource<'a>(schema: &ResourceSchema, desired: &'a ObjectValue) -> Option<&'a str> {
-    schema.api.underlying_attribute.as_deref().and_then(|attribute| desired.get_str(attribute))
+pub fn underlying_resource<'a>(
+    schema: &ResourceSchema,
+    desired: &'a ObjectValue,
+) -> Option<&'a str> {
+    schema
+        .api
+        .underlying_attribute
+        .as_deref()
+        .and_then(|attribute| desired.get_str(attribute))
 }
 
 /// Attachments in `existing` (the workspace's computes, any kind) of the same underlying
 /// resource as `desired`, other than `desired` itself (same name). Two attachments are the same
 /// when every attribute of the schema's attachment identity is equal (Kubernetes adds the
 /// namespace, so one cluster may be attached once per namespace).
-pub fn other_attachments(schema: &ResourceSchema, desired: &ObjectValue, existing: &[ObjectValue]) -> Vec<OtherAttachment> {
+pub fn other_attachments(
+    schema: &ResourceSchema,
+    desired: &ObjectValue,
+    existing: &[ObjectValue],
+) -> Vec<OtherAttachment> {
     if underlying_resource(schema, desired).is_none() {
         return Vec::new();
     }
-    let own_name = desired.get_str(&schema.api.name_attribute).unwrap_or_default();
+    let own_name = desired
+        .get_str(&schema.api.name_attribute)
+        .unwrap_or_default();
     existing
         .iter()
         .filter(|other| other.get_str(&schema.api.name_attribute) != Some(own_name))
         .filter(|other| {
-            schema.api.attachment_identity.iter().all(|attribute| same_value(desired.get(attribute), other.get(attribute)))
+            schema
+                .api
+                .attachment_identity
+                .iter()
+                .all(|attribute| same_value(desired.get(attribute), other.get(attribute)))
         })
         .map(|other| OtherAttachment {
-            name: other.get_str(&schema.api.name_attribute).unwrap_or("?").to_owned(),
+            name: other
+                .get_str(&schema.api.name_attribute)
+                .unwrap_or("?")
+                .to_owned(),
             id: other.get_str("id").map(str::to_owned),
         })
         .collect()
@@ -143,7 +170,11 @@ where
         }
         let now = Instant::now();
         if now >= deadline {
-            return Err(GuardError::StillAttached { resource, others, waited: now - started });
+            return Err(GuardError::StillAttached {
+                resource,
+                others,
+                waited: now - started,
+            });
         }
         tracing::info!(
             "`{resource}` is still attached as `{}`; waiting for it to be detached before attaching",
@@ -198,10 +229,19 @@ mod tests {
         let existing = vec![
             attachment("new-name", VM),
             attachment("old-name", &VM.to_uppercase()),
-            attachment("unrelated", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/other"),
+            attachment(
+                "unrelated",
+                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/other",
+            ),
         ];
         let others = other_attachments(&schema, &desired, &existing);
-        assert_eq!(others, vec![OtherAttachment { name: "old-name".into(), id: Some("/ws/computes/old-name".into()) }]);
+        assert_eq!(
+            others,
+            vec![OtherAttachment {
+                name: "old-name".into(),
+                id: Some("/ws/computes/old-name".into())
+            }]
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -211,15 +251,26 @@ mod tests {
         let lists = Arc::new(Mutex::new(0));
         let counter = lists.clone();
         let stop = watch::channel(0).1;
-        let result = wait_until_alone(&schema, &desired, Duration::from_secs(60), POLL_INTERVAL, stop, move || {
-            let counter = counter.clone();
-            async move {
-                let mut calls = counter.lock().expect("lock");
-                *calls += 1;
-                // The old attachment is detached by the third listing.
-                Ok::<_, ListFailed>(if *calls < 3 { vec![attachment("old-name", VM)] } else { Vec::new() })
-            }
-        })
+        let result = wait_until_alone(
+            &schema,
+            &desired,
+            Duration::from_secs(60),
+            POLL_INTERVAL,
+            stop,
+            move || {
+                let counter = counter.clone();
+                async move {
+                    let mut calls = counter.lock().expect("lock");
+                    *calls += 1;
+                    // The old attachment is detached by the third listing.
+                    Ok::<_, ListFailed>(if *calls < 3 {
+                        vec![attachment("old-name", VM)]
+                    } else {
+                        Vec::new()
+                    })
+                }
+            },
+        )
         .await;
         assert!(result.is_ok(), "{result:?}");
         assert_eq!(*lists.lock().expect("lock"), 3);
@@ -230,14 +281,25 @@ mod tests {
         let schema = vm_schema();
         let desired = attachment("new-name", VM);
         let stop = watch::channel(0).1;
-        let error = wait_until_alone(&schema, &desired, Duration::from_secs(10), POLL_INTERVAL, stop, || async {
-            Ok::<_, ListFailed>(vec![attachment("old-name", VM)])
-        })
+        let error = wait_until_alone(
+            &schema,
+            &desired,
+            Duration::from_secs(10),
+            POLL_INTERVAL,
+            stop,
+            || async { Ok::<_, ListFailed>(vec![attachment("old-name", VM)]) },
+        )
         .await
         .expect_err("still attached");
-        assert!(matches!(error, GuardError::StillAttached { waited, .. } if waited >= Duration::from_secs(10)));
+        assert!(
+            matches!(error, GuardError::StillAttached { waited, .. } if waited >= Duration::from_secs(10))
+        );
         assert!(error.to_string().contains("`old-name`"), "{error}");
-        assert!(error.advice().contains("create_before_destroy"), "{}", error.advice());
+        assert!(
+            error.advice().contains("create_before_destroy"),
+            "{}",
+            error.advice()
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -251,9 +313,14 @@ mod tests {
             // Keep the sender alive past the wait.
             tokio::time::sleep(Duration::from_secs(600)).await;
         });
-        let error = wait_until_alone(&schema, &desired, Duration::from_secs(300), POLL_INTERVAL, stop, || async {
-            Ok::<_, ListFailed>(vec![attachment("old-name", VM)])
-        })
+        let error = wait_until_alone(
+            &schema,
+            &desired,
+            Duration::from_secs(300),
+            POLL_INTERVAL,
+            stop,
+            || async { Ok::<_, ListFailed>(vec![attachment("old-name", VM)]) },
+        )
         .await
         .expect_err("stopped");
         assert!(matches!(error, GuardError::Stopped { .. }), "{error:?}");

@@ -9,7 +9,11 @@ use engine::schema::{Presence, Registry, ResourceSchema};
 
 /// The data source type names offered, when the catalogue has the resource type
 /// (the same list as `amlplan`'s).
-pub const DATA_SOURCES: &[&str] = &["azureml_compute", "azureml_environment", "azureml_workspace"];
+pub const DATA_SOURCES: &[&str] = &[
+    "azureml_compute",
+    "azureml_environment",
+    "azureml_workspace",
+];
 
 /// The data sources of `resources`.
 pub fn registry(resources: &Registry) -> Registry {
@@ -25,10 +29,16 @@ pub fn registry(resources: &Registry) -> Registry {
 /// The data source schema of one resource type.
 pub fn data_schema(resource: &ResourceSchema) -> ResourceSchema {
     let mut schema = resource.clone();
-    schema.attributes.retain(|_, attribute| !attribute.write_only);
+    schema
+        .attributes
+        .retain(|_, attribute| !attribute.write_only);
     for (name, attribute) in &mut schema.attributes {
         let lookup = *name == resource.api.name_attribute || *name == resource.api.parent_attribute;
-        attribute.presence = if lookup { Presence::Required } else { Presence::Computed };
+        attribute.presence = if lookup {
+            Presence::Required
+        } else {
+            Presence::Computed
+        };
         attribute.default = None;
     }
     schema
@@ -42,9 +52,12 @@ mod tests {
     fn workspace_data_source_looks_up_by_name_and_parent() {
         let registry = engine::schema::load_registry().expect("catalogue");
         let data = super::registry(&registry);
-        let workspace = data.get("azureml_workspace").expect("workspace data source");
+        let workspace = data
+            .get("azureml_workspace")
+            .expect("workspace data source");
         for (name, attribute) in &workspace.attributes {
-            let lookup = *name == workspace.api.name_attribute || *name == workspace.api.parent_attribute;
+            let lookup =
+                *name == workspace.api.name_attribute || *name == workspace.api.parent_attribute;
             assert_eq!(attribute.presence == Presence::Required, lookup, "{name}");
             assert!(!attribute.write_only, "{name}");
         }

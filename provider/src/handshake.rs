@@ -20,7 +20,8 @@ use crate::tls::{self, TlsError};
 /// The environment variable carrying go-plugin's magic cookie.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
 /// Terraform's magic cookie value (the same for protocol 5 and 6, and for OpenTofu).
-pub const MAGIC_COOKIE_VALUE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+pub const MAGIC_COOKIE_VALUE: &str =
+    "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 /// go-plugin's core protocol version (field 1 of the handshake line).
 pub const CORE_PROTOCOL_VERSION: u32 = 1;
 /// The Terraform plugin protocol this provider speaks (field 2).
@@ -70,11 +71,19 @@ impl Launch {
             .map(|text| parse_versions(&text))
             .unwrap_or_default();
         let ports = port_range(lookup("PLUGIN_MIN_PORT"), lookup("PLUGIN_MAX_PORT"))?;
-        let client_certificate = match lookup("PLUGIN_CLIENT_CERT").filter(|pem| !pem.trim().is_empty()) {
-            Some(pem) => Some(tls::parse_client_certificate(&pem).map_err(HandshakeError::ClientCertificate)?),
+        let client_certificate = match lookup("PLUGIN_CLIENT_CERT")
+            .filter(|pem| !pem.trim().is_empty())
+        {
+            Some(pem) => Some(
+                tls::parse_client_certificate(&pem).map_err(HandshakeError::ClientCertificate)?,
+            ),
             None => None,
         };
-        Ok(Launch { offered_versions, ports, client_certificate })
+        Ok(Launch {
+            offered_versions,
+            ports,
+            client_certificate,
+        })
     }
 
     /// Whether the client offered protocol 6. When it did not (Terraform < 0.15.4 offers only 5)
@@ -86,7 +95,9 @@ impl Launch {
 
 /// Parses `PLUGIN_PROTOCOL_VERSIONS` (`6,5`; order is random, junk entries are skipped).
 pub fn parse_versions(text: &str) -> Vec<u32> {
-    text.split(',').filter_map(|part| part.trim().parse().ok()).collect()
+    text.split(',')
+        .filter_map(|part| part.trim().parse().ok())
+        .collect()
 }
 
 fn port_range(min: Option<String>, max: Option<String>) -> Result<Vec<u16>, HandshakeError> {
@@ -102,7 +113,10 @@ fn port_range(min: Option<String>, max: Option<String>) -> Result<Vec<u16>, Hand
 /// The handshake line (without newline): `1|6|tcp|ADDR|grpc|CERT`, where CERT is the server
 /// certificate's DER in standard base64 without padding (Go's `RawStdEncoding`; Terraform
 /// fails on `=`), or empty when serving without TLS.
-pub fn handshake_line(address: SocketAddr, server_certificate: Option<&CertificateDer<'_>>) -> String {
+pub fn handshake_line(
+    address: SocketAddr,
+    server_certificate: Option<&CertificateDer<'_>>,
+) -> String {
     let certificate = server_certificate
         .map(|der| base64::engine::general_purpose::STANDARD_NO_PAD.encode(der.as_ref()))
         .unwrap_or_default();
@@ -132,26 +146,40 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(key, value)| ((*key).to_owned(), (*value).to_owned())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect();
         move |key| map.get(key).cloned()
     }
 
     #[test]
     fn missing_or_wrong_cookie_is_refused() {
-        assert!(matches!(Launch::from_env(env(&[])), Err(HandshakeError::NotLaunchedByTerraform)));
+        assert!(matches!(
+            Launch::from_env(env(&[])),
+            Err(HandshakeError::NotLaunchedByTerraform)
+        ));
         let wrong = env(&[(MAGIC_COOKIE_KEY, "nope")]);
-        assert!(matches!(Launch::from_env(wrong), Err(HandshakeError::NotLaunchedByTerraform)));
+        assert!(matches!(
+            Launch::from_env(wrong),
+            Err(HandshakeError::NotLaunchedByTerraform)
+        ));
     }
 
     #[test]
     fn versions_are_a_set_in_any_order() {
-        let launch = Launch::from_env(env(&[(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE), ("PLUGIN_PROTOCOL_VERSIONS", "5, 6")]))
-            .expect("valid launch");
+        let launch = Launch::from_env(env(&[
+            (MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE),
+            ("PLUGIN_PROTOCOL_VERSIONS", "5, 6"),
+        ]))
+        .expect("valid launch");
         assert_eq!(launch.offered_versions, vec![5, 6]);
         assert!(launch.client_speaks_ours());
-        let old = Launch::from_env(env(&[(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE), ("PLUGIN_PROTOCOL_VERSIONS", "5")]))
-            .expect("valid launch");
+        let old = Launch::from_env(env(&[
+            (MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE),
+            ("PLUGIN_PROTOCOL_VERSIONS", "5"),
+        ]))
+        .expect("valid launch");
         assert!(!old.client_speaks_ours());
     }
 
@@ -164,9 +192,17 @@ mod tests {
         ]))
         .expect("valid launch");
         assert_eq!(launch.ports, vec![10000, 10001, 10002]);
-        let bad = env(&[(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE), ("PLUGIN_MIN_PORT", "9"), ("PLUGIN_MAX_PORT", "8")]);
-        assert!(matches!(Launch::from_env(bad), Err(HandshakeError::PortRange { .. })));
-        let unset = Launch::from_env(env(&[(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)])).expect("valid launch");
+        let bad = env(&[
+            (MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE),
+            ("PLUGIN_MIN_PORT", "9"),
+            ("PLUGIN_MAX_PORT", "8"),
+        ]);
+        assert!(matches!(
+            Launch::from_env(bad),
+            Err(HandshakeError::PortRange { .. })
+        ));
+        let unset =
+            Launch::from_env(env(&[(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)])).expect("valid launch");
         assert_eq!(unset.ports, vec![0]);
         assert!(unset.client_certificate.is_none());
     }
@@ -176,15 +212,22 @@ mod tests {
         let address: SocketAddr = "127.0.0.1:10001".parse().expect("address");
         // 4 bytes encode to 6 characters + "==" with padding.
         let der = CertificateDer::from(vec![1_u8, 2, 3, 4]);
-        assert_eq!(handshake_line(address, Some(&der)), "1|6|tcp|127.0.0.1:10001|grpc|AQIDBA");
-        assert_eq!(handshake_line(address, None), "1|6|tcp|127.0.0.1:10001|grpc|");
+        assert_eq!(
+            handshake_line(address, Some(&der)),
+            "1|6|tcp|127.0.0.1:10001|grpc|AQIDBA"
+        );
+        assert_eq!(
+            handshake_line(address, None),
+            "1|6|tcp|127.0.0.1:10001|grpc|"
+        );
     }
 
     #[test]
     fn reattach_json_has_terraform_fields() {
         let address: SocketAddr = "127.0.0.1:4000".parse().expect("address");
         let json: serde_json::Value =
-            serde_json::from_str(&reattach_json("azureml.local/azureml/azureml", address, 42)).expect("json");
+            serde_json::from_str(&reattach_json("azureml.local/azureml/azureml", address, 42))
+                .expect("json");
         let entry = &json["azureml.local/azureml/azureml"];
         assert_eq!(entry["ProtocolVersion"], 6);
         assert_eq!(entry["Test"], true);

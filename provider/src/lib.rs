@@ -80,7 +80,9 @@ pub async fn run(mode: Mode, stdout: &mut (dyn Write + Send)) -> Result<(), RunE
         Mode::Debug => (Transport::Plaintext, vec![0], true),
     };
     if !speaks_ours {
-        tracing::error!("terraform does not offer plugin protocol 6; this provider needs Terraform 1.0 or later");
+        tracing::error!(
+            "terraform does not offer plugin protocol 6; this provider needs Terraform 1.0 or later"
+        );
     }
     let registry = engine::schema::load_registry().map_err(RunError::Catalogue)?;
     let working_dir = std::env::current_dir().map_err(RunError::WorkingDir)?;
@@ -117,7 +119,9 @@ fn watch_interrupts(mode: Mode, shutdown: ShutdownSignal) {
                 return;
             }
             match mode {
-                Mode::Plugin => tracing::debug!("ignoring an interrupt: terraform stops plugins itself"),
+                Mode::Plugin => {
+                    tracing::debug!("ignoring an interrupt: terraform stops plugins itself")
+                }
                 Mode::Debug => {
                     shutdown.trigger();
                     return;

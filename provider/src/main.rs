@@ -1,5 +1,8 @@
 //! `terraform-provider-azureml`: started by Terraform (no arguments), or by hand with `--debug`.
 
+// The binary's own output: the version, usage and fatal errors (the library never prints).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: terraform-provider-azureml [--debug | --version]\n\

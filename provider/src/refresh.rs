@@ -26,7 +26,10 @@ pub struct ListKey {
 impl ListKey {
     /// The key for `collection` under `parent`.
     pub fn new(parent: &str, collection: Collection) -> ListKey {
-        ListKey { parent: parent.to_ascii_lowercase(), collection: collection.segment() }
+        ListKey {
+            parent: parent.to_ascii_lowercase(),
+            collection: collection.segment(),
+        }
     }
 }
 
@@ -39,20 +42,32 @@ pub struct RefreshCache {
 impl RefreshCache {
     /// The listing for `key`: from the cache, or by running `load` once for all concurrent
     /// callers. A failed load is not cached (the next caller tries again).
-    pub async fn get_or_load<E, F>(&self, key: ListKey, load: impl FnOnce() -> F) -> Result<Listing, E>
+    pub async fn get_or_load<E, F>(
+        &self,
+        key: ListKey,
+        load: impl FnOnce() -> F,
+    ) -> Result<Listing, E>
     where
         F: Future<Output = Result<Vec<ObjectValue>, E>>,
     {
         let cell = {
-            let mut lists = self.lists.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut lists = self
+                .lists
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             lists.entry(key).or_default().clone()
         };
-        cell.get_or_try_init(|| async { load().await.map(Arc::new) }).await.cloned()
+        cell.get_or_try_init(|| async { load().await.map(Arc::new) })
+            .await
+            .cloned()
     }
 
     /// Forgets every listing (after a write).
     pub fn invalidate(&self) {
-        self.lists.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+        self.lists
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
     }
 }
 
@@ -87,19 +102,31 @@ mod tests {
                 })
                 .await
         };
-        let readers: Vec<_> = (0..10).map(|_| tokio::spawn(read(cache.clone(), calls.clone(), "/Subs/S/WS"))).collect();
+        let readers: Vec<_> = (0..10)
+            .map(|_| tokio::spawn(read(cache.clone(), calls.clone(), "/Subs/S/WS")))
+            .collect();
         for reader in readers {
             assert_eq!(reader.await.expect("joined").expect("listed").len(), 2);
         }
-        assert_eq!(calls.load(Ordering::SeqCst), 1, "one list call for ten readers");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "one list call for ten readers"
+        );
         // Same parent spelled differently: ARM ids are case-insensitive.
-        read(cache.clone(), calls.clone(), "/subs/s/ws").await.expect("listed");
+        read(cache.clone(), calls.clone(), "/subs/s/ws")
+            .await
+            .expect("listed");
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         // Another parent is another call.
-        read(cache.clone(), calls.clone(), "/subs/s/other").await.expect("listed");
+        read(cache.clone(), calls.clone(), "/subs/s/other")
+            .await
+            .expect("listed");
         assert_eq!(calls.load(Ordering::SeqCst), 2);
         cache.invalidate();
-        read(cache.clone(), calls.clone(), "/subs/s/ws").await.expect("listed");
+        read(cache.clone(), calls.clone(), "/subs/s/ws")
+            .await
+            .expect("listed");
         assert_eq!(calls.load(Ordering::SeqCst), 3, "a write clears the cache");
     }
 
@@ -107,9 +134,15 @@ mod tests {
     async fn failures_are_not_cached() {
         let cache = RefreshCache::default();
         let key = ListKey::new("/ws", Collection::Computes);
-        let failed = cache.get_or_load(key.clone(), || async { Err::<Vec<ObjectValue>, _>("throttled") }).await;
+        let failed = cache
+            .get_or_load(key.clone(), || async {
+                Err::<Vec<ObjectValue>, _>("throttled")
+            })
+            .await;
         assert_eq!(failed.expect_err("fails"), "throttled");
-        let listed = cache.get_or_load(key, || async { Ok::<_, &str>(listing(&["a"])) }).await;
+        let listed = cache
+            .get_or_load(key, || async { Ok::<_, &str>(listing(&["a"])) })
+            .await;
         assert_eq!(listed.expect("listed").len(), 1);
     }
 }

@@ -92,7 +92,9 @@ pub struct ShutdownSignal {
 
 impl Default for ShutdownSignal {
     fn default() -> Self {
-        ShutdownSignal { sender: Arc::new(watch::channel(false).0) }
+        ShutdownSignal {
+            sender: Arc::new(watch::channel(false).0),
+        }
     }
 }
 
@@ -120,7 +122,11 @@ pub async fn serve<P: Provider>(
     announce: impl FnOnce(&Listening) -> io::Result<()>,
 ) -> Result<(), ServeError> {
     let listener = bind(ports).await?;
-    let address = listener.local_addr().map_err(|source| ServeError::Bind { first: 0, last: 0, source })?;
+    let address = listener.local_addr().map_err(|source| ServeError::Bind {
+        first: 0,
+        last: 0,
+        source,
+    })?;
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
@@ -133,7 +139,9 @@ pub async fn serve<P: Provider>(
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
         )
         .add_service(health_service)
-        .add_service(GrpcControllerServer::new(Controller { shutdown: shutdown.clone() }))
+        .add_service(GrpcControllerServer::new(Controller {
+            shutdown: shutdown.clone(),
+        }))
         .add_service(GrpcStdioServer::new(Stdio))
         .add_service(GrpcBrokerServer::new(Broker));
 
@@ -144,15 +152,28 @@ pub async fn serve<P: Provider>(
     let (listening, server) = match transport {
         Transport::MutualTls { client_certificate } => {
             let identity = ServerIdentity::generate().map_err(ServeError::Tls)?;
-            let config = tls::server_config(&identity, client_certificate).map_err(ServeError::Tls)?;
+            let config =
+                tls::server_config(&identity, client_certificate).map_err(ServeError::Tls)?;
             let incoming = accept_tls(listener, tokio_rustls::TlsAcceptor::from(Arc::new(config)));
-            let listening = Listening { address, server_certificate: Some(identity.certificate) };
-            (listening, tokio::spawn(router.serve_with_incoming_shutdown(incoming, stop)))
+            let listening = Listening {
+                address,
+                server_certificate: Some(identity.certificate),
+            };
+            (
+                listening,
+                tokio::spawn(router.serve_with_incoming_shutdown(incoming, stop)),
+            )
         }
         Transport::Plaintext => {
             let incoming = accept_plain(listener);
-            let listening = Listening { address, server_certificate: None };
-            (listening, tokio::spawn(router.serve_with_incoming_shutdown(incoming, stop)))
+            let listening = Listening {
+                address,
+                server_certificate: None,
+            };
+            (
+                listening,
+                tokio::spawn(router.serve_with_incoming_shutdown(incoming, stop)),
+            )
         }
     };
     announce(&listening).map_err(ServeError::Announce)?;
@@ -210,7 +231,9 @@ fn accept_tls(
     let (sender, receiver) = mpsc::channel(16);
     tokio::spawn(async move {
         loop {
-            let Some((tcp, peer)) = accept_one(&listener).await else { continue };
+            let Some((tcp, peer)) = accept_one(&listener).await else {
+                continue;
+            };
             let acceptor = acceptor.clone();
             let sender = sender.clone();
             tokio::spawn(async move {
@@ -231,7 +254,9 @@ fn accept_plain(listener: TcpListener) -> Incoming<TcpStream> {
     let (sender, receiver) = mpsc::channel(16);
     tokio::spawn(async move {
         loop {
-            let Some((tcp, _)) = accept_one(&listener).await else { continue };
+            let Some((tcp, _)) = accept_one(&listener).await else {
+                continue;
+            };
             if sender.send(Ok(tcp)).await.is_err() {
                 return;
             }

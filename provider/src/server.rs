@@ -37,7 +37,9 @@ pub struct AzureMlProvider {
 
 impl std::fmt::Debug for AzureMlProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AzureMlProvider").field("working_dir", &self.working_dir).finish_non_exhaustive()
+        f.debug_struct("AzureMlProvider")
+            .field("working_dir", &self.working_dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -68,7 +70,9 @@ impl AzureMlProvider {
     }
 
     fn data_source(&self, type_name: &str) -> Result<&ResourceSchema, proto::Diagnostic> {
-        self.data_sources.get(type_name).ok_or_else(|| unsupported_data_source(type_name))
+        self.data_sources
+            .get(type_name)
+            .ok_or_else(|| unsupported_data_source(type_name))
     }
 
     fn note_capabilities(&self, capabilities: Option<&proto::ClientCapabilities>) {
@@ -83,7 +87,10 @@ fn server_capabilities() -> proto::ServerCapabilities {
     proto::ServerCapabilities::default()
 }
 
-fn schema_response(registry: &Registry, data_sources: &Registry) -> proto::get_provider_schema::Response {
+fn schema_response(
+    registry: &Registry,
+    data_sources: &Registry,
+) -> proto::get_provider_schema::Response {
     proto::get_provider_schema::Response {
         provider: Some(settings::schema()),
         resource_schemas: registry
@@ -100,23 +107,33 @@ fn schema_response(registry: &Registry, data_sources: &Registry) -> proto::get_p
 }
 
 fn decode_error(what: &str, error: impl std::fmt::Display) -> proto::Diagnostic {
-    to_proto::error("Invalid value from Terraform", format!("Failed to decode the {what}: {error}."))
+    to_proto::error(
+        "Invalid value from Terraform",
+        format!("Failed to decode the {what}: {error}."),
+    )
 }
 
 #[tonic::async_trait]
 impl Provider for AzureMlProvider {
-    async fn get_metadata(&self, _request: Request<proto::get_metadata::Request>) -> RpcResult<proto::get_metadata::Response> {
+    async fn get_metadata(
+        &self,
+        _request: Request<proto::get_metadata::Request>,
+    ) -> RpcResult<proto::get_metadata::Response> {
         Ok(Response::new(proto::get_metadata::Response {
             server_capabilities: Some(server_capabilities()),
             resources: self
                 .registry
                 .iter()
-                .map(|schema| proto::get_metadata::ResourceMetadata { type_name: schema.type_name.clone() })
+                .map(|schema| proto::get_metadata::ResourceMetadata {
+                    type_name: schema.type_name.clone(),
+                })
                 .collect(),
             data_sources: self
                 .data_sources
                 .iter()
-                .map(|schema| proto::get_metadata::DataSourceMetadata { type_name: schema.type_name.clone() })
+                .map(|schema| proto::get_metadata::DataSourceMetadata {
+                    type_name: schema.type_name.clone(),
+                })
                 .collect(),
             ..Default::default()
         }))
@@ -133,10 +150,15 @@ impl Provider for AzureMlProvider {
         &self,
         _request: Request<proto::get_resource_identity_schemas::Request>,
     ) -> RpcResult<proto::get_resource_identity_schemas::Response> {
-        Ok(Response::new(proto::get_resource_identity_schemas::Response::default()))
+        Ok(Response::new(
+            proto::get_resource_identity_schemas::Response::default(),
+        ))
     }
 
-    async fn get_functions(&self, _request: Request<proto::get_functions::Request>) -> RpcResult<proto::get_functions::Response> {
+    async fn get_functions(
+        &self,
+        _request: Request<proto::get_functions::Request>,
+    ) -> RpcResult<proto::get_functions::Response> {
         Ok(Response::new(proto::get_functions::Response::default()))
     }
 
@@ -146,10 +168,15 @@ impl Provider for AzureMlProvider {
     ) -> RpcResult<proto::validate_provider_config::Response> {
         let request = request.into_inner();
         let diagnostics = match provider_config(request.config.as_ref()) {
-            Ok(config) => settings::validate(&config).into_iter().map(setting_diagnostic).collect(),
+            Ok(config) => settings::validate(&config)
+                .into_iter()
+                .map(setting_diagnostic)
+                .collect(),
             Err(diagnostic) => vec![diagnostic],
         };
-        Ok(Response::new(proto::validate_provider_config::Response { diagnostics }))
+        Ok(Response::new(proto::validate_provider_config::Response {
+            diagnostics,
+        }))
     }
 
     async fn validate_resource_config(
@@ -161,12 +188,16 @@ impl Provider for AzureMlProvider {
         let diagnostics = match self.resource(&request.type_name) {
             Err(diagnostic) => vec![diagnostic],
             Ok(schema) => match from_proto::object(request.config.as_ref(), &schema.attributes) {
-                Ok(Some(config)) => to_proto::diagnostics(&validate::resource_config(schema, &config)),
+                Ok(Some(config)) => {
+                    to_proto::diagnostics(&validate::resource_config(schema, &config))
+                }
                 Ok(None) => Vec::new(),
                 Err(error) => vec![decode_error("resource configuration", error)],
             },
         };
-        Ok(Response::new(proto::validate_resource_config::Response { diagnostics }))
+        Ok(Response::new(proto::validate_resource_config::Response {
+            diagnostics,
+        }))
     }
 
     async fn validate_data_resource_config(
@@ -177,12 +208,16 @@ impl Provider for AzureMlProvider {
         let diagnostics = match self.data_source(&request.type_name) {
             Err(diagnostic) => vec![diagnostic],
             Ok(schema) => match from_proto::object(request.config.as_ref(), &schema.attributes) {
-                Ok(Some(config)) => to_proto::diagnostics(&validate::resource_config(schema, &config)),
+                Ok(Some(config)) => {
+                    to_proto::diagnostics(&validate::resource_config(schema, &config))
+                }
                 Ok(None) => Vec::new(),
                 Err(error) => vec![decode_error("data source configuration", error)],
             },
         };
-        Ok(Response::new(proto::validate_data_resource_config::Response { diagnostics }))
+        Ok(Response::new(
+            proto::validate_data_resource_config::Response { diagnostics },
+        ))
     }
 
     async fn upgrade_resource_state(
@@ -205,9 +240,9 @@ impl Provider for AzureMlProvider {
         let request = request.into_inner();
         self.note_capabilities(request.client_capabilities.as_ref());
         tracing::info!("configuring for terraform {}", request.terraform_version);
-        let settings = match provider_config(request.config.as_ref())
-            .and_then(|config| settings::resolve(&config, |name| std::env::var(name).ok()).map_err(problems_diagnostic))
-        {
+        let settings = match provider_config(request.config.as_ref()).and_then(|config| {
+            settings::resolve(&config, |name| std::env::var(name).ok()).map_err(problems_diagnostic)
+        }) {
             Ok(settings) => settings,
             Err(diagnostic) => return Ok(Response::new(configure_failed(diagnostic))),
         };
@@ -221,13 +256,21 @@ impl Provider for AzureMlProvider {
         }
     }
 
-    async fn stop_provider(&self, _request: Request<proto::stop_provider::Request>) -> RpcResult<proto::stop_provider::Response> {
+    async fn stop_provider(
+        &self,
+        _request: Request<proto::stop_provider::Request>,
+    ) -> RpcResult<proto::stop_provider::Response> {
         tracing::info!("stop requested: cancelling in-flight operations");
         self.stop.send_modify(|generation| *generation += 1);
-        Ok(Response::new(proto::stop_provider::Response { error: String::new() }))
+        Ok(Response::new(proto::stop_provider::Response {
+            error: String::new(),
+        }))
     }
 
-    async fn read_resource(&self, request: Request<proto::read_resource::Request>) -> RpcResult<proto::read_resource::Response> {
+    async fn read_resource(
+        &self,
+        request: Request<proto::read_resource::Request>,
+    ) -> RpcResult<proto::read_resource::Response> {
         let request = request.into_inner();
         self.note_capabilities(request.client_capabilities.as_ref());
         Ok(Response::new(proto::read_resource::Response {
@@ -274,13 +317,19 @@ impl Provider for AzureMlProvider {
         }))
     }
 
-    async fn read_data_source(&self, request: Request<proto::read_data_source::Request>) -> RpcResult<proto::read_data_source::Response> {
+    async fn read_data_source(
+        &self,
+        request: Request<proto::read_data_source::Request>,
+    ) -> RpcResult<proto::read_data_source::Response> {
         let request = request.into_inner();
         let diagnostic = match self.data_source(&request.type_name) {
             Err(diagnostic) => diagnostic,
             Ok(_) => not_wired("ReadDataSource"),
         };
-        Ok(Response::new(proto::read_data_source::Response { diagnostics: vec![diagnostic], ..Default::default() }))
+        Ok(Response::new(proto::read_data_source::Response {
+            diagnostics: vec![diagnostic],
+            ..Default::default()
+        }))
     }
 }
 
@@ -288,7 +337,9 @@ impl AzureMlProvider {
     async fn connect(&self, settings: ProviderSettings) -> Result<Target, proto::Diagnostic> {
         target::connect(settings, &self.working_dir)
             .await
-            .map_err(|error| to_proto::error("Failed to configure the provider", error_chain(&error)))
+            .map_err(|error| {
+                to_proto::error("Failed to configure the provider", error_chain(&error))
+            })
     }
 
     /// The target set by `ConfigureProvider`, or the diagnostic Terraform should show.
@@ -332,15 +383,26 @@ fn upgrade_state(
         ));
     }
     // Version 0 is the only version so far: upgrading is decoding with the current schema.
-    let state = from_proto::raw_state(request.raw_state.as_ref(), &schema.attributes)
-        .map_err(|error| to_proto::error("Invalid resource state upgrade", format!("Failed to read the stored state: {error}.")))?;
-    to_proto::dynamic_value(state.as_ref(), &schema.attributes, false)
-        .map_err(|error| to_proto::error("Invalid resource state upgrade", format!("Failed to encode the state: {error}.")))
+    let state =
+        from_proto::raw_state(request.raw_state.as_ref(), &schema.attributes).map_err(|error| {
+            to_proto::error(
+                "Invalid resource state upgrade",
+                format!("Failed to read the stored state: {error}."),
+            )
+        })?;
+    to_proto::dynamic_value(state.as_ref(), &schema.attributes, false).map_err(|error| {
+        to_proto::error(
+            "Invalid resource state upgrade",
+            format!("Failed to encode the state: {error}."),
+        )
+    })
 }
 
 fn setting_diagnostic(problem: settings::SettingProblem) -> proto::Diagnostic {
     let mut diagnostic = to_proto::error(&problem.summary, problem.detail);
-    diagnostic.attribute = Some(to_proto::attribute_path(&engine::addr::AttrPath::attr(problem.name)));
+    diagnostic.attribute = Some(to_proto::attribute_path(&engine::addr::AttrPath::attr(
+        problem.name,
+    )));
     diagnostic
 }
 
@@ -349,21 +411,31 @@ fn problems_diagnostic(problems: Vec<settings::SettingProblem>) -> proto::Diagno
     // the rest in its detail.
     let mut problems = problems.into_iter();
     let Some(first) = problems.next() else {
-        return to_proto::error("Invalid provider configuration", "The provider block is invalid.");
+        return to_proto::error(
+            "Invalid provider configuration",
+            "The provider block is invalid.",
+        );
     };
     let mut diagnostic = setting_diagnostic(first);
     for other in problems {
-        diagnostic.detail.push_str(&format!("\n{}: {}", other.summary, other.detail));
+        diagnostic
+            .detail
+            .push_str(&format!("\n{}: {}", other.summary, other.detail));
     }
     diagnostic
 }
 
 fn configure_failed(diagnostic: proto::Diagnostic) -> proto::configure_provider::Response {
-    proto::configure_provider::Response { diagnostics: vec![diagnostic] }
+    proto::configure_provider::Response {
+        diagnostics: vec![diagnostic],
+    }
 }
 
 fn unsupported_data_source(type_name: &str) -> proto::Diagnostic {
-    to_proto::error("Unsupported data source", format!("The provider has no data source `{type_name}`."))
+    to_proto::error(
+        "Unsupported data source",
+        format!("The provider has no data source `{type_name}`."),
+    )
 }
 
 /// TODO(#4): replaced as the engine's client and planner land.

@@ -29,26 +29,66 @@ pub struct Setting {
 
 /// Every provider setting: all optional strings.
 pub const SETTINGS: [Setting; 10] = [
-    Setting { name: "endpoint", env: Some("AZUREML_ENDPOINT"), sensitive: false,
-        description: "ARM endpoint URL, or `embedded` (the default) to run the emulator inside the provider on `.azureml/emulator.db` in Terraform's working folder." },
-    Setting { name: "subscription_id", env: Some("ARM_SUBSCRIPTION_ID"), sensitive: false,
-        description: "Azure subscription id." },
-    Setting { name: "token", env: Some("AZUREML_TOKEN"), sensitive: true,
-        description: "Static bearer token for ARM." },
-    Setting { name: "ca_certificate", env: Some("AZUREML_CA_CERTIFICATE"), sensitive: false,
-        description: "Path of a PEM CA certificate to trust for the endpoint (e.g. the emulator's)." },
-    Setting { name: "api_version", env: None, sensitive: false,
-        description: "ARM `api-version` of Microsoft.MachineLearningServices calls." },
-    Setting { name: "tenant_id", env: Some("ARM_TENANT_ID"), sensitive: false,
-        description: "Entra tenant of the client-credentials flow." },
-    Setting { name: "client_id", env: Some("ARM_CLIENT_ID"), sensitive: false,
-        description: "Application (client) id of the client-credentials flow." },
-    Setting { name: "client_secret", env: Some("ARM_CLIENT_SECRET"), sensitive: true,
-        description: "Client secret of the client-credentials flow." },
-    Setting { name: "authority_host", env: Some("ARM_AUTHORITY_HOST"), sensitive: false,
-        description: "Token authority URL of the client-credentials flow (e.g. the emulator's token endpoint)." },
-    Setting { name: "attach_wait_timeout", env: Some("AZUREML_ATTACH_WAIT_TIMEOUT"), sensitive: false,
-        description: "How long attaching waits for another attachment of the same resource to go away, e.g. `5m` (the default)." },
+    Setting {
+        name: "endpoint",
+        env: Some("AZUREML_ENDPOINT"),
+        sensitive: false,
+        description: "ARM endpoint URL, or `embedded` (the default) to run the emulator inside the provider on `.azureml/emulator.db` in Terraform's working folder.",
+    },
+    Setting {
+        name: "subscription_id",
+        env: Some("ARM_SUBSCRIPTION_ID"),
+        sensitive: false,
+        description: "Azure subscription id.",
+    },
+    Setting {
+        name: "token",
+        env: Some("AZUREML_TOKEN"),
+        sensitive: true,
+        description: "Static bearer token for ARM.",
+    },
+    Setting {
+        name: "ca_certificate",
+        env: Some("AZUREML_CA_CERTIFICATE"),
+        sensitive: false,
+        description: "Path of a PEM CA certificate to trust for the endpoint (e.g. the emulator's).",
+    },
+    Setting {
+        name: "api_version",
+        env: None,
+        sensitive: false,
+        description: "ARM `api-version` of Microsoft.MachineLearningServices calls.",
+    },
+    Setting {
+        name: "tenant_id",
+        env: Some("ARM_TENANT_ID"),
+        sensitive: false,
+        description: "Entra tenant of the client-credentials flow.",
+    },
+    Setting {
+        name: "client_id",
+        env: Some("ARM_CLIENT_ID"),
+        sensitive: false,
+        description: "Application (client) id of the client-credentials flow.",
+    },
+    Setting {
+        name: "client_secret",
+        env: Some("ARM_CLIENT_SECRET"),
+        sensitive: true,
+        description: "Client secret of the client-credentials flow.",
+    },
+    Setting {
+        name: "authority_host",
+        env: Some("ARM_AUTHORITY_HOST"),
+        sensitive: false,
+        description: "Token authority URL of the client-credentials flow (e.g. the emulator's token endpoint).",
+    },
+    Setting {
+        name: "attach_wait_timeout",
+        env: Some("AZUREML_ATTACH_WAIT_TIMEOUT"),
+        sensitive: false,
+        description: "How long attaching waits for another attachment of the same resource to go away, e.g. `5m` (the default).",
+    },
 ];
 
 /// The provider block's schema.
@@ -69,7 +109,8 @@ pub fn schema() -> proto::Schema {
         version: 0,
         block: Some(proto::schema::Block {
             attributes,
-            description: "Azure Machine Learning compute, through ARM or the embedded emulator.".to_owned(),
+            description: "Azure Machine Learning compute, through ARM or the embedded emulator."
+                .to_owned(),
             description_kind: proto::StringKind::Markdown as i32,
             ..Default::default()
         }),
@@ -78,7 +119,12 @@ pub fn schema() -> proto::Schema {
 
 /// The type the provider block is encoded with.
 pub fn config_type() -> CtyType {
-    CtyType::Object(SETTINGS.iter().map(|setting| (setting.name.to_owned(), CtyType::String)).collect())
+    CtyType::Object(
+        SETTINGS
+            .iter()
+            .map(|setting| (setting.name.to_owned(), CtyType::String))
+            .collect(),
+    )
 }
 
 /// Where the provider sends its ARM calls.
@@ -126,7 +172,10 @@ impl std::fmt::Debug for ProviderSettings {
             .field("api_version", &self.api_version)
             .field("tenant_id", &self.tenant_id)
             .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "<set>"))
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<set>"),
+            )
             .field("authority_host", &self.authority_host)
             .field("attach_wait_timeout", &self.attach_wait_timeout)
             .finish()
@@ -147,23 +196,26 @@ pub struct SettingProblem {
 /// Checks the configured values (unknowns are fine: they are checked again at configure time).
 pub fn validate(config: &BTreeMap<String, Value>) -> Vec<SettingProblem> {
     let mut problems = Vec::new();
-    if let Some(endpoint) = config.get("endpoint").and_then(Value::as_str) {
-        if endpoint != "embedded" && !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
-            problems.push(SettingProblem {
-                name: "endpoint",
-                summary: "Invalid endpoint".to_owned(),
-                detail: format!("`endpoint` must be `embedded` or an http(s) URL, not `{endpoint}`."),
-            });
-        }
+    if let Some(endpoint) = config.get("endpoint").and_then(Value::as_str)
+        && endpoint != "embedded"
+        && !(endpoint.starts_with("https://") || endpoint.starts_with("http://"))
+    {
+        problems.push(SettingProblem {
+            name: "endpoint",
+            summary: "Invalid endpoint".to_owned(),
+            detail: format!("`endpoint` must be `embedded` or an http(s) URL, not `{endpoint}`."),
+        });
     }
-    if let Some(timeout) = config.get("attach_wait_timeout").and_then(Value::as_str) {
-        if humantime::parse_duration(timeout).is_err() {
-            problems.push(SettingProblem {
-                name: "attach_wait_timeout",
-                summary: "Invalid duration".to_owned(),
-                detail: format!("`attach_wait_timeout` must be a duration such as `90s` or `5m`, not `{timeout}`."),
-            });
-        }
+    if let Some(timeout) = config.get("attach_wait_timeout").and_then(Value::as_str)
+        && humantime::parse_duration(timeout).is_err()
+    {
+        problems.push(SettingProblem {
+            name: "attach_wait_timeout",
+            summary: "Invalid duration".to_owned(),
+            detail: format!(
+                "`attach_wait_timeout` must be a duration such as `90s` or `5m`, not `{timeout}`."
+            ),
+        });
     }
     problems
 }
@@ -192,7 +244,10 @@ pub fn resolve(
             }
             _ => {}
         }
-        let env = SETTINGS.iter().find(|setting| setting.name == name).and_then(|setting| setting.env)?;
+        let env = SETTINGS
+            .iter()
+            .find(|setting| setting.name == name)
+            .and_then(|setting| setting.env)?;
         lookup(env).filter(|value| !value.is_empty())
     };
     let endpoint = match get("endpoint").as_deref() {
@@ -213,7 +268,11 @@ pub fn resolve(
             .and_then(|text| humantime::parse_duration(&text).ok())
             .unwrap_or(DEFAULT_ATTACH_WAIT),
     };
-    if problems.is_empty() { Ok(settings) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(settings)
+    } else {
+        Err(problems)
+    }
 }
 
 #[cfg(test)]
@@ -221,7 +280,10 @@ mod tests {
     use super::*;
 
     fn config(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
-        pairs.iter().map(|(key, value)| ((*key).to_owned(), value.clone())).collect()
+        pairs
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), value.clone()))
+            .collect()
     }
 
     #[test]
@@ -231,7 +293,10 @@ mod tests {
         assert_eq!(settings.endpoint, Endpoint::Embedded);
         assert_eq!(settings.subscription_id.as_deref(), Some("sub-from-env"));
         assert_eq!(settings.attach_wait_timeout, DEFAULT_ATTACH_WAIT);
-        assert!(!format!("{settings:?}").contains("\"t\""), "the token is not shown");
+        assert!(
+            !format!("{settings:?}").contains("\"t\""),
+            "the token is not shown"
+        );
     }
 
     #[test]
@@ -246,9 +311,18 @@ mod tests {
         )
         .expect_err("invalid");
         let names: Vec<_> = problems.iter().map(|problem| problem.name).collect();
-        assert_eq!(names, ["endpoint", "attach_wait_timeout", "subscription_id"]);
-        let settings = resolve(&config(&[("endpoint", "https://h/".into()), ("attach_wait_timeout", "90s".into())]), |_| None)
-            .expect("valid");
+        assert_eq!(
+            names,
+            ["endpoint", "attach_wait_timeout", "subscription_id"]
+        );
+        let settings = resolve(
+            &config(&[
+                ("endpoint", "https://h/".into()),
+                ("attach_wait_timeout", "90s".into()),
+            ]),
+            |_| None,
+        )
+        .expect("valid");
         assert_eq!(settings.endpoint, Endpoint::Url("https://h".to_owned()));
         assert_eq!(settings.attach_wait_timeout, Duration::from_secs(90));
     }

@@ -19,7 +19,9 @@ pub enum TargetError {
         source: std::io::Error,
     },
     /// The embedded emulator is not part of this build yet.
-    #[error("the embedded emulator is not available in this build; set `endpoint` to a served emulator or ARM URL")]
+    #[error(
+        "the embedded emulator is not available in this build; set `endpoint` to a served emulator or ARM URL"
+    )]
     EmbeddedUnavailable,
 }
 
@@ -38,7 +40,11 @@ impl Target {
     /// One line naming the target, for logs (never secrets).
     pub fn describe(&self) -> String {
         match &self.embedded_database {
-            Some(database) => format!("embedded emulator on `{}` at {}", database.display(), self.base_url),
+            Some(database) => format!(
+                "embedded emulator on `{}` at {}",
+                database.display(),
+                self.base_url
+            ),
             None => format!(
                 "{} (subscription `{}`)",
                 self.base_url,
@@ -49,12 +55,22 @@ impl Target {
 }
 
 /// Resolves the target; for `embedded`, starts the emulator in this process.
-pub async fn connect(settings: ProviderSettings, working_dir: &Path) -> Result<Target, TargetError> {
+pub async fn connect(
+    settings: ProviderSettings,
+    working_dir: &Path,
+) -> Result<Target, TargetError> {
     match settings.endpoint.clone() {
-        Endpoint::Url(url) => Ok(Target { settings, base_url: url, embedded_database: None }),
+        Endpoint::Url(url) => Ok(Target {
+            settings,
+            base_url: url,
+            embedded_database: None,
+        }),
         Endpoint::Embedded => {
             let data_dir = working_dir.join(".azureml");
-            std::fs::create_dir_all(&data_dir).map_err(|source| TargetError::DataDir { path: data_dir.clone(), source })?;
+            std::fs::create_dir_all(&data_dir).map_err(|source| TargetError::DataDir {
+                path: data_dir.clone(),
+                source,
+            })?;
             Err(TargetError::EmbeddedUnavailable)
         }
     }

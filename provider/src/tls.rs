@@ -18,7 +18,9 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName as TlsName, SignatureScheme};
+use rustls::{
+    CertificateError, DigitallySignedStruct, DistinguishedName as TlsName, SignatureScheme,
+};
 
 /// The ALPN protocol of gRPC over TLS; grpc-go (Terraform >= 1.12) refuses a connection without it.
 pub const ALPN_H2: &[u8] = b"h2";
@@ -55,7 +57,8 @@ impl ServerIdentity {
     /// and SAN `localhost` (the name Terraform verifies), valid from 30 seconds ago. EKU
     /// serverAuth (Go checks EKUs); not a CA, since Terraform pins this exact certificate.
     pub fn generate() -> Result<ServerIdentity, TlsError> {
-        let key_pair = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).map_err(TlsError::Generate)?;
+        let key_pair =
+            KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).map_err(TlsError::Generate)?;
         let mut params = CertificateParams::default();
         let mut name = DistinguishedName::new();
         name.push(DnType::OrganizationName, "terraform-provider-azureml");
@@ -68,7 +71,10 @@ impl ServerIdentity {
         params.not_before = now - time::Duration::seconds(30);
         params.not_after = now + time::Duration::days(365);
         params.is_ca = IsCa::NoCa;
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyAgreement];
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyAgreement,
+        ];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         let certificate = params.self_signed(&key_pair).map_err(TlsError::Generate)?;
         Ok(ServerIdentity {
@@ -95,7 +101,10 @@ pub fn server_config(
     client_certificate: CertificateDer<'static>,
 ) -> Result<rustls::ServerConfig, TlsError> {
     let provider = crypto_provider();
-    let verifier = PinnedClientCertificate { certificate: client_certificate, provider: provider.clone() };
+    let verifier = PinnedClientCertificate {
+        certificate: client_certificate,
+        provider: provider.clone(),
+    };
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(TlsError::Config)?
@@ -135,8 +144,12 @@ impl ClientCertVerifier for PinnedClientCertificate {
         if end_entity.as_ref() == self.certificate.as_ref() && intermediates.is_empty() {
             Ok(ClientCertVerified::assertion())
         } else {
-            tracing::warn!("refused a TLS client: its certificate is not the one Terraform passed in PLUGIN_CLIENT_CERT");
-            Err(rustls::Error::InvalidCertificate(CertificateError::ApplicationVerificationFailure))
+            tracing::warn!(
+                "refused a TLS client: its certificate is not the one Terraform passed in PLUGIN_CLIENT_CERT"
+            );
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::ApplicationVerificationFailure,
+            ))
         }
     }
 
@@ -146,7 +159,12 @@ impl ClientCertVerifier for PinnedClientCertificate {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -155,12 +173,19 @@ impl ClientCertVerifier for PinnedClientCertificate {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     /// Includes `ECDSA_NISTP521_SHA512`, so Terraform presents its P-521 certificate.
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
@@ -174,8 +199,14 @@ mod tests {
         // id-ecdsa-with-SHA512 (1.2.840.10045.4.3.4) and the secp521r1 curve (1.3.132.0.35).
         let der = identity.certificate.as_ref();
         let contains = |needle: &[u8]| der.windows(needle.len()).any(|window| window == needle);
-        assert!(contains(&[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x04]), "signed with ecdsa-with-SHA512");
-        assert!(contains(&[0x2b, 0x81, 0x04, 0x00, 0x23]), "key on secp521r1");
+        assert!(
+            contains(&[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x04]),
+            "signed with ecdsa-with-SHA512"
+        );
+        assert!(
+            contains(&[0x2b, 0x81, 0x04, 0x00, 0x23]),
+            "key on secp521r1"
+        );
         // SAN dNSName [2] "localhost".
         assert!(contains(b"\x82\x09localhost"), "SAN DNS:localhost");
     }
@@ -184,13 +215,36 @@ mod tests {
     fn verifier_requests_p521_signatures_and_pins_one_certificate() {
         let ours = ServerIdentity::generate().expect("certificate generation");
         let other = ServerIdentity::generate().expect("certificate generation");
-        let verifier = PinnedClientCertificate { certificate: ours.certificate.clone(), provider: crypto_provider() };
-        assert!(verifier.supported_verify_schemes().contains(&SignatureScheme::ECDSA_NISTP521_SHA512));
+        let verifier = PinnedClientCertificate {
+            certificate: ours.certificate.clone(),
+            provider: crypto_provider(),
+        };
+        assert!(
+            verifier
+                .supported_verify_schemes()
+                .contains(&SignatureScheme::ECDSA_NISTP521_SHA512)
+        );
         assert!(verifier.client_auth_mandatory());
         let now = UnixTime::now();
-        assert!(verifier.verify_client_cert(&ours.certificate, &[], now).is_ok());
-        assert!(verifier.verify_client_cert(&other.certificate, &[], now).is_err());
-        assert!(verifier.verify_client_cert(&ours.certificate, &[other.certificate.clone()], now).is_err());
+        assert!(
+            verifier
+                .verify_client_cert(&ours.certificate, &[], now)
+                .is_ok()
+        );
+        assert!(
+            verifier
+                .verify_client_cert(&other.certificate, &[], now)
+                .is_err()
+        );
+        assert!(
+            verifier
+                .verify_client_cert(
+                    &ours.certificate,
+                    std::slice::from_ref(&other.certificate),
+                    now
+                )
+                .is_err()
+        );
     }
 
     #[test]

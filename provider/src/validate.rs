@@ -19,7 +19,14 @@ use engine::value::{ObjectValue, Value};
 pub fn resource_config(schema: &ResourceSchema, config: &ObjectValue) -> Diagnostics {
     let addr = ResourceAddr::managed(&schema.type_name, "config");
     let mut diagnostics = Diagnostics::default();
-    object(&schema.type_name, &addr, &schema.attributes, &config.0, &AttrPath::default(), &mut diagnostics);
+    object(
+        &schema.type_name,
+        &addr,
+        &schema.attributes,
+        &config.0,
+        &AttrPath::default(),
+        &mut diagnostics,
+    );
     diagnostics
 }
 
@@ -63,20 +70,30 @@ fn check_value(
     path: &AttrPath,
     diagnostics: &mut Diagnostics,
 ) {
-    if let (Value::String(text), false) = (value, attribute.one_of.is_empty()) {
-        if !attribute.one_of.iter().any(|allowed| allowed == text) {
-            let allowed: Vec<String> = attribute.one_of.iter().map(|option| format!("`{option}`")).collect();
-            diagnostics.push(
-                Diagnostic::error(
-                    "Invalid value",
-                    format!("`{path}` must be one of {}, not `{text}`.", allowed.join(", ")),
-                )
-                .at_attr(addr, path.clone()),
-            );
-        }
+    if let Value::String(text) = value
+        && !attribute.one_of.is_empty()
+        && !attribute.one_of.iter().any(|allowed| allowed == text)
+    {
+        let allowed: Vec<String> = attribute
+            .one_of
+            .iter()
+            .map(|option| format!("`{option}`"))
+            .collect();
+        diagnostics.push(
+            Diagnostic::error(
+                "Invalid value",
+                format!(
+                    "`{path}` must be one of {}, not `{text}`.",
+                    allowed.join(", ")
+                ),
+            )
+            .at_attr(addr, path.clone()),
+        );
     }
     match (&attribute.ty, value) {
-        (AttrType::Object(nested), Value::Map(values)) => object(type_name, addr, nested, values, path, diagnostics),
+        (AttrType::Object(nested), Value::Map(values)) => {
+            object(type_name, addr, nested, values, path, diagnostics)
+        }
         (AttrType::List(element), Value::List(items)) => {
             if let AttrType::Object(nested) = &**element {
                 for (index, item) in items.iter().enumerate() {

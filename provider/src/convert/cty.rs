@@ -42,12 +42,17 @@ impl CtyType {
             CtyType::Set(element) => json!(["set", element.to_json()]),
             CtyType::Map(element) => json!(["map", element.to_json()]),
             CtyType::Object(attributes) => {
-                let fields: serde_json::Map<String, serde_json::Value> =
-                    attributes.iter().map(|(name, ty)| (name.clone(), ty.to_json())).collect();
+                let fields: serde_json::Map<String, serde_json::Value> = attributes
+                    .iter()
+                    .map(|(name, ty)| (name.clone(), ty.to_json()))
+                    .collect();
                 json!(["object", fields])
             }
             CtyType::Tuple(elements) => {
-                json!(["tuple", elements.iter().map(CtyType::to_json).collect::<Vec<_>>()])
+                json!([
+                    "tuple",
+                    elements.iter().map(CtyType::to_json).collect::<Vec<_>>()
+                ])
             }
         }
     }
@@ -72,9 +77,11 @@ impl CtyType {
                     .map(|(name, ty)| Some((name.clone(), CtyType::from_json(ty)?)))
                     .collect::<Option<BTreeMap<_, _>>>()
                     .map(CtyType::Object),
-                ("tuple", Json::Array(elements)) => {
-                    elements.iter().map(CtyType::from_json).collect::<Option<Vec<_>>>().map(CtyType::Tuple)
-                }
+                ("tuple", Json::Array(elements)) => elements
+                    .iter()
+                    .map(CtyType::from_json)
+                    .collect::<Option<Vec<_>>>()
+                    .map(CtyType::Tuple),
                 _ => None,
             },
             _ => None,
@@ -152,8 +159,12 @@ pub fn nesting(attribute: &Attribute) -> Option<Nesting> {
     }
     match &attribute.ty {
         AttrType::Object(_) => Some(Nesting::SingleBlock),
-        AttrType::List(element) if matches!(**element, AttrType::Object(_)) => Some(Nesting::ListBlock),
-        AttrType::Map(element) if matches!(**element, AttrType::Object(_)) => Some(Nesting::MapAttribute),
+        AttrType::List(element) if matches!(**element, AttrType::Object(_)) => {
+            Some(Nesting::ListBlock)
+        }
+        AttrType::Map(element) if matches!(**element, AttrType::Object(_)) => {
+            Some(Nesting::MapAttribute)
+        }
         _ => None,
     }
 }
@@ -167,7 +178,10 @@ mod tests {
         let ty = CtyType::Object(BTreeMap::from([
             ("a".to_owned(), CtyType::List(Box::new(CtyType::String))),
             ("b".to_owned(), CtyType::Map(Box::new(CtyType::Number))),
-            ("c".to_owned(), CtyType::Tuple(vec![CtyType::Bool, CtyType::Dynamic])),
+            (
+                "c".to_owned(),
+                CtyType::Tuple(vec![CtyType::Bool, CtyType::Dynamic]),
+            ),
             ("d".to_owned(), CtyType::Set(Box::new(CtyType::String))),
         ]));
         let json = ty.to_json();

@@ -50,7 +50,10 @@ pub fn raw_state(
     into_object(decoded, attributes)
 }
 
-fn into_object(decoded: Value, attributes: &BTreeMap<String, Attribute>) -> Result<Option<ObjectValue>, ConvertError> {
+fn into_object(
+    decoded: Value,
+    attributes: &BTreeMap<String, Attribute>,
+) -> Result<Option<ObjectValue>, ConvertError> {
     match decoded {
         Value::Null => Ok(None),
         Value::Unknown => Err(ConvertError::UnknownObject),

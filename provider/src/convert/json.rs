@@ -26,7 +26,12 @@ pub fn decode(bytes: &[u8], ty: &CtyType, extra: ExtraAttributes) -> Result<Valu
     from_json(&json, ty, extra, &mut String::new())
 }
 
-fn from_json(json: &Json, ty: &CtyType, extra: ExtraAttributes, path: &mut String) -> Result<Value, ConvertError> {
+fn from_json(
+    json: &Json,
+    ty: &CtyType,
+    extra: ExtraAttributes,
+    path: &mut String,
+) -> Result<Value, ConvertError> {
     let mismatch = |path: &str, found: &str| ConvertError::Type {
         path: path.to_owned(),
         expected: ty.friendly_name(),
@@ -39,21 +44,32 @@ fn from_json(json: &Json, ty: &CtyType, extra: ExtraAttributes, path: &mut Strin
                 .get("type")
                 .and_then(CtyType::from_json)
                 .ok_or_else(|| mismatch(path, "object without a valid `type`"))?;
-            from_json(wrapper.get("value").unwrap_or(&Json::Null), &inner_type, extra, path)
+            from_json(
+                wrapper.get("value").unwrap_or(&Json::Null),
+                &inner_type,
+                extra,
+                path,
+            )
         }
         (Json::String(text), CtyType::String) => Ok(Value::String(text.clone())),
         (Json::Bool(flag), CtyType::Bool) => Ok(Value::Bool(*flag)),
-        (Json::Number(number), CtyType::Number) => {
-            number.as_f64().map(|value| Value::Number(Number(value))).ok_or_else(|| mismatch(path, "number"))
-        }
+        (Json::Number(number), CtyType::Number) => number
+            .as_f64()
+            .map(|value| Value::Number(Number(value)))
+            .ok_or_else(|| mismatch(path, "number")),
         // go-cty accepts numbers written as strings.
-        (Json::String(text), CtyType::Number) => {
-            text.parse::<f64>().map(|value| Value::Number(Number(value))).map_err(|_| mismatch(path, "string"))
-        }
+        (Json::String(text), CtyType::Number) => text
+            .parse::<f64>()
+            .map(|value| Value::Number(Number(value)))
+            .map_err(|_| mismatch(path, "string")),
         (Json::Array(items), CtyType::List(element) | CtyType::Set(element)) => items
             .iter()
             .enumerate()
-            .map(|(index, item)| nested(path, &format!("[{index}]"), |path| from_json(item, element, extra, path)))
+            .map(|(index, item)| {
+                nested(path, &format!("[{index}]"), |path| {
+                    from_json(item, element, extra, path)
+                })
+            })
             .collect::<Result<Vec<_>, _>>()
             .map(Value::List),
         (Json::Array(items), CtyType::Tuple(elements)) if items.len() == elements.len() => items
@@ -61,14 +77,18 @@ fn from_json(json: &Json, ty: &CtyType, extra: ExtraAttributes, path: &mut Strin
             .zip(elements)
             .enumerate()
             .map(|(index, (item, element))| {
-                nested(path, &format!("[{index}]"), |path| from_json(item, element, extra, path))
+                nested(path, &format!("[{index}]"), |path| {
+                    from_json(item, element, extra, path)
+                })
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Value::List),
         (Json::Object(entries), CtyType::Map(element)) => entries
             .iter()
             .map(|(key, item)| {
-                let value = nested(path, &format!("[{key:?}]"), |path| from_json(item, element, extra, path))?;
+                let value = nested(path, &format!("[{key:?}]"), |path| {
+                    from_json(item, element, extra, path)
+                })?;
                 Ok((key.clone(), value))
             })
             .collect::<Result<BTreeMap<_, _>, _>>()
@@ -80,11 +100,16 @@ fn from_json(json: &Json, ty: &CtyType, extra: ExtraAttributes, path: &mut Strin
                     match extra {
                         ExtraAttributes::Drop => continue,
                         ExtraAttributes::Reject => {
-                            return Err(ConvertError::UnsupportedAttribute { path: path.clone(), name: key.clone() });
+                            return Err(ConvertError::UnsupportedAttribute {
+                                path: path.clone(),
+                                name: key.clone(),
+                            });
                         }
                     }
                 };
-                let value = nested(path, &format!(".{key}"), |path| from_json(item, attribute_type, extra, path))?;
+                let value = nested(path, &format!(".{key}"), |path| {
+                    from_json(item, attribute_type, extra, path)
+                })?;
                 object.insert(key.clone(), value);
             }
             for name in attributes.keys() {
@@ -138,7 +163,10 @@ mod tests {
             ("name".to_owned(), Value::from("a")),
             ("count".to_owned(), Value::from(3)),
             ("tags".to_owned(), Value::Null),
-            ("any".to_owned(), Value::List(vec![Value::from("x"), Value::from(1)])),
+            (
+                "any".to_owned(),
+                Value::List(vec![Value::from("x"), Value::from(1)]),
+            ),
         ]));
         assert_eq!(value, expected);
     }
@@ -147,10 +175,17 @@ mod tests {
     fn extra_attributes_are_rejected_or_dropped() {
         let json = br#"{"name":"a","removed_later":true}"#;
         let error = decode(json, &ty(), ExtraAttributes::Reject).expect_err("extra");
-        assert_eq!(error.to_string(), "unsupported attribute `removed_later` at ``");
+        assert_eq!(
+            error.to_string(),
+            "unsupported attribute `removed_later` at ``"
+        );
         let value = decode(json, &ty(), ExtraAttributes::Drop).expect("dropped");
         assert_eq!(value.as_map().map(|map| map.len()), Some(4));
-        let wrong = decode(br#"{"count":"many"}"#, &ty(), ExtraAttributes::Reject).expect_err("type");
-        assert_eq!(wrong.to_string(), "expected number at `.count`, found string");
+        let wrong =
+            decode(br#"{"count":"many"}"#, &ty(), ExtraAttributes::Reject).expect_err("type");
+        assert_eq!(
+            wrong.to_string(),
+            "expected number at `.count`, found string"
+        );
     }
 }

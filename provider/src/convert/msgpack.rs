@@ -26,9 +26,13 @@ const UNKNOWN_EXTENSION: i8 = 0;
 /// Decodes msgpack bytes of type `ty`.
 pub fn decode(bytes: &[u8], ty: &CtyType) -> Result<Value, ConvertError> {
     let mut reader = bytes;
-    let packed = rmpv::decode::read_value(&mut reader).map_err(|error| ConvertError::Msgpack(error.to_string()))?;
+    let packed = rmpv::decode::read_value(&mut reader)
+        .map_err(|error| ConvertError::Msgpack(error.to_string()))?;
     if !reader.is_empty() {
-        return Err(ConvertError::Msgpack(format!("{} trailing bytes after the value", reader.len())));
+        return Err(ConvertError::Msgpack(format!(
+            "{} trailing bytes after the value",
+            reader.len()
+        )));
     }
     from_pack(&packed, ty, &mut Vec::new())
 }
@@ -37,12 +41,17 @@ pub fn decode(bytes: &[u8], ty: &CtyType) -> Result<Value, ConvertError> {
 pub fn encode(value: &Value, ty: &CtyType) -> Result<Vec<u8>, ConvertError> {
     let packed = to_pack(value, ty, &mut Vec::new())?;
     let mut bytes = Vec::new();
-    rmpv::encode::write_value(&mut bytes, &packed).map_err(|error| ConvertError::Msgpack(error.to_string()))?;
+    rmpv::encode::write_value(&mut bytes, &packed)
+        .map_err(|error| ConvertError::Msgpack(error.to_string()))?;
     Ok(bytes)
 }
 
 fn mismatch(path: &[String], ty: &CtyType, found: &str) -> ConvertError {
-    ConvertError::Type { path: path.join(""), expected: ty.friendly_name(), found: found.to_owned() }
+    ConvertError::Type {
+        path: path.join(""),
+        expected: ty.friendly_name(),
+        found: found.to_owned(),
+    }
 }
 
 fn from_pack(packed: &Pack, ty: &CtyType, path: &mut Vec<String>) -> Result<Value, ConvertError> {
@@ -58,8 +67,13 @@ fn from_pack(packed: &Pack, ty: &CtyType, path: &mut Vec<String>) -> Result<Valu
             .ok_or_else(|| mismatch(path, ty, "invalid UTF-8")),
         (Pack::Boolean(flag), CtyType::Bool) => Ok(Value::Bool(*flag)),
         (Pack::Integer(integer), CtyType::Number) => {
-            let number = integer.as_i64().map(|value| value as f64).or_else(|| integer.as_u64().map(|value| value as f64));
-            number.map(|value| Value::Number(Number(value))).ok_or_else(|| mismatch(path, ty, "integer"))
+            let number = integer
+                .as_i64()
+                .map(|value| value as f64)
+                .or_else(|| integer.as_u64().map(|value| value as f64));
+            number
+                .map(|value| Value::Number(Number(value)))
+                .ok_or_else(|| mismatch(path, ty, "integer"))
         }
         (Pack::F32(value), CtyType::Number) => Ok(Value::Number(Number(f64::from(*value)))),
         (Pack::F64(value), CtyType::Number) => Ok(Value::Number(Number(*value))),
@@ -72,7 +86,11 @@ fn from_pack(packed: &Pack, ty: &CtyType, path: &mut Vec<String>) -> Result<Valu
         (Pack::Array(items), CtyType::List(element) | CtyType::Set(element)) => items
             .iter()
             .enumerate()
-            .map(|(index, item)| with_step(path, format!("[{index}]"), |path| from_pack(item, element, path)))
+            .map(|(index, item)| {
+                with_step(path, format!("[{index}]"), |path| {
+                    from_pack(item, element, path)
+                })
+            })
             .collect::<Result<Vec<_>, _>>()
             .map(Value::List),
         (Pack::Array(items), CtyType::Tuple(elements)) => {
@@ -83,15 +101,23 @@ fn from_pack(packed: &Pack, ty: &CtyType, path: &mut Vec<String>) -> Result<Valu
                 .iter()
                 .zip(elements)
                 .enumerate()
-                .map(|(index, (item, element))| with_step(path, format!("[{index}]"), |path| from_pack(item, element, path)))
+                .map(|(index, (item, element))| {
+                    with_step(path, format!("[{index}]"), |path| {
+                        from_pack(item, element, path)
+                    })
+                })
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::List)
         }
         (Pack::Map(entries), CtyType::Map(element)) => {
             let mut map = BTreeMap::new();
             for (key, item) in entries {
-                let key = key.as_str().ok_or_else(|| mismatch(path, ty, "map with a non-string key"))?;
-                let value = with_step(path, format!("[{key:?}]"), |path| from_pack(item, element, path))?;
+                let key = key
+                    .as_str()
+                    .ok_or_else(|| mismatch(path, ty, "map with a non-string key"))?;
+                let value = with_step(path, format!("[{key:?}]"), |path| {
+                    from_pack(item, element, path)
+                })?;
                 map.insert(key.to_owned(), value);
             }
             Ok(Value::Map(map))
@@ -99,12 +125,19 @@ fn from_pack(packed: &Pack, ty: &CtyType, path: &mut Vec<String>) -> Result<Valu
         (Pack::Map(entries), CtyType::Object(attributes)) => {
             let mut object = BTreeMap::new();
             for (key, item) in entries {
-                let key = key.as_str().ok_or_else(|| mismatch(path, ty, "map with a non-string key"))?;
-                let attribute_type = attributes.get(key).ok_or_else(|| ConvertError::UnsupportedAttribute {
-                    path: path.join(""),
-                    name: key.to_owned(),
+                let key = key
+                    .as_str()
+                    .ok_or_else(|| mismatch(path, ty, "map with a non-string key"))?;
+                let attribute_type =
+                    attributes
+                        .get(key)
+                        .ok_or_else(|| ConvertError::UnsupportedAttribute {
+                            path: path.join(""),
+                            name: key.to_owned(),
+                        })?;
+                let value = with_step(path, format!(".{key}"), |path| {
+                    from_pack(item, attribute_type, path)
                 })?;
-                let value = with_step(path, format!(".{key}"), |path| from_pack(item, attribute_type, path))?;
                 object.insert(key.to_owned(), value);
             }
             // Terraform always sends every attribute; tolerate omissions as null.
@@ -139,7 +172,12 @@ fn from_dynamic(packed: &Pack, path: &mut Vec<String>) -> Result<Value, ConvertE
     let ty = serde_json::from_slice(type_json)
         .ok()
         .and_then(|json| CtyType::from_json(&json))
-        .ok_or_else(|| ConvertError::Msgpack(format!("invalid type JSON in a dynamic value at `{}`", path.join(""))))?;
+        .ok_or_else(|| {
+            ConvertError::Msgpack(format!(
+                "invalid type JSON in a dynamic value at `{}`",
+                path.join("")
+            ))
+        })?;
     from_pack(inner, &ty, path)
 }
 
@@ -150,7 +188,10 @@ fn to_pack(value: &Value, ty: &CtyType, path: &mut Vec<String>) -> Result<Pack, 
         (_, CtyType::Dynamic) => {
             let inferred = infer_type(value);
             let inner = to_pack(value, &inferred, path)?;
-            Ok(Pack::Array(vec![Pack::Binary(inferred.to_json().to_string().into_bytes()), inner]))
+            Ok(Pack::Array(vec![
+                Pack::Binary(inferred.to_json().to_string().into_bytes()),
+                inner,
+            ]))
         }
         (Value::String(text), CtyType::String) => Ok(Pack::from(text.as_str())),
         (Value::Bool(flag), CtyType::Bool) => Ok(Pack::Boolean(*flag)),
@@ -161,34 +202,49 @@ fn to_pack(value: &Value, ty: &CtyType, path: &mut Vec<String>) -> Result<Pack, 
         (Value::List(items), CtyType::List(element) | CtyType::Set(element)) => items
             .iter()
             .enumerate()
-            .map(|(index, item)| with_step(path, format!("[{index}]"), |path| to_pack(item, element, path)))
+            .map(|(index, item)| {
+                with_step(path, format!("[{index}]"), |path| {
+                    to_pack(item, element, path)
+                })
+            })
             .collect::<Result<Vec<_>, _>>()
             .map(Pack::Array),
         (Value::List(items), CtyType::Tuple(elements)) if items.len() == elements.len() => items
             .iter()
             .zip(elements)
             .enumerate()
-            .map(|(index, (item, element))| with_step(path, format!("[{index}]"), |path| to_pack(item, element, path)))
+            .map(|(index, (item, element))| {
+                with_step(path, format!("[{index}]"), |path| {
+                    to_pack(item, element, path)
+                })
+            })
             .collect::<Result<Vec<_>, _>>()
             .map(Pack::Array),
         (Value::Map(entries), CtyType::Map(element)) => entries
             .iter()
             .map(|(key, item)| {
-                let packed = with_step(path, format!("[{key:?}]"), |path| to_pack(item, element, path))?;
+                let packed = with_step(path, format!("[{key:?}]"), |path| {
+                    to_pack(item, element, path)
+                })?;
                 Ok((Pack::from(key.as_str()), packed))
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Pack::Map),
         (Value::Map(entries), CtyType::Object(attributes)) => {
             if let Some(extra) = entries.keys().find(|key| !attributes.contains_key(*key)) {
-                return Err(ConvertError::UnsupportedAttribute { path: path.join(""), name: extra.clone() });
+                return Err(ConvertError::UnsupportedAttribute {
+                    path: path.join(""),
+                    name: extra.clone(),
+                });
             }
             // Every attribute, sorted by name (go-cty's order; BTreeMap iterates sorted).
             attributes
                 .iter()
                 .map(|(name, attribute_type)| {
                     let item = entries.get(name).unwrap_or(&Value::Null);
-                    let packed = with_step(path, format!(".{name}"), |path| to_pack(item, attribute_type, path))?;
+                    let packed = with_step(path, format!(".{name}"), |path| {
+                        to_pack(item, attribute_type, path)
+                    })?;
                     Ok((Pack::from(name.as_str()), packed))
                 })
                 .collect::<Result<Vec<_>, _>>()
@@ -206,13 +262,20 @@ fn infer_type(value: &Value) -> CtyType {
         Value::Number(_) => CtyType::Number,
         Value::String(_) => CtyType::String,
         Value::List(items) => CtyType::Tuple(items.iter().map(infer_type).collect()),
-        Value::Map(entries) => {
-            CtyType::Object(entries.iter().map(|(key, item)| (key.clone(), infer_type(item))).collect())
-        }
+        Value::Map(entries) => CtyType::Object(
+            entries
+                .iter()
+                .map(|(key, item)| (key.clone(), infer_type(item)))
+                .collect(),
+        ),
     }
 }
 
-fn with_step<T>(path: &mut Vec<String>, step: String, body: impl FnOnce(&mut Vec<String>) -> T) -> T {
+fn with_step<T>(
+    path: &mut Vec<String>,
+    step: String,
+    body: impl FnOnce(&mut Vec<String>) -> T,
+) -> T {
     path.push(step);
     let result = body(path);
     path.pop();
@@ -252,11 +315,21 @@ mod tests {
     use super::*;
 
     fn object(fields: &[(&str, CtyType)]) -> CtyType {
-        CtyType::Object(fields.iter().map(|(name, ty)| ((*name).to_owned(), ty.clone())).collect())
+        CtyType::Object(
+            fields
+                .iter()
+                .map(|(name, ty)| ((*name).to_owned(), ty.clone()))
+                .collect(),
+        )
     }
 
     fn map(fields: &[(&str, Value)]) -> Value {
-        Value::Map(fields.iter().map(|(name, value)| ((*name).to_owned(), value.clone())).collect())
+        Value::Map(
+            fields
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), value.clone()))
+                .collect(),
+        )
     }
 
     /// The worked example of the protocol reference (§4.1), byte for byte.
@@ -268,19 +341,33 @@ mod tests {
             ("port", CtyType::Number),
             ("tags", CtyType::Map(Box::new(CtyType::String))),
         ]);
-        let value = map(&[("id", Value::Unknown), ("name", "hello".into()), ("port", 8080.into())]);
+        let value = map(&[
+            ("id", Value::Unknown),
+            ("name", "hello".into()),
+            ("port", 8080.into()),
+        ]);
         let bytes = encode(&value, &ty).expect("encodes");
         let expected: Vec<u8> = [
             &[0x84][..],
             &[0xa2, b'i', b'd', 0xd4, 0x00, 0x00],
-            &[0xa4, b'n', b'a', b'm', b'e', 0xa5, b'h', b'e', b'l', b'l', b'o'],
+            &[
+                0xa4, b'n', b'a', b'm', b'e', 0xa5, b'h', b'e', b'l', b'l', b'o',
+            ],
             &[0xa4, b'p', b'o', b'r', b't', 0xcd, 0x1f, 0x90],
             &[0xa4, b't', b'a', b'g', b's', 0xc0],
         ]
         .concat();
         assert_eq!(bytes, expected);
         let decoded = decode(&bytes, &ty).expect("decodes");
-        assert_eq!(decoded, map(&[("id", Value::Unknown), ("name", "hello".into()), ("port", 8080.into()), ("tags", Value::Null)]));
+        assert_eq!(
+            decoded,
+            map(&[
+                ("id", Value::Unknown),
+                ("name", "hello".into()),
+                ("port", 8080.into()),
+                ("tags", Value::Null)
+            ])
+        );
     }
 
     #[test]
@@ -311,14 +398,26 @@ mod tests {
     fn refined_unknowns_and_any_extension_decode_as_unknown() {
         // Extension 12 (ext8, 3 bytes) holding the refinement map {1: false}: "not null".
         let refined = [0xc7, 0x03, 0x0c, 0x81, 0x01, 0xc2];
-        assert_eq!(decode(&refined, &CtyType::String).expect("decodes"), Value::Unknown);
+        assert_eq!(
+            decode(&refined, &CtyType::String).expect("decodes"),
+            Value::Unknown
+        );
         // A string-prefix refinement {2: "ab"} on a string.
         let prefix = [0xc7, 0x05, 0x0c, 0x81, 0x02, 0xa2, b'a', b'b'];
-        assert_eq!(decode(&prefix, &CtyType::String).expect("decodes"), Value::Unknown);
+        assert_eq!(
+            decode(&prefix, &CtyType::String).expect("decodes"),
+            Value::Unknown
+        );
         // An unknown object (the whole value), as fixext1 type 0.
         let ty = object(&[("a", CtyType::String)]);
-        assert_eq!(decode(&[0xd4, 0x00, 0x00], &ty).expect("decodes"), Value::Unknown);
-        assert_eq!(encode(&Value::Unknown, &ty).expect("encodes"), vec![0xd4, 0x00, 0x00]);
+        assert_eq!(
+            decode(&[0xd4, 0x00, 0x00], &ty).expect("decodes"),
+            Value::Unknown
+        );
+        assert_eq!(
+            encode(&Value::Unknown, &ty).expect("encodes"),
+            vec![0xd4, 0x00, 0x00]
+        );
     }
 
     #[test]
@@ -332,17 +431,32 @@ mod tests {
             (&[0xa3, b'1', b'.', b'5'], 1.5),
         ];
         for (bytes, expected) in cases {
-            assert_eq!(decode(bytes, &CtyType::Number).expect("decodes"), Value::Number(Number(expected)), "{bytes:x?}");
+            assert_eq!(
+                decode(bytes, &CtyType::Number).expect("decodes"),
+                Value::Number(Number(expected)),
+                "{bytes:x?}"
+            );
         }
-        assert_eq!(encode(&Value::Number(Number(1.5)), &CtyType::Number).expect("encodes")[0], 0xcb);
+        assert_eq!(
+            encode(&Value::Number(Number(1.5)), &CtyType::Number).expect("encodes")[0],
+            0xcb
+        );
     }
 
     #[test]
     fn dynamic_values_carry_their_type() {
         // The reference's example: [bin("\"string\""), "x"].
-        let bytes = [0x92, 0xc4, 0x08, b'"', b's', b't', b'r', b'i', b'n', b'g', b'"', 0xa1, b'x'];
-        assert_eq!(decode(&bytes, &CtyType::Dynamic).expect("decodes"), Value::from("x"));
-        assert_eq!(encode(&Value::from("x"), &CtyType::Dynamic).expect("encodes"), bytes.to_vec());
+        let bytes = [
+            0x92, 0xc4, 0x08, b'"', b's', b't', b'r', b'i', b'n', b'g', b'"', 0xa1, b'x',
+        ];
+        assert_eq!(
+            decode(&bytes, &CtyType::Dynamic).expect("decodes"),
+            Value::from("x")
+        );
+        assert_eq!(
+            encode(&Value::from("x"), &CtyType::Dynamic).expect("encodes"),
+            bytes.to_vec()
+        );
     }
 
     #[test]

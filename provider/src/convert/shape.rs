@@ -15,7 +15,10 @@ use super::cty::{Nesting, nesting};
 
 /// Incoming: a LIST block collection with no blocks becomes null (the catalogue's "unset"), at
 /// any depth.
-pub fn blocks_from_proto(attributes: &BTreeMap<String, Attribute>, object: &mut BTreeMap<String, Value>) {
+pub fn blocks_from_proto(
+    attributes: &BTreeMap<String, Attribute>,
+    object: &mut BTreeMap<String, Value>,
+) {
     walk(attributes, object, false, &|attribute, value| {
         let empty = matches!(value, Value::List(items) if items.is_empty());
         if empty && nesting(attribute) == Some(Nesting::ListBlock) {
@@ -25,7 +28,10 @@ pub fn blocks_from_proto(attributes: &BTreeMap<String, Attribute>, object: &mut 
 }
 
 /// Outgoing: a null LIST block collection becomes an empty list, at any depth.
-pub fn blocks_to_proto(attributes: &BTreeMap<String, Attribute>, object: &mut BTreeMap<String, Value>) {
+pub fn blocks_to_proto(
+    attributes: &BTreeMap<String, Attribute>,
+    object: &mut BTreeMap<String, Value>,
+) {
     walk(attributes, object, false, &|attribute, value| {
         if value.is_null() && nesting(attribute) == Some(Nesting::ListBlock) {
             *value = Value::List(Vec::new());
@@ -35,7 +41,10 @@ pub fn blocks_to_proto(attributes: &BTreeMap<String, Attribute>, object: &mut BT
 
 /// Outgoing, for clients that honour write-only attributes: every write-only value becomes
 /// null, at any depth (Terraform >= 1.11 refuses a plan or state that holds one).
-pub fn null_write_only(attributes: &BTreeMap<String, Attribute>, object: &mut BTreeMap<String, Value>) {
+pub fn null_write_only(
+    attributes: &BTreeMap<String, Attribute>,
+    object: &mut BTreeMap<String, Value>,
+) {
     walk(attributes, object, true, &|attribute, value| {
         if attribute.write_only {
             *value = Value::Null;
@@ -53,7 +62,9 @@ fn walk(
     visit: &dyn Fn(&Attribute, &mut Value),
 ) {
     for (name, attribute) in attributes {
-        let Some(value) = object.get_mut(name) else { continue };
+        let Some(value) = object.get_mut(name) else {
+            continue;
+        };
         match (&attribute.ty, &mut *value) {
             (AttrType::Object(nested), Value::Map(inner)) => walk(nested, inner, into_maps, visit),
             (AttrType::List(element), Value::List(items)) => {
@@ -87,13 +98,21 @@ mod tests {
     use super::*;
 
     fn registry_attributes(type_name: &str) -> BTreeMap<String, Attribute> {
-        engine::schema::load_registry().expect("catalogue").get(type_name).expect("type in the catalogue").attributes.clone()
+        engine::schema::load_registry()
+            .expect("catalogue")
+            .get(type_name)
+            .expect("type in the catalogue")
+            .attributes
+            .clone()
     }
 
     #[test]
     fn list_blocks_are_empty_lists_towards_terraform_and_null_towards_the_engine() {
         let attributes = registry_attributes("azureml_compute_instance");
-        assert!(attributes.contains_key("schedule"), "compute instance has repeated schedule blocks");
+        assert!(
+            attributes.contains_key("schedule"),
+            "compute instance has repeated schedule blocks"
+        );
         let mut object = BTreeMap::from([("schedule".to_owned(), Value::Null)]);
         blocks_to_proto(&attributes, &mut object);
         assert_eq!(object["schedule"], Value::List(Vec::new()));

@@ -44,10 +44,14 @@ pub fn block(attributes: &BTreeMap<String, Attribute>, description: &str) -> pro
     for (name, attribute) in attributes {
         match (nesting(attribute), attribute.ty.nested_attributes()) {
             (Some(Nesting::SingleBlock), Some(nested)) => {
-                result.block_types.push(nested_block(name, attribute, NestingMode::Single, nested));
+                result
+                    .block_types
+                    .push(nested_block(name, attribute, NestingMode::Single, nested));
             }
             (Some(Nesting::ListBlock), Some(nested)) => {
-                result.block_types.push(nested_block(name, attribute, NestingMode::List, nested));
+                result
+                    .block_types
+                    .push(nested_block(name, attribute, NestingMode::List, nested));
             }
             _ => result.attributes.push(self::attribute(name, attribute)),
         }
@@ -63,7 +67,11 @@ fn nested_block(
 ) -> proto::schema::NestedBlock {
     let required = i64::from(attribute.presence == Presence::Required);
     // SINGLE needs min = max (both 1 when required); LIST has no upper bound (0).
-    let max_items = if mode == NestingMode::Single { required } else { 0 };
+    let max_items = if mode == NestingMode::Single {
+        required
+    } else {
+        0
+    };
     proto::schema::NestedBlock {
         type_name: name.to_owned(),
         block: Some(block(nested, &attribute.description)),
@@ -97,7 +105,12 @@ fn attribute(name: &str, attribute: &Attribute) -> proto::schema::Attribute {
         (Some(Nesting::MapAttribute), Some(nested)) => {
             result.nested_type = Some(nested_type(proto::schema::object::NestingMode::Map, nested));
         }
-        _ => result.r#type = from_attr_type(&attribute.ty).to_json().to_string().into_bytes(),
+        _ => {
+            result.r#type = from_attr_type(&attribute.ty)
+                .to_json()
+                .to_string()
+                .into_bytes()
+        }
     }
     result
 }
@@ -119,7 +132,13 @@ fn nested_type(
             };
             match (inner_mode, inner.ty.nested_attributes()) {
                 (Some(inner_mode), Some(nested)) => {
-                    let mut converted = attribute(name, &Attribute { ty: engine::schema::AttrType::String, ..inner.clone() });
+                    let mut converted = attribute(
+                        name,
+                        &Attribute {
+                            ty: engine::schema::AttrType::String,
+                            ..inner.clone()
+                        },
+                    );
                     converted.r#type = Vec::new();
                     converted.nested_type = Some(nested_type(inner_mode, nested));
                     converted
@@ -128,7 +147,11 @@ fn nested_type(
             }
         })
         .collect();
-    proto::schema::Object { attributes, nesting: mode as i32, ..Default::default() }
+    proto::schema::Object {
+        attributes,
+        nesting: mode as i32,
+        ..Default::default()
+    }
 }
 
 /// Encodes an object (or null) as msgpack against `attributes`; with `write_only_allowed`,
@@ -149,7 +172,10 @@ pub fn dynamic_value(
             Value::Map(entries)
         }
     };
-    Ok(proto::DynamicValue { msgpack: msgpack::encode(&value, &object_type(attributes))?, json: Vec::new() })
+    Ok(proto::DynamicValue {
+        msgpack: msgpack::encode(&value, &object_type(attributes))?,
+        json: Vec::new(),
+    })
 }
 
 /// Engine diagnostics as protocol diagnostics; attribute subjects become attribute paths, which
@@ -190,7 +216,9 @@ pub fn attribute_path(path: &AttrPath) -> proto::AttributePath {
         .map(|step| Step {
             selector: Some(match step {
                 PathStep::Attr(name) => Selector::AttributeName(name.clone()),
-                PathStep::Index(index) => Selector::ElementKeyInt(i64::try_from(*index).unwrap_or(i64::MAX)),
+                PathStep::Index(index) => {
+                    Selector::ElementKeyInt(i64::try_from(*index).unwrap_or(i64::MAX))
+                }
                 PathStep::Key(key) => Selector::ElementKeyString(key.clone()),
             }),
         })
@@ -326,7 +354,11 @@ description = "Limits."
         }
         for nested in &block.block_types {
             let mode = NestingMode::try_from(nested.nesting).map_or("?", |mode| mode.as_str_name());
-            let _ = writeln!(out, "{:indent$}block {} {mode} min={} max={}", "", nested.type_name, nested.min_items, nested.max_items);
+            let _ = writeln!(
+                out,
+                "{:indent$}block {} {mode} min={} max={}",
+                "", nested.type_name, nested.min_items, nested.max_items
+            );
             match &nested.block {
                 Some(inner) => render_block(inner, indent + 2, out),
                 None => out.push_str("MISSING BLOCK\n"),
@@ -347,9 +379,16 @@ description = "Limits."
         .map(|(_, name)| *name)
         .collect();
         let ty = String::from_utf8_lossy(&attribute.r#type);
-        let _ = writeln!(out, "{:indent$}{} {ty} {}", "", attribute.name, flags.join(","));
+        let _ = writeln!(
+            out,
+            "{:indent$}{} {ty} {}",
+            "",
+            attribute.name,
+            flags.join(",")
+        );
         if let Some(nested) = &attribute.nested_type {
-            let mode = proto::schema::object::NestingMode::try_from(nested.nesting).map_or("?", |mode| mode.as_str_name());
+            let mode = proto::schema::object::NestingMode::try_from(nested.nesting)
+                .map_or("?", |mode| mode.as_str_name());
             let _ = writeln!(out, "{:indent$}  nested {mode}", "");
             for inner in &nested.attributes {
                 render_attribute(inner, indent + 4, out);
@@ -359,7 +398,8 @@ description = "Limits."
 
     #[test]
     fn schema_conversion_snapshot() {
-        let fixture = engine::schema::parse_schema("fixture.toml", FIXTURE).expect("the fixture is a valid schema");
+        let fixture = engine::schema::parse_schema("fixture.toml", FIXTURE)
+            .expect("the fixture is a valid schema");
         let converted = schema(&fixture);
         let mut out = String::new();
         render_block(converted.block.as_ref().expect("block"), 0, &mut out);
@@ -391,7 +431,10 @@ description = "Limits."
             render_block(converted.block.as_ref().expect("block"), 0, &mut out);
             assert!(!out.contains("MISSING BLOCK"), "{}", resource.type_name);
             // Terraform >= 1.1 rejects an attribute that is required and optional or computed.
-            assert!(!out.contains("required,optional") && !out.contains("required,computed"), "{out}");
+            assert!(
+                !out.contains("required,optional") && !out.contains("required,computed"),
+                "{out}"
+            );
         }
     }
 }

@@ -5,7 +5,10 @@
 use std::sync::Arc;
 
 use hyper_util::rt::TokioIo;
-use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose,
+};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use tokio_rustls::TlsConnector;
 use tonic::transport::{Channel, Endpoint};
@@ -35,7 +38,10 @@ impl ClientIdentity {
             KeyUsagePurpose::KeyAgreement,
             KeyUsagePurpose::KeyCertSign,
         ];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth, ExtendedKeyUsagePurpose::ServerAuth];
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ClientAuth,
+            ExtendedKeyUsagePurpose::ServerAuth,
+        ];
         let certificate = params.self_signed(&key).expect("self-signed");
         ClientIdentity {
             pem: certificate.pem(),
@@ -47,12 +53,17 @@ impl ClientIdentity {
     fn tls_config(&self, server_certificate: &[u8]) -> rustls::ClientConfig {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let mut roots = rustls::RootCertStore::empty();
-        roots.add(CertificateDer::from(server_certificate.to_vec())).expect("the server certificate is a valid root");
+        roots
+            .add(CertificateDer::from(server_certificate.to_vec()))
+            .expect("the server certificate is a valid root");
         let mut config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .expect("protocol versions")
             .with_root_certificates(roots)
-            .with_client_auth_cert(vec![self.der.clone()], PrivateKeyDer::Pkcs8(self.key.clone_key()))
+            .with_client_auth_cert(
+                vec![self.der.clone()],
+                PrivateKeyDer::Pkcs8(self.key.clone_key()),
+            )
             .expect("client certificate");
         config.alpn_protocols = vec![b"h2".to_vec()];
         config
@@ -71,7 +82,11 @@ impl ClientIdentity {
     }
 
     /// A gRPC channel over mutual TLS.
-    pub async fn channel(&self, address: &str, server_certificate: &[u8]) -> Result<Channel, tonic::transport::Error> {
+    pub async fn channel(
+        &self,
+        address: &str,
+        server_certificate: &[u8],
+    ) -> Result<Channel, tonic::transport::Error> {
         let connector = TlsConnector::from(Arc::new(self.tls_config(server_certificate)));
         let address = address.to_owned();
         Endpoint::from_static("http://localhost")
@@ -91,5 +106,8 @@ impl ClientIdentity {
 
 /// A plaintext gRPC channel (debug mode, or TLS disabled).
 pub async fn plaintext_channel(address: &str) -> Result<Channel, tonic::transport::Error> {
-    Endpoint::from_shared(format!("http://{address}")).expect("valid URI").connect().await
+    Endpoint::from_shared(format!("http://{address}"))
+        .expect("valid URI")
+        .connect()
+        .await
 }

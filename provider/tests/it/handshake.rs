@@ -6,17 +6,24 @@ use crate::client::{ClientIdentity, plaintext_channel};
 use crate::plugin::{self, Plugin};
 use provider::proto::plugin::Empty;
 use provider::proto::plugin::grpc_controller_client::GrpcControllerClient;
+use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::HealthCheckRequest;
 
 #[test]
 fn without_the_magic_cookie_it_explains_and_exits_non_zero() {
     let output = plugin::command().output().expect("the binary runs");
     assert!(!output.status.success());
-    assert!(output.stdout.is_empty(), "nothing on stdout: {:?}", String::from_utf8_lossy(&output.stdout));
+    assert!(
+        output.stdout.is_empty(),
+        "nothing on stdout: {:?}",
+        String::from_utf8_lossy(&output.stdout)
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("this binary is a Terraform plugin"), "{stderr}");
+    assert!(
+        stderr.contains("this binary is a Terraform plugin"),
+        "{stderr}"
+    );
     assert!(stderr.contains("--debug"), "{stderr}");
 }
 
@@ -33,9 +40,15 @@ fn handshake_line_has_the_six_fields_terraform_parses() {
     assert_eq!(address.ip(), std::net::Ipv4Addr::LOCALHOST);
     assert_ne!(address.port(), 0);
     assert!(!fields[5].contains('='), "certificate must be unpadded");
-    assert!(fields[5].len() > 50, "go-plugin ignores a certificate field of 50 characters or less");
+    assert!(
+        fields[5].len() > 50,
+        "go-plugin ignores a certificate field of 50 characters or less"
+    );
     let der = plugin.server_certificate();
-    assert!(der.windows(b"localhost".len()).any(|window| window == b"localhost"));
+    assert!(
+        der.windows(b"localhost".len())
+            .any(|window| window == b"localhost")
+    );
 }
 
 #[test]
@@ -43,7 +56,10 @@ fn honours_the_port_range_terraform_sets() {
     let client = ClientIdentity::generate();
     let workdir = tempfile::tempdir().expect("tempdir");
     // Find a free port, then offer a one-port range holding it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|socket| socket.local_addr()).expect("free port").port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|socket| socket.local_addr())
+        .expect("free port")
+        .port();
     let mut command = plugin::command();
     command
         .current_dir(workdir.path())
@@ -53,7 +69,12 @@ fn honours_the_port_range_terraform_sets() {
         .env("PLUGIN_MAX_PORT", port.to_string())
         .env("PLUGIN_CLIENT_CERT", &client.pem);
     let plugin = Plugin::spawn(command);
-    assert_eq!(plugin.address(), format!("127.0.0.1:{port}"), "stderr: {}", plugin.stderr.lock().expect("lock"));
+    assert_eq!(
+        plugin.address(),
+        format!("127.0.0.1:{port}"),
+        "stderr: {}",
+        plugin.stderr.lock().expect("lock")
+    );
 }
 
 #[tokio::test]
@@ -63,15 +84,23 @@ async fn mutual_tls_negotiates_h2_and_serves_health() {
     let plugin = Plugin::start(Some(&client.pem), workdir.path());
     let server_certificate = plugin.server_certificate();
 
-    let tls = client.tls_connect(&plugin.address(), &server_certificate).await.expect("TLS handshake");
+    let tls = client
+        .tls_connect(&plugin.address(), &server_certificate)
+        .await
+        .expect("TLS handshake");
     let (_, connection) = tls.get_ref();
     assert_eq!(connection.alpn_protocol(), Some(&b"h2"[..]));
     let peer = connection.peer_certificates().expect("server certificate");
     assert_eq!(peer[0].as_ref(), server_certificate.as_slice());
 
-    let channel = client.channel(&plugin.address(), &server_certificate).await.expect("channel");
+    let channel = client
+        .channel(&plugin.address(), &server_certificate)
+        .await
+        .expect("channel");
     let response = HealthClient::new(channel)
-        .check(HealthCheckRequest { service: "plugin".to_owned() })
+        .check(HealthCheckRequest {
+            service: "plugin".to_owned(),
+        })
         .await
         .expect("health check");
     assert_eq!(response.into_inner().status(), ServingStatus::Serving);
@@ -86,9 +115,13 @@ async fn a_client_with_another_certificate_is_refused() {
     let server_certificate = plugin.server_certificate();
 
     let refused = async {
-        let channel = intruder.channel(&plugin.address(), &server_certificate).await?;
+        let channel = intruder
+            .channel(&plugin.address(), &server_certificate)
+            .await?;
         let status = HealthClient::new(channel)
-            .check(HealthCheckRequest { service: "plugin".to_owned() })
+            .check(HealthCheckRequest {
+                service: "plugin".to_owned(),
+            })
             .await;
         Ok::<_, tonic::transport::Error>(status)
     }
@@ -98,12 +131,23 @@ async fn a_client_with_another_certificate_is_refused() {
         Ok(Ok(response)) => panic!("a foreign certificate was served: {response:?}"),
     }
     // Terraform's own certificate still works.
-    let channel = terraform.channel(&plugin.address(), &server_certificate).await.expect("channel");
+    let channel = terraform
+        .channel(&plugin.address(), &server_certificate)
+        .await
+        .expect("channel");
     HealthClient::new(channel)
-        .check(HealthCheckRequest { service: "plugin".to_owned() })
+        .check(HealthCheckRequest {
+            service: "plugin".to_owned(),
+        })
         .await
         .expect("terraform's certificate is accepted");
-    assert!(plugin.stderr.lock().expect("lock").contains("refused a TLS client"));
+    assert!(
+        plugin
+            .stderr
+            .lock()
+            .expect("lock")
+            .contains("refused a TLS client")
+    );
 }
 
 #[tokio::test]
@@ -111,10 +155,18 @@ async fn shutdown_makes_the_process_exit_promptly() {
     let client = ClientIdentity::generate();
     let workdir = tempfile::tempdir().expect("tempdir");
     let mut plugin = Plugin::start(Some(&client.pem), workdir.path());
-    let channel = client.channel(&plugin.address(), &plugin.server_certificate()).await.expect("channel");
-    GrpcControllerClient::new(channel).shutdown(Empty {}).await.expect("shutdown answered");
+    let channel = client
+        .channel(&plugin.address(), &plugin.server_certificate())
+        .await
+        .expect("channel");
+    GrpcControllerClient::new(channel)
+        .shutdown(Empty {})
+        .await
+        .expect("shutdown answered");
     // Terraform kills a plugin that has not exited 2 s after Shutdown.
-    let status = plugin.wait_exit(Duration::from_millis(1500)).expect("exited before terraform's 2 s deadline");
+    let status = plugin
+        .wait_exit(Duration::from_millis(1500))
+        .expect("exited before terraform's 2 s deadline");
     assert!(status.success(), "{status:?}");
 }
 
@@ -123,10 +175,16 @@ async fn without_a_client_certificate_it_serves_plaintext() {
     // TF_DISABLE_PLUGIN_TLS: Terraform passes no PLUGIN_CLIENT_CERT and dials plaintext h2.
     let workdir = tempfile::tempdir().expect("tempdir");
     let plugin = Plugin::start(None, workdir.path());
-    assert!(plugin.handshake.ends_with("|grpc|"), "empty certificate field: {}", plugin.handshake);
+    assert!(
+        plugin.handshake.ends_with("|grpc|"),
+        "empty certificate field: {}",
+        plugin.handshake
+    );
     let channel = plaintext_channel(&plugin.address()).await.expect("channel");
     let response = HealthClient::new(channel)
-        .check(HealthCheckRequest { service: "plugin".to_owned() })
+        .check(HealthCheckRequest {
+            service: "plugin".to_owned(),
+        })
         .await
         .expect("health check");
     assert_eq!(response.into_inner().status(), ServingStatus::Serving);
@@ -138,8 +196,14 @@ async fn debug_mode_prints_a_reattach_value_and_serves_plaintext() {
     let mut command = plugin::command();
     command.current_dir(workdir.path()).arg("--debug");
     let plugin = Plugin::spawn(command);
-    assert!(plugin.handshake.starts_with("Provider started."), "{}", plugin.handshake);
-    let line = plugin.wait_for_line("TF_REATTACH_PROVIDERS=").expect("the reattach line");
+    assert!(
+        plugin.handshake.starts_with("Provider started."),
+        "{}",
+        plugin.handshake
+    );
+    let line = plugin
+        .wait_for_line("TF_REATTACH_PROVIDERS=")
+        .expect("the reattach line");
     let json = line
         .split_once("TF_REATTACH_PROVIDERS='")
         .and_then(|(_, rest)| rest.strip_suffix('\''))
@@ -151,11 +215,16 @@ async fn debug_mode_prints_a_reattach_value_and_serves_plaintext() {
     assert_eq!(entry["Test"], true);
     assert_eq!(entry["Pid"], plugin.child.id());
     assert_eq!(entry["Addr"]["Network"], "tcp");
-    let address = entry["Addr"]["String"].as_str().expect("address").to_owned();
+    let address = entry["Addr"]["String"]
+        .as_str()
+        .expect("address")
+        .to_owned();
     assert!(address.starts_with("127.0.0.1:"));
     let channel = plaintext_channel(&address).await.expect("channel");
     let response = HealthClient::new(channel)
-        .check(HealthCheckRequest { service: "plugin".to_owned() })
+        .check(HealthCheckRequest {
+            service: "plugin".to_owned(),
+        })
         .await
         .expect("health check");
     assert_eq!(response.into_inner().status(), ServingStatus::Serving);

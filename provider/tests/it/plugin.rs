@@ -20,11 +20,18 @@ pub fn binary() -> &'static str {
 pub fn command() -> Command {
     let mut command = Command::new(binary());
     for (key, _) in std::env::vars() {
-        if key.starts_with("TF_") || key.starts_with("PLUGIN_") || key.starts_with("AZUREML_") || key.starts_with("ARM_") {
+        if key.starts_with("TF_")
+            || key.starts_with("PLUGIN_")
+            || key.starts_with("AZUREML_")
+            || key.starts_with("ARM_")
+        {
             command.env_remove(key);
         }
     }
-    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     command
 }
 
@@ -60,7 +67,10 @@ impl Plugin {
         let mut child = command.spawn().expect("the provider binary starts");
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = Arc::new(Mutex::new(String::new()));
-        drain(child.stderr.take().expect("stderr is piped"), stderr.clone());
+        drain(
+            child.stderr.take().expect("stderr is piped"),
+            stderr.clone(),
+        );
         let lines = Arc::new(Mutex::new(Vec::new()));
         let (sender, receiver) = mpsc::channel();
         let collected = lines.clone();
@@ -74,14 +84,27 @@ impl Plugin {
                 }
             }
         });
-        let handshake = receiver.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
-        Plugin { child, handshake, stderr, stdout: lines }
+        let handshake = receiver
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_default();
+        Plugin {
+            child,
+            handshake,
+            stderr,
+            stdout: lines,
+        }
     }
 
     /// Waits (bounded) for a stdout line containing `needle`.
     pub fn wait_for_line(&self, needle: &str) -> Option<String> {
         for _ in 0..500 {
-            if let Some(line) = self.stdout.lock().ok()?.iter().find(|line| line.contains(needle)) {
+            if let Some(line) = self
+                .stdout
+                .lock()
+                .ok()?
+                .iter()
+                .find(|line| line.contains(needle))
+            {
                 return Some(line.clone());
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -96,13 +119,22 @@ impl Plugin {
 
     /// The address of field 4.
     pub fn address(&self) -> String {
-        self.fields().get(3).map(|address| (*address).to_owned()).unwrap_or_default()
+        self.fields()
+            .get(3)
+            .map(|address| (*address).to_owned())
+            .unwrap_or_default()
     }
 
     /// The server certificate of field 6, decoded.
     pub fn server_certificate(&self) -> Vec<u8> {
-        let field = self.fields().get(5).map(|field| (*field).to_owned()).unwrap_or_default();
-        base64::engine::general_purpose::STANDARD_NO_PAD.decode(field).expect("field 6 is unpadded standard base64")
+        let field = self
+            .fields()
+            .get(5)
+            .map(|field| (*field).to_owned())
+            .unwrap_or_default();
+        base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(field)
+            .expect("field 6 is unpadded standard base64")
     }
 
     /// Waits up to `limit` for the process to exit.

@@ -22,16 +22,31 @@ async fn connect() -> Connected {
     let identity = ClientIdentity::generate();
     let workdir = tempfile::tempdir().expect("tempdir");
     let plugin = Plugin::start(Some(&identity.pem), workdir.path());
-    let channel = identity.channel(&plugin.address(), &plugin.server_certificate()).await.expect("channel");
-    Connected { client: ProviderClient::new(channel), _plugin: plugin, _workdir: workdir }
+    let channel = identity
+        .channel(&plugin.address(), &plugin.server_certificate())
+        .await
+        .expect("channel");
+    Connected {
+        client: ProviderClient::new(channel),
+        _plugin: plugin,
+        _workdir: workdir,
+    }
 }
 
 fn dynamic(value: &Value, ty: &CtyType) -> proto::DynamicValue {
-    proto::DynamicValue { msgpack: msgpack::encode(value, ty).expect("encodes"), json: Vec::new() }
+    proto::DynamicValue {
+        msgpack: msgpack::encode(value, ty).expect("encodes"),
+        json: Vec::new(),
+    }
 }
 
 fn object(pairs: &[(&str, Value)]) -> Value {
-    Value::Map(pairs.iter().map(|(key, value)| ((*key).to_owned(), value.clone())).collect())
+    Value::Map(
+        pairs
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), value.clone()))
+            .collect(),
+    )
 }
 
 fn path_names(path: &proto::AttributePath) -> Vec<String> {
@@ -58,33 +73,71 @@ async fn provider_schema_covers_the_catalogue() {
         .into_inner();
     assert!(schema.diagnostics.is_empty(), "{:?}", schema.diagnostics);
     let registry = engine::schema::load_registry().expect("catalogue");
-    let expected: Vec<&String> = registry.iter().map(|resource| &resource.type_name).collect();
+    let expected: Vec<&String> = registry
+        .iter()
+        .map(|resource| &resource.type_name)
+        .collect();
     let mut served: Vec<&String> = schema.resource_schemas.keys().collect();
     served.sort();
     assert_eq!(served, expected);
     // Terraform 1.0 dereferences every block without checking: none may be missing.
     for (name, resource) in &schema.resource_schemas {
-        let block = resource.block.as_ref().unwrap_or_else(|| panic!("{name} has a block"));
+        let block = resource
+            .block
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name} has a block"));
         for nested in &block.block_types {
-            assert!(nested.block.is_some(), "{name}.{} has a block", nested.type_name);
+            assert!(
+                nested.block.is_some(),
+                "{name}.{} has a block",
+                nested.type_name
+            );
         }
         for attribute in &block.attributes {
             // Exactly one of: cty type JSON (Terraform 1.0 panics on invalid JSON), nested type.
             if attribute.nested_type.is_some() {
-                assert!(attribute.r#type.is_empty(), "{name}.{}: type and nested type", attribute.name);
+                assert!(
+                    attribute.r#type.is_empty(),
+                    "{name}.{}: type and nested type",
+                    attribute.name
+                );
                 continue;
             }
-            let json: serde_json::Value = serde_json::from_slice(&attribute.r#type).expect("type is JSON");
-            assert!(CtyType::from_json(&json).is_some(), "{name}.{} has a cty type", attribute.name);
+            let json: serde_json::Value =
+                serde_json::from_slice(&attribute.r#type).expect("type is JSON");
+            assert!(
+                CtyType::from_json(&json).is_some(),
+                "{name}.{} has a cty type",
+                attribute.name
+            );
         }
     }
-    let provider = schema.provider.and_then(|schema| schema.block).expect("provider schema");
-    let token = provider.attributes.iter().find(|attribute| attribute.name == "token").expect("token");
+    let provider = schema
+        .provider
+        .and_then(|schema| schema.block)
+        .expect("provider schema");
+    let token = provider
+        .attributes
+        .iter()
+        .find(|attribute| attribute.name == "token")
+        .expect("token");
     assert!(token.sensitive && token.optional);
-    let names: Vec<&str> = provider.attributes.iter().map(|attribute| attribute.name.as_str()).collect();
-    for expected in ["endpoint", "subscription_id", "ca_certificate", "api_version", "tenant_id", "client_id",
-        "client_secret", "authority_host", "attach_wait_timeout"]
-    {
+    let names: Vec<&str> = provider
+        .attributes
+        .iter()
+        .map(|attribute| attribute.name.as_str())
+        .collect();
+    for expected in [
+        "endpoint",
+        "subscription_id",
+        "ca_certificate",
+        "api_version",
+        "tenant_id",
+        "client_id",
+        "client_secret",
+        "authority_host",
+        "attach_wait_timeout",
+    ] {
         assert!(names.contains(&expected), "provider attribute {expected}");
     }
 
@@ -101,7 +154,9 @@ async fn provider_schema_covers_the_catalogue() {
 async fn resource_validation_points_at_the_attribute() {
     let mut connected = connect().await;
     let registry = engine::schema::load_registry().expect("catalogue");
-    let cluster = registry.get("azureml_compute_cluster").expect("compute cluster in the catalogue");
+    let cluster = registry
+        .get("azureml_compute_cluster")
+        .expect("compute cluster in the catalogue");
     let config = object(&[
         ("name", "gpu".into()),
         ("workspace_id", Value::Unknown),
@@ -122,8 +177,15 @@ async fn resource_validation_points_at_the_attribute() {
     assert_eq!(response.diagnostics.len(), 1, "{:?}", response.diagnostics);
     let diagnostic = &response.diagnostics[0];
     assert_eq!(diagnostic.severity(), proto::diagnostic::Severity::Error);
-    assert_eq!(path_names(diagnostic.attribute.as_ref().expect("path")), ["vm_priority"]);
-    assert!(diagnostic.detail.contains("`Dedicated`"), "{}", diagnostic.detail);
+    assert_eq!(
+        path_names(diagnostic.attribute.as_ref().expect("path")),
+        ["vm_priority"]
+    );
+    assert!(
+        diagnostic.detail.contains("`Dedicated`"),
+        "{}",
+        diagnostic.detail
+    );
 
     let unknown_type = connected
         .client
@@ -134,13 +196,19 @@ async fn resource_validation_points_at_the_attribute() {
         .await
         .expect("ValidateResourceConfig")
         .into_inner();
-    assert_eq!(unknown_type.diagnostics[0].summary, "Unsupported resource type");
+    assert_eq!(
+        unknown_type.diagnostics[0].summary,
+        "Unsupported resource type"
+    );
 }
 
 #[tokio::test]
 async fn provider_config_is_validated_with_paths() {
     let mut connected = connect().await;
-    let config = object(&[("endpoint", "ftp://nowhere".into()), ("token", Value::Unknown)]);
+    let config = object(&[
+        ("endpoint", "ftp://nowhere".into()),
+        ("token", Value::Unknown),
+    ]);
     let response = connected
         .client
         .validate_provider_config(proto::validate_provider_config::Request {
@@ -150,14 +218,19 @@ async fn provider_config_is_validated_with_paths() {
         .expect("ValidateProviderConfig")
         .into_inner();
     assert_eq!(response.diagnostics.len(), 1, "{:?}", response.diagnostics);
-    assert_eq!(path_names(response.diagnostics[0].attribute.as_ref().expect("path")), ["endpoint"]);
+    assert_eq!(
+        path_names(response.diagnostics[0].attribute.as_ref().expect("path")),
+        ["endpoint"]
+    );
 }
 
 #[tokio::test]
 async fn upgrade_resource_state_reencodes_stored_json() {
     let mut connected = connect().await;
     let registry = engine::schema::load_registry().expect("catalogue");
-    let cluster = registry.get("azureml_compute_cluster").expect("compute cluster in the catalogue");
+    let cluster = registry
+        .get("azureml_compute_cluster")
+        .expect("compute cluster in the catalogue");
     let stored = serde_json::json!({
         "id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.MachineLearningServices/workspaces/w/computes/gpu",
         "name": "gpu",
@@ -169,16 +242,27 @@ async fn upgrade_resource_state_reencodes_stored_json() {
         .upgrade_resource_state(proto::upgrade_resource_state::Request {
             type_name: cluster.type_name.clone(),
             version: 0,
-            raw_state: Some(proto::RawState { json: stored.to_string().into_bytes(), flatmap: Default::default() }),
+            raw_state: Some(proto::RawState {
+                json: stored.to_string().into_bytes(),
+                flatmap: Default::default(),
+            }),
         })
         .await
         .expect("UpgradeResourceState")
         .into_inner();
-    assert!(response.diagnostics.is_empty(), "{:?}", response.diagnostics);
+    assert!(
+        response.diagnostics.is_empty(),
+        "{:?}",
+        response.diagnostics
+    );
     let upgraded = response.upgraded_state.expect("upgraded state");
     let value = msgpack::decode(&upgraded.msgpack, &cty::resource_type(cluster)).expect("decodes");
     let entries: &BTreeMap<String, Value> = value.as_map().expect("object");
-    assert_eq!(entries.len(), cluster.attributes.len(), "every attribute present");
+    assert_eq!(
+        entries.len(),
+        cluster.attributes.len(),
+        "every attribute present"
+    );
     assert_eq!(entries["name"], Value::from("gpu"));
     assert_eq!(entries["max_node_count"], Value::from(4));
 
@@ -187,12 +271,18 @@ async fn upgrade_resource_state_reencodes_stored_json() {
         .upgrade_resource_state(proto::upgrade_resource_state::Request {
             type_name: cluster.type_name.clone(),
             version: 99,
-            raw_state: Some(proto::RawState { json: b"{}".to_vec(), flatmap: Default::default() }),
+            raw_state: Some(proto::RawState {
+                json: b"{}".to_vec(),
+                flatmap: Default::default(),
+            }),
         })
         .await
         .expect("UpgradeResourceState")
         .into_inner();
-    assert_eq!(newer.diagnostics[0].summary, "Resource instance managed by newer provider version");
+    assert_eq!(
+        newer.diagnostics[0].summary,
+        "Resource instance managed by newer provider version"
+    );
 }
 
 #[tokio::test]
@@ -205,7 +295,11 @@ async fn stop_and_unoffered_features_answer_gracefully() {
         .expect("StopProvider")
         .into_inner();
     assert_eq!(stop.error, "");
-    let functions = connected.client.get_functions(proto::get_functions::Request {}).await.expect("GetFunctions");
+    let functions = connected
+        .client
+        .get_functions(proto::get_functions::Request {})
+        .await
+        .expect("GetFunctions");
     assert!(functions.into_inner().functions.is_empty());
     let identities = connected
         .client

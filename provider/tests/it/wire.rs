@@ -19,7 +19,8 @@ fn reference_dir() -> PathBuf {
 }
 
 fn compile(dir: &Path, files: &[&str]) -> FileDescriptorSet {
-    protox::compile(files, [dir]).unwrap_or_else(|error| panic!("`{}` compiles: {error}", dir.display()))
+    protox::compile(files, [dir])
+        .unwrap_or_else(|error| panic!("`{}` compiles: {error}", dir.display()))
 }
 
 /// Wire facts of every message (by full name) and every RPC (by full path).
@@ -35,9 +36,17 @@ fn facts(set: &FileDescriptorSet, package: &str) -> BTreeMap<String, String> {
                     format!("/{package}.{}/{}", service.name(), method.name()),
                     format!(
                         "{}{} -> {}{}",
-                        if method.client_streaming() { "stream " } else { "" },
+                        if method.client_streaming() {
+                            "stream "
+                        } else {
+                            ""
+                        },
                         method.input_type(),
-                        if method.server_streaming() { "stream " } else { "" },
+                        if method.server_streaming() {
+                            "stream "
+                        } else {
+                            ""
+                        },
                         method.output_type()
                     ),
                 );
@@ -68,7 +77,10 @@ fn message_facts(scope: &str, message: &DescriptorProto, facts: &mut BTreeMap<St
     }
     for enumeration in &message.enum_type {
         for value in &enumeration.value {
-            facts.insert(format!("{name}.{}={}", enumeration.name(), value.number()), value.name().to_owned());
+            facts.insert(
+                format!("{name}.{}={}", enumeration.name(), value.number()),
+                value.name().to_owned(),
+            );
         }
     }
     facts.insert(name, "message".to_owned());
@@ -80,16 +92,30 @@ fn ours(files: &[&str]) -> FileDescriptorSet {
 
 #[test]
 fn tfplugin6_matches_the_published_protocol_6_10() {
-    let published = facts(&compile(&reference_dir(), &["tfplugin6.proto"]), "tfplugin6");
+    let published = facts(
+        &compile(&reference_dir(), &["tfplugin6.proto"]),
+        "tfplugin6",
+    );
     let ours = facts(&ours(&["tfplugin6.proto"]), "tfplugin6");
-    assert!(published.len() > 400, "the reference parsed into {} facts", published.len());
+    assert!(
+        published.len() > 400,
+        "the reference parsed into {} facts",
+        published.len()
+    );
     pretty_assertions::assert_eq!(ours, published);
 }
 
 #[test]
 fn go_plugin_services_match_the_published_ones() {
     let published = facts(
-        &compile(&reference_dir(), &["grpc_controller.proto", "grpc_stdio.proto", "grpc_broker.proto"]),
+        &compile(
+            &reference_dir(),
+            &[
+                "grpc_controller.proto",
+                "grpc_stdio.proto",
+                "grpc_broker.proto",
+            ],
+        ),
         "plugin",
     );
     let ours = facts(&ours(&["plugin.proto"]), "plugin");
