@@ -10,6 +10,7 @@
 //! | [`data_sources`] | data source schemas derived from the catalogue |
 //! | [`settings`] | the provider block |
 //! | [`target`] | the configured ARM endpoint, or the embedded emulator |
+//! | [`import`] | `terraform import` ids → state skeletons |
 //! | [`validate`] | configuration checks beyond the schema |
 //! | [`refresh`] | one list call per parent and collection for a whole refresh |
 //! | [`attach_guard`] | waiting for another attachment of a resource to go away before attaching |
@@ -20,6 +21,7 @@ pub mod attach_guard;
 pub mod convert;
 pub mod data_sources;
 pub mod handshake;
+pub mod import;
 pub mod logging;
 pub mod proto;
 pub mod refresh;

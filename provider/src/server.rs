@@ -18,7 +18,7 @@ use crate::proto::tfplugin6 as proto;
 use crate::proto::tfplugin6::provider_server::Provider;
 use crate::settings::{self, ProviderSettings};
 use crate::target::{self, Target};
-use crate::{data_sources, validate};
+use crate::{data_sources, import, validate};
 
 type RpcResult<T> = Result<Response<T>, Status>;
 
@@ -311,10 +311,27 @@ impl Provider for AzureMlProvider {
     ) -> RpcResult<proto::import_resource_state::Response> {
         let request = request.into_inner();
         self.note_capabilities(request.client_capabilities.as_ref());
-        Ok(Response::new(proto::import_resource_state::Response {
-            diagnostics: vec![not_wired("ImportResourceState")],
-            ..Default::default()
-        }))
+        let mut response = proto::import_resource_state::Response::default();
+        let imported = self.resource(&request.type_name).and_then(|schema| {
+            let skeleton = import::skeleton(schema, &request.id)
+                .map_err(|error| to_proto::error("Invalid import id", format!("{error}.")))?;
+            to_proto::dynamic_value(Some(&skeleton), &schema.attributes, false)
+                .map_err(|error| to_proto::error("Invalid import id", format!("{error}.")))
+        });
+        match imported {
+            // Terraform reads the object next (ReadResource) to fill in the skeleton.
+            Ok(state) => {
+                response
+                    .imported_resources
+                    .push(proto::import_resource_state::ImportedResource {
+                        type_name: request.type_name,
+                        state: Some(state),
+                        ..Default::default()
+                    })
+            }
+            Err(diagnostic) => response.diagnostics.push(diagnostic),
+        }
+        Ok(Response::new(response))
     }
 
     async fn read_data_source(

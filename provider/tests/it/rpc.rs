@@ -314,3 +314,58 @@ async fn stop_and_unoffered_features_answer_gracefully() {
         .expect_err("MoveResourceState is not offered");
     assert_eq!(moved.code(), tonic::Code::Unimplemented);
 }
+
+#[tokio::test]
+async fn import_returns_a_skeleton_terraform_then_reads() {
+    let mut connected = connect().await;
+    let registry = engine::schema::load_registry().expect("catalogue");
+    let vm = registry
+        .get("azureml_attached_virtual_machine")
+        .expect("attached VM in the catalogue");
+    let workspace = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/demo-rg/providers/Microsoft.MachineLearningServices/workspaces/demo";
+    let id = format!("{workspace}/computes/vm1");
+    let response = connected
+        .client
+        .import_resource_state(proto::import_resource_state::Request {
+            type_name: vm.type_name.clone(),
+            id: id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("ImportResourceState")
+        .into_inner();
+    assert!(
+        response.diagnostics.is_empty(),
+        "{:?}",
+        response.diagnostics
+    );
+    let imported = &response.imported_resources[0];
+    assert_eq!(imported.type_name, vm.type_name);
+    let state = msgpack::decode(
+        &imported.state.as_ref().expect("state").msgpack,
+        &cty::resource_type(vm),
+    )
+    .expect("decodes");
+    let entries = state.as_map().expect("object");
+    assert_eq!(
+        entries.len(),
+        vm.attributes.len(),
+        "every attribute present"
+    );
+    assert_eq!(entries["id"], Value::from(id.as_str()));
+    assert_eq!(entries["name"], Value::from("vm1"));
+    assert_eq!(entries["workspace_id"], Value::from(workspace));
+
+    let refused = connected
+        .client
+        .import_resource_state(proto::import_resource_state::Request {
+            type_name: vm.type_name.clone(),
+            id: "vm1".to_owned(),
+            ..Default::default()
+        })
+        .await
+        .expect("ImportResourceState")
+        .into_inner();
+    assert!(refused.imported_resources.is_empty());
+    assert_eq!(refused.diagnostics[0].summary, "Invalid import id");
+}
