@@ -6,4 +6,5 @@ mod client;
 mod handshake;
 mod plugin;
 mod rpc;
+mod terraform;
 mod wire;

