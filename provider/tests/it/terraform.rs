@@ -121,17 +121,39 @@ fn literal(attribute: &Attribute) -> String {
     }
 }
 
-/// One resource block setting every required argument.
+/// One resource block setting every required argument (and required nested block).
 fn resource_block(schema: &ResourceSchema) -> String {
     let mut block = format!("resource \"{}\" \"each\" {{\n", schema.type_name);
-    for (name, attribute) in &schema.attributes {
-        if attribute.presence == Presence::Required && !matches!(attribute.ty, AttrType::Object(_))
-        {
-            block.push_str(&format!("  {name} = {}\n", literal(attribute)));
-        }
-    }
+    required_body(&schema.attributes, "  ", &mut block);
     block.push_str("}\n");
     block
+}
+
+fn required_body(
+    attributes: &std::collections::BTreeMap<String, Attribute>,
+    indent: &str,
+    out: &mut String,
+) {
+    for (name, attribute) in attributes {
+        if attribute.presence != Presence::Required {
+            continue;
+        }
+        match (&attribute.ty, provider::convert::cty::nesting(attribute)) {
+            (AttrType::Object(nested), _) => {
+                out.push_str(&format!("{indent}{name} {{\n"));
+                required_body(nested, &format!("{indent}  "), out);
+                out.push_str(&format!("{indent}}}\n"));
+            }
+            (AttrType::List(element), _) if matches!(**element, AttrType::Object(_)) => {
+                if let AttrType::Object(nested) = &**element {
+                    out.push_str(&format!("{indent}{name} {{\n"));
+                    required_body(nested, &format!("{indent}  "), out);
+                    out.push_str(&format!("{indent}}}\n"));
+                }
+            }
+            _ => out.push_str(&format!("{indent}{name} = {}\n", literal(attribute))),
+        }
+    }
 }
 
 fn header() -> String {
