@@ -18,6 +18,12 @@ pub enum TargetError {
         #[source]
         source: std::io::Error,
     },
+    /// The CA certificate file is unreadable or holds no certificate.
+    #[error("`ca_certificate` `{}` holds no readable PEM certificate", path.display())]
+    CaCertificate {
+        /// The file.
+        path: PathBuf,
+    },
     /// The embedded emulator is not part of this build yet.
     #[error(
         "the embedded emulator is not available in this build; set `endpoint` to a served emulator or ARM URL"
@@ -60,11 +66,16 @@ pub async fn connect(
     working_dir: &Path,
 ) -> Result<Target, TargetError> {
     match settings.endpoint.clone() {
-        Endpoint::Url(url) => Ok(Target {
-            settings,
-            base_url: url,
-            embedded_database: None,
-        }),
+        Endpoint::Url(url) => {
+            if let Some(path) = &settings.ca_certificate {
+                check_ca_certificate(&working_dir.join(path))?;
+            }
+            Ok(Target {
+                settings,
+                base_url: url,
+                embedded_database: None,
+            })
+        }
         Endpoint::Embedded => {
             let data_dir = working_dir.join(".azureml");
             std::fs::create_dir_all(&data_dir).map_err(|source| TargetError::DataDir {
@@ -73,5 +84,70 @@ pub async fn connect(
             })?;
             Err(TargetError::EmbeddedUnavailable)
         }
+    }
+}
+
+/// Fails early, at configure time, on a CA file the client could not use.
+fn check_ca_certificate(path: &Path) -> Result<(), TargetError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let unreadable = || TargetError::CaCertificate {
+        path: path.to_owned(),
+    };
+    let pem = std::fs::read(path).map_err(|_| unreadable())?;
+    CertificateDer::pem_slice_iter(&pem)
+        .next()
+        .and_then(Result::ok)
+        .map(|_| ())
+        .ok_or_else(unreadable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::{DEFAULT_ATTACH_WAIT, ProviderSettings};
+
+    fn settings(endpoint: Endpoint, ca_certificate: Option<&str>) -> ProviderSettings {
+        ProviderSettings {
+            endpoint,
+            subscription_id: Some("s".to_owned()),
+            token: None,
+            ca_certificate: ca_certificate.map(PathBuf::from),
+            api_version: None,
+            tenant_id: None,
+            client_id: None,
+            client_secret: None,
+            authority_host: None,
+            attach_wait_timeout: DEFAULT_ATTACH_WAIT,
+        }
+    }
+
+    #[tokio::test]
+    async fn url_targets_check_their_ca_file_relative_to_the_working_folder() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = Endpoint::Url("https://127.0.0.1:1".to_owned());
+        let missing = connect(settings(url.clone(), Some("ca.pem")), dir.path())
+            .await
+            .expect_err("missing file");
+        assert!(missing.to_string().contains("ca.pem"), "{missing}");
+        std::fs::write(dir.path().join("ca.pem"), "not a certificate").expect("write");
+        assert!(
+            connect(settings(url.clone(), Some("ca.pem")), dir.path())
+                .await
+                .is_err()
+        );
+        let identity = crate::tls::ServerIdentity::generate().expect("certificate");
+        let pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                identity.certificate.as_ref()
+            )
+        );
+        std::fs::write(dir.path().join("ca.pem"), pem).expect("write");
+        let target = connect(settings(url, Some("ca.pem")), dir.path())
+            .await
+            .expect("valid CA");
+        assert_eq!(target.describe(), "https://127.0.0.1:1 (subscription `s`)");
     }
 }
