@@ -226,7 +226,10 @@ impl Provider for AzureMlProvider {
     ) -> RpcResult<proto::upgrade_resource_state::Response> {
         let request = request.into_inner();
         let mut response = proto::upgrade_resource_state::Response::default();
-        match upgrade_state(self.resource(&request.type_name), &request) {
+        // Terraform >= 1.11 refuses write-only values here (they may linger in state written by an
+        // older Terraform); it announced itself in ConfigureProvider, which comes first.
+        let write_only = self.write_only_allowed.load(Ordering::Relaxed);
+        match upgrade_state(self.resource(&request.type_name), &request, write_only) {
             Ok(upgraded) => response.upgraded_state = Some(upgraded),
             Err(diagnostic) => response.diagnostics.push(diagnostic),
         }
@@ -387,6 +390,7 @@ fn provider_config(
 fn upgrade_state(
     schema: Result<&ResourceSchema, proto::Diagnostic>,
     request: &proto::upgrade_resource_state::Request,
+    write_only_allowed: bool,
 ) -> Result<proto::DynamicValue, proto::Diagnostic> {
     let schema = schema?;
     if u64::try_from(request.version).map_or(true, |version| version > schema.version) {
@@ -407,12 +411,14 @@ fn upgrade_state(
                 format!("Failed to read the stored state: {error}."),
             )
         })?;
-    to_proto::dynamic_value(state.as_ref(), &schema.attributes, false).map_err(|error| {
-        to_proto::error(
-            "Invalid resource state upgrade",
-            format!("Failed to encode the state: {error}."),
-        )
-    })
+    to_proto::dynamic_value(state.as_ref(), &schema.attributes, write_only_allowed).map_err(
+        |error| {
+            to_proto::error(
+                "Invalid resource state upgrade",
+                format!("Failed to encode the state: {error}."),
+            )
+        },
+    )
 }
 
 fn setting_diagnostic(problem: settings::SettingProblem) -> proto::Diagnostic {

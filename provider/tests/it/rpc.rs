@@ -369,3 +369,71 @@ async fn import_returns_a_skeleton_terraform_then_reads() {
     assert!(refused.imported_resources.is_empty());
     assert_eq!(refused.diagnostics[0].summary, "Invalid import id");
 }
+
+/// Terraform >= 1.11 announces write-only support in ConfigureProvider and then refuses
+/// write-only values in upgraded state; older clients keep them (as sensitive values).
+#[tokio::test]
+async fn upgraded_state_drops_write_only_values_only_for_clients_that_support_them() {
+    let registry = engine::schema::load_registry().expect("catalogue");
+    let aks = registry
+        .get("azureml_inference_cluster")
+        .expect("inference cluster in the catalogue");
+    assert!(
+        aks.attribute("ssl")
+            .and_then(|ssl| ssl.ty.nested_attributes())
+            .is_some_and(|ssl| ssl["cert"].write_only),
+        "ssl.cert is write-only in the catalogue"
+    );
+    let stored = serde_json::json!({"name": "aks", "ssl": {"status": "Enabled", "cert": "PEM"}});
+    for write_only in [false, true] {
+        let mut connected = connect().await;
+        let config = object(&[("endpoint", "http://127.0.0.1:1".into())]);
+        let configured = connected
+            .client
+            .configure_provider(proto::configure_provider::Request {
+                terraform_version: if write_only { "1.11.4" } else { "1.0.3" }.to_owned(),
+                config: Some(dynamic(&config, &provider::settings::config_type())),
+                client_capabilities: write_only.then_some(proto::ClientCapabilities {
+                    deferral_allowed: true,
+                    write_only_attributes_allowed: true,
+                }),
+            })
+            .await
+            .expect("ConfigureProvider")
+            .into_inner();
+        assert!(
+            configured.diagnostics.is_empty(),
+            "{:?}",
+            configured.diagnostics
+        );
+        let upgraded = connected
+            .client
+            .upgrade_resource_state(proto::upgrade_resource_state::Request {
+                type_name: aks.type_name.clone(),
+                version: 0,
+                raw_state: Some(proto::RawState {
+                    json: stored.to_string().into_bytes(),
+                    flatmap: Default::default(),
+                }),
+            })
+            .await
+            .expect("UpgradeResourceState")
+            .into_inner();
+        let state = msgpack::decode(
+            &upgraded.upgraded_state.expect("state").msgpack,
+            &cty::resource_type(aks),
+        )
+        .expect("decodes");
+        let ssl = state
+            .as_map()
+            .and_then(|entries| entries["ssl"].as_map())
+            .expect("ssl object");
+        assert_eq!(ssl["status"], Value::from("Enabled"));
+        let expected = if write_only {
+            Value::Null
+        } else {
+            Value::from("PEM")
+        };
+        assert_eq!(ssl["cert"], expected, "write-only support: {write_only}");
+    }
+}
