@@ -28,6 +28,7 @@
 //! sensitive   = false
 //! write_only  = false
 //! on_plan     = ["use_state_for_unknown"]
+//! example     = '"STANDARD_DS3_V2"'     # HCL expression for the docs' example (top level only)
 //! description = "One line."
 //!
 //! [attributes.ssl.attributes.status]    # nested attributes of an object; arm is relative
@@ -326,6 +327,20 @@ fn check_attributes(
         if attribute.sensitive && attribute.default.is_some() {
             return fail("a sensitive attribute cannot have a default");
         }
+        match &attribute.example {
+            Some(_) if !prefix.is_empty() => return fail("examples are only for top-level attributes"),
+            Some(_) if attribute.presence == Presence::Computed => {
+                return fail("a computed attribute cannot have an example");
+            }
+            Some(example) if example.trim().is_empty() => return fail("the example is empty"),
+            Some(example) if attribute.sensitive && example.trim_start().starts_with('"') => {
+                return fail("the example of a sensitive attribute must be a reference (e.g. `var.token`), not a literal");
+            }
+            None if prefix.is_empty() && attribute.presence == Presence::Required => {
+                return fail("a required attribute needs an example (for the generated docs)");
+            }
+            _ => {}
+        }
         if attribute.update == UpdateMode::Action {
             if !schema.can_create() || schema.can_attach() {
                 return fail("action updates are only for kinds Azure ML creates");
@@ -459,6 +474,8 @@ struct RawAttribute {
     actions: BTreeMap<String, String>,
     #[serde(default)]
     on_plan: Vec<PlanRule>,
+    #[serde(default)]
+    example: Option<String>,
     description: String,
     #[serde(default)]
     attributes: BTreeMap<String, RawAttribute>,
@@ -562,6 +579,7 @@ fn convert_attribute(raw: &RawAttribute, path: &str) -> Result<Attribute, String
         one_of: raw.one_of.clone(),
         actions: raw.actions.clone(),
         on_plan: raw.on_plan.clone(),
+        example: raw.example.clone(),
         description: raw.description.clone(),
     })
 }
@@ -656,11 +674,13 @@ description = "Id."
 type = "string"
 presence = "required"
 update = "replace"
+example = '"x"'
 description = "Name."
 [attributes.workspace_id]
 type = "string"
 presence = "required"
 update = "replace"
+example = '"x"'
 description = "Workspace."
 "#;
 
@@ -732,15 +752,17 @@ description = "Id."
 type = "string"
 presence = "required"
 update = "reattach"
+example = '"x"'
 description = "Name."
 [attributes.workspace_id]
 type = "string"
 presence = "required"
 update = "reattach"
+example = '"x"'
 description = "Workspace."
 "#;
 
-    const RESOURCE_ID: &str = "[attributes.resource_id]\ntype = \"string\"\npresence = \"required\"\nupdate = \"reattach\"\narm = \"properties.resourceId\"\ndescription = \"Underlying.\"\n";
+    const RESOURCE_ID: &str = "[attributes.resource_id]\ntype = \"string\"\npresence = \"required\"\nupdate = \"reattach\"\narm = \"properties.resourceId\"\nexample = '\"x\"'\ndescription = \"Underlying.\"\n";
 
     /// An attribute table: `[attributes.NAME]` followed by `lines` (one `key = value` each).
     fn attribute(name: &str, lines: &[&str]) -> String {

@@ -13,6 +13,7 @@
 //! | `action`   | in place: a POST action named by [`Attribute::actions`] (instance start/stop) |
 //! | `none`     | computed by the service; never planned as a change                      |
 
+pub mod docs;
 pub mod load;
 
 use std::collections::BTreeMap;
@@ -176,6 +177,9 @@ pub struct Attribute {
     pub actions: BTreeMap<String, String>,
     /// Plan-time rules.
     pub on_plan: Vec<PlanRule>,
+    /// An HCL expression shown for the attribute in the generated docs' example block
+    /// (top-level attributes only; every required one has one).
+    pub example: Option<String>,
     /// One line for humans.
     pub description: String,
 }
