@@ -2,6 +2,7 @@
 
 mod config;
 mod diagnostics;
+mod examples;
 
 use std::path::Path;
 
