@@ -5,6 +5,7 @@
 //! - [`source`]: the source files kept for diagnostics;
 //! - [`render`]: what a person reads (diagnostics).
 
+pub mod cli;
 pub mod config;
 pub mod render;
 pub mod source;
