@@ -6,6 +6,7 @@
 //! - [`render`]: what a person reads (diagnostics).
 
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod render;
 pub mod source;

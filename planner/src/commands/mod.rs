@@ -1,0 +1,124 @@
+//! The commands of `amlplan`: each loads what it needs (configuration, state, target), calls the
+//! engine, and hands results to `render`. Command logic only: no HCL handling (that is
+//! `config`), no diffing (that is `engine::plan`), no formatting of plans (that is `render`).
+//!
+//! Exit codes follow Terraform: 0 success, 1 error, and with `--detailed-exitcode` (and always
+//! for `drift`) 2 when changes are present.
+
+mod validate;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use engine::diag::Diagnostics;
+use engine::schema::Registry;
+
+use crate::cli::{Cli, Command, VarArgs};
+use crate::config::{CliVariable, Configuration, Environment, InputValues};
+
+/// What a command reports besides its output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done; nothing (more) to change.
+    Success,
+    /// Done; changes are present (exit code 2 where asked for).
+    Changes,
+}
+
+/// A failure already reported to the user (diagnostics were printed).
+#[derive(Debug, thiserror::Error)]
+#[error("the configuration has errors")]
+pub struct Reported;
+
+/// Runs one command and maps the outcome to an exit code; errors are printed with their causes.
+pub fn run(cli: Cli) -> ExitCode {
+    let dir = cli.chdir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let detailed = matches!(&cli.command, Command::Plan(args) if args.detailed_exitcode)
+        || matches!(cli.command, Command::Drift(_));
+    match dispatch(&dir, cli.command) {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Changes) if detailed => ExitCode::from(2),
+        Ok(Outcome::Changes) => ExitCode::SUCCESS,
+        Err(error) => {
+            if error.downcast_ref::<Reported>().is_none() {
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(err, "error: {error}");
+                for cause in error.chain().skip(1) {
+                    let _ = writeln!(err, "  Caused by: {cause}");
+                }
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn dispatch(dir: &Path, command: Command) -> anyhow::Result<Outcome> {
+    match command {
+        Command::Validate(args) => validate::run(dir, &args),
+        other => anyhow::bail!("`{}` is not available yet", command_name(&other)),
+    }
+}
+
+fn command_name(command: &Command) -> &'static str {
+    match command {
+        Command::Validate(_) => "validate",
+        Command::Plan(_) => "plan",
+        Command::Apply(_) => "apply",
+        Command::Destroy(_) => "destroy",
+        Command::Drift(_) => "drift",
+        Command::Import(_) => "import",
+        Command::Show(_) => "show",
+        Command::State(_) => "state",
+    }
+}
+
+/// A configuration with its input values, loaded and checked.
+pub struct Loaded {
+    /// The catalogue.
+    pub registry: Registry,
+    /// The parsed configuration.
+    pub config: Configuration,
+    /// Input variable values.
+    pub inputs: InputValues,
+}
+
+/// Loads the configuration in `dir` and its inputs; prints every diagnostic (warnings too) to
+/// stderr and fails with [`Reported`] when there is an error.
+pub fn load(dir: &Path, vars: &VarArgs) -> anyhow::Result<Loaded> {
+    let registry = engine::schema::load_registry()?;
+    let (mut config, mut diagnostics) = Configuration::load_dir(dir, &registry)?;
+    let cli_variables = cli_variables(vars);
+    let (inputs, more) = config.load_inputs(&cli_variables, &Environment::from_process());
+    diagnostics.extend(more);
+    report(&config, &diagnostics)?;
+    Ok(Loaded {
+        registry,
+        config,
+        inputs,
+    })
+}
+
+/// Prints `diagnostics` to stderr; fails with [`Reported`] if one is an error.
+pub fn report(config: &Configuration, diagnostics: &Diagnostics) -> anyhow::Result<()> {
+    if !diagnostics.is_empty() {
+        let mut err = std::io::stderr().lock();
+        config.render_diagnostics(diagnostics, &mut err)?;
+        writeln!(err)?;
+    }
+    if diagnostics.has_errors() {
+        return Err(Reported.into());
+    }
+    Ok(())
+}
+
+/// `--var` and `--var-file` in command-line order. clap keeps each list's order; Terraform
+/// applies all of them in order, so files and vars given separately keep theirs.
+fn cli_variables(vars: &VarArgs) -> Vec<CliVariable> {
+    vars.var_files
+        .iter()
+        .cloned()
+        .map(CliVariable::File)
+        .chain(vars.vars.iter().cloned().map(CliVariable::Var))
+        .collect()
+}
