@@ -6,5 +6,7 @@
 pub mod addr;
 pub mod api;
 pub mod diag;
+pub mod plan;
 pub mod schema;
+pub mod secret;
 pub mod value;
