@@ -72,14 +72,18 @@ impl Credential {
     /// assert_eq!(Credential::from_env(env).unwrap(), Some(Credential::Static("tok".into())));
     /// assert_eq!(Credential::from_env(|_| None).unwrap(), None);
     /// ```
-    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Credential>, AuthError> {
+    pub fn from_env(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Credential>, AuthError> {
         let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
         if let Some(token) = get("AZUREML_TOKEN") {
             return Ok(Some(Credential::Static(token)));
         }
-        let (Some(tenant_id), Some(client_id), Some(client_secret)) =
-            (get("ARM_TENANT_ID"), get("ARM_CLIENT_ID"), get("ARM_CLIENT_SECRET"))
-        else {
+        let (Some(tenant_id), Some(client_id), Some(client_secret)) = (
+            get("ARM_TENANT_ID"),
+            get("ARM_CLIENT_ID"),
+            get("ARM_CLIENT_SECRET"),
+        ) else {
             return Ok(None);
         };
         let authority_host = match get("AZURE_AUTHORITY_HOST") {
@@ -223,10 +227,10 @@ impl TokenSource {
             return Ok(AccessToken(token.clone()));
         }
         let mut cache = self.cache.lock().await;
-        if let Some(cached) = cache.as_ref() {
-            if Instant::now() < cached.refresh_at {
-                return Ok(cached.token.clone());
-            }
+        if let Some(cached) = cache.as_ref()
+            && Instant::now() < cached.refresh_at
+        {
+            return Ok(cached.token.clone());
         }
         let (token, lifetime) = match &self.credential {
             Credential::Static(_) => unreachable!("handled above"),
@@ -235,7 +239,17 @@ impl TokenSource {
                 client_id,
                 client_secret,
                 authority_host,
-            } => client_credentials(http, retry, authority_host, tenant_id, client_id, client_secret).await?,
+            } => {
+                client_credentials(
+                    http,
+                    retry,
+                    authority_host,
+                    tenant_id,
+                    client_id,
+                    client_secret,
+                )
+                .await?
+            }
             Credential::AzureCli => azure_cli().await?,
         };
         *cache = Some(CachedToken {
@@ -330,16 +344,24 @@ enum Failure {
     Status(u16, Option<Duration>, Vec<u8>),
 }
 
-fn token_answer(url: &Url, status: u16, bytes: &[u8]) -> Result<(AccessToken, Duration), AuthError> {
+fn token_answer(
+    url: &Url,
+    status: u16,
+    bytes: &[u8],
+) -> Result<(AccessToken, Duration), AuthError> {
     if !(200..300).contains(&status) {
         return Err(refused(url, status, bytes));
     }
-    let body: Json = serde_json::from_slice(bytes).map_err(|_| AuthError::NoToken { url: url.to_string() })?;
+    let body: Json = serde_json::from_slice(bytes).map_err(|_| AuthError::NoToken {
+        url: url.to_string(),
+    })?;
     let token = body
         .get("access_token")
         .and_then(Json::as_str)
         .filter(|token| !token.is_empty())
-        .ok_or_else(|| AuthError::NoToken { url: url.to_string() })?;
+        .ok_or_else(|| AuthError::NoToken {
+            url: url.to_string(),
+        })?;
     let lifetime = body
         .get("expires_in")
         .and_then(|value| value.as_u64().or_else(|| value.as_str()?.parse().ok()))
@@ -360,10 +382,21 @@ fn refused(url: &Url, status: u16, bytes: &[u8]) -> AuthError {
                 .to_owned(),
         ),
         Some(Json::Object(error)) => (
-            error.get("code").and_then(Json::as_str).unwrap_or("Unknown").to_owned(),
-            error.get("message").and_then(Json::as_str).unwrap_or_default().to_owned(),
+            error
+                .get("code")
+                .and_then(Json::as_str)
+                .unwrap_or("Unknown")
+                .to_owned(),
+            error
+                .get("message")
+                .and_then(Json::as_str)
+                .unwrap_or_default()
+                .to_owned(),
         ),
-        _ => (format!("HTTP {status}"), "the token endpoint gave no error body".to_owned()),
+        _ => (
+            format!("HTTP {status}"),
+            "the token endpoint gave no error body".to_owned(),
+        ),
     };
     AuthError::Refused {
         url: url.to_string(),
@@ -375,7 +408,14 @@ fn refused(url: &Url, status: u16, bytes: &[u8]) -> AuthError {
 
 async fn azure_cli() -> Result<(AccessToken, Duration), AuthError> {
     let output = tokio::process::Command::new("az")
-        .args(["account", "get-access-token", "--resource", ARM_RESOURCE, "-o", "json"])
+        .args([
+            "account",
+            "get-access-token",
+            "--resource",
+            ARM_RESOURCE,
+            "-o",
+            "json",
+        ])
         .kill_on_drop(true)
         .output()
         .await
@@ -406,7 +446,9 @@ fn azure_cli_answer(stdout: &[u8], now: SystemTime) -> Result<(AccessToken, Dura
     let lifetime = body
         .get("expires_on")
         .and_then(|value| value.as_u64().or_else(|| value.as_str()?.parse().ok()))
-        .map_or(EXPIRY_MARGIN, |expires| Duration::from_secs(expires.saturating_sub(now_seconds)));
+        .map_or(EXPIRY_MARGIN, |expires| {
+            Duration::from_secs(expires.saturating_sub(now_seconds))
+        });
     Ok((AccessToken(token.to_owned()), lifetime))
 }
 
@@ -429,7 +471,12 @@ mod tests {
     #[test]
     fn environment_selects_the_credential() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| pairs.iter().find(|(key, _)| *key == name).map(|(_, value)| (*value).to_owned())
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| (*value).to_owned())
+            }
         };
         let client = Credential::from_env(env(&[
             ("ARM_TENANT_ID", "t"),
@@ -448,17 +495,24 @@ mod tests {
         );
         // A static token wins; an incomplete service principal is no credential.
         assert_eq!(
-            Credential::from_env(env(&[("AZUREML_TOKEN", "x"), ("ARM_TENANT_ID", "t")])).expect("valid"),
+            Credential::from_env(env(&[("AZUREML_TOKEN", "x"), ("ARM_TENANT_ID", "t")]))
+                .expect("valid"),
             Some(Credential::Static("x".into()))
         );
-        assert_eq!(Credential::from_env(env(&[("ARM_TENANT_ID", "t"), ("ARM_CLIENT_ID", "c")])).expect("valid"), None);
-        assert!(Credential::from_env(env(&[
-            ("ARM_TENANT_ID", "t"),
-            ("ARM_CLIENT_ID", "c"),
-            ("ARM_CLIENT_SECRET", "s"),
-            ("AZURE_AUTHORITY_HOST", "not a url"),
-        ]))
-        .is_err());
+        assert_eq!(
+            Credential::from_env(env(&[("ARM_TENANT_ID", "t"), ("ARM_CLIENT_ID", "c")]))
+                .expect("valid"),
+            None
+        );
+        assert!(
+            Credential::from_env(env(&[
+                ("ARM_TENANT_ID", "t"),
+                ("ARM_CLIENT_ID", "c"),
+                ("ARM_CLIENT_SECRET", "s"),
+                ("AZURE_AUTHORITY_HOST", "not a url"),
+            ]))
+            .is_err()
+        );
     }
 
     #[test]
@@ -472,16 +526,26 @@ mod tests {
 
     #[test]
     fn refresh_happens_before_expiry() {
-        assert_eq!(refresh_after(Duration::from_secs(3600)), Duration::from_secs(3300));
-        assert_eq!(refresh_after(Duration::from_secs(60)), Duration::from_secs(30));
+        assert_eq!(
+            refresh_after(Duration::from_secs(3600)),
+            Duration::from_secs(3300)
+        );
+        assert_eq!(
+            refresh_after(Duration::from_secs(60)),
+            Duration::from_secs(30)
+        );
         assert_eq!(refresh_after(Duration::ZERO), Duration::ZERO);
     }
 
     #[test]
     fn token_answers_are_decoded() {
         let url = Url::parse("https://login/t/oauth2/v2.0/token").expect("url");
-        let (token, lifetime) =
-            token_answer(&url, 200, br#"{"access_token":"abc","expires_in":"120","token_type":"Bearer"}"#).expect("token");
+        let (token, lifetime) = token_answer(
+            &url,
+            200,
+            br#"{"access_token":"abc","expires_in":"120","token_type":"Bearer"}"#,
+        )
+        .expect("token");
         assert_eq!(token.secret(), "abc");
         assert_eq!(lifetime, Duration::from_secs(120));
         let refused = token_answer(&url, 401, br#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."}"#)
@@ -490,9 +554,19 @@ mod tests {
             refused.to_string(),
             "token endpoint `https://login/t/oauth2/v2.0/token` refused the credentials with `invalid_client`: AADSTS7000215: Invalid client secret provided."
         );
-        let arm_shaped = token_answer(&url, 400, br#"{"error":{"code":"InvalidClient","message":"Unknown client."}}"#).expect_err("refused");
-        assert!(matches!(arm_shaped, AuthError::Refused { code, status: 400, .. } if code == "InvalidClient"));
-        assert!(matches!(token_answer(&url, 200, b"{}"), Err(AuthError::NoToken { .. })));
+        let arm_shaped = token_answer(
+            &url,
+            400,
+            br#"{"error":{"code":"InvalidClient","message":"Unknown client."}}"#,
+        )
+        .expect_err("refused");
+        assert!(
+            matches!(arm_shaped, AuthError::Refused { code, status: 400, .. } if code == "InvalidClient")
+        );
+        assert!(matches!(
+            token_answer(&url, 200, b"{}"),
+            Err(AuthError::NoToken { .. })
+        ));
     }
 
     #[test]

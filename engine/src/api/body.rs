@@ -19,7 +19,9 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value as Json};
 
 use super::ArmId;
-use crate::schema::{ArmPath, AttrType, Attribute, Collection, Presence, ResourceSchema, UpdateMode};
+use crate::schema::{
+    ArmPath, AttrType, Attribute, Collection, Presence, ResourceSchema, UpdateMode,
+};
 use crate::value::{ObjectValue, Value};
 
 /// The ARM provider namespace of Azure ML.
@@ -47,7 +49,9 @@ pub enum ResourceIdError {
         expected: &'static str,
     },
     /// A workspace is addressed by resource group name, so the subscription must be configured.
-    #[error("`{type_name}` needs a subscription id (set `ARM_SUBSCRIPTION_ID` or the client's `subscription_id`)")]
+    #[error(
+        "`{type_name}` needs a subscription id (set `ARM_SUBSCRIPTION_ID` or the client's `subscription_id`)"
+    )]
     NoSubscription {
         /// The resource type.
         type_name: String,
@@ -165,9 +169,11 @@ pub fn to_arm(schema: &ResourceSchema, object: &ObjectValue) -> Json {
 /// assert_eq!(body, serde_json::json!({"properties": {"properties": {"scaleSettings": {"maxNodeCount": 8, "minNodeCount": 1}}}}));
 /// ```
 pub fn patch_body(schema: &ResourceSchema, object: &ObjectValue) -> Json {
-    Json::Object(write_attributes(&schema.attributes, &object.0, &|attribute| {
-        attribute.update == UpdateMode::Patch
-    }))
+    Json::Object(write_attributes(
+        &schema.attributes,
+        &object.0,
+        &|attribute| attribute.update == UpdateMode::Patch,
+    ))
 }
 
 /// The attributes of an ARM body: `id`; the name attribute (the body's `name`, else the id's last
@@ -205,7 +211,9 @@ pub fn from_arm(schema: &ResourceSchema, body: &Json) -> ObjectValue {
     }
     let parent = id.as_ref().and_then(|id| match schema.api.collection {
         Collection::Workspaces => id.resource_group().map(str::to_owned),
-        _ => id.ancestor(1).map(|workspace| workspace.as_str().to_owned()),
+        _ => id
+            .ancestor(1)
+            .map(|workspace| workspace.as_str().to_owned()),
     });
     if let Some(parent) = parent {
         object.set(&schema.api.parent_attribute, Value::from(parent));
@@ -231,7 +239,10 @@ fn write_attributes(
         if attribute.presence == Presence::Computed || !include(attribute) {
             continue;
         }
-        let Some(json) = values.get(name).and_then(|value| value_to_json(&attribute.ty, value)) else {
+        let Some(json) = values
+            .get(name)
+            .and_then(|value| value_to_json(&attribute.ty, value))
+        else {
             continue;
         };
         insert_at(&mut body, arm, json);
@@ -255,7 +266,12 @@ fn value_to_json(ty: &AttrType, value: &Value) -> Option<Json> {
         (AttrType::Map(element), Value::Map(entries)) => Some(Json::Object(
             entries
                 .iter()
-                .map(|(key, item)| (key.clone(), value_to_json(element, item).unwrap_or(Json::Null)))
+                .map(|(key, item)| {
+                    (
+                        key.clone(),
+                        value_to_json(element, item).unwrap_or(Json::Null),
+                    )
+                })
                 .collect(),
         )),
         (_, other) => Some(other.to_json()),
@@ -293,7 +309,10 @@ fn lookup<'a>(body: &'a Json, path: &ArmPath) -> Option<&'a Json> {
         .try_fold(body, |current, segment| current.get(segment))
 }
 
-fn read_attributes(attributes: &BTreeMap<String, Attribute>, body: &Json) -> BTreeMap<String, Value> {
+fn read_attributes(
+    attributes: &BTreeMap<String, Attribute>,
+    body: &Json,
+) -> BTreeMap<String, Value> {
     attributes
         .iter()
         .filter_map(|(name, attribute)| {
@@ -312,9 +331,12 @@ fn json_to_value(ty: &AttrType, json: &Json) -> Value {
     match (ty, json) {
         (_, Json::Null) => Value::Null,
         (AttrType::Object(members), Json::Object(_)) => Value::Map(read_attributes(members, json)),
-        (AttrType::List(element), Json::Array(items)) => {
-            Value::List(items.iter().map(|item| json_to_value(element, item)).collect())
-        }
+        (AttrType::List(element), Json::Array(items)) => Value::List(
+            items
+                .iter()
+                .map(|item| json_to_value(element, item))
+                .collect(),
+        ),
         (AttrType::Map(element), Json::Object(entries)) => Value::Map(
             entries
                 .iter()
@@ -357,7 +379,10 @@ mod tests {
     #[track_caller]
     fn example(text: &str, pointer: &str) -> Json {
         let document: Json = serde_json::from_str(text).expect("example is JSON");
-        document.pointer(pointer).cloned().unwrap_or_else(|| panic!("example has {pointer}"))
+        document
+            .pointer(pointer)
+            .cloned()
+            .unwrap_or_else(|| panic!("example has {pointer}"))
     }
 
     /// The JSON without `null` members (the service and examples spell "unset" either way).
@@ -386,7 +411,11 @@ mod tests {
             let schema = schema(&registry, type_name);
             let request = example(text, "/parameters/parameters");
             let object = from_arm(schema, &request);
-            assert_eq!(without_nulls(&to_arm(schema, &object)), without_nulls(&request), "{type_name}");
+            assert_eq!(
+                without_nulls(&to_arm(schema, &object)),
+                without_nulls(&request),
+                "{type_name}"
+            );
         }
     }
 
@@ -446,7 +475,10 @@ mod tests {
         assert_eq!(object.get("service_bus_connection_string"), &Value::Null);
         assert_eq!(object.get("namespace"), &"default".into());
         assert_eq!(object.get("is_attached_compute"), &true.into());
-        assert_eq!(object.get("extension_instance_release_train"), &"stable".into());
+        assert_eq!(
+            object.get("extension_instance_release_train"),
+            &"stable".into()
+        );
         assert_eq!(
             object.get("resource_id"),
             &"/subscriptions/34adfa4f-cedf-4dc0-ba29-b6d1a69ab345/resourcegroups/testrg123/providers/Microsoft.ContainerService/managedClusters/compute123-56826-c9b00420020b2".into()
@@ -463,7 +495,10 @@ mod tests {
         ]));
         assert_eq!(
             object.get("instance_types"),
-            &Value::Map(BTreeMap::from([("defaultInstanceType".to_owned(), instance_type)]))
+            &Value::Map(BTreeMap::from([(
+                "defaultInstanceType".to_owned(),
+                instance_type
+            )]))
         );
     }
 
@@ -476,8 +511,14 @@ mod tests {
         assert_eq!(object.get("ssh_public_access"), &"Disabled".into());
         assert_eq!(object.get("authorization_type"), &"personal".into());
         let user = Value::Map(BTreeMap::from([
-            ("object_id".to_owned(), Value::from("00000000-0000-0000-0000-000000000000")),
-            ("tenant_id".to_owned(), Value::from("00000000-0000-0000-0000-000000000000")),
+            (
+                "object_id".to_owned(),
+                Value::from("00000000-0000-0000-0000-000000000000"),
+            ),
+            (
+                "tenant_id".to_owned(),
+                Value::from("00000000-0000-0000-0000-000000000000"),
+            ),
         ]));
         assert_eq!(object.get("assigned_user"), &user);
         // Back to a body: what the catalogue models of the request, nothing else (customServices
@@ -487,7 +528,11 @@ mod tests {
             body["properties"]["properties"]["personalComputeInstanceSettings"],
             json!({"assignedUser": {"objectId": "00000000-0000-0000-0000-000000000000", "tenantId": "00000000-0000-0000-0000-000000000000"}})
         );
-        assert!(body["properties"]["properties"].get("customServices").is_none());
+        assert!(
+            body["properties"]["properties"]
+                .get("customServices")
+                .is_none()
+        );
     }
 
     #[test]
@@ -559,12 +604,21 @@ mod tests {
         assert_eq!(object.get("friendly_name"), &"HelloName".into());
         assert_eq!(object.get("high_business_impact"), &false.into());
         assert_eq!(object.get("public_network_access"), &"Disabled".into());
-        assert_eq!(object.get("identity_type"), &"SystemAssigned,UserAssigned".into());
+        assert_eq!(
+            object.get("identity_type"),
+            &"SystemAssigned,UserAssigned".into()
+        );
         assert_eq!(object.get("discovery_url"), &"http://example.com".into());
         let body = to_arm(schema, &object);
         assert_eq!(body["properties"]["friendlyName"], json!("HelloName"));
-        assert!(body["properties"].get("discoveryUrl").is_none(), "computed attributes are not sent");
-        assert!(body.get("name").is_none() && body.get("id").is_none(), "name and id live in the URL");
+        assert!(
+            body["properties"].get("discoveryUrl").is_none(),
+            "computed attributes are not sent"
+        );
+        assert!(
+            body.get("name").is_none() && body.get("id").is_none(),
+            "name and id live in the URL"
+        );
 
         let update = example(WORKSPACE_PATCH, "/parameters/body");
         let patched = from_arm(schema, &update);
@@ -574,7 +628,10 @@ mod tests {
     #[test]
     fn an_empty_workspace_still_has_properties() {
         let registry = registry();
-        let body = to_arm(schema(&registry, "azureml_workspace"), &ObjectValue::default());
+        let body = to_arm(
+            schema(&registry, "azureml_workspace"),
+            &ObjectValue::default(),
+        );
         assert_eq!(body, json!({"properties": {}}));
     }
 
@@ -592,14 +649,20 @@ mod tests {
             })
         );
         object.set("workspace_id", "demo-rg".into());
-        assert!(matches!(resource_id(vm, &object, None), Err(ResourceIdError::BadParent { .. })));
+        assert!(matches!(
+            resource_id(vm, &object, None),
+            Err(ResourceIdError::BadParent { .. })
+        ));
         object.set("workspace_id", WORKSPACE.into());
         assert_eq!(
             resource_id(vm, &object, None).expect("valid").as_str(),
             format!("{WORKSPACE}/computes/vm1")
         );
         object.set("id", format!("{WORKSPACE}/computes/other").into());
-        assert_eq!(resource_id(vm, &object, None).expect("valid").name(), "other");
+        assert_eq!(
+            resource_id(vm, &object, None).expect("valid").name(),
+            "other"
+        );
 
         let workspace = schema(&registry, "azureml_workspace");
         let mut object = ObjectValue::default();
@@ -629,7 +692,11 @@ mod tests {
                 if attribute.arm.is_none() || !attribute.presence.is_configurable() {
                     continue;
                 }
-                let expected = if attribute.write_only { Value::Null } else { object.get(name).clone() };
+                let expected = if attribute.write_only {
+                    Value::Null
+                } else {
+                    object.get(name).clone()
+                };
                 let expected = without_write_only(&attribute.ty, &expected);
                 assert_eq!(back.get(name), &expected, "{}.{name}", schema.type_name);
             }
@@ -642,7 +709,9 @@ mod tests {
             AttrType::Number => 3.into(),
             AttrType::Bool => true.into(),
             AttrType::List(element) => Value::List(vec![sample(element)]),
-            AttrType::Map(element) => Value::Map(BTreeMap::from([("key".to_owned(), sample(element))])),
+            AttrType::Map(element) => {
+                Value::Map(BTreeMap::from([("key".to_owned(), sample(element))]))
+            }
             AttrType::Object(members) => Value::Map(
                 members
                     .iter()
@@ -659,14 +728,21 @@ mod tests {
                     .iter()
                     .map(|(name, entry)| {
                         let member = &members[name];
-                        let entry = if member.write_only { Value::Null } else { without_write_only(&member.ty, entry) };
+                        let entry = if member.write_only {
+                            Value::Null
+                        } else {
+                            without_write_only(&member.ty, entry)
+                        };
                         (name.clone(), entry)
                     })
                     .collect(),
             ),
-            (AttrType::List(element), Value::List(items)) => {
-                Value::List(items.iter().map(|item| without_write_only(element, item)).collect())
-            }
+            (AttrType::List(element), Value::List(items)) => Value::List(
+                items
+                    .iter()
+                    .map(|item| without_write_only(element, item))
+                    .collect(),
+            ),
             (AttrType::Map(element), Value::Map(entries)) => Value::Map(
                 entries
                     .iter()

@@ -21,7 +21,8 @@ use super::operation::{self, Monitor, OperationStatus};
 use super::paging::collect_pages;
 use super::retry::{Idempotency, retry_after, retryable_status};
 use super::{
-    ApiError, ApiFuture, ArmId, ArmObject, ClientConfig, CloudApi, ComputeAction, UnderlyingResourceAction,
+    ApiError, ApiFuture, ArmId, ArmObject, ClientConfig, CloudApi, ComputeAction,
+    UnderlyingResourceAction,
 };
 use crate::schema::{Collection, Presence, ResourceSchema};
 use crate::value::ObjectValue;
@@ -111,10 +112,9 @@ fn is_transient(error: &reqwest::Error) -> bool {
         if let Some(inner) = current
             .downcast_ref::<std::io::Error>()
             .and_then(|io| io.get_ref())
+            && inner.is::<rustls::Error>()
         {
-            if inner.is::<rustls::Error>() {
-                return false;
-            }
+            return false;
         }
         source = current.source();
     }
@@ -141,7 +141,8 @@ impl ArmClient {
                 path: path.clone(),
                 reason,
             };
-            let pem = std::fs::read(path).map_err(|error| unusable(format!("cannot read it ({error})")))?;
+            let pem = std::fs::read(path)
+                .map_err(|error| unusable(format!("cannot read it ({error})")))?;
             let certificates = reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|error| unusable(format!("not PEM ({error})")))?;
             if certificates.is_empty() {
@@ -149,7 +150,9 @@ impl ArmClient {
             }
             builder = builder.tls_certs_merge(certificates);
         }
-        let http = builder.build().map_err(|source| ApiError::Client { source })?;
+        let http = builder
+            .build()
+            .map_err(|source| ApiError::Client { source })?;
         let base = config.endpoint.as_str().trim_end_matches('/').to_owned();
         Ok(ArmClient {
             inner: Arc::new(Inner {
@@ -180,7 +183,8 @@ impl ArmClient {
     fn url_with_version(&self, path: &str, api_version: &str) -> Url {
         let mut url = Url::parse(&format!("{}{path}", self.inner.base))
             .expect("the endpoint is a URL and ARM paths are URL paths");
-        url.query_pairs_mut().append_pair("api-version", api_version);
+        url.query_pairs_mut()
+            .append_pair("api-version", api_version);
         url
     }
 
@@ -193,7 +197,8 @@ impl ArmClient {
         })?;
         let endpoint = &self.inner.config.endpoint;
         let same_origin = url.scheme() == endpoint.scheme()
-            && url.host_str().map(str::to_ascii_lowercase) == endpoint.host_str().map(str::to_ascii_lowercase)
+            && url.host_str().map(str::to_ascii_lowercase)
+                == endpoint.host_str().map(str::to_ascii_lowercase)
             && url.port_or_known_default() == endpoint.port_or_known_default();
         if !same_origin {
             return Err(ApiError::ForeignUrl {
@@ -261,7 +266,10 @@ impl ArmClient {
                         return Err(error);
                     }
                     let wait = retry_after(|name| header(&headers, name));
-                    (retry.delay(attempt, wait, rand::random::<f64>()), format!("status {status}"))
+                    (
+                        retry.delay(attempt, wait, rand::random::<f64>()),
+                        format!("status {status}"),
+                    )
                 }
                 Err(source) => {
                     let retryable = idempotency == Idempotency::Idempotent && is_transient(&source);
@@ -279,7 +287,10 @@ impl ArmClient {
                     } else {
                         "connection dropped"
                     };
-                    (retry.delay(attempt, None, rand::random::<f64>()), kind.to_owned())
+                    (
+                        retry.delay(attempt, None, rand::random::<f64>()),
+                        kind.to_owned(),
+                    )
                 }
             };
             tracing::warn!(
@@ -298,7 +309,10 @@ impl ArmClient {
 
     /// GET as JSON; 404 is `None`.
     async fn get_json(&self, url: Url) -> Result<Option<Json>, ApiError> {
-        match self.send(Method::GET, url, None, Idempotency::Idempotent).await {
+        match self
+            .send(Method::GET, url, None, Idempotency::Idempotent)
+            .await
+        {
             Ok(answer) => answer.json().map(Some),
             Err(ApiError::NotFound { .. }) => Ok(None),
             Err(error) => Err(error),
@@ -324,12 +338,19 @@ impl ArmClient {
             }
             tokio::time::sleep(wait.min(poll.timeout - elapsed)).await;
             let polled = match self
-                .send(Method::GET, monitor_url.clone(), None, Idempotency::Idempotent)
+                .send(
+                    Method::GET,
+                    monitor_url.clone(),
+                    None,
+                    Idempotency::Idempotent,
+                )
                 .await
             {
                 Ok(polled) => polled,
                 // A `Location` monitor reports failure with an error status and body.
-                Err(ApiError::Arm { code, message, .. }) if matches!(monitor, Monitor::Location(_)) => {
+                Err(ApiError::Arm { code, message, .. })
+                    if matches!(monitor, Monitor::Location(_)) =>
+                {
                     return Err(ApiError::OperationFailed {
                         url: shown(request_url),
                         status: "Failed".to_owned(),
@@ -340,12 +361,11 @@ impl ArmClient {
                 Err(error) => return Err(error),
             };
             let status = match &monitor {
-                Monitor::AsyncOperation(_) => {
-                    operation::async_operation_status(&polled.json()?).ok_or_else(|| ApiError::Decode {
+                Monitor::AsyncOperation(_) => operation::async_operation_status(&polled.json()?)
+                    .ok_or_else(|| ApiError::Decode {
                         url: shown(&monitor_url),
                         detail: "the status monitor's answer has no `status`".to_owned(),
-                    })?
-                }
+                    })?,
                 Monitor::Location(_) => operation::location_status(polled.status),
             };
             tracing::debug!(url = %shown(request_url), monitor = %shown(&monitor_url), status = ?status, "polled operation");
@@ -370,7 +390,12 @@ impl ArmClient {
     }
 
     /// PUT or PATCH, wait for the operation, and return the resource as a GET shows it.
-    async fn write_and_read(&self, method: Method, url: Url, body: &Json) -> Result<Json, ApiError> {
+    async fn write_and_read(
+        &self,
+        method: Method,
+        url: Url,
+        body: &Json,
+    ) -> Result<Json, ApiError> {
         let answer = self
             .send(method, url.clone(), Some(body), Idempotency::Idempotent)
             .await?;
@@ -390,10 +415,13 @@ impl ArmClient {
         let poll = &self.inner.config.poll;
         let started = Instant::now();
         loop {
-            let body = self.get_json(url.clone()).await?.ok_or_else(|| ApiError::Decode {
-                url: shown(&url),
-                detail: "the resource is missing right after it was written".to_owned(),
-            })?;
+            let body = self
+                .get_json(url.clone())
+                .await?
+                .ok_or_else(|| ApiError::Decode {
+                    url: shown(&url),
+                    detail: "the resource is missing right after it was written".to_owned(),
+                })?;
             if !provisioning(&body) {
                 return Ok(body);
             }
@@ -424,7 +452,12 @@ impl ArmClient {
         self.list_with(Method::GET, url, field).await
     }
 
-    async fn list_with(&self, method: Method, url: Url, field: &str) -> Result<Vec<Json>, ApiError> {
+    async fn list_with(
+        &self,
+        method: Method,
+        url: Url,
+        field: &str,
+    ) -> Result<Vec<Json>, ApiError> {
         let first = url.to_string();
         let base = url;
         collect_pages(first, field, |link| {
@@ -433,8 +466,14 @@ impl ArmClient {
             async move {
                 let url = self.follow(&base, &link)?;
                 // listNodes is a POST only for its first page; `nextLink` pages are GETs.
-                let method = if link == base.as_str() { method } else { Method::GET };
-                self.send(method, url, None, Idempotency::Idempotent).await?.json()
+                let method = if link == base.as_str() {
+                    method
+                } else {
+                    Method::GET
+                };
+                self.send(method, url, None, Idempotency::Idempotent)
+                    .await?
+                    .json()
             }
         })
         .await
@@ -443,7 +482,12 @@ impl ArmClient {
     // ---- resource groups -------------------------------------------------------------------
 
     /// `PUT /subscriptions/{s}/resourcegroups/{name}` with `{"location"}`; returns the group.
-    pub async fn put_resource_group(&self, subscription: &str, name: &str, location: &str) -> Result<Json, ApiError> {
+    pub async fn put_resource_group(
+        &self,
+        subscription: &str,
+        name: &str,
+        location: &str,
+    ) -> Result<Json, ApiError> {
         let id = ArmId::resource_group_id(subscription, name);
         let url = self.url_with_version(id.as_str(), RESOURCE_GROUP_API_VERSION);
         let body = serde_json::json!({ "location": location });
@@ -451,7 +495,11 @@ impl ArmClient {
     }
 
     /// `GET /subscriptions/{s}/resourcegroups/{name}`; `None` when absent.
-    pub async fn get_resource_group(&self, subscription: &str, name: &str) -> Result<Option<Json>, ApiError> {
+    pub async fn get_resource_group(
+        &self,
+        subscription: &str,
+        name: &str,
+    ) -> Result<Option<Json>, ApiError> {
         let id = ArmId::resource_group_id(subscription, name);
         self.get_json(self.url_with_version(id.as_str(), RESOURCE_GROUP_API_VERSION))
             .await
@@ -461,12 +509,14 @@ impl ArmClient {
 
     /// The id of workspace `name` in `resource_group` of `subscription`.
     pub fn workspace_id(subscription: &str, resource_group: &str, name: &str) -> ArmId {
-        ArmId::resource_group_id(subscription, resource_group).child(&format!("{PROVIDER_NAMESPACE}/workspaces"), name)
+        ArmId::resource_group_id(subscription, resource_group)
+            .child(&format!("{PROVIDER_NAMESPACE}/workspaces"), name)
     }
 
     /// `PUT {workspace}`: creates or overwrites, waits, returns the workspace.
     pub async fn put_workspace(&self, id: &ArmId, body: &Json) -> Result<Json, ApiError> {
-        self.write_and_read(Method::PUT, self.url(id.as_str()), body).await
+        self.write_and_read(Method::PUT, self.url(id.as_str()), body)
+            .await
     }
 
     /// `GET {workspace}`; `None` when absent.
@@ -476,7 +526,8 @@ impl ArmClient {
 
     /// `PATCH {workspace}` (`WorkspaceUpdateParameters`), waits, returns the workspace.
     pub async fn patch_workspace(&self, id: &ArmId, body: &Json) -> Result<Json, ApiError> {
-        self.write_and_read(Method::PATCH, self.url(id.as_str()), body).await
+        self.write_and_read(Method::PATCH, self.url(id.as_str()), body)
+            .await
     }
 
     /// `DELETE {workspace}` and wait; absent is success.
@@ -485,10 +536,16 @@ impl ArmClient {
     }
 
     /// Every workspace of a resource group (all pages).
-    pub async fn list_workspaces(&self, subscription: &str, resource_group: &str) -> Result<Vec<Json>, ApiError> {
+    pub async fn list_workspaces(
+        &self,
+        subscription: &str,
+        resource_group: &str,
+    ) -> Result<Vec<Json>, ApiError> {
         let group = ArmId::resource_group_id(subscription, resource_group);
         self.list_url(
-            self.url(&format!("{group}/providers/{PROVIDER_NAMESPACE}/workspaces")),
+            self.url(&format!(
+                "{group}/providers/{PROVIDER_NAMESPACE}/workspaces"
+            )),
             "value",
         )
         .await
@@ -510,16 +567,22 @@ impl ArmClient {
     /// `PUT {workspace}/computes/{name}`: creates or attaches (or overwrites), waits for the
     /// operation, returns the compute as a GET shows it.
     pub async fn put_compute(&self, id: &ArmId, body: &Json) -> Result<Json, ApiError> {
-        self.write_and_read(Method::PUT, self.url(id.as_str()), body).await
+        self.write_and_read(Method::PUT, self.url(id.as_str()), body)
+            .await
     }
 
     /// `PATCH {compute}` (`ClusterUpdateParameters`: scale settings), waits, returns the compute.
     pub async fn patch_compute(&self, id: &ArmId, body: &Json) -> Result<Json, ApiError> {
-        self.write_and_read(Method::PATCH, self.url(id.as_str()), body).await
+        self.write_and_read(Method::PATCH, self.url(id.as_str()), body)
+            .await
     }
 
     /// `DELETE {compute}?underlyingResourceAction=Delete|Detach` and wait; absent is success.
-    pub async fn delete_compute(&self, id: &ArmId, action: UnderlyingResourceAction) -> Result<(), ApiError> {
+    pub async fn delete_compute(
+        &self,
+        id: &ArmId,
+        action: UnderlyingResourceAction,
+    ) -> Result<(), ApiError> {
         let mut url = self.url(id.as_str());
         url.query_pairs_mut()
             .append_pair("underlyingResourceAction", action.as_str());
@@ -575,7 +638,8 @@ impl ArmClient {
 
     /// `PUT {id}` of any ARM resource, waiting for the operation; returns the resource.
     pub async fn put_resource(&self, id: &ArmId, body: &Json) -> Result<Json, ApiError> {
-        self.write_and_read(Method::PUT, self.url(id.as_str()), body).await
+        self.write_and_read(Method::PUT, self.url(id.as_str()), body)
+            .await
     }
 
     /// `DELETE {id}` of any ARM resource and wait; absent is success.
@@ -586,7 +650,9 @@ impl ArmClient {
     /// The collection URL of `collection` under `parent`.
     fn collection_url(&self, parent: &ArmId, collection: Collection) -> Url {
         match collection {
-            Collection::Workspaces => self.url(&format!("{parent}/providers/{PROVIDER_NAMESPACE}/workspaces")),
+            Collection::Workspaces => self.url(&format!(
+                "{parent}/providers/{PROVIDER_NAMESPACE}/workspaces"
+            )),
             other => self.url(&format!("{parent}/{}", other.segment())),
         }
     }
@@ -597,9 +663,15 @@ fn provisioning(body: &Json) -> bool {
     body.pointer("/properties/provisioningState")
         .and_then(Json::as_str)
         .is_some_and(|state| {
-            ["Creating", "Updating", "Deleting", "Accepted", "Provisioning"]
-                .iter()
-                .any(|running| state.eq_ignore_ascii_case(running))
+            [
+                "Creating",
+                "Updating",
+                "Deleting",
+                "Accepted",
+                "Provisioning",
+            ]
+            .iter()
+            .any(|running| state.eq_ignore_ascii_case(running))
         })
 }
 
@@ -608,14 +680,17 @@ fn unknown_attributes(schema: &ResourceSchema, object: &ObjectValue) -> Vec<Stri
     schema
         .attributes
         .iter()
-        .filter(|(_, attribute)| attribute.arm.is_some() && attribute.presence != Presence::Computed)
+        .filter(|(_, attribute)| {
+            attribute.arm.is_some() && attribute.presence != Presence::Computed
+        })
         .filter(|(name, _)| object.get(name).contains_unknown())
         .map(|(name, _)| name.clone())
         .collect()
 }
 
 fn check_compute_type(schema: &ResourceSchema, id: &str, body: &Json) -> Result<(), ApiError> {
-    let (Some(expected), Some(actual)) = (&schema.api.compute_type, body::compute_type(body)) else {
+    let (Some(expected), Some(actual)) = (&schema.api.compute_type, body::compute_type(body))
+    else {
         return Ok(());
     };
     if expected.eq_ignore_ascii_case(actual) {
@@ -629,7 +704,11 @@ fn check_compute_type(schema: &ResourceSchema, id: &str, body: &Json) -> Result<
 }
 
 impl CloudApi for ArmClient {
-    fn list<'a>(&'a self, parent_id: &'a str, collection: Collection) -> ApiFuture<'a, Vec<ArmObject>> {
+    fn list<'a>(
+        &'a self,
+        parent_id: &'a str,
+        collection: Collection,
+    ) -> ApiFuture<'a, Vec<ArmObject>> {
         Box::pin(async move {
             let parent = ArmId::parse(parent_id)?;
             let items = self
@@ -639,7 +718,11 @@ impl CloudApi for ArmClient {
         })
     }
 
-    fn read<'a>(&'a self, schema: &'a ResourceSchema, id: &'a str) -> ApiFuture<'a, Option<ObjectValue>> {
+    fn read<'a>(
+        &'a self,
+        schema: &'a ResourceSchema,
+        id: &'a str,
+    ) -> ApiFuture<'a, Option<ObjectValue>> {
         Box::pin(async move {
             let arm_id = ArmId::parse(id)?;
             let Some(body) = self.get_json(self.url(arm_id.as_str())).await? else {
@@ -650,7 +733,11 @@ impl CloudApi for ArmClient {
         })
     }
 
-    fn create_or_update<'a>(&'a self, schema: &'a ResourceSchema, object: &'a ObjectValue) -> ApiFuture<'a, ObjectValue> {
+    fn create_or_update<'a>(
+        &'a self,
+        schema: &'a ResourceSchema,
+        object: &'a ObjectValue,
+    ) -> ApiFuture<'a, ObjectValue> {
         Box::pin(async move {
             let unknown = unknown_attributes(schema, object);
             if !unknown.is_empty() {
@@ -659,7 +746,8 @@ impl CloudApi for ArmClient {
                     attributes: unknown,
                 });
             }
-            let id = body::resource_id(schema, object, self.inner.config.subscription_id.as_deref())?;
+            let id =
+                body::resource_id(schema, object, self.inner.config.subscription_id.as_deref())?;
             let request = body::to_arm(schema, object);
             let answer = self
                 .write_and_read(Method::PUT, self.url(id.as_str()), &request)
@@ -669,7 +757,12 @@ impl CloudApi for ArmClient {
         })
     }
 
-    fn patch<'a>(&'a self, schema: &'a ResourceSchema, id: &'a str, object: &'a ObjectValue) -> ApiFuture<'a, ObjectValue> {
+    fn patch<'a>(
+        &'a self,
+        schema: &'a ResourceSchema,
+        id: &'a str,
+        object: &'a ObjectValue,
+    ) -> ApiFuture<'a, ObjectValue> {
         Box::pin(async move {
             let arm_id = ArmId::parse(id)?;
             let request = body::patch_body(schema, object);
@@ -680,7 +773,12 @@ impl CloudApi for ArmClient {
         })
     }
 
-    fn delete<'a>(&'a self, schema: &'a ResourceSchema, id: &'a str, action: UnderlyingResourceAction) -> ApiFuture<'a, ()> {
+    fn delete<'a>(
+        &'a self,
+        schema: &'a ResourceSchema,
+        id: &'a str,
+        action: UnderlyingResourceAction,
+    ) -> ApiFuture<'a, ()> {
         Box::pin(async move {
             let arm_id = ArmId::parse(id)?;
             match schema.api.collection {
@@ -690,7 +788,12 @@ impl CloudApi for ArmClient {
         })
     }
 
-    fn action<'a>(&'a self, schema: &'a ResourceSchema, id: &'a str, name: &'a str) -> ApiFuture<'a, ()> {
+    fn action<'a>(
+        &'a self,
+        schema: &'a ResourceSchema,
+        id: &'a str,
+        name: &'a str,
+    ) -> ApiFuture<'a, ()> {
         Box::pin(async move {
             let action = ComputeAction::parse(name)
                 .filter(|_| schema.api.collection == Collection::Computes)
@@ -729,12 +832,20 @@ mod tests {
         let client = client("https://127.0.0.1:8443");
         let base = client.url("/subscriptions/s/x");
         let next = client
-            .follow(&base, "https://127.0.0.1:8443/subscriptions/s/x?api-version=2025-01-01&$skip=2")
+            .follow(
+                &base,
+                "https://127.0.0.1:8443/subscriptions/s/x?api-version=2025-01-01&$skip=2",
+            )
             .expect("same origin");
         assert_eq!(next.query(), Some("api-version=2025-01-01&$skip=2"));
         let relative = client.follow(&base, "/operations/1").expect("relative");
-        assert_eq!(relative.as_str(), "https://127.0.0.1:8443/operations/1?api-version=2026-07-01");
-        let foreign = client.follow(&base, "https://evil.example/steal").expect_err("foreign");
+        assert_eq!(
+            relative.as_str(),
+            "https://127.0.0.1:8443/operations/1?api-version=2026-07-01"
+        );
+        let foreign = client
+            .follow(&base, "https://evil.example/steal")
+            .expect_err("foreign");
         assert!(matches!(foreign, ApiError::ForeignUrl { .. }), "{foreign}");
         assert!(client.follow(&base, "https://127.0.0.1:9999/x").is_err());
     }
@@ -747,9 +858,15 @@ mod tests {
 
     #[test]
     fn provisioning_states_that_still_run() {
-        assert!(provisioning(&serde_json::json!({"properties": {"provisioningState": "Creating"}})));
-        assert!(!provisioning(&serde_json::json!({"properties": {"provisioningState": "Succeeded"}})));
-        assert!(!provisioning(&serde_json::json!({"properties": {"provisioningState": "Failed"}})));
+        assert!(provisioning(
+            &serde_json::json!({"properties": {"provisioningState": "Creating"}})
+        ));
+        assert!(!provisioning(
+            &serde_json::json!({"properties": {"provisioningState": "Succeeded"}})
+        ));
+        assert!(!provisioning(
+            &serde_json::json!({"properties": {"provisioningState": "Failed"}})
+        ));
         assert!(!provisioning(&serde_json::json!({"properties": {}})));
     }
 
@@ -758,7 +875,12 @@ mod tests {
         let mut config = ClientConfig::new(Credential::AzureCli);
         config.ca_certificate = Some("/nonexistent/ca.pem".into());
         let error = ArmClient::new(config).expect_err("missing file");
-        assert!(error.to_string().starts_with("CA certificate `/nonexistent/ca.pem` is unusable"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("CA certificate `/nonexistent/ca.pem` is unusable"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -769,6 +891,9 @@ mod tests {
         object.set("id", crate::value::Value::Unknown);
         object.set("vm_size", crate::value::Value::Unknown);
         object.set("max_node_count", 2.into());
-        assert_eq!(unknown_attributes(schema, &object), vec!["vm_size".to_owned()]);
+        assert_eq!(
+            unknown_attributes(schema, &object),
+            vec!["vm_size".to_owned()]
+        );
     }
 }

@@ -48,7 +48,9 @@ impl ArmId {
             id: text.to_owned(),
             reason,
         };
-        let rest = trimmed.strip_prefix('/').ok_or_else(|| fail("it must start with `/`"))?;
+        let rest = trimmed
+            .strip_prefix('/')
+            .ok_or_else(|| fail("it must start with `/`"))?;
         let parts: Vec<&str> = rest.split('/').collect();
         if parts.iter().any(|part| part.is_empty()) {
             return Err(fail("it has an empty segment"));
@@ -86,7 +88,9 @@ impl ArmId {
                     .collect();
                 Ok(id)
             }
-            _ => Err(fail("expected `resourceGroups/{name}` or `providers/{namespace}/...`")),
+            _ => Err(fail(
+                "expected `resourceGroups/{name}` or `providers/{namespace}/...`",
+            )),
         }
     }
 
@@ -262,14 +266,22 @@ mod tests {
         assert_eq!(id.subscription(), "00000000-0000-0000-0000-000000000000");
         assert_eq!(id.resource_group(), Some("demo-rg"));
         assert_eq!(id.namespace(), Some("Microsoft.Synapse"));
-        assert_eq!(id.resource_type().as_deref(), Some("Microsoft.Synapse/workspaces/bigDataPools"));
+        assert_eq!(
+            id.resource_type().as_deref(),
+            Some("Microsoft.Synapse/workspaces/bigDataPools")
+        );
         assert_eq!(id.name(), "demo-pool");
         assert_eq!(id.depth(), 2);
         let workspace = id.parent().expect("a pool has a workspace");
         assert_eq!(workspace.name(), "demo-synapse");
         assert_eq!(workspace, id.ancestor(1).expect("depth 1"));
-        let group = workspace.parent().expect("a workspace has a resource group");
-        assert_eq!(group.as_str(), "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/demo-rg");
+        let group = workspace
+            .parent()
+            .expect("a workspace has a resource group");
+        assert_eq!(
+            group.as_str(),
+            "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/demo-rg"
+        );
         assert_eq!(group.name(), "demo-rg");
         assert!(group.parent().is_none());
         assert_eq!(workspace.child("bigDataPools", "demo-pool"), id);
@@ -307,13 +319,18 @@ mod tests {
             assert!(ArmId::parse(text).is_err(), "`{text}` should be rejected");
         }
         let error = ArmId::parse("demo").expect_err("not an id");
-        assert_eq!(error.to_string(), "`demo` is not an ARM resource id (it must start with `/`)");
+        assert_eq!(
+            error.to_string(),
+            "`demo` is not an ARM resource id (it must start with `/`)"
+        );
     }
 
     #[test]
     fn subscription_level_resources_parse() {
-        let id = ArmId::parse("/subscriptions/s/providers/Microsoft.MachineLearningServices/workspaces/w")
-            .expect("valid");
+        let id = ArmId::parse(
+            "/subscriptions/s/providers/Microsoft.MachineLearningServices/workspaces/w",
+        )
+        .expect("valid");
         assert_eq!(id.resource_group(), None);
         assert_eq!(id.name(), "w");
         assert!(id.parent().is_none());

@@ -233,7 +233,10 @@ pub enum ApiError {
     #[error(transparent)]
     Address(#[from] ResourceIdError),
     /// An object still has unknown values where the body needs them.
-    #[error("`{type_name}` cannot be sent while {} unknown", unknown_list(attributes))]
+    #[error(
+        "`{type_name}` cannot be sent while {} unknown",
+        unknown_list(attributes)
+    )]
     UnknownValues {
         /// The resource type.
         type_name: String,
@@ -324,7 +327,10 @@ impl ApiError {
     pub fn from_response(status: u16, method: &str, url: &str, body: &[u8]) -> ApiError {
         let json: Json = serde_json::from_slice(body).unwrap_or(Json::Null);
         // ARM nests under `error`; a few services (and proxies) put code/message at the top.
-        let error = json.get("error").filter(|error| error.is_object()).unwrap_or(&json);
+        let error = json
+            .get("error")
+            .filter(|error| error.is_object())
+            .unwrap_or(&json);
         let text = |field: &str| error.get(field).and_then(Json::as_str).map(str::to_owned);
         let code = text("code").unwrap_or_else(|| reason(status).to_owned());
         let message = text("message").unwrap_or_else(|| {
@@ -386,7 +392,12 @@ pub struct ArmObject {
 impl ArmObject {
     /// Wraps a body of a list answer.
     pub fn from_body(body: Json) -> ArmObject {
-        let text = |field: &str| body.get(field).and_then(Json::as_str).unwrap_or_default().to_owned();
+        let text = |field: &str| {
+            body.get(field)
+                .and_then(Json::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
         ArmObject {
             id: text("id"),
             name: text("name"),
@@ -397,10 +408,16 @@ impl ArmObject {
 
     /// The schema of this object in `collection`: by compute type for computes, else the
     /// collection's only type. `None` for kinds the catalogue does not know (e.g. `DataFactory`).
-    pub fn schema<'r>(&self, registry: &'r Registry, collection: Collection) -> Option<&'r ResourceSchema> {
+    pub fn schema<'r>(
+        &self,
+        registry: &'r Registry,
+        collection: Collection,
+    ) -> Option<&'r ResourceSchema> {
         match collection {
             Collection::Computes => registry.by_compute_type(self.compute_type.as_deref()?),
-            other => registry.iter().find(|schema| schema.api.collection == other),
+            other => registry
+                .iter()
+                .find(|schema| schema.api.collection == other),
         }
     }
 
@@ -417,7 +434,11 @@ impl ArmObject {
     /// assert_eq!(schema.type_name, "azureml_attached_virtual_machine");
     /// assert_eq!(value.get_str("name"), Some("vm"));
     /// ```
-    pub fn to_object<'r>(&self, registry: &'r Registry, collection: Collection) -> Option<(&'r ResourceSchema, ObjectValue)> {
+    pub fn to_object<'r>(
+        &self,
+        registry: &'r Registry,
+        collection: Collection,
+    ) -> Option<(&'r ResourceSchema, ObjectValue)> {
         let schema = self.schema(registry, collection)?;
         Some((schema, from_arm(schema, &self.body)))
     }
@@ -434,26 +455,53 @@ pub type ApiFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + S
 pub trait CloudApi: Send + Sync {
     /// Every object in `collection` under `parent_id` (a resource group id for workspaces, a
     /// workspace id for computes), all pages. Map each with [`ArmObject::to_object`].
-    fn list<'a>(&'a self, parent_id: &'a str, collection: Collection) -> ApiFuture<'a, Vec<ArmObject>>;
+    fn list<'a>(
+        &'a self,
+        parent_id: &'a str,
+        collection: Collection,
+    ) -> ApiFuture<'a, Vec<ArmObject>>;
 
     /// The object at `id`, or `None` when it does not exist.
-    fn read<'a>(&'a self, schema: &'a ResourceSchema, id: &'a str) -> ApiFuture<'a, Option<ObjectValue>>;
+    fn read<'a>(
+        &'a self,
+        schema: &'a ResourceSchema,
+        id: &'a str,
+    ) -> ApiFuture<'a, Option<ObjectValue>>;
 
     /// Creates, attaches or overwrites the object (PUT of [`to_arm`], then the long-running
     /// operation, then a read of the result).
-    fn create_or_update<'a>(&'a self, schema: &'a ResourceSchema, object: &'a ObjectValue) -> ApiFuture<'a, ObjectValue>;
+    fn create_or_update<'a>(
+        &'a self,
+        schema: &'a ResourceSchema,
+        object: &'a ObjectValue,
+    ) -> ApiFuture<'a, ObjectValue>;
 
     /// Changes the `patch`-mode attributes of the object at `id` in place (PATCH of
     /// [`patch_body`] of `object`, the whole desired object), then reads the result.
-    fn patch<'a>(&'a self, schema: &'a ResourceSchema, id: &'a str, object: &'a ObjectValue) -> ApiFuture<'a, ObjectValue>;
+    fn patch<'a>(
+        &'a self,
+        schema: &'a ResourceSchema,
+        id: &'a str,
+        object: &'a ObjectValue,
+    ) -> ApiFuture<'a, ObjectValue>;
 
     /// Deletes or detaches the object at `id` and waits until it is gone. Already gone is success.
     /// `action` applies to computes; workspaces ignore it.
-    fn delete<'a>(&'a self, schema: &'a ResourceSchema, id: &'a str, action: UnderlyingResourceAction) -> ApiFuture<'a, ()>;
+    fn delete<'a>(
+        &'a self,
+        schema: &'a ResourceSchema,
+        id: &'a str,
+        action: UnderlyingResourceAction,
+    ) -> ApiFuture<'a, ()>;
 
     /// Runs the POST action `name` (`start`, `stop`, `restart`) on the object at `id` and waits
     /// for it to finish.
-    fn action<'a>(&'a self, schema: &'a ResourceSchema, id: &'a str, name: &'a str) -> ApiFuture<'a, ()>;
+    fn action<'a>(
+        &'a self,
+        schema: &'a ResourceSchema,
+        id: &'a str,
+        name: &'a str,
+    ) -> ApiFuture<'a, ()>;
 }
 
 #[cfg(test)]
@@ -473,25 +521,44 @@ mod tests {
             error.to_string(),
             "`AuthorizationFailed`: The client 'c' does not have authorization to perform action 'read' over scope '/subscriptions/x'. (GET `https://arm/subscriptions/x` answered 403)"
         );
-        assert!(matches!(&error, ApiError::Arm { target: Some(target), .. } if target == "subscriptions"));
+        assert!(
+            matches!(&error, ApiError::Arm { target: Some(target), .. } if target == "subscriptions")
+        );
         assert_eq!(error.status(), Some(403));
     }
 
     #[test]
     fn not_found_is_its_own_variant() {
-        let error = ApiError::from_response(404, "GET", "https://arm/c", br#"{"error":{"code":"ResourceNotFound","message":"Compute `c` was not found."}}"#);
+        let error = ApiError::from_response(
+            404,
+            "GET",
+            "https://arm/c",
+            br#"{"error":{"code":"ResourceNotFound","message":"Compute `c` was not found."}}"#,
+        );
         assert!(matches!(error, ApiError::NotFound { .. }));
         assert_eq!(error.code(), Some("ResourceNotFound"));
     }
 
     #[test]
     fn bodies_that_are_not_arm_errors_keep_the_status() {
-        let error = ApiError::from_response(502, "PUT", "https://arm/c", b"<html>Bad gateway</html>");
+        let error =
+            ApiError::from_response(502, "PUT", "https://arm/c", b"<html>Bad gateway</html>");
         assert_eq!(error.code(), Some("BadGateway"));
-        assert!(error.to_string().contains("<html>Bad gateway</html>"), "{error}");
+        assert!(
+            error.to_string().contains("<html>Bad gateway</html>"),
+            "{error}"
+        );
         let error = ApiError::from_response(503, "PUT", "https://arm/c", b"");
-        assert_eq!(error.to_string(), "`ServiceUnavailable`: HTTP 503 without an error message (PUT `https://arm/c` answered 503)");
-        let flat = ApiError::from_response(400, "PUT", "https://arm/c", br#"{"code":"BadRequest","message":"flat"}"#);
+        assert_eq!(
+            error.to_string(),
+            "`ServiceUnavailable`: HTTP 503 without an error message (PUT `https://arm/c` answered 503)"
+        );
+        let flat = ApiError::from_response(
+            400,
+            "PUT",
+            "https://arm/c",
+            br#"{"code":"BadRequest","message":"flat"}"#,
+        );
         assert_eq!(flat.code(), Some("BadRequest"));
     }
 
@@ -501,18 +568,26 @@ mod tests {
             type_name: "azureml_compute_cluster".into(),
             attributes: vec!["vm_size".into(), "subnet_id".into()],
         };
-        assert_eq!(error.to_string(), "`azureml_compute_cluster` cannot be sent while `vm_size`, `subnet_id` are unknown");
+        assert_eq!(
+            error.to_string(),
+            "`azureml_compute_cluster` cannot be sent while `vm_size`, `subnet_id` are unknown"
+        );
     }
 
     #[test]
     fn list_objects_find_their_schema() {
         let registry = crate::schema::load_registry().expect("catalogue");
-        let object = ArmObject::from_body(serde_json::json!({"id": "/x", "name": "df", "properties": {"computeType": "DataFactory"}}));
+        let object = ArmObject::from_body(
+            serde_json::json!({"id": "/x", "name": "df", "properties": {"computeType": "DataFactory"}}),
+        );
         assert_eq!(object.compute_type.as_deref(), Some("DataFactory"));
         assert!(object.schema(&registry, Collection::Computes).is_none());
-        let workspace = ArmObject::from_body(serde_json::json!({"id": "/x", "name": "w", "properties": {}}));
+        let workspace =
+            ArmObject::from_body(serde_json::json!({"id": "/x", "name": "w", "properties": {}}));
         assert_eq!(
-            workspace.schema(&registry, Collection::Workspaces).map(|schema| schema.type_name.as_str()),
+            workspace
+                .schema(&registry, Collection::Workspaces)
+                .map(|schema| schema.type_name.as_str()),
             Some("azureml_workspace")
         );
     }

@@ -43,10 +43,10 @@ pub fn monitor(status: u16, lookup: impl Fn(&str) -> Option<String>) -> Option<M
     if let Some(url) = lookup("azure-asyncoperation").filter(|url| !url.is_empty()) {
         return Some(Monitor::AsyncOperation(url));
     }
-    if matches!(status, 201 | 202) {
-        if let Some(url) = lookup("location").filter(|url| !url.is_empty()) {
-            return Some(Monitor::Location(url));
-        }
+    if matches!(status, 201 | 202)
+        && let Some(url) = lookup("location").filter(|url| !url.is_empty())
+    {
+        return Some(Monitor::Location(url));
     }
     None
 }
@@ -82,7 +82,10 @@ pub fn async_operation_status(body: &Json) -> Option<OperationStatus> {
     if status.eq_ignore_ascii_case("succeeded") {
         return Some(OperationStatus::Succeeded);
     }
-    if status.eq_ignore_ascii_case("failed") || status.eq_ignore_ascii_case("canceled") || status.eq_ignore_ascii_case("cancelled") {
+    if status.eq_ignore_ascii_case("failed")
+        || status.eq_ignore_ascii_case("canceled")
+        || status.eq_ignore_ascii_case("cancelled")
+    {
         let error = body.get("error");
         let text = |field: &str| {
             error
@@ -116,17 +119,34 @@ mod tests {
     use serde_json::json;
 
     fn headers(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| pairs.iter().find(|(key, _)| *key == name).map(|(_, value)| (*value).to_owned())
+        move |name| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        }
     }
 
     #[test]
     fn async_operation_is_preferred_over_location() {
-        let both = headers(&[("azure-asyncoperation", "https://a"), ("location", "https://l")]);
-        assert_eq!(monitor(201, &both), Some(Monitor::AsyncOperation("https://a".into())));
+        let both = headers(&[
+            ("azure-asyncoperation", "https://a"),
+            ("location", "https://l"),
+        ]);
+        assert_eq!(
+            monitor(201, &both),
+            Some(Monitor::AsyncOperation("https://a".into()))
+        );
         // PATCH answers 200 with a monitor: it is still followed.
-        assert_eq!(monitor(200, &both), Some(Monitor::AsyncOperation("https://a".into())));
+        assert_eq!(
+            monitor(200, &both),
+            Some(Monitor::AsyncOperation("https://a".into()))
+        );
         let location = headers(&[("location", "https://l")]);
-        assert_eq!(monitor(201, &location), Some(Monitor::Location("https://l".into())));
+        assert_eq!(
+            monitor(201, &location),
+            Some(Monitor::Location("https://l".into()))
+        );
         assert_eq!(monitor(204, &location), None);
         assert_eq!(monitor(202, headers(&[])), None);
     }
@@ -143,9 +163,14 @@ mod tests {
             })
         );
         let canceled = async_operation_status(&json!({"status": "Canceled"}));
-        assert!(matches!(canceled, Some(OperationStatus::Failed { code, .. }) if code == "OperationFailed"));
+        assert!(
+            matches!(canceled, Some(OperationStatus::Failed { code, .. }) if code == "OperationFailed")
+        );
         assert_eq!(async_operation_status(&json!({"id": "x"})), None);
-        assert_eq!(async_operation_status(&json!({"status": "Accepted"})), Some(OperationStatus::Running));
+        assert_eq!(
+            async_operation_status(&json!({"status": "Accepted"})),
+            Some(OperationStatus::Running)
+        );
     }
 
     #[test]

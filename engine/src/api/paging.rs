@@ -29,7 +29,11 @@ pub const MAX_PAGES: usize = 10_000;
 /// assert_eq!(items, vec![json!(1), json!(2), json!(3)]);
 /// # });
 /// ```
-pub async fn collect_pages<F, Fut>(first: String, field: &str, mut fetch: F) -> Result<Vec<Json>, ApiError>
+pub async fn collect_pages<F, Fut>(
+    first: String,
+    field: &str,
+    mut fetch: F,
+) -> Result<Vec<Json>, ApiError>
 where
     F: FnMut(String) -> Fut,
     Fut: Future<Output = Result<Json, ApiError>>,
@@ -95,7 +99,14 @@ mod tests {
             }
         }))
         .expect("pages");
-        assert_eq!(items, vec![json!({"name": "a"}), json!({"name": "b"}), json!({"name": "c"})]);
+        assert_eq!(
+            items,
+            vec![
+                json!({"name": "a"}),
+                json!({"name": "b"}),
+                json!({"name": "c"})
+            ]
+        );
         assert_eq!(fetched.borrow().len(), 3);
     }
 
@@ -123,7 +134,10 @@ mod tests {
             if url == "p1" {
                 Ok(json!({"value": [1], "nextLink": "p2"}))
             } else {
-                Err(ApiError::Decode { url, detail: "broken".to_owned() })
+                Err(ApiError::Decode {
+                    url,
+                    detail: "broken".to_owned(),
+                })
             }
         }))
         .expect_err("second page fails");
@@ -132,8 +146,10 @@ mod tests {
 
     #[test]
     fn a_non_list_value_is_an_error() {
-        let error = run(collect_pages("p".to_owned(), "value", |_| async { Ok(json!({"value": {}})) }))
-            .expect_err("not a list");
+        let error = run(collect_pages("p".to_owned(), "value", |_| async {
+            Ok(json!({"value": {}}))
+        }))
+        .expect_err("not a list");
         assert!(matches!(error, ApiError::Decode { .. }));
     }
 }

@@ -109,10 +109,10 @@ pub fn retryable_status(status: u16, idempotency: Idempotency) -> bool {
 /// ```
 pub fn retry_after(lookup: impl Fn(&str) -> Option<String>) -> Option<Duration> {
     for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
-        if let Some(millis) = lookup(name).and_then(|value| value.trim().parse::<u64>().ok()) {
-            if millis > 0 {
-                return Some(Duration::from_millis(millis));
-            }
+        if let Some(millis) = lookup(name).and_then(|value| value.trim().parse::<u64>().ok())
+            && millis > 0
+        {
+            return Some(Duration::from_millis(millis));
         }
     }
     lookup("retry-after")
@@ -137,7 +137,8 @@ mod tests {
     fn jitter_stays_below_the_exponential_ceiling() {
         let policy = policy();
         for retry in 1..=12 {
-            let ceiling = Duration::from_millis(100 * (1u64 << (retry - 1).min(20))).min(Duration::from_secs(1));
+            let ceiling = Duration::from_millis(100 * (1u64 << (retry - 1).min(20)))
+                .min(Duration::from_secs(1));
             for sample in [0.0, 0.25, 0.5, 0.999_999] {
                 let delay = policy.delay(retry, None, sample);
                 assert!(delay < ceiling, "retry {retry}: {delay:?} vs {ceiling:?}");
@@ -153,8 +154,14 @@ mod tests {
     fn retry_after_is_honoured_and_clipped() {
         let policy = policy();
         // Honoured even beyond max_delay: the server knows when it will accept us again.
-        assert_eq!(policy.delay(1, Some(Duration::from_secs(5)), 0.9), Duration::from_secs(5));
-        assert_eq!(policy.delay(1, Some(Duration::from_secs(86_400)), 0.9), RETRY_AFTER_CEILING);
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(5)), 0.9),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(86_400)), 0.9),
+            RETRY_AFTER_CEILING
+        );
     }
 
     #[test]
@@ -163,7 +170,10 @@ mod tests {
         assert!(policy.may_retry(1));
         assert!(policy.may_retry(3));
         assert!(!policy.may_retry(4));
-        let never = RetryPolicy { max_attempts: 1, ..policy };
+        let never = RetryPolicy {
+            max_attempts: 1,
+            ..policy
+        };
         assert!(!never.may_retry(1));
     }
 
@@ -177,7 +187,10 @@ mod tests {
                     .map(|(_, value)| (*value).to_owned())
             }
         };
-        assert_eq!(retry_after(headers(&[("retry-after", " 2 ")])), Some(Duration::from_secs(2)));
+        assert_eq!(
+            retry_after(headers(&[("retry-after", " 2 ")])),
+            Some(Duration::from_secs(2))
+        );
         assert_eq!(retry_after(headers(&[("retry-after", "0")])), None);
         assert_eq!(retry_after(headers(&[("retry-after", "soon")])), None);
         assert_eq!(
@@ -193,10 +206,16 @@ mod tests {
     #[test]
     fn statuses_are_classified() {
         for status in [408, 429, 500, 502, 503, 504] {
-            assert!(retryable_status(status, Idempotency::Idempotent), "{status}");
+            assert!(
+                retryable_status(status, Idempotency::Idempotent),
+                "{status}"
+            );
         }
         for status in [200, 201, 202, 400, 401, 403, 404, 409, 501] {
-            assert!(!retryable_status(status, Idempotency::Idempotent), "{status}");
+            assert!(
+                !retryable_status(status, Idempotency::Idempotent),
+                "{status}"
+            );
         }
         assert!(retryable_status(429, Idempotency::NotIdempotent));
         assert!(!retryable_status(500, Idempotency::NotIdempotent));
