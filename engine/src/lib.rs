@@ -9,4 +9,5 @@ pub mod diag;
 pub mod plan;
 pub mod schema;
 pub mod secret;
+pub mod state;
 pub mod value;

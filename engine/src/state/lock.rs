@@ -1,0 +1,299 @@
+//! The state lock: Terraform's lock-info file (`.terraform.tfstate.lock.info`, same JSON fields)
+//! plus an OS lock (`flock`, via `std::fs::File::try_lock`) held on that file for the whole
+//! command, so a second writer fails fast naming the holder, or waits up to a timeout. The OS
+//! releases the lock if the process dies, so a crash never leaves a lock behind; the info file
+//! is only information.
+//!
+//! Limitation: Terraform takes its OS lock with `fcntl` on the state file itself, which does not
+//! conflict with `flock` on Linux. A `terraform apply` running at the same time as an `amlplan`
+//! command on the same state is therefore not detected by the OS lock; do not run both at once.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// How often a waiting command tries again.
+const RETRY_INTERVAL: Duration = Duration::from_millis(200);
+
+/// Terraform's lock info (`statemgr.LockInfo`), as written to the info file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockInfo {
+    /// A random id of this lock.
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// The command holding it (`OperationTypeApply`, or amlplan's command name).
+    #[serde(rename = "Operation")]
+    pub operation: String,
+    /// Free text.
+    #[serde(rename = "Info")]
+    pub info: String,
+    /// `user@host` of the holder.
+    #[serde(rename = "Who")]
+    pub who: String,
+    /// The holder's tool version.
+    #[serde(rename = "Version")]
+    pub version: String,
+    /// When it was taken (RFC 3339, UTC).
+    #[serde(rename = "Created")]
+    pub created: String,
+    /// The locked state file.
+    #[serde(rename = "Path")]
+    pub path: String,
+}
+
+/// What a command says about itself when it takes the lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockOptions {
+    /// The operation (`apply`, `plan`, ...).
+    pub operation: String,
+    /// The tool and version, e.g. `amlplan 0.1.0`.
+    pub version: String,
+    /// How long to wait for another holder (`--lock-timeout`); zero fails at once.
+    pub timeout: Duration,
+}
+
+/// Taking the lock failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Another process holds it.
+    #[error(
+        "the state `{path}` is locked by `{who}` (operation `{operation}`, since {created}, lock id `{id}`); \
+         wait for it to finish or pass a longer --lock-timeout",
+        who = .holder.who, operation = .holder.operation, created = .holder.created, id = .holder.id
+    )]
+    Held {
+        /// The locked state file.
+        path: String,
+        /// What the holder wrote (fields empty when it wrote nothing readable).
+        holder: LockInfo,
+    },
+    /// The lock file could not be opened, read or written.
+    #[error("failed to access the lock file `{path}`")]
+    Io {
+        /// The lock-info file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A held state lock; released (info file removed, OS lock dropped) on drop.
+#[derive(Debug)]
+pub struct StateLock {
+    file: Option<File>,
+    info_path: PathBuf,
+    info: LockInfo,
+}
+
+/// The lock-info file of a state file: `.NAME.lock.info` beside it, as Terraform names it.
+///
+/// ```
+/// let path = engine::state::lock::info_path(std::path::Path::new("dir/terraform.tfstate"));
+/// assert_eq!(path, std::path::Path::new("dir/.terraform.tfstate.lock.info"));
+/// ```
+pub fn info_path(state_path: &Path) -> PathBuf {
+    let name = state_path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "terraform.tfstate".to_owned());
+    state_path.with_file_name(format!(".{name}.lock.info"))
+}
+
+impl StateLock {
+    /// Takes the lock of `state_path`, waiting up to `options.timeout`.
+    pub fn acquire(state_path: &Path, options: &LockOptions) -> Result<StateLock, LockError> {
+        let info_path = info_path(state_path);
+        let io = |source| LockError::Io {
+            path: info_path.display().to_string(),
+            source,
+        };
+        let started = Instant::now();
+        loop {
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&info_path)
+                .map_err(io)?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    if started.elapsed() >= options.timeout {
+                        let mut text = String::new();
+                        // Best effort: the holder may be writing it right now.
+                        let _ = file.read_to_string(&mut text);
+                        let holder = serde_json::from_str(&text).unwrap_or_else(|_| LockInfo {
+                            id: String::new(),
+                            operation: String::new(),
+                            info: String::new(),
+                            who: "another process".to_owned(),
+                            version: String::new(),
+                            created: "an unknown time".to_owned(),
+                            path: state_path.display().to_string(),
+                        });
+                        return Err(LockError::Held {
+                            path: state_path.display().to_string(),
+                            holder,
+                        });
+                    }
+                    drop(file);
+                    std::thread::sleep(RETRY_INTERVAL);
+                    continue;
+                }
+                Err(std::fs::TryLockError::Error(error)) => return Err(io(error)),
+            }
+            // The previous holder removes the file before unlocking: if the path no longer names
+            // the file we locked, we locked a removed file; start again.
+            if !same_file(&file, &info_path) {
+                continue;
+            }
+            let info = LockInfo {
+                id: random_id(),
+                operation: options.operation.clone(),
+                info: String::new(),
+                who: who(),
+                version: options.version.clone(),
+                created: now_rfc3339(),
+                path: state_path.display().to_string(),
+            };
+            let json = serde_json::to_vec(&info).expect("lock info serializes");
+            file.set_len(0).map_err(io)?;
+            file.rewind().map_err(io)?;
+            file.write_all(&json).map_err(io)?;
+            file.sync_all().map_err(io)?;
+            return Ok(StateLock {
+                file: Some(file),
+                info_path,
+                info,
+            });
+        }
+    }
+
+    /// What this lock wrote.
+    pub fn info(&self) -> &LockInfo {
+        &self.info
+    }
+}
+
+impl Drop for StateLock {
+    fn drop(&mut self) {
+        // Remove the info file while still holding the OS lock, so a waiter that locks the old
+        // file notices (see `same_file`) instead of sharing the lock.
+        let _ = std::fs::remove_file(&self.info_path);
+        if let Some(file) = self.file.take() {
+            let _ = file.unlock();
+        }
+    }
+}
+
+#[cfg(unix)]
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_file: &File, path: &Path) -> bool {
+    path.exists()
+}
+
+/// A random UUID (version 4 layout).
+pub(crate) fn random_id() -> String {
+    let mut bytes: [u8; 16] = rand::random();
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex = hex::encode(bytes);
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+fn who() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".to_owned());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|host| host.trim().to_owned())
+        .ok()
+        .filter(|host| !host.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".to_owned());
+    format!("{user}@{host}")
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(operation: &str, timeout: Duration) -> LockOptions {
+        LockOptions {
+            operation: operation.to_owned(),
+            version: "amlplan test".to_owned(),
+            timeout,
+        }
+    }
+
+    #[test]
+    fn second_writer_fails_fast_naming_the_holder() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = dir.path().join("terraform.tfstate");
+        let lock = StateLock::acquire(&state, &options("apply", Duration::ZERO)).expect("first");
+        let written: LockInfo =
+            serde_json::from_slice(&std::fs::read(info_path(&state)).expect("info file")).expect("json");
+        assert_eq!(&written, lock.info());
+        assert_eq!(written.operation, "apply");
+        assert!(written.who.contains('@'));
+        assert_eq!(written.id.len(), 36);
+
+        let started = Instant::now();
+        let error = StateLock::acquire(&state, &options("plan", Duration::ZERO)).expect_err("held");
+        assert!(started.elapsed() < Duration::from_secs(1));
+        let message = error.to_string();
+        assert!(message.contains(&written.who), "{message}");
+        assert!(message.contains("operation `apply`"), "{message}");
+        assert!(message.contains(&written.created), "{message}");
+
+        drop(lock);
+        assert!(!info_path(&state).exists(), "the info file goes with the lock");
+        let again = StateLock::acquire(&state, &options("plan", Duration::ZERO)).expect("free again");
+        assert_eq!(again.info().operation, "plan");
+    }
+
+    #[test]
+    fn waiter_gets_the_lock_when_the_holder_releases_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = dir.path().join("terraform.tfstate");
+        let lock = StateLock::acquire(&state, &options("apply", Duration::ZERO)).expect("first");
+        let waiter = {
+            let state = state.clone();
+            std::thread::spawn(move || StateLock::acquire(&state, &options("apply", Duration::from_secs(10))))
+        };
+        std::thread::sleep(Duration::from_millis(300));
+        drop(lock);
+        let second = waiter.join().expect("thread").expect("acquired after release");
+        assert_eq!(second.info().operation, "apply");
+    }
+
+    #[test]
+    fn a_leftover_info_file_without_a_holder_does_not_block() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = dir.path().join("terraform.tfstate");
+        std::fs::write(info_path(&state), r#"{"ID":"stale","Operation":"apply","Info":"","Who":"x@y","Version":"1.0.3","Created":"2020-01-01T00:00:00Z","Path":"terraform.tfstate"}"#)
+            .expect("write");
+        let lock = StateLock::acquire(&state, &options("apply", Duration::ZERO)).expect("stale info is ignored");
+        assert_ne!(lock.info().id, "stale");
+    }
+}

@@ -1,0 +1,670 @@
+//! Terraform's state format, version 4 (`terraform.tfstate`), read and written so that either
+//! `terraform` (through the provider) or `amlplan` can pick up where the other stopped (DESIGN §3).
+//! File IO only: reading, atomic writes, backups and the lock ([`lock`]); no planning.
+//!
+//! - Reads what Terraform 1.0–1.11 writes; unknown fields are kept and written back.
+//! - Writes like Terraform: two-space indented JSON, Go's HTML escaping (`\u003c` for `<`),
+//!   resources sorted by mode, type and name, a trailing newline. Reading then writing an
+//!   unchanged state gives the same bytes.
+//! - `serial` grows by one per write that changes something; `lineage` is kept (a new random one
+//!   for a new state).
+//! - Each write goes to a temporary file in the same folder, is flushed to disk, renamed over the
+//!   state file, and the folder is flushed, so a crash leaves either the old or the new state.
+//!   The first write of a command keeps the previous state as `terraform.tfstate.backup`.
+//! - Resource attributes use the provider's layout: every schema attribute present (null when
+//!   unset), repeated nested blocks as lists (empty when none). Sensitive and write-only values
+//!   are stored as keyed digests ([`crate::secret`]) by [`State::set_object`], never in plaintext.
+
+pub mod lock;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::addr::{InstanceKey, Mode, ResourceAddr};
+use crate::plan::{PriorObject, PriorState};
+use crate::schema::{AttrType, Attribute, Presence, Registry, ResourceSchema};
+use crate::secret::{self, SecretKey};
+use crate::value::{ObjectValue, Value};
+
+pub use lock::{LockError, LockInfo, LockOptions, StateLock};
+
+type JsonMap = serde_json::Map<String, serde_json::Value>;
+
+/// The provider address written into state (`provider["..."]`).
+pub const PROVIDER_CONFIG: &str = "provider[\"azureml.local/azureml/azureml\"]";
+
+/// The `terraform_version` of a state `amlplan` creates: the oldest Terraform we support, so
+/// every supported Terraform reads it. An existing state keeps its own.
+pub const TERRAFORM_VERSION: &str = "1.0.3";
+
+/// A whole state file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    /// Format version; always 4.
+    pub version: u64,
+    /// The Terraform version that wrote it.
+    pub terraform_version: String,
+    /// Grows by one with every write.
+    pub serial: u64,
+    /// A random id given at creation, kept for the life of the state.
+    pub lineage: String,
+    /// Root module outputs (`{name: {value, type, sensitive?}}`), kept as JSON.
+    pub outputs: JsonMap,
+    /// Resources, sorted by mode, type and name.
+    pub resources: Vec<StateResource>,
+    /// Fields this version does not model (`check_results`, ...), kept in order.
+    #[serde(flatten)]
+    pub extra: JsonMap,
+}
+
+/// One resource block's instances.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateResource {
+    /// Module path; absent for the root module (the only one amlplan writes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    /// `managed` or `data`.
+    pub mode: Mode,
+    /// Resource type.
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    /// Block label.
+    pub name: String,
+    /// `list` (count) or `map` (for_each) when instances have keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub each: Option<String>,
+    /// `provider["azureml.local/azureml/azureml"]`.
+    pub provider: String,
+    /// The instances.
+    pub instances: Vec<StateInstance>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: JsonMap,
+}
+
+/// One resource instance object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateInstance {
+    /// `count` index or `for_each` key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_key: Option<InstanceKey>,
+    /// `tainted`, when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Set on a deposed object of a create-before-destroy replacement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deposed: Option<String>,
+    /// The resource schema version that wrote `attributes`.
+    pub schema_version: u64,
+    /// The attributes as JSON (cty JSON of the resource object type).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<serde_json::Value>,
+    /// Paths Terraform marked sensitive (kept as written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitive_attributes: Option<serde_json::Value>,
+    /// Provider private data (base64), kept as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private: Option<String>,
+    /// Addresses this object depended on when it was written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<String>,
+    /// Written by `create_before_destroy` resources.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub create_before_destroy: bool,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: JsonMap,
+}
+
+/// Reading or writing state failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// File IO failed.
+    #[error("failed to access the state file `{path}`")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a state file.
+    #[error("the state file `{path}` is not valid state JSON")]
+    Parse {
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A format version other than 4.
+    #[error("the state file `{path}` has format version `{version}`; only version 4 (Terraform 0.12 and later) is supported")]
+    UnsupportedVersion {
+        /// The file.
+        path: String,
+        /// The version found.
+        version: u64,
+    },
+    /// The state is locked by someone else.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State::new()
+    }
+}
+
+impl State {
+    /// An empty state with a new lineage.
+    ///
+    /// ```
+    /// let state = engine::state::State::new();
+    /// assert_eq!((state.version, state.serial), (4, 0));
+    /// assert_eq!(state.lineage.len(), 36);
+    /// ```
+    pub fn new() -> State {
+        let mut extra = JsonMap::new();
+        extra.insert("check_results".to_owned(), serde_json::Value::Null);
+        State {
+            version: 4,
+            terraform_version: TERRAFORM_VERSION.to_owned(),
+            serial: 0,
+            lineage: lock::random_id(),
+            outputs: JsonMap::new(),
+            resources: Vec::new(),
+            extra,
+        }
+    }
+
+    /// Parses state JSON.
+    pub fn from_json(text: &str, path: &Path) -> Result<State, StateError> {
+        let state: State = serde_json::from_str(text).map_err(|source| StateError::Parse {
+            path: path.display().to_string(),
+            source,
+        })?;
+        if state.version != 4 {
+            return Err(StateError::UnsupportedVersion {
+                path: path.display().to_string(),
+                version: state.version,
+            });
+        }
+        Ok(state)
+    }
+
+    /// The file content: as Terraform writes it (see the module docs).
+    ///
+    /// ```
+    /// let state = engine::state::State::new();
+    /// let text = state.to_json();
+    /// assert!(text.starts_with("{\n  \"version\": 4,\n"));
+    /// assert!(text.ends_with("}\n"));
+    /// ```
+    pub fn to_json(&self) -> String {
+        let mut sorted = self.clone();
+        sorted.sort();
+        let mut out = Vec::new();
+        let mut serializer = serde_json::Serializer::with_formatter(&mut out, GoFormatter::new());
+        sorted.serialize(&mut serializer).expect("state serializes to memory");
+        out.push(b'\n');
+        String::from_utf8(out).expect("JSON is UTF-8")
+    }
+
+    /// Sorts resources and instances as Terraform does.
+    fn sort(&mut self) {
+        self.resources.sort_by(|a, b| {
+            (&a.module, mode_name(a.mode), &a.resource_type, &a.name).cmp(&(
+                &b.module,
+                mode_name(b.mode),
+                &b.resource_type,
+                &b.name,
+            ))
+        });
+        for resource in &mut self.resources {
+            resource
+                .instances
+                .sort_by(|a, b| (&a.index_key, &a.deposed).cmp(&(&b.index_key, &b.deposed)));
+        }
+    }
+
+    /// The current (not deposed) object of `addr` in the root module.
+    pub fn instance(&self, addr: &ResourceAddr) -> Option<&StateInstance> {
+        self.resource(addr)?
+            .instances
+            .iter()
+            .find(|instance| instance.index_key == addr.key && instance.deposed.is_none())
+    }
+
+    fn resource(&self, addr: &ResourceAddr) -> Option<&StateResource> {
+        self.resources.iter().find(|resource| {
+            resource.module.is_none()
+                && resource.mode == addr.mode
+                && resource.resource_type == addr.resource_type
+                && resource.name == addr.name
+        })
+    }
+
+    /// The addresses of every current object in the root module, sorted.
+    pub fn addrs(&self) -> Vec<ResourceAddr> {
+        let mut addrs: Vec<ResourceAddr> = self
+            .resources
+            .iter()
+            .filter(|resource| resource.module.is_none())
+            .flat_map(|resource| {
+                resource
+                    .instances
+                    .iter()
+                    .filter(|instance| instance.deposed.is_none())
+                    .map(|instance| ResourceAddr {
+                        mode: resource.mode,
+                        resource_type: resource.resource_type.clone(),
+                        name: resource.name.clone(),
+                        key: instance.index_key.clone(),
+                    })
+            })
+            .collect();
+        addrs.sort();
+        addrs
+    }
+
+    /// The attributes of `addr` as a catalogue object: only schema attributes, empty repeated
+    /// blocks as null (the provider's layout read back). `None` when absent.
+    pub fn object(&self, addr: &ResourceAddr, schema: &ResourceSchema) -> Option<ObjectValue> {
+        let attributes = self.instance(addr)?.attributes.as_ref()?;
+        let mut object = ObjectValue::default();
+        for (name, attribute) in &schema.attributes {
+            let value = attributes.get(name).map(Value::from_json).unwrap_or(Value::Null);
+            object.set(name, from_state_value(attribute, value));
+        }
+        Some(object)
+    }
+
+    /// The managed objects of the root module, as the planner's prior state. Types the
+    /// catalogue does not know are passed through with their raw attributes, so the plan can
+    /// report them.
+    pub fn prior(&self, registry: &Registry) -> PriorState {
+        let mut resources = BTreeMap::new();
+        for addr in self.addrs() {
+            if addr.mode != Mode::Managed {
+                continue;
+            }
+            let Some(instance) = self.instance(&addr) else {
+                continue;
+            };
+            let values = match registry.get(&addr.resource_type) {
+                Some(schema) => self.object(&addr, schema).unwrap_or_default(),
+                None => match instance.attributes.as_ref().map(Value::from_json) {
+                    Some(Value::Map(entries)) => ObjectValue(entries),
+                    _ => ObjectValue::default(),
+                },
+            };
+            let dependencies = instance
+                .dependencies
+                .iter()
+                .filter_map(|text| text.parse().ok())
+                .collect();
+            resources.insert(addr, PriorObject { values, dependencies });
+        }
+        PriorState { resources }
+    }
+
+    /// Records the object of `addr`: every schema attribute present, unknowns as null, secrets
+    /// digested with `key` (without a key, secret values are not stored at all). Keeps the
+    /// instance's private data and Terraform's sensitive paths.
+    pub fn set_object(
+        &mut self,
+        addr: &ResourceAddr,
+        schema: &ResourceSchema,
+        values: &ObjectValue,
+        dependencies: &[ResourceAddr],
+        key: Option<&SecretKey>,
+    ) {
+        let mut values = values.clone();
+        match key {
+            Some(key) => secret::digest_secrets(&schema.attributes, key, &mut values),
+            None => drop_secrets(&schema.attributes, &mut values.0),
+        }
+        let mut attributes = JsonMap::new();
+        for (name, attribute) in &schema.attributes {
+            attributes.insert(name.clone(), to_state_value(attribute, values.get(name)));
+        }
+        let mut dependencies: Vec<String> = dependencies.iter().map(ToString::to_string).collect();
+        dependencies.sort();
+        dependencies.dedup();
+
+        let position = self.resources.iter().position(|resource| {
+            resource.module.is_none()
+                && resource.mode == addr.mode
+                && resource.resource_type == addr.resource_type
+                && resource.name == addr.name
+        });
+        let resource = match position {
+            Some(position) => &mut self.resources[position],
+            None => {
+                self.resources.push(StateResource {
+                    module: None,
+                    mode: addr.mode,
+                    resource_type: addr.resource_type.clone(),
+                    name: addr.name.clone(),
+                    each: None,
+                    provider: PROVIDER_CONFIG.to_owned(),
+                    instances: Vec::new(),
+                    extra: JsonMap::new(),
+                });
+                self.resources.last_mut().expect("just pushed")
+            }
+        };
+        resource.each = match &addr.key {
+            Some(InstanceKey::Index(_)) => Some("list".to_owned()),
+            Some(InstanceKey::Key(_)) => Some("map".to_owned()),
+            None => None,
+        };
+        let instance = StateInstance {
+            index_key: addr.key.clone(),
+            status: None,
+            deposed: None,
+            schema_version: schema.version,
+            attributes: Some(serde_json::Value::Object(attributes)),
+            sensitive_attributes: Some(serde_json::Value::Array(Vec::new())),
+            private: None,
+            dependencies,
+            create_before_destroy: false,
+            extra: JsonMap::new(),
+        };
+        match resource
+            .instances
+            .iter_mut()
+            .find(|existing| existing.index_key == addr.key && existing.deposed.is_none())
+        {
+            Some(existing) => {
+                existing.schema_version = instance.schema_version;
+                existing.attributes = instance.attributes;
+                existing.dependencies = instance.dependencies;
+                existing.status = None;
+                if existing.sensitive_attributes.is_none() {
+                    existing.sensitive_attributes = instance.sensitive_attributes;
+                }
+            }
+            None => resource.instances.push(instance),
+        }
+    }
+
+    /// Forgets `addr` (its resource entry goes when it has no instances left). Returns whether it
+    /// was there.
+    pub fn remove(&mut self, addr: &ResourceAddr) -> bool {
+        let mut removed = false;
+        for resource in &mut self.resources {
+            if resource.module.is_none()
+                && resource.mode == addr.mode
+                && resource.resource_type == addr.resource_type
+                && resource.name == addr.name
+            {
+                let before = resource.instances.len();
+                resource
+                    .instances
+                    .retain(|instance| !(instance.index_key == addr.key && instance.deposed.is_none()));
+                removed |= resource.instances.len() != before;
+            }
+        }
+        self.resources.retain(|resource| !resource.instances.is_empty());
+        removed
+    }
+
+    /// True when both states hold the same content (serial aside).
+    fn same_content(&self, other: &State) -> bool {
+        let strip = |state: &State| {
+            let mut state = state.clone();
+            state.serial = 0;
+            state.sort();
+            state
+        };
+        strip(self) == strip(other)
+    }
+}
+
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Managed => "managed",
+        Mode::Data => "data",
+    }
+}
+
+/// A repeated nested block (list of objects the configuration sets): Terraform stores "no
+/// blocks" as an empty list.
+fn is_list_block(attribute: &Attribute) -> bool {
+    matches!(attribute.presence, Presence::Required | Presence::Optional)
+        && matches!(&attribute.ty, AttrType::List(element) if matches!(**element, AttrType::Object(_)))
+}
+
+fn to_state_value(attribute: &Attribute, value: &Value) -> serde_json::Value {
+    match value {
+        Value::Null | Value::Unknown if is_list_block(attribute) => serde_json::Value::Array(Vec::new()),
+        other => typed_json(&attribute.ty, other),
+    }
+}
+
+/// JSON of a value, with every member of nested objects present (null when unset).
+fn typed_json(ty: &AttrType, value: &Value) -> serde_json::Value {
+    match (ty, value) {
+        (AttrType::Object(nested), Value::Map(entries)) => serde_json::Value::Object(
+            nested
+                .iter()
+                .map(|(name, attribute)| {
+                    (name.clone(), to_state_value(attribute, entries.get(name).unwrap_or(&Value::Null)))
+                })
+                .collect(),
+        ),
+        (AttrType::List(element), Value::List(items)) => {
+            serde_json::Value::Array(items.iter().map(|item| typed_json(element, item)).collect())
+        }
+        (AttrType::Map(element), Value::Map(entries)) => serde_json::Value::Object(
+            entries
+                .iter()
+                .map(|(key, item)| (key.clone(), typed_json(element, item)))
+                .collect(),
+        ),
+        (_, other) => other.to_json(),
+    }
+}
+
+fn from_state_value(attribute: &Attribute, value: Value) -> Value {
+    match value {
+        Value::List(items) if items.is_empty() && is_list_block(attribute) => Value::Null,
+        other => other,
+    }
+}
+
+fn drop_secrets(attributes: &BTreeMap<String, Attribute>, values: &mut BTreeMap<String, Value>) {
+    for (name, value) in values.iter_mut() {
+        let Some(attribute) = attributes.get(name) else {
+            continue;
+        };
+        if attribute.sensitive || attribute.write_only {
+            if !matches!(value, Value::String(text) if secret::is_digest(text)) {
+                *value = Value::Null;
+            }
+        } else if let (AttrType::Object(nested), Value::Map(entries)) = (&attribute.ty, value) {
+            drop_secrets(nested, entries);
+        }
+    }
+}
+
+/// Go's `json.MarshalIndent(v, "", "  ")`: two-space indent, and `<`, `>`, `&`, U+2028, U+2029
+/// escaped as `\uXXXX`.
+struct GoFormatter<'a>(serde_json::ser::PrettyFormatter<'a>);
+
+impl GoFormatter<'_> {
+    fn new() -> Self {
+        GoFormatter(serde_json::ser::PrettyFormatter::with_indent(b"  "))
+    }
+}
+
+macro_rules! delegate {
+    ($($name:ident($($arg:ident: $ty:ty),*);)*) => {
+        $(fn $name<W: ?Sized + Write>(&mut self, writer: &mut W $(, $arg: $ty)*) -> std::io::Result<()> {
+            self.0.$name(writer $(, $arg)*)
+        })*
+    };
+}
+
+impl serde_json::ser::Formatter for GoFormatter<'_> {
+    delegate! {
+        begin_array();
+        end_array();
+        begin_array_value(first: bool);
+        end_array_value();
+        begin_object();
+        end_object();
+        begin_object_key(first: bool);
+        end_object_key();
+        begin_object_value();
+        end_object_value();
+    }
+
+    fn write_string_fragment<W: ?Sized + Write>(&mut self, writer: &mut W, fragment: &str) -> std::io::Result<()> {
+        let mut start = 0;
+        for (index, character) in fragment.char_indices() {
+            let escaped = match character {
+                '<' => "\\u003c",
+                '>' => "\\u003e",
+                '&' => "\\u0026",
+                '\u{2028}' => "\\u2028",
+                '\u{2029}' => "\\u2029",
+                _ => continue,
+            };
+            writer.write_all(&fragment.as_bytes()[start..index])?;
+            writer.write_all(escaped.as_bytes())?;
+            start = index + character.len_utf8();
+        }
+        writer.write_all(&fragment.as_bytes()[start..])
+    }
+}
+
+/// A locked state file for one command: read once, saved after every completed operation.
+#[derive(Debug)]
+pub struct StateStore {
+    path: PathBuf,
+    last_saved: Option<State>,
+    backup_done: bool,
+    _lock: StateLock,
+}
+
+impl StateStore {
+    /// Locks the state at `path` (see [`StateLock::acquire`]) and reads it; a missing or empty
+    /// file gives a new empty state.
+    pub fn open(path: &Path, options: &LockOptions) -> Result<(StateStore, State), StateError> {
+        let lock = StateLock::acquire(path, options)?;
+        let existing = read(path)?;
+        let state = existing.clone().unwrap_or_default();
+        Ok((
+            StateStore {
+                path: path.to_owned(),
+                last_saved: existing,
+                backup_done: false,
+                _lock: lock,
+            },
+            state,
+        ))
+    }
+
+    /// The state file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes `state` atomically if it differs from what was last written, bumping its serial.
+    /// Returns whether it wrote.
+    pub fn save(&mut self, state: &mut State) -> Result<bool, StateError> {
+        if let Some(last) = &self.last_saved {
+            if last.same_content(state) {
+                return Ok(false);
+            }
+            state.serial = state.serial.max(last.serial) + 1;
+        } else {
+            state.serial += 1;
+        }
+        if !self.backup_done {
+            if let Some(bytes) = read_bytes(&self.path)?
+                && !bytes.is_empty()
+            {
+                write_atomic(&backup_path(&self.path), &bytes)?;
+            }
+            self.backup_done = true;
+        }
+        write_atomic(&self.path, state.to_json().as_bytes())?;
+        self.last_saved = Some(state.clone());
+        Ok(true)
+    }
+
+    /// Applies `change` to `state`, then [`StateStore::save`]s it.
+    pub fn update(&mut self, state: &mut State, change: impl FnOnce(&mut State)) -> Result<bool, StateError> {
+        change(state);
+        self.save(state)
+    }
+}
+
+/// Reads the state at `path` without locking it (`show`, `plan -lock=false`); `None` when the
+/// file is missing or empty.
+pub fn read(path: &Path) -> Result<Option<State>, StateError> {
+    match read_bytes(path)? {
+        Some(bytes) if !bytes.iter().all(u8::is_ascii_whitespace) => {
+            let text = String::from_utf8_lossy(&bytes);
+            State::from_json(&text, path).map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
+fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(StateError::Io {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
+/// `terraform.tfstate.backup` beside the state file.
+pub fn backup_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(|name| name.to_os_string()).unwrap_or_default();
+    name.push(".backup");
+    path.with_file_name(name)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder, fsync, rename and a
+/// fsync of the folder.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    let io = |source| StateError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+    let temp = dir.join(format!(".{name}.tmp-{}-{}", std::process::id(), lock::random_id()));
+    let result = (|| {
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&temp, path)?;
+        #[cfg(unix)]
+        std::fs::File::open(&dir)?.sync_all()?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result.map_err(io)
+}
+
+#[cfg(test)]
+mod tests;
