@@ -54,7 +54,9 @@ pub enum SecretKeyError {
         source: std::io::Error,
     },
     /// The file does not hold a hex key of the right length.
-    #[error("the state key `{path}` is not {KEY_LEN} bytes of hex; restore it or delete it (secrets will then show as changed once)")]
+    #[error(
+        "the state key `{path}` is not {KEY_LEN} bytes of hex; restore it or delete it (secrets will then show as changed once)"
+    )]
     Malformed {
         /// The key file.
         path: String,
@@ -143,7 +145,10 @@ impl SecretKey {
 pub fn digest(key: &SecretKey, plaintext: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(&key.0).expect("HMAC accepts keys of any length");
     mac.update(plaintext.as_bytes());
-    format!("{DIGEST_PREFIX}{}", hex::encode(mac.finalize().into_bytes()))
+    format!(
+        "{DIGEST_PREFIX}{}",
+        hex::encode(mac.finalize().into_bytes())
+    )
 }
 
 /// True when `text` has the shape of a stored digest.
@@ -284,7 +289,11 @@ mod tests {
         assert!(!value_matches(Some(&key), &stored, &Value::from("pw2")));
         assert!(!value_matches(None, &stored, &Value::from("pw")));
         // Plaintext written by Terraform (sensitive attribute).
-        assert!(value_matches(Some(&key), &Value::from("pw"), &Value::from("pw")));
+        assert!(value_matches(
+            Some(&key),
+            &Value::from("pw"),
+            &Value::from("pw")
+        ));
         assert!(!value_matches(Some(&key), &Value::Null, &Value::from("pw")));
         assert!(value_matches(Some(&key), &Value::Null, &Value::Null));
         assert!(!value_matches(Some(&key), &stored, &Value::Unknown));
@@ -301,7 +310,10 @@ mod tests {
             Value::Map(
                 [
                     ("status".to_owned(), Value::from("Enabled")),
-                    ("cert".to_owned(), Value::from("-----BEGIN CERTIFICATE-----")),
+                    (
+                        "cert".to_owned(),
+                        Value::from("-----BEGIN CERTIFICATE-----"),
+                    ),
                 ]
                 .into(),
             ),

@@ -24,8 +24,8 @@ use crate::secret::{self, SecretKey};
 use crate::value::{ObjectValue, Value};
 
 use super::{
-    Action, AttachmentKey, ChangeReason, LifecycleOptions, Plan, ResourceChange, ResourceOptions, UpdateKind,
-    is_attachment, plan_resource,
+    Action, AttachmentKey, ChangeReason, LifecycleOptions, Plan, ResourceChange, ResourceOptions,
+    UpdateKind, is_attachment, plan_resource,
 };
 
 /// One managed resource instance of the configuration, as the planner evaluated it.
@@ -165,7 +165,8 @@ pub fn diff(
             Some(Some(read)) => {
                 let merged = merge_secrets(schema, &object.values, read);
                 if !same_object(schema, &object.values, &merged, options.secret_key) {
-                    let mut change = ResourceChange::new(addr.clone(), Action::Update(UpdateKind::put()));
+                    let mut change =
+                        ResourceChange::new(addr.clone(), Action::Update(UpdateKind::put()));
                     change.before = Some(object.values.clone());
                     change.after = Some(merged.clone());
                     plan.drift.push(change);
@@ -185,18 +186,24 @@ pub fn diff(
         return (plan, diags);
     }
 
-    let desired_by_addr: BTreeMap<&ResourceAddr, &DesiredResource> =
-        desired.resources.iter().map(|resource| (&resource.addr, resource)).collect();
+    let desired_by_addr: BTreeMap<&ResourceAddr, &DesiredResource> = desired
+        .resources
+        .iter()
+        .map(|resource| (&resource.addr, resource))
+        .collect();
 
     if options.destroy {
         for (addr, object) in &current {
-            let schema = registry.get(&addr.resource_type).expect("state types were checked above");
+            let schema = registry
+                .get(&addr.resource_type)
+                .expect("state types were checked above");
             if let Some(resource) = desired_by_addr.get(addr)
                 && resource.lifecycle.prevent_destroy
             {
                 diags.push(prevent_destroy(addr, "destroy"));
             }
-            plan.changes.push(removal(schema, addr, object, prior, None));
+            plan.changes
+                .push(removal(schema, addr, object, prior, None));
         }
     } else {
         for resource in &desired.resources {
@@ -225,16 +232,16 @@ pub fn diff(
                 );
                 lifecycle.create_before_destroy = false;
             }
-            let force_replace = options
-                .replace
-                .iter()
-                .any(|target| target == addr || (target.key.is_none() && *target == addr.without_key()));
+            let force_replace = options.replace.iter().any(|target| {
+                target == addr || (target.key.is_none() && *target == addr.without_key())
+            });
             let resource_options = ResourceOptions {
                 lifecycle,
                 secret_key: options.secret_key,
                 force_replace,
             };
-            let mut change = plan_resource(schema, addr, before, &resource.values, &resource_options);
+            let mut change =
+                plan_resource(schema, addr, before, &resource.values, &resource_options);
             if gone.contains(addr) {
                 change.reason = Some(ChangeReason::RecreateBecauseGone);
             }
@@ -257,7 +264,9 @@ pub fn diff(
             if desired_by_addr.contains_key(addr) {
                 continue;
             }
-            let schema = registry.get(&addr.resource_type).expect("state types were checked above");
+            let schema = registry
+                .get(&addr.resource_type)
+                .expect("state types were checked above");
             plan.changes.push(removal(
                 schema,
                 addr,
@@ -285,7 +294,10 @@ pub fn diff(
 }
 
 fn lifecycle_path(name: &str) -> AttrPath {
-    AttrPath(vec![PathStep::Attr("lifecycle".to_owned()), PathStep::Attr(name.to_owned())])
+    AttrPath(vec![
+        PathStep::Attr("lifecycle".to_owned()),
+        PathStep::Attr(name.to_owned()),
+    ])
 }
 
 /// A Delete or Detach of a state object.
@@ -297,7 +309,14 @@ fn removal(
     reason: Option<ChangeReason>,
 ) -> ResourceChange {
     let attached = is_attachment(schema, object, false);
-    let mut change = ResourceChange::new(addr.clone(), if attached { Action::Detach } else { Action::Delete });
+    let mut change = ResourceChange::new(
+        addr.clone(),
+        if attached {
+            Action::Detach
+        } else {
+            Action::Delete
+        },
+    );
     change.before = Some(object.clone());
     change.reason = reason;
     change.before_attachment = AttachmentKey::of(schema, object, false);
@@ -321,7 +340,9 @@ fn unknown_type(addr: &ResourceAddr) -> Diagnostic {
          type. Use `azureml_compute_cluster` for batch workloads."
             .to_owned()
     } else {
-        format!("`{type_name}` is not in the azureml catalogue. Check the spelling against the provider's documentation.")
+        format!(
+            "`{type_name}` is not in the azureml catalogue. Check the spelling against the provider's documentation."
+        )
     };
     Diagnostic::error("Unsupported resource type", detail)
 }
@@ -338,9 +359,19 @@ fn prevent_destroy(addr: &ResourceAddr, verb: &str) -> Diagnostic {
     .at_attr(addr, lifecycle_path("prevent_destroy"))
 }
 
-fn broken_attachment(addr: &ResourceAddr, schema: &ResourceSchema, object: &ObjectValue) -> Diagnostic {
-    let underlying = schema.api.underlying_attribute.as_deref().unwrap_or("resource_id");
-    let resource = object.get_str(underlying).unwrap_or("the underlying resource");
+fn broken_attachment(
+    addr: &ResourceAddr,
+    schema: &ResourceSchema,
+    object: &ObjectValue,
+) -> Diagnostic {
+    let underlying = schema
+        .api
+        .underlying_attribute
+        .as_deref()
+        .unwrap_or("resource_id");
+    let resource = object
+        .get_str(underlying)
+        .unwrap_or("the underlying resource");
     Diagnostic::warning(
         "Broken attachment",
         format!(
@@ -357,7 +388,11 @@ fn check_kind(schema: &ResourceSchema, resource: &DesiredResource, diags: &mut D
     let addr = &resource.addr;
     match schema.api.lifecycle {
         KindLifecycle::Attach => {
-            let underlying = schema.api.underlying_attribute.as_deref().unwrap_or("resource_id");
+            let underlying = schema
+                .api
+                .underlying_attribute
+                .as_deref()
+                .unwrap_or("resource_id");
             if resource.values.get(underlying).is_null() {
                 diags.push(
                     Diagnostic::error(
@@ -396,13 +431,21 @@ fn check_kind(schema: &ResourceSchema, resource: &DesiredResource, diags: &mut D
 }
 
 /// Two configured attachments with the same known key.
-fn check_duplicate_attachments(changes: &[ResourceChange], registry: &Registry, diags: &mut Diagnostics) {
+fn check_duplicate_attachments(
+    changes: &[ResourceChange],
+    registry: &Registry,
+    diags: &mut Diagnostics,
+) {
     let mut seen: BTreeMap<&AttachmentKey, &ResourceAddr> = BTreeMap::new();
     for change in changes {
         if change.action.removes() && !change.action.adds() {
             continue;
         }
-        let Some(key) = change.after_attachment.as_ref().filter(|key| key.is_known()) else {
+        let Some(key) = change
+            .after_attachment
+            .as_ref()
+            .filter(|key| key.is_known())
+        else {
             continue;
         };
         match seen.get(key) {
@@ -464,16 +507,27 @@ fn check_unmanaged_attachments(
             ));
         }
     }
-    let workspaces: BTreeMap<String, &Vec<ActualObject>> =
-        actual.workspaces.iter().map(|(id, objects)| (id.to_ascii_lowercase(), objects)).collect();
+    let workspaces: BTreeMap<String, &Vec<ActualObject>> = actual
+        .workspaces
+        .iter()
+        .map(|(id, objects)| (id.to_ascii_lowercase(), objects))
+        .collect();
     for change in changes {
         if !change.action.adds() && !matches!(change.action, Action::NoOp | Action::Update(_)) {
             continue;
         }
-        let Some(key) = change.after_attachment.as_ref().filter(|key| key.is_known()) else {
+        let Some(key) = change
+            .after_attachment
+            .as_ref()
+            .filter(|key| key.is_known())
+        else {
             continue;
         };
-        let Some(objects) = key.workspace.as_ref().and_then(|workspace| workspaces.get(workspace)) else {
+        let Some(objects) = key
+            .workspace
+            .as_ref()
+            .and_then(|workspace| workspaces.get(workspace))
+        else {
             continue;
         };
         for object in objects.iter() {
@@ -486,15 +540,24 @@ fn check_unmanaged_attachments(
             if !theirs.may_equal(key) {
                 continue;
             }
-            let name = object.values.get_str(&schema.api.name_attribute).unwrap_or_default();
+            let name = object
+                .values
+                .get_str(&schema.api.name_attribute)
+                .unwrap_or_default();
             let id = object.values.get_str("id").unwrap_or_default();
             let is_managed = managed_ids.contains(&id.to_ascii_lowercase())
-                || managed_names.contains(&(key.workspace.clone(), Some(name.to_ascii_lowercase())));
+                || managed_names
+                    .contains(&(key.workspace.clone(), Some(name.to_ascii_lowercase())));
             if is_managed {
                 continue;
             }
             let underlying = underlying_attribute(registry, &change.addr);
-            let resource = key.identity.get(&underlying).cloned().flatten().unwrap_or_default();
+            let resource = key
+                .identity
+                .get(&underlying)
+                .cloned()
+                .flatten()
+                .unwrap_or_default();
             let planned_name = change
                 .after
                 .as_ref()
@@ -553,7 +616,12 @@ fn restrict_to_targets(plan: &mut Plan, targets: &[ResourceAddr]) {
                     plan.changes
                         .iter()
                         .filter(|other| other.action.removes())
-                        .filter(|other| other.before_attachment.as_ref().is_some_and(|theirs| theirs.may_equal(key)))
+                        .filter(|other| {
+                            other
+                                .before_attachment
+                                .as_ref()
+                                .is_some_and(|theirs| theirs.may_equal(key))
+                        })
                         .map(|other| other.addr.clone()),
                 );
             }
@@ -563,7 +631,8 @@ fn restrict_to_targets(plan: &mut Plan, targets: &[ResourceAddr]) {
             break;
         }
     }
-    plan.changes.retain(|change| included.contains(&change.addr));
+    plan.changes
+        .retain(|change| included.contains(&change.addr));
 }
 
 /// The read object with the secrets state holds (reads never return write-only values).
@@ -586,8 +655,11 @@ fn merge_secret_map(
             }
             continue;
         }
-        if let (AttrType::Object(nested), Value::Map(stored_entries), Some(Value::Map(read_entries))) =
-            (&attribute.ty, stored_value, read.get_mut(name))
+        if let (
+            AttrType::Object(nested),
+            Value::Map(stored_entries),
+            Some(Value::Map(read_entries)),
+        ) = (&attribute.ty, stored_value, read.get_mut(name))
         {
             merge_secret_map(nested, stored_entries, read_entries);
         }
@@ -595,7 +667,12 @@ fn merge_secret_map(
 }
 
 /// Whether the read object equals the stored one (secrets by digest).
-fn same_object(schema: &ResourceSchema, stored: &ObjectValue, read: &ObjectValue, key: Option<&SecretKey>) -> bool {
+fn same_object(
+    schema: &ResourceSchema,
+    stored: &ObjectValue,
+    read: &ObjectValue,
+    key: Option<&SecretKey>,
+) -> bool {
     schema.attributes.iter().all(|(name, attribute)| {
         let stored = stored.get(name);
         let read = read.get(name);
@@ -615,8 +692,10 @@ mod tests {
     use pretty_assertions::assert_eq;
 
     const WS: &str = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w";
-    const VM: &str = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1";
-    const K8S: &str = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Kubernetes/connectedClusters/arc";
+    const VM: &str =
+        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1";
+    const K8S: &str =
+        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Kubernetes/connectedClusters/arc";
 
     fn object(pairs: &[(&str, Value)]) -> ObjectValue {
         let mut object = ObjectValue::default();
@@ -678,23 +757,45 @@ mod tests {
     fn rename_of_an_attachment_is_detach_plus_attach() {
         let registry = load_registry().expect("catalogue");
         let config = Desired {
-            resources: vec![desired("azureml_attached_virtual_machine.new", vm_values("vm-new"))],
+            resources: vec![desired(
+                "azureml_attached_virtual_machine.new",
+                vm_values("vm-new"),
+            )],
         };
         let state = prior(&[("azureml_attached_virtual_machine.old", vm_state("vm-old"))]);
-        let (plan, diags) = diff(&config, &state, &Actual::default(), &registry, &DiffOptions::default());
+        let (plan, diags) = diff(
+            &config,
+            &state,
+            &Actual::default(),
+            &registry,
+            &DiffOptions::default(),
+        );
         assert!(diags.is_empty(), "{diags:?}");
         assert_eq!(
             actions(&plan),
             vec![
-                ("azureml_attached_virtual_machine.new".to_owned(), Action::Attach),
-                ("azureml_attached_virtual_machine.old".to_owned(), Action::Detach),
+                (
+                    "azureml_attached_virtual_machine.new".to_owned(),
+                    Action::Attach
+                ),
+                (
+                    "azureml_attached_virtual_machine.old".to_owned(),
+                    Action::Detach
+                ),
             ]
         );
         let detach = &plan.changes[1];
-        assert_eq!(detach.reason, Some(ChangeReason::DeleteBecauseNoResourceConfig));
-        assert!(detach.before_attachment.as_ref().expect("key").may_equal(
-            plan.changes[0].after_attachment.as_ref().expect("key")
-        ));
+        assert_eq!(
+            detach.reason,
+            Some(ChangeReason::DeleteBecauseNoResourceConfig)
+        );
+        assert!(
+            detach
+                .before_attachment
+                .as_ref()
+                .expect("key")
+                .may_equal(plan.changes[0].after_attachment.as_ref().expect("key"))
+        );
     }
 
     #[test]
@@ -706,7 +807,13 @@ mod tests {
                 desired("azureml_attached_virtual_machine.b", vm_values("vm-b")),
             ],
         };
-        let (_, diags) = diff(&config, &PriorState::default(), &Actual::default(), &registry, &DiffOptions::default());
+        let (_, diags) = diff(
+            &config,
+            &PriorState::default(),
+            &Actual::default(),
+            &registry,
+            &DiffOptions::default(),
+        );
         assert!(diags.has_errors());
         let diag = &diags.0[0];
         assert_eq!(diag.summary, "Resource attached twice");
@@ -723,7 +830,11 @@ mod tests {
     fn kubernetes_in_two_namespaces_is_fine_but_not_in_one() {
         let registry = load_registry().expect("catalogue");
         let k8s = |name: &str, namespace: Option<&str>| {
-            let mut values = object(&[("name", name.into()), ("workspace_id", WS.into()), ("resource_id", K8S.into())]);
+            let mut values = object(&[
+                ("name", name.into()),
+                ("workspace_id", WS.into()),
+                ("resource_id", K8S.into()),
+            ]);
             if let Some(namespace) = namespace {
                 values.set("namespace", namespace.into());
             }
@@ -735,7 +846,13 @@ mod tests {
                 desired("azureml_attached_kubernetes.b", k8s("k-b", Some("serve"))),
             ],
         };
-        let (_, diags) = diff(&two, &PriorState::default(), &Actual::default(), &registry, &DiffOptions::default());
+        let (_, diags) = diff(
+            &two,
+            &PriorState::default(),
+            &Actual::default(),
+            &registry,
+            &DiffOptions::default(),
+        );
         assert!(diags.is_empty(), "{diags:?}");
         // `namespace` defaults to "default": explicit "default" and unset are the same attachment.
         let same = Desired {
@@ -744,7 +861,13 @@ mod tests {
                 desired("azureml_attached_kubernetes.b", k8s("k-b", Some("default"))),
             ],
         };
-        let (_, diags) = diff(&same, &PriorState::default(), &Actual::default(), &registry, &DiffOptions::default());
+        let (_, diags) = diff(
+            &same,
+            &PriorState::default(),
+            &Actual::default(),
+            &registry,
+            &DiffOptions::default(),
+        );
         assert!(diags.has_errors());
     }
 
@@ -752,7 +875,10 @@ mod tests {
     fn unmanaged_attachment_is_reported_with_import_advice() {
         let registry = load_registry().expect("catalogue");
         let config = Desired {
-            resources: vec![desired("azureml_attached_virtual_machine.vm", vm_values("vm-new"))],
+            resources: vec![desired(
+                "azureml_attached_virtual_machine.vm",
+                vm_values("vm-new"),
+            )],
         };
         let actual = Actual {
             objects: BTreeMap::new(),
@@ -765,10 +891,19 @@ mod tests {
             )]
             .into(),
         };
-        let (_, diags) = diff(&config, &PriorState::default(), &actual, &registry, &DiffOptions::default());
+        let (_, diags) = diff(
+            &config,
+            &PriorState::default(),
+            &actual,
+            &registry,
+            &DiffOptions::default(),
+        );
         assert_eq!(diags.0.len(), 1, "{diags:?}");
         let detail = diags.0[0].detail.clone().expect("detail");
-        assert!(detail.contains("amlplan import azureml_attached_virtual_machine.vm"), "{detail}");
+        assert!(
+            detail.contains("amlplan import azureml_attached_virtual_machine.vm"),
+            "{detail}"
+        );
         assert!(detail.contains("`by-hand`"), "{detail}");
     }
 
@@ -776,7 +911,10 @@ mod tests {
     fn attachment_managed_in_state_is_not_reported() {
         let registry = load_registry().expect("catalogue");
         let config = Desired {
-            resources: vec![desired("azureml_attached_virtual_machine.vm", vm_values("vm-old"))],
+            resources: vec![desired(
+                "azureml_attached_virtual_machine.vm",
+                vm_values("vm-old"),
+            )],
         };
         let state = prior(&[("azureml_attached_virtual_machine.vm", vm_state("vm-old"))]);
         let actual = Actual {
@@ -801,9 +939,20 @@ mod tests {
         let registry = load_registry().expect("catalogue");
         let mut resource = desired("azureml_attached_virtual_machine.vm", vm_values("vm"));
         resource.lifecycle.create_before_destroy = true;
-        let config = Desired { resources: vec![resource] };
-        let (plan, diags) = diff(&config, &PriorState::default(), &Actual::default(), &registry, &DiffOptions::default());
-        assert_eq!(diags.0[0].summary, "create_before_destroy on an attached compute");
+        let config = Desired {
+            resources: vec![resource],
+        };
+        let (plan, diags) = diff(
+            &config,
+            &PriorState::default(),
+            &Actual::default(),
+            &registry,
+            &DiffOptions::default(),
+        );
+        assert_eq!(
+            diags.0[0].summary,
+            "create_before_destroy on an attached compute"
+        );
         assert!(!plan.changes[0].create_before_destroy);
     }
 
@@ -812,8 +961,16 @@ mod tests {
         let registry = load_registry().expect("catalogue");
         let mut values = vm_values("vm");
         values.0.remove("resource_id");
-        let config = Desired { resources: vec![desired("azureml_attached_virtual_machine.vm", values)] };
-        let (_, diags) = diff(&config, &PriorState::default(), &Actual::default(), &registry, &DiffOptions::default());
+        let config = Desired {
+            resources: vec![desired("azureml_attached_virtual_machine.vm", values)],
+        };
+        let (_, diags) = diff(
+            &config,
+            &PriorState::default(),
+            &Actual::default(),
+            &registry,
+            &DiffOptions::default(),
+        );
         assert_eq!(diags.0[0].summary, "Attach-only compute without a resource");
     }
 
@@ -833,10 +990,28 @@ mod tests {
                 desired("azureml_attached_batch.b", ObjectValue::default()),
             ],
         };
-        let (_, diags) = diff(&config, &PriorState::default(), &Actual::default(), &registry, &DiffOptions::default());
+        let (_, diags) = diff(
+            &config,
+            &PriorState::default(),
+            &Actual::default(),
+            &registry,
+            &DiffOptions::default(),
+        );
         let summaries: Vec<&str> = diags.iter().map(|diag| diag.summary.as_str()).collect();
-        assert_eq!(summaries, ["Create-only compute cannot be attached", "Unsupported resource type"]);
-        assert!(diags.0[1].detail.as_deref().unwrap_or_default().contains("retired v1 SDK"));
+        assert_eq!(
+            summaries,
+            [
+                "Create-only compute cannot be attached",
+                "Unsupported resource type"
+            ]
+        );
+        assert!(
+            diags.0[1]
+                .detail
+                .as_deref()
+                .unwrap_or_default()
+                .contains("retired v1 SDK")
+        );
     }
 
     #[test]
@@ -844,9 +1019,14 @@ mod tests {
         let registry = load_registry().expect("catalogue");
         let mut resource = desired("azureml_attached_virtual_machine.vm", vm_values("vm-old"));
         resource.lifecycle.prevent_destroy = true;
-        let config = Desired { resources: vec![resource.clone()] };
+        let config = Desired {
+            resources: vec![resource.clone()],
+        };
         let state = prior(&[("azureml_attached_virtual_machine.vm", vm_state("vm-old"))]);
-        let destroy = DiffOptions { destroy: true, ..Default::default() };
+        let destroy = DiffOptions {
+            destroy: true,
+            ..Default::default()
+        };
         let (plan, diags) = diff(&config, &state, &Actual::default(), &registry, &destroy);
         assert_eq!(plan.changes[0].action, Action::Detach);
         assert_eq!(diags.0[0].summary, "Instance cannot be destroyed");
@@ -865,18 +1045,28 @@ mod tests {
     fn gone_object_is_drift_and_planned_again() {
         let registry = load_registry().expect("catalogue");
         let config = Desired {
-            resources: vec![desired("azureml_attached_virtual_machine.vm", vm_values("vm-old"))],
+            resources: vec![desired(
+                "azureml_attached_virtual_machine.vm",
+                vm_values("vm-old"),
+            )],
         };
         let state = prior(&[("azureml_attached_virtual_machine.vm", vm_state("vm-old"))]);
         let actual = Actual {
-            objects: [("azureml_attached_virtual_machine.vm".parse().expect("addr"), None)].into(),
+            objects: [(
+                "azureml_attached_virtual_machine.vm".parse().expect("addr"),
+                None,
+            )]
+            .into(),
             workspaces: BTreeMap::new(),
         };
         let (plan, diags) = diff(&config, &state, &actual, &registry, &DiffOptions::default());
         assert!(diags.is_empty());
         assert_eq!(plan.drift[0].action, Action::Delete);
         assert_eq!(plan.changes[0].action, Action::Attach);
-        assert_eq!(plan.changes[0].reason, Some(ChangeReason::RecreateBecauseGone));
+        assert_eq!(
+            plan.changes[0].reason,
+            Some(ChangeReason::RecreateBecauseGone)
+        );
     }
 
     #[test]
@@ -913,8 +1103,13 @@ mod tests {
         // (same digest) is no change.
         let mut values = vm_values("vm");
         values.set("admin_password", "pw".into());
-        let config = Desired { resources: vec![desired("azureml_attached_virtual_machine.vm", values)] };
-        let options = DiffOptions { secret_key: Some(&key), ..Default::default() };
+        let config = Desired {
+            resources: vec![desired("azureml_attached_virtual_machine.vm", values)],
+        };
+        let options = DiffOptions {
+            secret_key: Some(&key),
+            ..Default::default()
+        };
         let (plan, _) = diff(&config, &state, &actual, &registry, &options);
         assert_eq!(plan.changes[0].action, Action::Update(UpdateKind::put()));
     }
@@ -922,7 +1117,11 @@ mod tests {
     #[test]
     fn targets_pull_in_dependencies_and_detachments_of_the_same_resource() {
         let registry = load_registry().expect("catalogue");
-        let workspace = object(&[("name", "w".into()), ("resource_group_name", "rg".into()), ("location", "westeurope".into())]);
+        let workspace = object(&[
+            ("name", "w".into()),
+            ("resource_group_name", "rg".into()),
+            ("location", "westeurope".into()),
+        ]);
         let mut vm = desired("azureml_attached_virtual_machine.new", vm_values("vm-new"));
         vm.depends_on = vec!["azureml_workspace.w".parse().expect("addr")];
         let config = Desired {
@@ -931,19 +1130,28 @@ mod tests {
         let mut other_vm = vm_state("other");
         other_vm.set(
             "resource_id",
-            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm2".into(),
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm2"
+                .into(),
         );
         let state = prior(&[
             ("azureml_attached_virtual_machine.old", vm_state("vm-old")),
             ("azureml_attached_virtual_machine.other", other_vm),
         ]);
         let options = DiffOptions {
-            targets: vec!["azureml_attached_virtual_machine.new".parse().expect("addr")],
+            targets: vec![
+                "azureml_attached_virtual_machine.new"
+                    .parse()
+                    .expect("addr"),
+            ],
             ..Default::default()
         };
         let (plan, diags) = diff(&config, &state, &Actual::default(), &registry, &options);
         assert_eq!(diags.0[0].summary, "Resource targeting is in effect");
-        let addrs: Vec<String> = plan.changes.iter().map(|change| change.addr.to_string()).collect();
+        let addrs: Vec<String> = plan
+            .changes
+            .iter()
+            .map(|change| change.addr.to_string())
+            .collect();
         assert_eq!(
             addrs,
             [
@@ -961,9 +1169,17 @@ mod tests {
         values.set("description", "new".into());
         let mut resource = desired("azureml_attached_virtual_machine.vm", values);
         resource.lifecycle.ignore_changes = IgnoreChanges::All;
-        let config = Desired { resources: vec![resource] };
+        let config = Desired {
+            resources: vec![resource],
+        };
         let state = prior(&[("azureml_attached_virtual_machine.vm", vm_state("vm"))]);
-        let (plan, _) = diff(&config, &state, &Actual::default(), &registry, &DiffOptions::default());
+        let (plan, _) = diff(
+            &config,
+            &state,
+            &Actual::default(),
+            &registry,
+            &DiffOptions::default(),
+        );
         assert_eq!(plan.changes[0].action, Action::NoOp);
     }
 }

@@ -40,11 +40,15 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::addr::{AttrPath, PathStep, ResourceAddr};
-use crate::schema::{AttrType, Attribute, Lifecycle as KindLifecycle, PlanRule, Presence, ResourceSchema, UpdateMode};
+use crate::schema::{
+    AttrType, Attribute, Lifecycle as KindLifecycle, PlanRule, Presence, ResourceSchema, UpdateMode,
+};
 use crate::secret::{self, SecretKey};
 use crate::value::{ObjectValue, Value};
 
-pub use diff::{Actual, ActualObject, Desired, DesiredResource, DiffOptions, PriorObject, PriorState, diff};
+pub use diff::{
+    Actual, ActualObject, Desired, DesiredResource, DiffOptions, PriorObject, PriorState, diff,
+};
 pub use order::{ApplyGraph, OrderError, Scheduler, Step, StepKind};
 
 /// What apply does to one resource.
@@ -84,17 +88,26 @@ pub struct UpdateKind {
 impl UpdateKind {
     /// A PUT of the whole resource.
     pub fn put() -> UpdateKind {
-        UpdateKind { write: Some(WriteMethod::Put), actions: Vec::new() }
+        UpdateKind {
+            write: Some(WriteMethod::Put),
+            actions: Vec::new(),
+        }
     }
 
     /// A PATCH.
     pub fn patch() -> UpdateKind {
-        UpdateKind { write: Some(WriteMethod::Patch), actions: Vec::new() }
+        UpdateKind {
+            write: Some(WriteMethod::Patch),
+            actions: Vec::new(),
+        }
     }
 
     /// POST actions only.
     pub fn actions(names: &[&str]) -> UpdateKind {
-        UpdateKind { write: None, actions: names.iter().map(|name| (*name).to_owned()).collect() }
+        UpdateKind {
+            write: None,
+            actions: names.iter().map(|name| (*name).to_owned()).collect(),
+        }
     }
 }
 
@@ -134,13 +147,19 @@ impl Action {
 
     /// True when the action removes an object (delete, detach, or the first half of a replacement).
     pub fn removes(&self) -> bool {
-        matches!(self, Action::Delete | Action::Detach | Action::Replace | Action::Reattach)
+        matches!(
+            self,
+            Action::Delete | Action::Detach | Action::Replace | Action::Reattach
+        )
     }
 
     /// True when the action brings an object into being (create, attach, or the second half of a
     /// replacement).
     pub fn adds(&self) -> bool {
-        matches!(self, Action::Create | Action::Attach | Action::Replace | Action::Reattach)
+        matches!(
+            self,
+            Action::Create | Action::Attach | Action::Replace | Action::Reattach
+        )
     }
 }
 
@@ -165,7 +184,9 @@ impl ChangeReason {
         match self {
             ChangeReason::ReplaceBecauseCannotUpdate => Some("replace_because_cannot_update"),
             ChangeReason::ReplaceByRequest => Some("replace_by_request"),
-            ChangeReason::DeleteBecauseNoResourceConfig => Some("delete_because_no_resource_config"),
+            ChangeReason::DeleteBecauseNoResourceConfig => {
+                Some("delete_because_no_resource_config")
+            }
             ChangeReason::RecreateBecauseGone => None,
         }
     }
@@ -185,7 +206,11 @@ pub struct AttachmentKey {
 impl AttachmentKey {
     /// The key of an attachment object of `schema`, or `None` when the object is not an
     /// attachment (a created kind, or an AKS compute Azure ML created).
-    pub fn of(schema: &ResourceSchema, values: &ObjectValue, created_by_plan: bool) -> Option<AttachmentKey> {
+    pub fn of(
+        schema: &ResourceSchema,
+        values: &ObjectValue,
+        created_by_plan: bool,
+    ) -> Option<AttachmentKey> {
         if !is_attachment(schema, values, created_by_plan) {
             return None;
         }
@@ -233,10 +258,12 @@ impl AttachmentKey {
             _ => true,
         };
         same(&self.workspace, &other.workspace)
-            && self
-                .identity
-                .iter()
-                .all(|(name, value)| other.identity.get(name).is_none_or(|theirs| same(value, theirs)))
+            && self.identity.iter().all(|(name, value)| {
+                other
+                    .identity
+                    .get(name)
+                    .is_none_or(|theirs| same(value, theirs))
+            })
     }
 
     /// True when every part is known.
@@ -257,7 +284,11 @@ pub fn is_attachment(schema: &ResourceSchema, values: &ObjectValue, created_by_p
             if !created_by_plan && let Some(flag) = values.get("is_attached_compute").as_bool() {
                 return flag;
             }
-            let underlying = schema.api.underlying_attribute.as_deref().unwrap_or_default();
+            let underlying = schema
+                .api
+                .underlying_attribute
+                .as_deref()
+                .unwrap_or_default();
             !values.get(underlying).is_null()
         }
     }
@@ -329,7 +360,9 @@ impl ResourceChange {
             (ChangeReason::ReplaceByRequest, Action::Reattach) => {
                 "detached and attached again, as requested with --replace".to_owned()
             }
-            (ChangeReason::ReplaceByRequest, _) => "replaced, as requested with --replace".to_owned(),
+            (ChangeReason::ReplaceByRequest, _) => {
+                "replaced, as requested with --replace".to_owned()
+            }
             (ChangeReason::ReplaceBecauseCannotUpdate, Action::Reattach) => format!(
                 "{paths} cannot change on an attachment: it must be detached (resource kept) and attached again"
             ),
@@ -463,8 +496,14 @@ pub fn plan_resource(
         fill_computed(&schema.attributes, &mut after, None, &Action::Create);
         let after = ObjectValue(after);
         let attach = is_attachment(schema, desired, true);
-        change.action = if attach { Action::Attach } else { Action::Create };
-        change.after_attachment = attach.then(|| AttachmentKey::from_values(schema, &after)).flatten();
+        change.action = if attach {
+            Action::Attach
+        } else {
+            Action::Create
+        };
+        change.after_attachment = attach
+            .then(|| AttachmentKey::from_values(schema, &after))
+            .flatten();
         change.after = Some(after);
         return change;
     };
@@ -480,7 +519,11 @@ pub fn plan_resource(
     );
 
     let prior_is_attachment = is_attachment(schema, prior, false);
-    let replacement = if prior_is_attachment { Action::Reattach } else { Action::Replace };
+    let replacement = if prior_is_attachment {
+        Action::Reattach
+    } else {
+        Action::Replace
+    };
     let forcing: Vec<AttrPath> = differences
         .iter()
         .filter(|(_, mode)| mode.forces_new())
@@ -504,7 +547,9 @@ pub fn plan_resource(
                 UpdateMode::Action => {
                     let name = path.root().unwrap_or_default();
                     let target = after.get(name).and_then(Value::as_str).unwrap_or_default();
-                    if let Some(action) = schema.attribute(name).and_then(|attribute| attribute.actions.get(target))
+                    if let Some(action) = schema
+                        .attribute(name)
+                        .and_then(|attribute| attribute.actions.get(target))
                         && !kind.actions.contains(action)
                     {
                         kind.actions.push(action.clone());
@@ -523,14 +568,21 @@ pub fn plan_resource(
             after.insert(name.clone(), Value::Unknown);
         }
     }
-    fill_computed(&schema.attributes, &mut after, Some(&prior.0), &change.action);
+    fill_computed(
+        &schema.attributes,
+        &mut after,
+        Some(&prior.0),
+        &change.action,
+    );
     let after = ObjectValue(after);
     change.before_attachment = AttachmentKey::of(schema, prior, false);
     // The planned object is an attachment when the configuration attaches it, or when the
     // existing attachment stays (an AKS whose `resource_id` is left to the prior value).
     let attach = is_attachment(schema, desired, true)
         || (prior_is_attachment && matches!(change.action, Action::NoOp | Action::Update(_)));
-    change.after_attachment = attach.then(|| AttachmentKey::from_values(schema, &after)).flatten();
+    change.after_attachment = attach
+        .then(|| AttachmentKey::from_values(schema, &after))
+        .flatten();
     change.before = Some(prior.clone());
     change.after = Some(after);
     change
@@ -591,9 +643,12 @@ fn propose_nested(ty: &AttrType, value: Value, prior: Option<&Value>) -> Value {
                 .into_iter()
                 .enumerate()
                 .map(|(index, item)| match item {
-                    Value::Map(entries) => {
-                        object(entries, prior.and_then(Value::as_list).and_then(|list| list.get(index)))
-                    }
+                    Value::Map(entries) => object(
+                        entries,
+                        prior
+                            .and_then(Value::as_list)
+                            .and_then(|list| list.get(index)),
+                    ),
                     other => other,
                 })
                 .collect(),
@@ -678,8 +733,12 @@ pub fn value_at<'v>(object: &'v BTreeMap<String, Value>, path: &AttrPath) -> Opt
     };
     for step in steps {
         current = match (step, current) {
-            (PathStep::Attr(name) | PathStep::Key(name), Value::Map(entries)) => entries.get(name)?,
-            (PathStep::Index(index), Value::List(items)) => items.get(usize::try_from(*index).ok()?)?,
+            (PathStep::Attr(name) | PathStep::Key(name), Value::Map(entries)) => {
+                entries.get(name)?
+            }
+            (PathStep::Index(index), Value::List(items)) => {
+                items.get(usize::try_from(*index).ok()?)?
+            }
             _ => return None,
         };
     }
@@ -723,7 +782,9 @@ fn set_in_value(slot: &mut Value, path: &[PathStep], value: Value) {
         }
         PathStep::Index(index) => {
             if let Value::List(items) = slot
-                && let Some(inner) = usize::try_from(*index).ok().and_then(|index| items.get_mut(index))
+                && let Some(inner) = usize::try_from(*index)
+                    .ok()
+                    .and_then(|index| items.get_mut(index))
             {
                 set_in_value(inner, rest, value);
             }
@@ -757,7 +818,13 @@ fn collect_differences(
                 collect_differences(nested, planned, stored, &path, key, out);
             }
             _ => {
-                if !same_value(&attribute.ty, attribute.sensitive || attribute.write_only, stored, planned, key) {
+                if !same_value(
+                    &attribute.ty,
+                    attribute.sensitive || attribute.write_only,
+                    stored,
+                    planned,
+                    key,
+                ) {
                     out.push((path, attribute.update));
                 }
             }
@@ -767,21 +834,38 @@ fn collect_differences(
 
 /// Whether a stored value stands for a planned one. Secrets compare by digest; unknown equals
 /// nothing; objects compare over their schema members (a missing member is null).
-fn same_value(ty: &AttrType, secret: bool, stored: &Value, planned: &Value, key: Option<&SecretKey>) -> bool {
+fn same_value(
+    ty: &AttrType,
+    secret: bool,
+    stored: &Value,
+    planned: &Value,
+    key: Option<&SecretKey>,
+) -> bool {
     if secret {
         return secret::value_matches(key, stored, planned);
     }
     match (ty, stored, planned) {
         (_, _, Value::Unknown) | (_, Value::Unknown, _) => false,
-        (AttrType::Object(nested), Value::Map(stored), Value::Map(planned)) => nested.iter().all(|(name, attribute)| {
-            let stored = stored.get(name).unwrap_or(&Value::Null);
-            let planned = planned.get(name).unwrap_or(&Value::Null);
-            attribute.presence == Presence::Computed
-                || same_value(&attribute.ty, attribute.sensitive || attribute.write_only, stored, planned, key)
-        }),
+        (AttrType::Object(nested), Value::Map(stored), Value::Map(planned)) => {
+            nested.iter().all(|(name, attribute)| {
+                let stored = stored.get(name).unwrap_or(&Value::Null);
+                let planned = planned.get(name).unwrap_or(&Value::Null);
+                attribute.presence == Presence::Computed
+                    || same_value(
+                        &attribute.ty,
+                        attribute.sensitive || attribute.write_only,
+                        stored,
+                        planned,
+                        key,
+                    )
+            })
+        }
         (AttrType::List(element), Value::List(stored), Value::List(planned)) => {
             stored.len() == planned.len()
-                && stored.iter().zip(planned).all(|(stored, planned)| same_value(element, false, stored, planned, key))
+                && stored
+                    .iter()
+                    .zip(planned)
+                    .all(|(stored, planned)| same_value(element, false, stored, planned, key))
         }
         (AttrType::Map(element), Value::Map(stored), Value::Map(planned)) => {
             stored.len() == planned.len()
@@ -823,7 +907,12 @@ mod object_serde {
             Value::Number(number) => Repr::Number(*number),
             Value::String(text) => Repr::String(text.clone()),
             Value::List(items) => Repr::List(items.iter().map(to_repr).collect()),
-            Value::Map(entries) => Repr::Map(entries.iter().map(|(k, v)| (k.clone(), to_repr(v))).collect()),
+            Value::Map(entries) => Repr::Map(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), to_repr(v)))
+                    .collect(),
+            ),
             Value::Unknown => Repr::Unknown,
         }
     }
@@ -835,21 +924,44 @@ mod object_serde {
             Repr::Number(number) => Value::Number(number),
             Repr::String(text) => Value::String(text),
             Repr::List(items) => Value::List(items.into_iter().map(from_repr).collect()),
-            Repr::Map(entries) => Value::Map(entries.into_iter().map(|(k, v)| (k, from_repr(v))).collect()),
+            Repr::Map(entries) => Value::Map(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, from_repr(v)))
+                    .collect(),
+            ),
             Repr::Unknown => Value::Unknown,
         }
     }
 
-    pub fn serialize<S: Serializer>(value: &Option<ObjectValue>, serializer: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(
+        value: &Option<ObjectValue>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         value
             .as_ref()
-            .map(|object| object.0.iter().map(|(k, v)| (k.clone(), to_repr(v))).collect::<BTreeMap<_, _>>())
+            .map(|object| {
+                object
+                    .0
+                    .iter()
+                    .map(|(k, v)| (k.clone(), to_repr(v)))
+                    .collect::<BTreeMap<_, _>>()
+            })
             .serialize(serializer)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<ObjectValue>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<ObjectValue>, D::Error> {
         let repr = Option::<BTreeMap<String, Repr>>::deserialize(deserializer)?;
-        Ok(repr.map(|entries| ObjectValue(entries.into_iter().map(|(k, v)| (k, from_repr(v))).collect())))
+        Ok(repr.map(|entries| {
+            ObjectValue(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, from_repr(v)))
+                    .collect(),
+            )
+        }))
     }
 }
 

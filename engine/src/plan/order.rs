@@ -68,7 +68,11 @@ pub enum OrderError {
 }
 
 fn format_addrs(addrs: &[ResourceAddr]) -> String {
-    addrs.iter().map(|addr| format!("`{addr}`")).collect::<Vec<_>>().join(", ")
+    addrs
+        .iter()
+        .map(|addr| format!("`{addr}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl ApplyGraph {
@@ -90,7 +94,10 @@ impl ApplyGraph {
         let mut update_step = vec![None; changes.len()];
         for (index, change) in changes.iter().enumerate() {
             let mut push = |kind| {
-                steps.push(Step { change: index, kind });
+                steps.push(Step {
+                    change: index,
+                    kind,
+                });
                 Some(steps.len() - 1)
             };
             match change.action {
@@ -112,8 +119,11 @@ impl ApplyGraph {
                 deps[to].insert(from);
             }
         };
-        let by_addr: BTreeMap<&ResourceAddr, usize> =
-            changes.iter().enumerate().map(|(index, change)| (&change.addr, index)).collect();
+        let by_addr: BTreeMap<&ResourceAddr, usize> = changes
+            .iter()
+            .enumerate()
+            .map(|(index, change)| (&change.addr, index))
+            .collect();
         let create_first = |index: usize| {
             changes[index].create_before_destroy && changes[index].action == Action::Replace
         };
@@ -146,7 +156,9 @@ impl ApplyGraph {
         let removals: Vec<(usize, &super::AttachmentKey)> = changes
             .iter()
             .enumerate()
-            .filter_map(|(index, change)| Some((remove_step[index]?, change.before_attachment.as_ref()?)))
+            .filter_map(|(index, change)| {
+                Some((remove_step[index]?, change.before_attachment.as_ref()?))
+            })
             .collect();
         for (index, change) in changes.iter().enumerate() {
             let (Some(add), Some(key)) = (add_step[index], change.after_attachment.as_ref()) else {
@@ -161,7 +173,10 @@ impl ApplyGraph {
 
         let graph = ApplyGraph {
             steps,
-            deps: deps.into_iter().map(|set| set.into_iter().collect()).collect(),
+            deps: deps
+                .into_iter()
+                .map(|set| set.into_iter().collect())
+                .collect(),
         };
         graph.check_acyclic(plan)?;
         Ok(graph)
@@ -182,7 +197,9 @@ impl ApplyGraph {
     pub fn topological_order(&self) -> Vec<usize> {
         let dependents = self.dependents();
         let mut waiting: Vec<usize> = self.deps.iter().map(Vec::len).collect();
-        let mut ready: BTreeSet<usize> = (0..self.steps.len()).filter(|&step| waiting[step] == 0).collect();
+        let mut ready: BTreeSet<usize> = (0..self.steps.len())
+            .filter(|&step| waiting[step] == 0)
+            .collect();
         let mut order = Vec::with_capacity(self.steps.len());
         while let Some(step) = ready.pop_first() {
             order.push(step);
@@ -204,7 +221,9 @@ impl ApplyGraph {
         // Steps never ordered are on a cycle or behind one; keep those that are on one (they
         // still have an unordered dependency after removing what only follows the cycle).
         let ordered: BTreeSet<usize> = order.into_iter().collect();
-        let mut stuck: BTreeSet<usize> = (0..self.steps.len()).filter(|step| !ordered.contains(step)).collect();
+        let mut stuck: BTreeSet<usize> = (0..self.steps.len())
+            .filter(|step| !ordered.contains(step))
+            .collect();
         loop {
             let feeding: BTreeSet<usize> = stuck
                 .iter()
@@ -221,7 +240,9 @@ impl ApplyGraph {
             .into_iter()
             .map(|step| plan.changes[self.steps[step].change].addr.clone())
             .collect();
-        Err(OrderError::Cycle { addrs: addrs.into_iter().collect() })
+        Err(OrderError::Cycle {
+            addrs: addrs.into_iter().collect(),
+        })
     }
 }
 
@@ -283,7 +304,10 @@ impl Scheduler {
 
     /// The number of steps handed out and not finished.
     pub fn running(&self) -> usize {
-        self.states.iter().filter(|state| **state == StepState::Running).count()
+        self.states
+            .iter()
+            .filter(|state| **state == StepState::Running)
+            .count()
     }
 
     /// Hands out ready steps (marking them running) so that at most `parallelism` run at once.
@@ -355,7 +379,10 @@ mod tests {
     }
 
     fn plan(changes: Vec<ResourceChange>) -> Plan {
-        Plan { changes, ..Plan::default() }
+        Plan {
+            changes,
+            ..Plan::default()
+        }
     }
 
     /// The steps as `addr:kind` strings in a valid order.
@@ -384,7 +411,10 @@ mod tests {
         assert_eq!(graph.deps, vec![vec![1], vec![]]);
         assert_eq!(
             ordered(&plan),
-            ["azureml_attached_virtual_machine.z_old:Remove", "azureml_attached_virtual_machine.a_new:Add"]
+            [
+                "azureml_attached_virtual_machine.z_old:Remove",
+                "azureml_attached_virtual_machine.a_new:Add"
+            ]
         );
     }
 
@@ -419,7 +449,16 @@ mod tests {
         let graph = ApplyGraph::build(&plan).expect("acyclic");
         assert_eq!(
             graph.steps,
-            [Step { change: 0, kind: StepKind::Remove }, Step { change: 0, kind: StepKind::Add }]
+            [
+                Step {
+                    change: 0,
+                    kind: StepKind::Remove
+                },
+                Step {
+                    change: 0,
+                    kind: StepKind::Add
+                }
+            ]
         );
         assert_eq!(graph.deps, vec![vec![], vec![0]]);
     }
@@ -430,13 +469,22 @@ mod tests {
         let mut cluster = change("azureml_compute_cluster.c", Action::Delete);
         cluster.depends_on = vec![addr("azureml_workspace.w")];
         let order = ordered(&plan(vec![workspace, cluster]));
-        assert_eq!(order, ["azureml_compute_cluster.c:Remove", "azureml_workspace.w:Remove"]);
+        assert_eq!(
+            order,
+            [
+                "azureml_compute_cluster.c:Remove",
+                "azureml_workspace.w:Remove"
+            ]
+        );
 
         let workspace = change("azureml_workspace.w", Action::Create);
         let mut cluster = change("azureml_compute_cluster.a", Action::Create);
         cluster.depends_on = vec![addr("azureml_workspace.w")];
         let order = ordered(&plan(vec![cluster, workspace]));
-        assert_eq!(order, ["azureml_workspace.w:Add", "azureml_compute_cluster.a:Add"]);
+        assert_eq!(
+            order,
+            ["azureml_workspace.w:Add", "azureml_compute_cluster.a:Add"]
+        );
     }
 
     #[test]
@@ -460,12 +508,19 @@ mod tests {
     fn create_before_destroy_adds_and_moves_dependents_first() {
         let mut workspace = change("azureml_workspace.w", Action::Replace);
         workspace.create_before_destroy = true;
-        let mut cluster = change("azureml_compute_cluster.c", Action::Update(UpdateKind::put()));
+        let mut cluster = change(
+            "azureml_compute_cluster.c",
+            Action::Update(UpdateKind::put()),
+        );
         cluster.depends_on = vec![addr("azureml_workspace.w")];
         let order = ordered(&plan(vec![workspace, cluster]));
         assert_eq!(
             order,
-            ["azureml_workspace.w:Add", "azureml_compute_cluster.c:Update", "azureml_workspace.w:Remove"]
+            [
+                "azureml_workspace.w:Add",
+                "azureml_compute_cluster.c:Update",
+                "azureml_workspace.w:Remove"
+            ]
         );
     }
 
@@ -480,7 +535,12 @@ mod tests {
         let error = ApplyGraph::build(&plan(vec![a, b, c])).expect_err("cycle");
         assert_eq!(
             error,
-            OrderError::Cycle { addrs: vec![addr("azureml_compute_cluster.a"), addr("azureml_compute_cluster.b")] }
+            OrderError::Cycle {
+                addrs: vec![
+                    addr("azureml_compute_cluster.a"),
+                    addr("azureml_compute_cluster.b")
+                ]
+            }
         );
         assert_eq!(
             error.to_string(),

@@ -68,7 +68,7 @@ pub enum LockError {
         /// The locked state file.
         path: String,
         /// What the holder wrote (fields empty when it wrote nothing readable).
-        holder: LockInfo,
+        holder: Box<LockInfo>,
     },
     /// The lock file could not be opened, read or written.
     #[error("failed to access the lock file `{path}`")]
@@ -138,7 +138,7 @@ impl StateLock {
                         });
                         return Err(LockError::Held {
                             path: state_path.display().to_string(),
-                            holder,
+                            holder: Box::new(holder),
                         });
                     }
                     drop(file);
@@ -211,7 +211,14 @@ pub(crate) fn random_id() -> String {
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let hex = hex::encode(bytes);
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 fn who() -> String {
@@ -252,7 +259,8 @@ mod tests {
         let state = dir.path().join("terraform.tfstate");
         let lock = StateLock::acquire(&state, &options("apply", Duration::ZERO)).expect("first");
         let written: LockInfo =
-            serde_json::from_slice(&std::fs::read(info_path(&state)).expect("info file")).expect("json");
+            serde_json::from_slice(&std::fs::read(info_path(&state)).expect("info file"))
+                .expect("json");
         assert_eq!(&written, lock.info());
         assert_eq!(written.operation, "apply");
         assert!(written.who.contains('@'));
@@ -267,8 +275,12 @@ mod tests {
         assert!(message.contains(&written.created), "{message}");
 
         drop(lock);
-        assert!(!info_path(&state).exists(), "the info file goes with the lock");
-        let again = StateLock::acquire(&state, &options("plan", Duration::ZERO)).expect("free again");
+        assert!(
+            !info_path(&state).exists(),
+            "the info file goes with the lock"
+        );
+        let again =
+            StateLock::acquire(&state, &options("plan", Duration::ZERO)).expect("free again");
         assert_eq!(again.info().operation, "plan");
     }
 
@@ -279,11 +291,16 @@ mod tests {
         let lock = StateLock::acquire(&state, &options("apply", Duration::ZERO)).expect("first");
         let waiter = {
             let state = state.clone();
-            std::thread::spawn(move || StateLock::acquire(&state, &options("apply", Duration::from_secs(10))))
+            std::thread::spawn(move || {
+                StateLock::acquire(&state, &options("apply", Duration::from_secs(10)))
+            })
         };
         std::thread::sleep(Duration::from_millis(300));
         drop(lock);
-        let second = waiter.join().expect("thread").expect("acquired after release");
+        let second = waiter
+            .join()
+            .expect("thread")
+            .expect("acquired after release");
         assert_eq!(second.info().operation, "apply");
     }
 
@@ -293,7 +310,8 @@ mod tests {
         let state = dir.path().join("terraform.tfstate");
         std::fs::write(info_path(&state), r#"{"ID":"stale","Operation":"apply","Info":"","Who":"x@y","Version":"1.0.3","Created":"2020-01-01T00:00:00Z","Path":"terraform.tfstate"}"#)
             .expect("write");
-        let lock = StateLock::acquire(&state, &options("apply", Duration::ZERO)).expect("stale info is ignored");
+        let lock = StateLock::acquire(&state, &options("apply", Duration::ZERO))
+            .expect("stale info is ignored");
         assert_ne!(lock.info().id, "stale");
     }
 }

@@ -141,7 +141,9 @@ pub enum StateError {
         source: serde_json::Error,
     },
     /// A format version other than 4.
-    #[error("the state file `{path}` has format version `{version}`; only version 4 (Terraform 0.12 and later) is supported")]
+    #[error(
+        "the state file `{path}` has format version `{version}`; only version 4 (Terraform 0.12 and later) is supported"
+    )]
     UnsupportedVersion {
         /// The file.
         path: String,
@@ -209,7 +211,9 @@ impl State {
         sorted.sort();
         let mut out = Vec::new();
         let mut serializer = serde_json::Serializer::with_formatter(&mut out, GoFormatter::new());
-        sorted.serialize(&mut serializer).expect("state serializes to memory");
+        sorted
+            .serialize(&mut serializer)
+            .expect("state serializes to memory");
         out.push(b'\n');
         String::from_utf8(out).expect("JSON is UTF-8")
     }
@@ -277,7 +281,10 @@ impl State {
         let attributes = self.instance(addr)?.attributes.as_ref()?;
         let mut object = ObjectValue::default();
         for (name, attribute) in &schema.attributes {
-            let value = attributes.get(name).map(Value::from_json).unwrap_or(Value::Null);
+            let value = attributes
+                .get(name)
+                .map(Value::from_json)
+                .unwrap_or(Value::Null);
             object.set(name, from_state_value(attribute, value));
         }
         Some(object)
@@ -307,7 +314,13 @@ impl State {
                 .iter()
                 .filter_map(|text| text.parse().ok())
                 .collect();
-            resources.insert(addr, PriorObject { values, dependencies });
+            resources.insert(
+                addr,
+                PriorObject {
+                    values,
+                    dependencies,
+                },
+            );
         }
         PriorState { resources }
     }
@@ -404,13 +417,14 @@ impl State {
                 && resource.name == addr.name
             {
                 let before = resource.instances.len();
-                resource
-                    .instances
-                    .retain(|instance| !(instance.index_key == addr.key && instance.deposed.is_none()));
+                resource.instances.retain(|instance| {
+                    !(instance.index_key == addr.key && instance.deposed.is_none())
+                });
                 removed |= resource.instances.len() != before;
             }
         }
-        self.resources.retain(|resource| !resource.instances.is_empty());
+        self.resources
+            .retain(|resource| !resource.instances.is_empty());
         removed
     }
 
@@ -442,7 +456,9 @@ fn is_list_block(attribute: &Attribute) -> bool {
 
 fn to_state_value(attribute: &Attribute, value: &Value) -> serde_json::Value {
     match value {
-        Value::Null | Value::Unknown if is_list_block(attribute) => serde_json::Value::Array(Vec::new()),
+        Value::Null | Value::Unknown if is_list_block(attribute) => {
+            serde_json::Value::Array(Vec::new())
+        }
         other => typed_json(&attribute.ty, other),
     }
 }
@@ -454,7 +470,10 @@ fn typed_json(ty: &AttrType, value: &Value) -> serde_json::Value {
             nested
                 .iter()
                 .map(|(name, attribute)| {
-                    (name.clone(), to_state_value(attribute, entries.get(name).unwrap_or(&Value::Null)))
+                    (
+                        name.clone(),
+                        to_state_value(attribute, entries.get(name).unwrap_or(&Value::Null)),
+                    )
                 })
                 .collect(),
         ),
@@ -525,7 +544,11 @@ impl serde_json::ser::Formatter for GoFormatter<'_> {
         end_object_value();
     }
 
-    fn write_string_fragment<W: ?Sized + Write>(&mut self, writer: &mut W, fragment: &str) -> std::io::Result<()> {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
         let mut start = 0;
         for (index, character) in fragment.char_indices() {
             let escaped = match character {
@@ -601,7 +624,11 @@ impl StateStore {
     }
 
     /// Applies `change` to `state`, then [`StateStore::save`]s it.
-    pub fn update(&mut self, state: &mut State, change: impl FnOnce(&mut State)) -> Result<bool, StateError> {
+    pub fn update(
+        &mut self,
+        state: &mut State,
+        change: impl FnOnce(&mut State),
+    ) -> Result<bool, StateError> {
         change(state);
         self.save(state)
     }
@@ -632,7 +659,10 @@ fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
 
 /// `terraform.tfstate.backup` beside the state file.
 pub fn backup_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().map(|name| name.to_os_string()).unwrap_or_default();
+    let mut name = path
+        .file_name()
+        .map(|name| name.to_os_string())
+        .unwrap_or_default();
     name.push(".backup");
     path.with_file_name(name)
 }
@@ -648,10 +678,20 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
         _ => PathBuf::from("."),
     };
-    let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp = dir.join(format!(".{name}.tmp-{}-{}", std::process::id(), lock::random_id()));
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(
+        ".{name}.tmp-{}-{}",
+        std::process::id(),
+        lock::random_id()
+    ));
     let result = (|| {
-        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&temp)?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);

@@ -108,14 +108,28 @@ fn terraform_states_round_trip_byte_for_byte() {
     }
     let state = State::from_json(TERRAFORM_1_11, Path::new("t")).expect("parses");
     let addrs: Vec<String> = state.addrs().iter().map(ToString::to_string).collect();
-    assert_eq!(addrs, ["azureml_compute_cluster.cpu[0]", "azureml_workspace.w", "data.azureml_workspace.existing"]);
+    assert_eq!(
+        addrs,
+        [
+            "azureml_compute_cluster.cpu[0]",
+            "azureml_workspace.w",
+            "data.azureml_workspace.existing"
+        ]
+    );
 }
 
 #[test]
 fn unknown_fields_are_kept() {
-    let text = TERRAFORM_1_0.replace("\"resources\": []", "\"resources\": [],\n  \"future_field\": {\"a\": 1}");
+    let text = TERRAFORM_1_0.replace(
+        "\"resources\": []",
+        "\"resources\": [],\n  \"future_field\": {\"a\": 1}",
+    );
     let state = State::from_json(&text, Path::new("t")).expect("parses");
-    assert!(state.to_json().contains("\"future_field\": {\n    \"a\": 1\n  }"));
+    assert!(
+        state
+            .to_json()
+            .contains("\"future_field\": {\n    \"a\": 1\n  }")
+    );
 }
 
 #[test]
@@ -125,7 +139,10 @@ fn other_versions_and_garbage_are_refused() {
         State::from_json(&v3, Path::new("t")),
         Err(StateError::UnsupportedVersion { version: 3, .. })
     ));
-    assert!(matches!(State::from_json("{", Path::new("t")), Err(StateError::Parse { .. })));
+    assert!(matches!(
+        State::from_json("{", Path::new("t")),
+        Err(StateError::Parse { .. })
+    ));
 }
 
 #[test]
@@ -133,18 +150,38 @@ fn objects_are_stored_in_the_provider_layout_with_digests() {
     let registry = load_registry().expect("catalogue");
     let schema = registry.get("azureml_compute_instance").expect("schema");
     let key = SecretKey::from_bytes(&[5; 32]);
-    let addr: ResourceAddr = "azureml_compute_instance.dev[\"alice\"]".parse().expect("addr");
+    let addr: ResourceAddr = "azureml_compute_instance.dev[\"alice\"]"
+        .parse()
+        .expect("addr");
     let mut values = ObjectValue::default();
     values.set("name", "dev".into());
     values.set("ssh_admin_public_key", "ssh-rsa AAAA secret".into());
     values.set("provisioning_state", Value::Unknown);
     let mut state = State::new();
-    state.set_object(&addr, schema, &values, &["azureml_workspace.w".parse().expect("addr")], Some(&key));
+    state.set_object(
+        &addr,
+        schema,
+        &values,
+        &["azureml_workspace.w".parse().expect("addr")],
+        Some(&key),
+    );
 
     let instance = state.instance(&addr).expect("stored");
-    let attributes = instance.attributes.as_ref().and_then(|json| json.as_object()).expect("object");
-    assert_eq!(attributes.len(), schema.attributes.len(), "every schema attribute is present");
-    assert_eq!(attributes["schedule"], serde_json::json!([]), "no blocks: an empty list");
+    let attributes = instance
+        .attributes
+        .as_ref()
+        .and_then(|json| json.as_object())
+        .expect("object");
+    assert_eq!(
+        attributes.len(),
+        schema.attributes.len(),
+        "every schema attribute is present"
+    );
+    assert_eq!(
+        attributes["schedule"],
+        serde_json::json!([]),
+        "no blocks: an empty list"
+    );
     assert_eq!(attributes["provisioning_state"], serde_json::Value::Null);
     let stored_key = attributes["ssh_admin_public_key"].as_str().expect("digest");
     assert!(secret::is_digest(stored_key));
@@ -157,8 +194,18 @@ fn objects_are_stored_in_the_provider_layout_with_digests() {
     assert_eq!(object.get("schedule"), &Value::Null);
     assert_eq!(object.get_str("name"), Some("dev"));
     let prior = state.prior(&registry);
-    assert_eq!(prior.resources[&addr].dependencies, ["azureml_workspace.w".parse::<ResourceAddr>().expect("addr")]);
-    assert!(secret::matches(&key, prior.resources[&addr].values.get_str("ssh_admin_public_key").expect("digest"), "ssh-rsa AAAA secret"));
+    assert_eq!(
+        prior.resources[&addr].dependencies,
+        ["azureml_workspace.w".parse::<ResourceAddr>().expect("addr")]
+    );
+    assert!(secret::matches(
+        &key,
+        prior.resources[&addr]
+            .values
+            .get_str("ssh_admin_public_key")
+            .expect("digest"),
+        "ssh-rsa AAAA secret"
+    ));
 
     // Without a key secrets are not stored at all.
     state.set_object(&addr, schema, &values, &[], None);
@@ -176,10 +223,16 @@ fn nested_objects_store_every_member() {
     let schema = registry.get("azureml_inference_cluster").expect("schema");
     let addr = ResourceAddr::managed("azureml_inference_cluster", "aks");
     let mut values = ObjectValue::default();
-    values.set("ssl", Value::Map([("status".to_owned(), Value::from("Auto"))].into()));
+    values.set(
+        "ssl",
+        Value::Map([("status".to_owned(), Value::from("Auto"))].into()),
+    );
     let mut state = State::new();
     state.set_object(&addr, schema, &values, &[], None);
-    let attributes = state.instance(&addr).and_then(|instance| instance.attributes.clone()).expect("attributes");
+    let attributes = state
+        .instance(&addr)
+        .and_then(|instance| instance.attributes.clone())
+        .expect("attributes");
     assert_eq!(
         attributes["ssl"],
         serde_json::json!({"cert": null, "cname": null, "key": null, "leaf_domain_label": null, "overwrite_existing_domain": null, "status": "Auto"})
@@ -199,18 +252,38 @@ fn store_saves_atomically_bumps_serial_and_keeps_lineage() {
     let addr = ResourceAddr::managed("azureml_workspace", "w");
     let mut values = ObjectValue::default();
     values.set("name", "w".into());
-    assert!(store.update(&mut state, |state| state.set_object(&addr, schema, &values, &[], None)).expect("save"));
+    assert!(
+        store
+            .update(&mut state, |state| state.set_object(
+                &addr,
+                schema,
+                &values,
+                &[],
+                None
+            ))
+            .expect("save")
+    );
     assert_eq!(state.serial, 1);
-    assert!(!store.save(&mut state).expect("no change"), "an unchanged state is not written again");
+    assert!(
+        !store.save(&mut state).expect("no change"),
+        "an unchanged state is not written again"
+    );
     assert_eq!(state.serial, 1);
 
     values.set("description", "d".into());
-    store.update(&mut state, |state| state.set_object(&addr, schema, &values, &[], None)).expect("save");
+    store
+        .update(&mut state, |state| {
+            state.set_object(&addr, schema, &values, &[], None)
+        })
+        .expect("save");
     assert_eq!(state.serial, 2);
     let on_disk = read(&path).expect("read").expect("present");
     assert_eq!(on_disk, state);
     assert_eq!(on_disk.lineage, lineage);
-    assert!(!backup_path(&path).exists(), "there was no previous state to back up");
+    assert!(
+        !backup_path(&path).exists(),
+        "there was no previous state to back up"
+    );
 
     // A second writer fails fast while the first holds the lock.
     let error = StateStore::open(&path, &options("apply")).expect_err("locked");
@@ -220,14 +293,24 @@ fn store_saves_atomically_bumps_serial_and_keeps_lineage() {
     // The next command backs up the previous state on its first write.
     let (mut store, mut state) = StateStore::open(&path, &options("destroy")).expect("open again");
     assert_eq!(state.serial, 2);
-    store.update(&mut state, |state| { state.remove(&addr); }).expect("save");
+    store
+        .update(&mut state, |state| {
+            state.remove(&addr);
+        })
+        .expect("save");
     assert_eq!(state.serial, 3);
     let backup = read(&backup_path(&path)).expect("read").expect("backup");
     assert_eq!(backup.serial, 2);
 
     let leftovers: Vec<String> = std::fs::read_dir(dir.path())
         .expect("list")
-        .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .filter(|name| name.contains(".tmp-"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
