@@ -799,6 +799,52 @@ mod tests {
     }
 
     #[test]
+    fn rename_plan_orders_the_detach_before_the_attach() {
+        use crate::plan::{ApplyGraph, StepKind};
+        let registry = load_registry().expect("catalogue");
+        // The new block sorts first, so plan order alone would attach first.
+        let config = Desired {
+            resources: vec![desired(
+                "azureml_attached_virtual_machine.a_new",
+                vm_values("vm-new"),
+            )],
+        };
+        let state = prior(&[("azureml_attached_virtual_machine.z_old", vm_state("vm-old"))]);
+        let (plan, diags) = diff(
+            &config,
+            &state,
+            &Actual::default(),
+            &registry,
+            &DiffOptions::default(),
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+        let graph = ApplyGraph::build(&plan).expect("acyclic");
+        let order: Vec<(String, StepKind)> = graph
+            .topological_order()
+            .into_iter()
+            .map(|step| {
+                (
+                    plan.changes[graph.steps[step].change].addr.to_string(),
+                    graph.steps[step].kind,
+                )
+            })
+            .collect();
+        assert_eq!(
+            order,
+            [
+                (
+                    "azureml_attached_virtual_machine.z_old".to_owned(),
+                    StepKind::Remove
+                ),
+                (
+                    "azureml_attached_virtual_machine.a_new".to_owned(),
+                    StepKind::Add
+                ),
+            ]
+        );
+    }
+
+    #[test]
     fn two_attachments_of_one_vm_are_refused() {
         let registry = load_registry().expect("catalogue");
         let config = Desired {
