@@ -1,0 +1,177 @@
+//! The request pipeline and the route table. Every ARM request goes through, in order:
+//! count (stats) → injected fault or latency → authenticate (401) → route (404) → authorize the
+//! path's subscription (403) → `api-version` present (400) → handler, inside one database
+//! transaction committed before the response is sent. The token endpoint and `/_emulator/stats`
+//! are outside the ARM pipeline (no faults, not counted).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use engine::schema::Registry;
+
+use crate::arm::{ArmError, Reply, Route, now_ms};
+use crate::auth;
+use crate::faults::Faults;
+use crate::operations;
+use crate::stats::Stats;
+use crate::store::{self, Store};
+use crate::underlying::{self, UnderlyingId};
+use crate::{computes, workspaces};
+
+/// Shared by every request.
+pub(crate) struct AppState {
+    pub store: Store,
+    pub registry: Arc<Registry>,
+    pub base_url: String,
+    pub delay_ms: i64,
+    pub static_token: Option<String>,
+    pub stats: Stats,
+    pub faults: Faults,
+}
+
+/// What a handler knows about its request.
+pub(crate) struct Ctx {
+    pub base_url: String,
+    pub delay_ms: i64,
+    pub registry: Arc<Registry>,
+    pub now: i64,
+    path: String,
+    query: Vec<(String, String)>,
+}
+
+impl Ctx {
+    /// A query parameter, by case-insensitive name.
+    pub(crate) fn query(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// `$skip` of a list request.
+    pub(crate) fn skip(&self) -> Result<usize, ArmError> {
+        match self.query("$skip") {
+            None => Ok(0),
+            Some(text) => text.parse().map_err(|_| {
+                ArmError::bad_request("InvalidQueryParameterValue", format!("`$skip` must be a non-negative integer, not `{text}`"))
+            }),
+        }
+    }
+
+    /// The absolute URL of the same list at `skip`.
+    pub(crate) fn next_link(&self, skip: usize) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (key, value) in self.query.iter().filter(|(key, _)| key != "$skip") {
+            query.append_pair(key, value);
+        }
+        query.append_pair("$skip", &skip.to_string());
+        format!("{}{}?{}", self.base_url, self.path, query.finish())
+    }
+}
+
+/// The router: token endpoint, stats, and every other path through the ARM pipeline.
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/{tenant}/oauth2/v2.0/token", post(auth::token))
+        .route("/{tenant}/v2.0/.well-known/openid-configuration", get(auth::openid_configuration))
+        .route("/_emulator/stats", get(stats))
+        .fallback(arm)
+        .with_state(state)
+}
+
+async fn stats(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let static_token = state.static_token.clone();
+    let result = state
+        .store
+        .transact(move |tx| {
+            auth::authenticate(tx, static_token.as_deref(), &headers, now_ms())?;
+            store::counter(tx, "duplicate_attachments")
+        })
+        .await;
+    match result {
+        Ok(duplicates) => (StatusCode::OK, axum::Json(state.stats.document(duplicates))).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn arm(State(state): State<Arc<AppState>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    state.stats.request(&method);
+    if let Some(fault) = state.faults.next().await {
+        state.stats.fault();
+        return fault.into_response();
+    }
+    let query: Vec<(String, String)> = url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect();
+    let ctx = Ctx {
+        base_url: state.base_url.clone(),
+        delay_ms: state.delay_ms,
+        registry: state.registry.clone(),
+        now: now_ms(),
+        path: uri.path().to_owned(),
+        query,
+    };
+    let route = Route::parse(uri.path());
+    let static_token = state.static_token.clone();
+    let result = state
+        .store
+        .transact(move |tx| {
+            let grant = auth::authenticate(tx, static_token.as_deref(), &headers, ctx.now)?;
+            let route = route.ok_or_else(|| {
+                ArmError::new(StatusCode::NOT_FOUND, "NotFound", format!("no ARM route matches `{}`", ctx.path))
+            })?;
+            auth::authorize(&grant, route.subscription())?;
+            if ctx.query("api-version").is_none_or(str::is_empty) {
+                return Err(ArmError::bad_request(
+                    "MissingApiVersionParameter",
+                    "the `api-version` query parameter is required (any version is accepted)",
+                ));
+            }
+            dispatch(tx, &ctx, &method, route, &body)
+        })
+        .await;
+    match result {
+        Ok(reply) => reply.into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+fn dispatch(tx: &rusqlite::Connection, ctx: &Ctx, method: &Method, route: Route, body: &[u8]) -> Result<Reply, ArmError> {
+    match route {
+        Route::ResourceGroup { subscription, group } => workspaces::group(tx, ctx, method, &subscription, &group, body),
+        Route::WorkspacesInGroup { subscription, group } => workspaces::list(tx, ctx, method, &subscription, Some(&group)),
+        Route::WorkspacesInSubscription { subscription } => workspaces::list(tx, ctx, method, &subscription, None),
+        Route::Workspace(workspace) => workspaces::workspace(tx, ctx, method, &workspace, body),
+        Route::WorkspaceAction { workspace, action } => workspaces::action(tx, ctx, method, &workspace, &action),
+        Route::Computes(workspace) => computes::list(tx, ctx, method, &workspace),
+        Route::Compute { workspace, name } => computes::compute(tx, ctx, method, &workspace, &name, body),
+        Route::ComputeAction { workspace, name, action } => computes::action(tx, ctx, method, &workspace, &name, &action),
+        Route::OperationStatus { subscription, id } => {
+            only_get(method)?;
+            operations::status_monitor(tx, &subscription, &id, ctx.now)
+        }
+        Route::OperationResult { subscription, id } => {
+            only_get(method)?;
+            operations::result_monitor(tx, &subscription, &id, ctx.now, |tx, key| computes::render_key(tx, ctx, key))
+        }
+        Route::Generic { subscription, group, provider, types, names } => {
+            let Some(kind) = underlying::type_of(&provider, &types) else {
+                return Err(ArmError::new(
+                    StatusCode::NOT_FOUND,
+                    "NotFound",
+                    format!("the emulator serves no `{provider}/{}` resources", types.join("/")),
+                ));
+            };
+            underlying::handle(tx, method, UnderlyingId { subscription, group, kind, names }, body, ctx.now)
+        }
+    }
+}
+
+fn only_get(method: &Method) -> Result<(), ArmError> {
+    if *method == Method::GET { Ok(()) } else { Err(workspaces::method_not_allowed(method)) }
+}
