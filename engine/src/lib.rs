@@ -5,8 +5,10 @@
 
 pub mod addr;
 pub mod api;
+pub mod apply;
 pub mod diag;
 pub mod plan;
+pub mod refresh;
 pub mod schema;
 pub mod secret;
 pub mod state;

@@ -77,7 +77,10 @@ impl ResourceSchema {
 
     /// True for kinds whose objects are attachments of an existing resource (always or optionally).
     pub fn can_attach(&self) -> bool {
-        matches!(self.api.lifecycle, Lifecycle::Attach | Lifecycle::CreateOrAttach)
+        matches!(
+            self.api.lifecycle,
+            Lifecycle::Attach | Lifecycle::CreateOrAttach
+        )
     }
 
     /// True for kinds Azure ML can create.
@@ -114,7 +117,7 @@ pub struct ApiBinding {
 }
 
 /// ARM collections the catalogue uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Collection {
     /// `.../providers/Microsoft.MachineLearningServices/workspaces/{name}`

@@ -1,0 +1,371 @@
+//! Apply: runs a [`Plan`]'s steps through a [`CloudApi`] in the order of
+//! [`ApplyGraph`](crate::plan::ApplyGraph), at most `parallelism` at once. It executes the plan;
+//! it does not re-decide (STYLE §4): the caller resolves each step's final values (unknowns
+//! filled in from what already finished), and a resolved value that contradicts a known planned
+//! value stops that resource with an error naming it.
+//!
+//! Every completed operation is handed to [`ApplyHooks::record`] before any step that depends
+//! on it starts, so state is saved after each operation and a crash loses at most the
+//! operations in flight. A failed step skips its dependents and lets the rest finish.
+//!
+//! Each call is safe to repeat after a crash: PUT to a known id is create-or-replace, and a
+//! delete of something already gone succeeds.
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
+
+use crate::addr::ResourceAddr;
+use crate::api::{CloudApi, UnderlyingResourceAction};
+use crate::plan::{Action, ApplyGraph, Plan, ResourceChange, Scheduler, StepKind, WriteMethod};
+use crate::schema::{Registry, ResourceSchema};
+use crate::value::{ObjectValue, Value};
+
+/// What apply needs from its caller.
+pub trait ApplyHooks: Send + Sync {
+    /// The object to send for an add or update step of `change`, with every configured value
+    /// known (the planner re-evaluates the configuration with the objects finished so far).
+    fn resolve(&self, change: &ResourceChange) -> Result<ObjectValue, String>;
+
+    /// Saves the outcome of one completed operation: `Some` is the object now at `addr`
+    /// (including the values sent that the service does not return), `None` means it is gone.
+    fn record(&self, change: &ResourceChange, object: Option<&ObjectValue>) -> Result<(), String>;
+
+    /// Progress, for display. No-op by default.
+    fn event(&self, _event: &ApplyEvent) {}
+}
+
+/// A progress event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApplyEvent {
+    /// A step started.
+    Started {
+        /// The resource.
+        addr: ResourceAddr,
+        /// What it does, in words ("Creating", "Detaching", ...).
+        verb: &'static str,
+    },
+    /// A step finished.
+    Finished {
+        /// The resource.
+        addr: ResourceAddr,
+        /// Past tense ("Creation complete", ...).
+        verb: &'static str,
+        /// How long it took.
+        elapsed: Duration,
+        /// The object's id, when there is one.
+        id: Option<String>,
+    },
+    /// A step failed.
+    Failed {
+        /// The resource.
+        addr: ResourceAddr,
+        /// The error, as the user reads it.
+        message: String,
+    },
+    /// A step did not run because something it depends on failed.
+    Skipped {
+        /// The resource.
+        addr: ResourceAddr,
+    },
+}
+
+/// One failed resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApplyFailure {
+    /// The resource.
+    pub addr: ResourceAddr,
+    /// The error, with the API's message verbatim.
+    pub message: String,
+}
+
+/// What apply did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApplyOutcome {
+    /// Steps completed, by kind.
+    pub added: usize,
+    /// Updated in place.
+    pub changed: usize,
+    /// Removed (deleted or detached).
+    pub removed: usize,
+    /// Failed resources.
+    pub failures: Vec<ApplyFailure>,
+    /// Resources not touched because a dependency failed.
+    pub skipped: Vec<ResourceAddr>,
+}
+
+impl ApplyOutcome {
+    /// True when every step completed.
+    pub fn succeeded(&self) -> bool {
+        self.failures.is_empty() && self.skipped.is_empty()
+    }
+}
+
+/// Applies `plan`. Ordering errors (a cycle) are reported as a failure of the first resource
+/// of the cycle; nothing runs then.
+pub async fn apply(
+    plan: &Plan,
+    registry: &Registry,
+    cloud: &dyn CloudApi,
+    hooks: &dyn ApplyHooks,
+    parallelism: usize,
+) -> ApplyOutcome {
+    let mut outcome = ApplyOutcome::default();
+    let graph = match ApplyGraph::build(plan) {
+        Ok(graph) => graph,
+        Err(error) => {
+            let addr = plan
+                .changes
+                .first()
+                .map(|change| change.addr.clone())
+                .unwrap_or_else(|| ResourceAddr::managed("azureml_workspace", "unknown"));
+            outcome.failures.push(ApplyFailure {
+                addr,
+                message: error.to_string(),
+            });
+            return outcome;
+        }
+    };
+    let mut scheduler = Scheduler::new(&graph);
+    let mut running = FuturesUnordered::new();
+    loop {
+        for step in scheduler.next_batch(parallelism.max(1)) {
+            let kind = graph.steps[step].kind;
+            let change = &plan.changes[graph.steps[step].change];
+            running.push(async move {
+                let started = Instant::now();
+                let result = run_step(change, kind, registry, cloud, hooks).await;
+                (step, kind, change, started.elapsed(), result)
+            });
+        }
+        let Some((step, kind, change, elapsed, result)) = running.next().await else {
+            break;
+        };
+        match result {
+            Ok(id) => {
+                match kind {
+                    StepKind::Add => outcome.added += 1,
+                    StepKind::Update => outcome.changed += 1,
+                    StepKind::Remove => outcome.removed += 1,
+                }
+                hooks.event(&ApplyEvent::Finished {
+                    addr: change.addr.clone(),
+                    verb: finished_verb(&change.action, kind),
+                    elapsed,
+                    id,
+                });
+                scheduler.complete(step);
+            }
+            Err(message) => {
+                hooks.event(&ApplyEvent::Failed {
+                    addr: change.addr.clone(),
+                    message: message.clone(),
+                });
+                outcome.failures.push(ApplyFailure {
+                    addr: change.addr.clone(),
+                    message,
+                });
+                for skipped in scheduler.fail(step) {
+                    let addr = plan.changes[graph.steps[skipped].change].addr.clone();
+                    hooks.event(&ApplyEvent::Skipped { addr: addr.clone() });
+                    if !outcome.skipped.contains(&addr)
+                        && !outcome.failures.iter().any(|f| f.addr == addr)
+                    {
+                        outcome.skipped.push(addr);
+                    }
+                }
+            }
+        }
+    }
+    outcome
+}
+
+/// Runs one step; returns the object's id on success, or the error as the user reads it.
+async fn run_step(
+    change: &ResourceChange,
+    kind: StepKind,
+    registry: &Registry,
+    cloud: &dyn CloudApi,
+    hooks: &dyn ApplyHooks,
+) -> Result<Option<String>, String> {
+    let schema = registry
+        .get(&change.addr.resource_type)
+        .ok_or_else(|| format!("`{}` is not in the catalogue", change.addr.resource_type))?;
+    hooks.event(&ApplyEvent::Started {
+        addr: change.addr.clone(),
+        verb: started_verb(&change.action, kind),
+    });
+    match kind {
+        StepKind::Remove => {
+            let before = change
+                .before
+                .as_ref()
+                .ok_or("a removal without a prior object")?;
+            let id = before.get_str("id").ok_or("the prior object has no `id`")?;
+            let action = if change.before_attachment.is_some()
+                || matches!(change.action, Action::Detach | Action::Reattach)
+            {
+                UnderlyingResourceAction::Detach
+            } else {
+                UnderlyingResourceAction::Delete
+            };
+            cloud
+                .delete(schema, id, action)
+                .await
+                .map_err(|error| error_chain(&error))?;
+            hooks.record(change, None)?;
+            Ok(Some(id.to_owned()))
+        }
+        StepKind::Add => {
+            let desired = resolved(change, schema, hooks)?;
+            let created = cloud
+                .create_or_update(schema, &desired)
+                .await
+                .map_err(|error| error_chain(&error))?;
+            let object = merge_sent(schema, created, &desired);
+            hooks.record(change, Some(&object))?;
+            Ok(object.get_str("id").map(str::to_owned))
+        }
+        StepKind::Update => {
+            let desired = resolved(change, schema, hooks)?;
+            let Action::Update(update) = &change.action else {
+                return Err(format!("`{}` is not an update", change.addr));
+            };
+            let before = change
+                .before
+                .as_ref()
+                .ok_or("an update without a prior object")?;
+            let id = before
+                .get_str("id")
+                .ok_or("the prior object has no `id`")?
+                .to_owned();
+            let mut object = match update.write {
+                Some(WriteMethod::Put) => Some(
+                    cloud
+                        .create_or_update(schema, &desired)
+                        .await
+                        .map_err(|error| error_chain(&error))?,
+                ),
+                Some(WriteMethod::Patch) => Some(
+                    cloud
+                        .patch(schema, &id, &desired)
+                        .await
+                        .map_err(|error| error_chain(&error))?,
+                ),
+                None => None,
+            };
+            for name in &update.actions {
+                cloud
+                    .action(schema, &id, name)
+                    .await
+                    .map_err(|error| error_chain(&error))?;
+            }
+            if !update.actions.is_empty() || object.is_none() {
+                object = cloud
+                    .read(schema, &id)
+                    .await
+                    .map_err(|error| error_chain(&error))?;
+            }
+            let object = object.ok_or_else(|| format!("`{id}` disappeared during the update"))?;
+            let object = merge_sent(schema, object, &desired);
+            hooks.record(change, Some(&object))?;
+            Ok(Some(id))
+        }
+    }
+}
+
+/// The caller's resolved values, checked against the plan: no unknown may remain in a
+/// configurable attribute, and a value the plan knew must not have changed.
+fn resolved(
+    change: &ResourceChange,
+    schema: &ResourceSchema,
+    hooks: &dyn ApplyHooks,
+) -> Result<ObjectValue, String> {
+    let desired = hooks.resolve(change)?;
+    let planned = change.after.as_ref();
+    for (name, attribute) in &schema.attributes {
+        if !attribute.presence.is_configurable() {
+            continue;
+        }
+        let value = desired.get(name);
+        if value.contains_unknown() {
+            return Err(format!(
+                "`{}`: `{name}` is still unknown at apply time",
+                change.addr
+            ));
+        }
+        if let Some(planned) = planned.map(|after| after.get(name))
+            && !planned.contains_unknown()
+            && !planned.is_null()
+            && !attribute.sensitive
+            && !attribute.write_only
+            && planned != value
+        {
+            return Err(format!(
+                "`{}`: the planned value of `{name}` changed during apply; run plan again",
+                change.addr
+            ));
+        }
+    }
+    Ok(desired)
+}
+
+/// The object the service returned, plus what was sent that the service never returns
+/// (write-only and sensitive values, attributes with no ARM path): state needs them to detect
+/// a later change.
+pub fn merge_sent(
+    schema: &ResourceSchema,
+    mut read: ObjectValue,
+    sent: &ObjectValue,
+) -> ObjectValue {
+    for (name, attribute) in &schema.attributes {
+        let unreadable = attribute.arm.is_none()
+            && name != &schema.api.name_attribute
+            && name != &schema.api.parent_attribute
+            && name != "id";
+        let hidden = attribute.write_only || attribute.sensitive;
+        if (unreadable || hidden) && matches!(read.get(name), Value::Null) {
+            let value = sent.get(name);
+            if !value.is_null() {
+                read.set(name, value.clone());
+            }
+        }
+    }
+    read
+}
+
+fn started_verb(action: &Action, kind: StepKind) -> &'static str {
+    match (action, kind) {
+        (Action::Detach | Action::Reattach, StepKind::Remove) => "Detaching",
+        (_, StepKind::Remove) => "Destroying",
+        (Action::Attach | Action::Reattach, StepKind::Add) => "Attaching",
+        (_, StepKind::Add) => "Creating",
+        (_, StepKind::Update) => "Modifying",
+    }
+}
+
+fn finished_verb(action: &Action, kind: StepKind) -> &'static str {
+    match (action, kind) {
+        (Action::Detach | Action::Reattach, StepKind::Remove) => "Detach complete",
+        (_, StepKind::Remove) => "Destruction complete",
+        (Action::Attach | Action::Reattach, StepKind::Add) => "Attach complete",
+        (_, StepKind::Add) => "Creation complete",
+        (_, StepKind::Update) => "Modifications complete",
+    }
+}
+
+/// An error and its causes on one line each, so the API's message reaches the user verbatim.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

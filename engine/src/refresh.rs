@@ -1,0 +1,298 @@
+//! Refresh: reads the actual objects behind the state with **list calls** (one per parent and
+//! collection: the workspaces of a resource group, the computes of a workspace), never one GET
+//! per resource (DESIGN §4). The result is the [`Actual`] that [`crate::plan::diff`] takes.
+//!
+//! Listings run concurrently (bounded). A parent that is gone (404) means all its children are
+//! gone; any other error stops the refresh, since planning on a partial view could plan an
+//! attachment that already exists.
+//!
+//! Attributes with no ARM path (other than the name and parent, which come from the id) cannot
+//! be read back: refresh keeps the state's value for them, e.g. the desired power `state` of a
+//! compute instance (its observed state is the computed `current_state`), and secrets, whose
+//! state value is a digest or whatever the other tool stored.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures_util::StreamExt as _;
+use futures_util::stream;
+
+use crate::addr::ResourceAddr;
+use crate::api::id::same_id;
+use crate::api::{ApiError, ArmId, ArmObject, CloudApi};
+use crate::plan::{Actual, ActualObject, PriorState};
+use crate::schema::{Collection, Registry, ResourceSchema};
+use crate::value::{ObjectValue, Value};
+
+/// How many list calls run at once.
+pub const LIST_CONCURRENCY: usize = 8;
+
+/// Refresh failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// A list call failed.
+    #[error("failed to list the {collection} of `{parent}`")]
+    List {
+        /// The parent listed.
+        parent: String,
+        /// The collection.
+        collection: &'static str,
+        /// Why.
+        #[source]
+        source: ApiError,
+    },
+}
+
+/// One list call: a parent id and a collection.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Listing {
+    parent: String,
+    collection: Collection,
+}
+
+/// Reads every object in `prior` plus every compute of the workspaces in `prior` and of
+/// `workspace_ids` (workspaces the configuration names whose ids are known, so attachments the
+/// configuration does not manage are seen too).
+///
+/// Returns the objects by state address (`None`: gone) and every compute by workspace id.
+pub async fn refresh(
+    cloud: &dyn CloudApi,
+    registry: &Registry,
+    prior: &PriorState,
+    workspace_ids: &[String],
+) -> Result<Actual, RefreshError> {
+    let listings = listings(registry, prior, workspace_ids);
+    let results: Vec<(Listing, Result<Vec<ArmObject>, ApiError>)> = stream::iter(listings)
+        .map(|listing| async move {
+            let result = cloud.list(&listing.parent, listing.collection).await;
+            (listing, result)
+        })
+        .buffer_unordered(LIST_CONCURRENCY)
+        .collect()
+        .await;
+
+    let mut listed: BTreeMap<Listing, Vec<ArmObject>> = BTreeMap::new();
+    for (listing, result) in results {
+        let objects = match result {
+            Ok(objects) => objects,
+            Err(error) if error.status() == Some(404) => Vec::new(),
+            Err(source) => {
+                return Err(RefreshError::List {
+                    parent: listing.parent,
+                    collection: listing.collection.segment(),
+                    source,
+                });
+            }
+        };
+        listed.insert(listing, objects);
+    }
+
+    let mut actual = Actual::default();
+    for (listing, objects) in &listed {
+        if listing.collection != Collection::Computes {
+            continue;
+        }
+        let computes = objects
+            .iter()
+            .filter_map(|object| {
+                let (schema, values) = object.to_object(registry, Collection::Computes)?;
+                Some(ActualObject {
+                    type_name: schema.type_name.clone(),
+                    values,
+                })
+            })
+            .collect();
+        actual.workspaces.insert(listing.parent.clone(), computes);
+    }
+    for (addr, object) in &prior.resources {
+        let Some(schema) = registry.get(&addr.resource_type) else {
+            continue;
+        };
+        let Some(listing) = listing_of(schema, &object.values) else {
+            continue;
+        };
+        let Some(objects) = listed.get(&listing) else {
+            continue;
+        };
+        let id = object.values.get_str("id").unwrap_or_default();
+        let found = objects
+            .iter()
+            .find(|candidate| same_id(&candidate.id, id))
+            .map(|candidate| read_back(schema, &candidate.body, &object.values));
+        actual.objects.insert(addr.clone(), found);
+    }
+    Ok(actual)
+}
+
+/// The ids of every workspace `prior` holds, and the workspace ids its computes name.
+pub fn workspaces_in(prior: &PriorState) -> Vec<String> {
+    let mut ids = BTreeSet::new();
+    for object in prior.resources.values() {
+        if let Some(id) = object.values.get_str("workspace_id") {
+            ids.insert(id.to_owned());
+        }
+    }
+    ids.into_iter().collect()
+}
+
+/// The list calls refresh makes: each state object's parent listing, and the computes of every
+/// workspace (listed or named).
+fn listings(registry: &Registry, prior: &PriorState, workspace_ids: &[String]) -> Vec<Listing> {
+    let mut listings = BTreeSet::new();
+    let add_workspace = |id: &str, listings: &mut BTreeSet<Listing>| {
+        if ArmId::parse(id).is_ok() {
+            listings.insert(Listing {
+                parent: canonical(id),
+                collection: Collection::Computes,
+            });
+        }
+    };
+    for (addr, object) in &prior.resources {
+        let Some(schema) = registry.get(&addr.resource_type) else {
+            continue;
+        };
+        if let Some(listing) = listing_of(schema, &object.values) {
+            listings.insert(listing);
+        }
+        if schema.api.collection == Collection::Workspaces
+            && let Some(id) = object.values.get_str("id")
+        {
+            add_workspace(id, &mut listings);
+        }
+    }
+    for id in workspace_ids {
+        add_workspace(id, &mut listings);
+    }
+    listings.into_iter().collect()
+}
+
+/// The listing that holds the object with these state values: its parent from its ARM id.
+fn listing_of(schema: &ResourceSchema, values: &ObjectValue) -> Option<Listing> {
+    let id = ArmId::parse(values.get_str("id")?).ok()?;
+    let parent = match schema.api.collection {
+        Collection::Workspaces => ArmId::resource_group_id(id.subscription(), id.resource_group()?),
+        _ => id.ancestor(1)?,
+    };
+    Some(Listing {
+        parent: canonical(parent.as_str()),
+        collection: schema.api.collection,
+    })
+}
+
+/// Ids compare case-insensitively; listings are keyed by the lowercase form.
+fn canonical(id: &str) -> String {
+    id.trim_end_matches('/').to_ascii_lowercase()
+}
+
+/// The refreshed values of one object: what the service returned, plus the state's values of
+/// attributes the service never returns (no ARM path, or secrets).
+fn read_back(
+    schema: &ResourceSchema,
+    body: &serde_json::Value,
+    stored: &ObjectValue,
+) -> ObjectValue {
+    let mut values = crate::api::from_arm(schema, body);
+    // An action attribute (`state`) is observed through its computed `current_<name>`: a
+    // settled observed value that the attribute can take is the actual one.
+    for (name, attribute) in &schema.attributes {
+        if attribute.arm.is_none() && !attribute.actions.is_empty() {
+            let observed = values
+                .get_str(&format!("current_{name}"))
+                .map(str::to_owned);
+            if let Some(observed) = observed.filter(|value| attribute.actions.contains_key(value)) {
+                values.set(name, Value::from(observed));
+            }
+        }
+    }
+    crate::apply::merge_sent(schema, values, stored)
+}
+
+/// The state addresses whose objects refresh found gone.
+pub fn gone(actual: &Actual) -> Vec<ResourceAddr> {
+    actual
+        .objects
+        .iter()
+        .filter(|(_, object)| object.is_none())
+        .map(|(addr, _)| addr.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::PriorObject;
+
+    fn prior(entries: &[(&str, &str, &[(&str, &str)])]) -> PriorState {
+        let mut state = PriorState::default();
+        for (type_name, name, values) in entries {
+            let mut object = ObjectValue::default();
+            for (key, value) in *values {
+                object.set(key, Value::from(*value));
+            }
+            state.resources.insert(
+                ResourceAddr::managed(type_name, name),
+                PriorObject {
+                    values: object,
+                    dependencies: Vec::new(),
+                },
+            );
+        }
+        state
+    }
+
+    const WS: &str = "/subscriptions/s/resourceGroups/RG/providers/Microsoft.MachineLearningServices/workspaces/w";
+
+    #[test]
+    fn one_listing_per_parent_and_collection() {
+        let registry = crate::schema::load_registry().expect("catalogue");
+        let compute = |name: &str| format!("{WS}/computes/{name}");
+        let (a, b) = (compute("a"), compute("b"));
+        let state = prior(&[
+            ("azureml_workspace", "w", &[("id", WS)]),
+            (
+                "azureml_compute_cluster",
+                "a",
+                &[("id", a.as_str()), ("workspace_id", WS)],
+            ),
+            (
+                "azureml_compute_cluster",
+                "b",
+                &[("id", b.as_str()), ("workspace_id", WS)],
+            ),
+        ]);
+        let listings = listings(&registry, &state, &[WS.to_uppercase()]);
+        assert_eq!(
+            listings,
+            vec![
+                Listing {
+                    parent: "/subscriptions/s/resourcegroups/rg".into(),
+                    collection: Collection::Workspaces
+                },
+                Listing {
+                    parent: WS.to_ascii_lowercase(),
+                    collection: Collection::Computes
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn values_the_service_never_returns_are_kept_from_state() {
+        let registry = crate::schema::load_registry().expect("catalogue");
+        let schema = registry.get("azureml_compute_instance").expect("instance");
+        let mut stored = ObjectValue::default();
+        stored.set("state", Value::from("Running"));
+        let body = |state: &str| {
+            serde_json::json!({
+                "id": format!("{WS}/computes/dev"), "name": "dev",
+                "properties": {"computeType": "ComputeInstance", "properties": {"state": state}}
+            })
+        };
+        // Stopped outside: the settled observed state is the actual one (drift).
+        let values = read_back(schema, &body("Stopped"), &stored);
+        assert_eq!(values.get_str("state"), Some("Stopped"));
+        assert_eq!(values.get_str("name"), Some("dev"));
+        // Starting is not a value `state` takes: the stored one stands.
+        let values = read_back(schema, &body("Starting"), &stored);
+        assert_eq!(values.get_str("state"), Some("Running"));
+    }
+}
