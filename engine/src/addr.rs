@@ -63,7 +63,10 @@ impl ResourceAddr {
 
     /// The address without its instance key (`azureml_x.y` for `azureml_x.y[0]`).
     pub fn without_key(&self) -> ResourceAddr {
-        ResourceAddr { key: None, ..self.clone() }
+        ResourceAddr {
+            key: None,
+            ..self.clone()
+        }
     }
 
     /// Parses `type.name`, `data.type.name`, `type.name[0]` or `type.name["key"]`.
@@ -96,7 +99,8 @@ impl ResourceAddr {
         };
         let valid = |s: &str| {
             !s.is_empty()
-                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
                 && !s.starts_with(|c: char| c.is_ascii_digit())
         };
         if !valid(resource_type) || !valid(name) {
@@ -134,7 +138,9 @@ impl fmt::Display for ResourceAddr {
 
 /// A string that is not a resource address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a resource address (expected `TYPE.NAME`, `TYPE.NAME[INDEX]` or `data.TYPE.NAME`)")]
+#[error(
+    "`{0}` is not a resource address (expected `TYPE.NAME`, `TYPE.NAME[INDEX]` or `data.TYPE.NAME`)"
+)]
 pub struct AddrError(pub String);
 
 /// One step of an attribute path.
@@ -209,13 +215,18 @@ mod tests {
     #[test]
     fn malformed_addresses_are_rejected() {
         for text in ["", "a", "a.b.c.d", "a.b[", "a.b[x]", "1a.b", "a.b[\"x]"] {
-            assert!(ResourceAddr::parse(text).is_err(), "{text} should be rejected");
+            assert!(
+                ResourceAddr::parse(text).is_err(),
+                "{text} should be rejected"
+            );
         }
     }
 
     #[test]
     fn paths_display_like_terraform() {
-        let path = AttrPath::attr("setup_scripts").join(PathStep::Index(0)).join(PathStep::Attr("path".into()));
+        let path = AttrPath::attr("setup_scripts")
+            .join(PathStep::Index(0))
+            .join(PathStep::Attr("path".into()));
         assert_eq!(path.to_string(), "setup_scripts[0].path");
         assert_eq!(path.root(), Some("setup_scripts"));
     }

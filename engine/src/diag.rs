@@ -76,13 +76,19 @@ impl Diagnostic {
 
     /// The same diagnostic about an attribute of a resource.
     pub fn at_attr(mut self, addr: &ResourceAddr, path: AttrPath) -> Diagnostic {
-        self.subject = Some(Subject::Attr { addr: addr.clone(), path });
+        self.subject = Some(Subject::Attr {
+            addr: addr.clone(),
+            path,
+        });
         self
     }
 
     /// The same diagnostic about a span of a file.
     pub fn at_span(mut self, file: &str, range: std::ops::Range<usize>) -> Diagnostic {
-        self.subject = Some(Subject::Span { file: file.to_owned(), range });
+        self.subject = Some(Subject::Span {
+            file: file.to_owned(),
+            range,
+        });
         self
     }
 }
@@ -104,7 +110,9 @@ impl Diagnostics {
 
     /// True when at least one is an error.
     pub fn has_errors(&self) -> bool {
-        self.0.iter().any(|diagnostic| diagnostic.severity == Severity::Error)
+        self.0
+            .iter()
+            .any(|diagnostic| diagnostic.severity == Severity::Error)
     }
 
     /// True when there are none.

@@ -142,7 +142,9 @@ impl Value {
                 Value::Number(Number(number.as_f64().unwrap_or_default()))
             }
             serde_json::Value::String(text) => Value::String(text.clone()),
-            serde_json::Value::Array(items) => Value::List(items.iter().map(Value::from_json).collect()),
+            serde_json::Value::Array(items) => {
+                Value::List(items.iter().map(Value::from_json).collect())
+            }
             serde_json::Value::Object(entries) => Value::Map(
                 entries
                     .iter()
@@ -165,7 +167,9 @@ impl Value {
                     .unwrap_or(serde_json::Value::Null),
             },
             Value::String(text) => serde_json::Value::String(text.clone()),
-            Value::List(items) => serde_json::Value::Array(items.iter().map(Value::to_json).collect()),
+            Value::List(items) => {
+                serde_json::Value::Array(items.iter().map(Value::to_json).collect())
+            }
             Value::Map(entries) => serde_json::Value::Object(
                 entries
                     .iter()
@@ -253,12 +257,18 @@ mod tests {
         let json = serde_json::json!({"a": 4, "b": [true, "x", null], "c": 1.5});
         let value = Value::from_json(&json);
         assert_eq!(value.to_json(), json);
-        assert_eq!(value.to_string(), r#"{a = 4, b = [true, "x", null], c = 1.5}"#);
+        assert_eq!(
+            value.to_string(),
+            r#"{a = 4, b = [true, "x", null], c = 1.5}"#
+        );
     }
 
     #[test]
     fn unknown_is_found_in_nested_values() {
-        let value = Value::List(vec![Value::Map(BTreeMap::from([("x".to_owned(), Value::Unknown)]))]);
+        let value = Value::List(vec![Value::Map(BTreeMap::from([(
+            "x".to_owned(),
+            Value::Unknown,
+        )]))]);
         assert!(value.contains_unknown());
         assert!(!Value::from("known").contains_unknown());
     }

@@ -153,11 +153,7 @@ fn render_lifecycle(out: &mut String, schema: &ResourceSchema) {
 
 fn has_write_only(attributes: &BTreeMap<String, Attribute>) -> bool {
     attributes.values().any(|attribute| {
-        attribute.write_only
-            || attribute
-                .ty
-                .nested_attributes()
-                .is_some_and(has_write_only)
+        attribute.write_only || attribute.ty.nested_attributes().is_some_and(has_write_only)
     })
 }
 
@@ -165,7 +161,10 @@ fn render_example(out: &mut String, schema: &ResourceSchema) {
     line(out, "## Example");
     line(out, "");
     line(out, "```hcl");
-    line(out, &format!("resource \"{}\" \"example\" {{", schema.type_name));
+    line(
+        out,
+        &format!("resource \"{}\" \"example\" {{", schema.type_name),
+    );
     let shown: Vec<(&String, &String)> = schema
         .attributes
         .iter()
@@ -173,7 +172,8 @@ fn render_example(out: &mut String, schema: &ResourceSchema) {
         .collect();
     let width = shown.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
     // URL attributes first (name, parent), then the rest in catalogue order, as people write them.
-    let url_first = |name: &str| !(name == schema.api.name_attribute || name == schema.api.parent_attribute);
+    let url_first =
+        |name: &str| !(name == schema.api.name_attribute || name == schema.api.parent_attribute);
     let mut ordered = shown.clone();
     ordered.sort_by_key(|(name, _)| (url_first(name), name.to_string()));
     for (name, example) in ordered {
@@ -197,11 +197,20 @@ fn render_arguments(out: &mut String, schema: &ResourceSchema) {
 }
 
 fn render_table_header(out: &mut String) {
-    line(out, "| Argument | Type | Presence | A change is applied | ARM path | Description |");
+    line(
+        out,
+        "| Argument | Type | Presence | A change is applied | ARM path | Description |",
+    );
     line(out, "|---|---|---|---|---|---|");
 }
 
-fn render_row(out: &mut String, schema: &ResourceSchema, name: &str, attribute: &Attribute, top_level: bool) {
+fn render_row(
+    out: &mut String,
+    schema: &ResourceSchema,
+    name: &str,
+    attribute: &Attribute,
+    top_level: bool,
+) {
     let arm = match (&attribute.arm, top_level) {
         (Some(arm), _) => format!("`{arm}`"),
         (None, true) if attribute.update == UpdateMode::Action => "(POST action)".to_owned(),
@@ -220,7 +229,12 @@ fn render_row(out: &mut String, schema: &ResourceSchema, name: &str, attribute: 
     );
 }
 
-fn render_nested(out: &mut String, schema: &ResourceSchema, attributes: &BTreeMap<String, Attribute>, prefix: &str) {
+fn render_nested(
+    out: &mut String,
+    schema: &ResourceSchema,
+    attributes: &BTreeMap<String, Attribute>,
+    prefix: &str,
+) {
     for (name, attribute) in attributes {
         let Some(nested) = attribute.ty.nested_attributes() else {
             continue;
@@ -238,7 +252,10 @@ fn render_nested(out: &mut String, schema: &ResourceSchema, attributes: &BTreeMa
             (Some(arm), _) => format!(" ARM paths are relative to each element of `{arm}`."),
             (None, _) => String::new(),
         };
-        line(out, &format!("`{path}` is a {shape} these attributes.{base}"));
+        line(
+            out,
+            &format!("`{path}` is a {shape} these attributes.{base}"),
+        );
         line(out, "");
         render_table_header(out);
         for (member, member_attribute) in nested {
@@ -283,8 +300,12 @@ fn render_read_only(out: &mut String, schema: &ResourceSchema) {
 
 fn type_words(ty: &AttrType) -> String {
     match ty {
-        AttrType::List(element) if matches!(**element, AttrType::Object(_)) => "list(object)".to_owned(),
-        AttrType::Map(element) if matches!(**element, AttrType::Object(_)) => "map(object)".to_owned(),
+        AttrType::List(element) if matches!(**element, AttrType::Object(_)) => {
+            "list(object)".to_owned()
+        }
+        AttrType::Map(element) if matches!(**element, AttrType::Object(_)) => {
+            "map(object)".to_owned()
+        }
         other => other.to_string(),
     }
 }
@@ -305,7 +326,8 @@ fn update_words(schema: &ResourceSchema, attribute: &Attribute) -> String {
         UpdateMode::Patch => "in place (PATCH)".to_owned(),
         UpdateMode::Replace => "replaces (delete, then create)".to_owned(),
         UpdateMode::Reattach if schema.can_create() => {
-            "detach (resource kept), then attach; if Azure ML created it: delete, then create".to_owned()
+            "detach (resource kept), then attach; if Azure ML created it: delete, then create"
+                .to_owned()
         }
         UpdateMode::Reattach => "detach (resource kept), then attach".to_owned(),
         UpdateMode::Action => {
@@ -369,7 +391,10 @@ mod tests {
     use crate::schema::{load_registry, parse_schema};
 
     fn docs_dir() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("docs").join("resources")
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("docs")
+            .join("resources")
     }
 
     /// Every page under `docs/resources/` equals a fresh rendering of its schema, every schema has
@@ -391,8 +416,15 @@ mod tests {
             for entry in std::fs::read_dir(&dir).expect("read docs/resources") {
                 let path = entry.expect("docs/resources entry").path();
                 if path.extension().is_some_and(|ext| ext == "md") {
-                    let name = path.file_name().expect("file name").to_string_lossy().into_owned();
-                    existing.insert(name, std::fs::read_to_string(&path).expect("read a doc page"));
+                    let name = path
+                        .file_name()
+                        .expect("file name")
+                        .to_string_lossy()
+                        .into_owned();
+                    existing.insert(
+                        name,
+                        std::fs::read_to_string(&path).expect("read a doc page"),
+                    );
                 }
             }
         }
@@ -408,7 +440,9 @@ mod tests {
             }
         }
         for name in existing.keys().filter(|name| !expected.contains_key(*name)) {
-            problems.push(format!("`docs/resources/{name}` has no schema in `schemas/`"));
+            problems.push(format!(
+                "`docs/resources/{name}` has no schema in `schemas/`"
+            ));
             if update {
                 std::fs::remove_file(dir.join(name)).expect("remove a leftover doc page");
             }
@@ -533,12 +567,17 @@ description = "Address."
     fn nested_and_read_only_attributes_have_their_sections() {
         let page = page();
         let nested = page.find("### `account`").expect("nested section");
-        let read_only = page.find("## Read-only attributes").expect("read-only section");
+        let read_only = page
+            .find("## Read-only attributes")
+            .expect("read-only section");
         assert!(nested < read_only);
         assert!(page.contains("ARM paths are relative to `properties.properties.extra`."));
         assert!(row(&page, "mode").contains("Mode. One of `A`, `B`."));
         let arguments = &page[page.find("## Arguments").expect("arguments")..nested];
-        assert!(!arguments.contains("`address`"), "computed attributes are not arguments");
+        assert!(
+            !arguments.contains("`address`"),
+            "computed attributes are not arguments"
+        );
         assert!(row(&page[read_only..], "address").contains("`properties.properties.address`"));
     }
 
@@ -563,8 +602,13 @@ description = "Address."
     #[test]
     fn action_updates_name_their_post_actions() {
         let registry = load_registry().expect("catalogue is valid");
-        let instance = registry.get("azureml_compute_instance").expect("compute instance");
+        let instance = registry
+            .get("azureml_compute_instance")
+            .expect("compute instance");
         let page = render_resource_doc(instance);
-        assert!(row(&page, "state").contains("in place (POST `start` for `Running`, `stop` for `Stopped`)"));
+        assert!(
+            row(&page, "state")
+                .contains("in place (POST `start` for `Running`, `stop` for `Stopped`)")
+        );
     }
 }

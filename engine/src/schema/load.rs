@@ -137,13 +137,19 @@ pub fn parse_schema(file: &str, text: &str) -> Result<ResourceSchema, SchemaErro
 /// The catalogue's invariants. Returns the first broken one, naming the attribute path.
 pub fn check_schema(schema: &ResourceSchema) -> Result<(), String> {
     if !schema.type_name.starts_with("azureml_") {
-        return Err(format!("type name `{}` must start with `azureml_`", schema.type_name));
+        return Err(format!(
+            "type name `{}` must start with `azureml_`",
+            schema.type_name
+        ));
     }
     if schema.description.trim().is_empty() {
         return Err("the type has no description".to_owned());
     }
     let api = &schema.api;
-    for (role, name) in [("name_attribute", &api.name_attribute), ("parent_attribute", &api.parent_attribute)] {
+    for (role, name) in [
+        ("name_attribute", &api.name_attribute),
+        ("parent_attribute", &api.parent_attribute),
+    ] {
         let attribute = schema
             .attribute(name)
             .ok_or_else(|| format!("api.{role} `{name}` is not an attribute"))?;
@@ -171,16 +177,18 @@ pub fn check_schema(schema: &ResourceSchema) -> Result<(), String> {
             .underlying_attribute
             .as_deref()
             .ok_or("an attachable type needs api.underlying_attribute")?;
-        let attribute = schema
-            .attribute(underlying)
-            .ok_or_else(|| format!("api.underlying_attribute `{underlying}` is not an attribute"))?;
+        let attribute = schema.attribute(underlying).ok_or_else(|| {
+            format!("api.underlying_attribute `{underlying}` is not an attribute")
+        })?;
         if attribute.update != UpdateMode::Reattach {
             return Err(format!("`{underlying}` must change by reattach"));
         }
         match (api.lifecycle, attribute.presence) {
             (Lifecycle::Attach, Presence::Required) => {}
             (Lifecycle::Attach, _) => {
-                return Err(format!("`{underlying}` must be required on an attach-only type"));
+                return Err(format!(
+                    "`{underlying}` must be required on an attach-only type"
+                ));
             }
             (_, Presence::Optional | Presence::OptionalComputed) => {}
             _ => {
@@ -190,23 +198,30 @@ pub fn check_schema(schema: &ResourceSchema) -> Result<(), String> {
             }
         }
         if attribute.ty != AttrType::String || attribute.write_only {
-            return Err(format!("`{underlying}` must be a readable string (an ARM id)"));
+            return Err(format!(
+                "`{underlying}` must be a readable string (an ARM id)"
+            ));
         }
         if api.collection == Collection::Computes
-            && attribute.arm.as_ref().map(ToString::to_string).as_deref() != Some("properties.resourceId")
+            && attribute.arm.as_ref().map(ToString::to_string).as_deref()
+                != Some("properties.resourceId")
         {
-            return Err(format!("`{underlying}` of a compute must map to arm path `properties.resourceId`"));
+            return Err(format!(
+                "`{underlying}` of a compute must map to arm path `properties.resourceId`"
+            ));
         }
         if api.underlying_types.is_empty() {
             return Err("an attachable type needs api.underlying_types".to_owned());
         }
         if !api.attachment_identity.contains(&underlying.to_owned()) {
-            return Err(format!("api.attachment_identity must include `{underlying}`"));
+            return Err(format!(
+                "api.attachment_identity must include `{underlying}`"
+            ));
         }
         for name in &api.attachment_identity {
-            let member = schema
-                .attribute(name)
-                .ok_or_else(|| format!("api.attachment_identity names unknown attribute `{name}`"))?;
+            let member = schema.attribute(name).ok_or_else(|| {
+                format!("api.attachment_identity names unknown attribute `{name}`")
+            })?;
             if member.update != UpdateMode::Reattach || member.write_only {
                 return Err(format!(
                     "api.attachment_identity member `{name}` must be readable and change by reattach"
@@ -254,7 +269,9 @@ fn check_arm_paths(
         let path = format!("{prefix}{name}");
         let Some(arm) = &attribute.arm else {
             if !prefix.is_empty() {
-                return Err(format!("attribute `{path}`: a nested attribute needs an arm path"));
+                return Err(format!(
+                    "attribute `{path}`: a nested attribute needs an arm path"
+                ));
             }
             continue;
         };
@@ -276,7 +293,9 @@ fn check_arm_paths(
         }
         claims.push((full.clone(), path.clone(), is_object));
         match &attribute.ty {
-            AttrType::Object(nested) => check_arm_paths(nested, &full, &format!("{path}."), claims)?,
+            AttrType::Object(nested) => {
+                check_arm_paths(nested, &full, &format!("{path}."), claims)?
+            }
             other => {
                 if let Some(nested) = other.nested_attributes() {
                     check_arm_paths(nested, &[], &format!("{path}."), &mut Vec::new())?;
@@ -303,7 +322,9 @@ fn check_attributes(
         }
         match (attribute.presence, attribute.update) {
             (Presence::Computed, UpdateMode::None) => {}
-            (Presence::Computed, _) => return fail("a computed attribute cannot have an update mode"),
+            (Presence::Computed, _) => {
+                return fail("a computed attribute cannot have an update mode");
+            }
             (_, UpdateMode::None) => return fail("a configurable attribute needs an update mode"),
             _ => {}
         }
@@ -321,20 +342,26 @@ fn check_attributes(
         if attribute.write_only && !attribute.sensitive {
             return fail("a write-only attribute must also be sensitive");
         }
-        if attribute.write_only && !matches!(attribute.presence, Presence::Required | Presence::Optional) {
+        if attribute.write_only
+            && !matches!(attribute.presence, Presence::Required | Presence::Optional)
+        {
             return fail("a write-only attribute cannot be computed (it is never read back)");
         }
         if attribute.sensitive && attribute.default.is_some() {
             return fail("a sensitive attribute cannot have a default");
         }
         match &attribute.example {
-            Some(_) if !prefix.is_empty() => return fail("examples are only for top-level attributes"),
+            Some(_) if !prefix.is_empty() => {
+                return fail("examples are only for top-level attributes");
+            }
             Some(_) if attribute.presence == Presence::Computed => {
                 return fail("a computed attribute cannot have an example");
             }
             Some(example) if example.trim().is_empty() => return fail("the example is empty"),
             Some(example) if attribute.sensitive && example.trim_start().starts_with('"') => {
-                return fail("the example of a sensitive attribute must be a reference (e.g. `var.token`), not a literal");
+                return fail(
+                    "the example of a sensitive attribute must be a reference (e.g. `var.token`), not a literal",
+                );
             }
             None if prefix.is_empty() && attribute.presence == Presence::Required => {
                 return fail("a required attribute needs an example (for the generated docs)");
@@ -351,21 +378,34 @@ fn check_attributes(
             let values: std::collections::BTreeSet<&String> = attribute.one_of.iter().collect();
             let keys: std::collections::BTreeSet<&String> = attribute.actions.keys().collect();
             if values.is_empty() || values != keys {
-                return fail("an action attribute needs one_of, and actions naming a POST action for each value");
+                return fail(
+                    "an action attribute needs one_of, and actions naming a POST action for each value",
+                );
             }
-            if attribute.actions.values().any(|action| action.trim().is_empty()) {
+            if attribute
+                .actions
+                .values()
+                .any(|action| action.trim().is_empty())
+            {
                 return fail("an action name is empty");
             }
         } else if !attribute.actions.is_empty() {
             return fail("actions are only for update = \"action\"");
         }
         if schema.api.lifecycle == Lifecycle::Attach
-            && !matches!(attribute.update, UpdateMode::Put | UpdateMode::Reattach | UpdateMode::None)
+            && !matches!(
+                attribute.update,
+                UpdateMode::Put | UpdateMode::Reattach | UpdateMode::None
+            )
         {
             return fail("an attach-only type changes by put or reattach");
         }
         let mut seen = std::collections::BTreeSet::new();
-        if attribute.one_of.iter().any(|value| value.is_empty() || !seen.insert(value)) {
+        if attribute
+            .one_of
+            .iter()
+            .any(|value| value.is_empty() || !seen.insert(value))
+        {
             return fail("one_of has an empty or repeated value");
         }
         if attribute.update == UpdateMode::Reattach && !schema.can_attach() {
@@ -378,14 +418,16 @@ fn check_attributes(
             && !(schema.api.collection == Collection::Workspaces
                 || schema.api.compute_type.as_deref() == Some("AmlCompute"))
         {
-            return fail("only workspaces and compute clusters are patchable (ARM allows PATCH of scaleSettings only)");
+            return fail(
+                "only workspaces and compute clusters are patchable (ARM allows PATCH of scaleSettings only)",
+            );
         }
         if attribute.update == UpdateMode::Patch
             && schema.api.collection == Collection::Computes
-            && !attribute
-                .arm
-                .as_ref()
-                .is_some_and(|arm| arm.segments().starts_with(&SCALE_SETTINGS.map(str::to_owned)))
+            && !attribute.arm.as_ref().is_some_and(|arm| {
+                arm.segments()
+                    .starts_with(&SCALE_SETTINGS.map(str::to_owned))
+            })
         {
             return fail("a compute patches only `properties.properties.scaleSettings.*`");
         }
@@ -416,11 +458,17 @@ pub fn value_fits(value: &Value, ty: &AttrType) -> bool {
         (Value::String(_), AttrType::String)
         | (Value::Number(_), AttrType::Number)
         | (Value::Bool(_), AttrType::Bool) => true,
-        (Value::List(items), AttrType::List(element)) => items.iter().all(|item| value_fits(item, element)),
-        (Value::Map(entries), AttrType::Map(element)) => entries.values().all(|item| value_fits(item, element)),
-        (Value::Map(entries), AttrType::Object(attributes)) => entries
-            .iter()
-            .all(|(key, item)| attributes.get(key).is_some_and(|attribute| value_fits(item, &attribute.ty))),
+        (Value::List(items), AttrType::List(element)) => {
+            items.iter().all(|item| value_fits(item, element))
+        }
+        (Value::Map(entries), AttrType::Map(element)) => {
+            entries.values().all(|item| value_fits(item, element))
+        }
+        (Value::Map(entries), AttrType::Object(attributes)) => entries.iter().all(|(key, item)| {
+            attributes
+                .get(key)
+                .is_some_and(|attribute| value_fits(item, &attribute.ty))
+        }),
         _ => false,
     }
 }
@@ -489,7 +537,9 @@ impl<'de> Deserialize<'de> for Collection {
             "computes" => Ok(Collection::Computes),
             "environments" => Ok(Collection::Environments),
             "jobs" => Ok(Collection::Jobs),
-            other => Err(serde::de::Error::custom(format!("unknown collection `{other}`"))),
+            other => Err(serde::de::Error::custom(format!(
+                "unknown collection `{other}`"
+            ))),
         }
     }
 }
@@ -552,18 +602,22 @@ fn convert_attribute(raw: &RawAttribute, path: &str) -> Result<Attribute, String
     } else {
         Some(convert_attributes(&raw.attributes, &format!("{path}."))?)
     };
-    let ty = parse_type(&raw.ty, nested)
-        .map_err(|message| format!("attribute `{path}`: {message}"))?;
+    let ty =
+        parse_type(&raw.ty, nested).map_err(|message| format!("attribute `{path}`: {message}"))?;
     let update = match (raw.update, raw.presence) {
         (Some(update), _) => update,
         (None, Presence::Computed) => UpdateMode::None,
         (None, _) => {
-            return Err(format!("attribute `{path}`: a configurable attribute needs `update`"));
+            return Err(format!(
+                "attribute `{path}`: a configurable attribute needs `update`"
+            ));
         }
     };
     let arm = match &raw.arm {
         Some(text) if text.split('.').any(str::is_empty) => {
-            return Err(format!("attribute `{path}`: arm path `{text}` has an empty segment"));
+            return Err(format!(
+                "attribute `{path}`: arm path `{text}` has an empty segment"
+            ));
         }
         Some(text) => Some(ArmPath::parse(text)),
         None => None,
@@ -586,7 +640,8 @@ fn convert_attribute(raw: &RawAttribute, path: &str) -> Result<Attribute, String
 
 fn parse_type(text: &str, nested: Option<BTreeMap<String, Attribute>>) -> Result<AttrType, String> {
     let text = text.trim();
-    let element = |inner: &str| -> Result<Box<AttrType>, String> { parse_type(inner, None).map(Box::new) };
+    let element =
+        |inner: &str| -> Result<Box<AttrType>, String> { parse_type(inner, None).map(Box::new) };
     let ty = match text {
         "string" => AttrType::String,
         "number" => AttrType::Number,
@@ -607,9 +662,15 @@ fn parse_type(text: &str, nested: Option<BTreeMap<String, Attribute>>) -> Result
                 .ok_or_else(|| "a map(object) needs nested `attributes`".to_owned());
         }
         _ => {
-            if let Some(inner) = text.strip_prefix("list(").and_then(|rest| rest.strip_suffix(')')) {
+            if let Some(inner) = text
+                .strip_prefix("list(")
+                .and_then(|rest| rest.strip_suffix(')'))
+            {
                 AttrType::List(element(inner)?)
-            } else if let Some(inner) = text.strip_prefix("map(").and_then(|rest| rest.strip_suffix(')')) {
+            } else if let Some(inner) = text
+                .strip_prefix("map(")
+                .and_then(|rest| rest.strip_suffix(')'))
+            {
                 AttrType::Map(element(inner)?)
             } else {
                 return Err(format!("unknown type `{text}`"));
@@ -653,7 +714,10 @@ mod tests {
     fn assert_rejected(text: &str, expected: &str) {
         let error = parse_schema("test.toml", text).expect_err("schema must be rejected");
         let message = error.to_string();
-        assert!(message.contains(expected), "`{message}` does not mention `{expected}`");
+        assert!(
+            message.contains(expected),
+            "`{message}` does not mention `{expected}`"
+        );
     }
 
     const HEADER: &str = r#"
@@ -691,37 +755,49 @@ description = "Workspace."
 
     #[test]
     fn default_on_computed_is_rejected() {
-        let text = format!("{HEADER}[attributes.x]\ntype = \"string\"\narm = \"properties.properties.x\"\npresence = \"computed\"\ndefault = \"a\"\ndescription = \"X.\"\n");
+        let text = format!(
+            "{HEADER}[attributes.x]\ntype = \"string\"\narm = \"properties.properties.x\"\npresence = \"computed\"\ndefault = \"a\"\ndescription = \"X.\"\n"
+        );
         assert_rejected(&text, "computed attribute cannot have a default");
     }
 
     #[test]
     fn reattach_on_a_create_only_type_is_rejected() {
-        let text = format!("{HEADER}[attributes.x]\ntype = \"string\"\narm = \"properties.properties.x\"\npresence = \"optional\"\nupdate = \"reattach\"\ndescription = \"X.\"\n");
+        let text = format!(
+            "{HEADER}[attributes.x]\ntype = \"string\"\narm = \"properties.properties.x\"\npresence = \"optional\"\nupdate = \"reattach\"\ndescription = \"X.\"\n"
+        );
         assert_rejected(&text, "reattach is only for attachable types");
     }
 
     #[test]
     fn write_only_must_be_sensitive() {
-        let text = format!("{HEADER}[attributes.x]\ntype = \"string\"\narm = \"properties.properties.x\"\npresence = \"optional\"\nupdate = \"put\"\nwrite_only = true\ndescription = \"X.\"\n");
+        let text = format!(
+            "{HEADER}[attributes.x]\ntype = \"string\"\narm = \"properties.properties.x\"\npresence = \"optional\"\nupdate = \"put\"\nwrite_only = true\ndescription = \"X.\"\n"
+        );
         assert_rejected(&text, "write-only attribute must also be sensitive");
     }
 
     #[test]
     fn missing_update_mode_is_rejected() {
-        let text = format!("{HEADER}[attributes.x]\ntype = \"string\"\narm = \"properties.properties.x\"\npresence = \"optional\"\ndescription = \"X.\"\n");
+        let text = format!(
+            "{HEADER}[attributes.x]\ntype = \"string\"\narm = \"properties.properties.x\"\npresence = \"optional\"\ndescription = \"X.\"\n"
+        );
         assert_rejected(&text, "needs `update`");
     }
 
     #[test]
     fn default_outside_one_of_is_rejected() {
-        let text = format!("{HEADER}[attributes.x]\ntype = \"string\"\narm = \"properties.properties.x\"\npresence = \"optional\"\nupdate = \"put\"\none_of = [\"A\"]\ndefault = \"B\"\ndescription = \"X.\"\n");
+        let text = format!(
+            "{HEADER}[attributes.x]\ntype = \"string\"\narm = \"properties.properties.x\"\npresence = \"optional\"\nupdate = \"put\"\none_of = [\"A\"]\ndefault = \"B\"\ndescription = \"X.\"\n"
+        );
         assert_rejected(&text, "default is not one of one_of");
     }
 
     #[test]
     fn unknown_type_is_rejected() {
-        let text = format!("{HEADER}[attributes.x]\ntype = \"strin\"\narm = \"properties.properties.x\"\npresence = \"optional\"\nupdate = \"put\"\ndescription = \"X.\"\n");
+        let text = format!(
+            "{HEADER}[attributes.x]\ntype = \"strin\"\narm = \"properties.properties.x\"\npresence = \"optional\"\nupdate = \"put\"\ndescription = \"X.\"\n"
+        );
         assert_rejected(&text, "unknown type `strin`");
     }
 
@@ -786,7 +862,16 @@ description = "Workspace."
     fn missing_description_is_rejected() {
         let text = format!(
             "{HEADER}{}",
-            attribute("x", &["type = \"string\"", "presence = \"optional\"", "update = \"put\"", "arm = \"properties.x\"", "description = \" \""])
+            attribute(
+                "x",
+                &[
+                    "type = \"string\"",
+                    "presence = \"optional\"",
+                    "update = \"put\"",
+                    "arm = \"properties.x\"",
+                    "description = \" \""
+                ]
+            )
         );
         assert_rejected(&text, "attribute `x`: has no description");
     }
@@ -795,7 +880,17 @@ description = "Workspace."
     fn sensitive_default_is_rejected() {
         let text = format!(
             "{HEADER}{}",
-            attribute("x", &["type = \"string\"", "presence = \"optional\"", "update = \"replace\"", "arm = \"properties.x\"", "sensitive = true", "default = \"hunter2\""])
+            attribute(
+                "x",
+                &[
+                    "type = \"string\"",
+                    "presence = \"optional\"",
+                    "update = \"replace\"",
+                    "arm = \"properties.x\"",
+                    "sensitive = true",
+                    "default = \"hunter2\""
+                ]
+            )
         );
         assert_rejected(&text, "sensitive attribute cannot have a default");
     }
@@ -803,10 +898,24 @@ description = "Workspace."
     #[test]
     fn write_only_computed_is_rejected() {
         for presence in ["computed", "optional_computed"] {
-            let update = if presence == "computed" { "" } else { "update = \"replace\"" };
+            let update = if presence == "computed" {
+                ""
+            } else {
+                "update = \"replace\""
+            };
             let text = format!(
                 "{HEADER}{}",
-                attribute("x", &["type = \"string\"", &format!("presence = \"{presence}\""), update, "arm = \"properties.x\"", "sensitive = true", "write_only = true"])
+                attribute(
+                    "x",
+                    &[
+                        "type = \"string\"",
+                        &format!("presence = \"{presence}\""),
+                        update,
+                        "arm = \"properties.x\"",
+                        "sensitive = true",
+                        "write_only = true"
+                    ]
+                )
             );
             assert_rejected(&text, "write-only attribute cannot be computed");
         }
@@ -816,62 +925,186 @@ description = "Workspace."
     fn two_attributes_on_one_arm_path_are_rejected() {
         let text = format!(
             "{HEADER}{}{}",
-            attribute("a", &["type = \"string\"", "presence = \"optional\"", "update = \"replace\"", "arm = \"properties.properties.vmSize\""]),
-            attribute("b", &["type = \"string\"", "presence = \"computed\"", "arm = \"properties.properties.vmSize\""])
+            attribute(
+                "a",
+                &[
+                    "type = \"string\"",
+                    "presence = \"optional\"",
+                    "update = \"replace\"",
+                    "arm = \"properties.properties.vmSize\""
+                ]
+            ),
+            attribute(
+                "b",
+                &[
+                    "type = \"string\"",
+                    "presence = \"computed\"",
+                    "arm = \"properties.properties.vmSize\""
+                ]
+            )
         );
-        assert_rejected(&text, "attributes `a` and `b` both map to arm path `properties.properties.vmSize`");
+        assert_rejected(
+            &text,
+            "attributes `a` and `b` both map to arm path `properties.properties.vmSize`",
+        );
     }
 
     #[test]
     fn a_nested_member_on_a_top_level_path_is_rejected() {
         let text = format!(
             "{HEADER}{}{}{}",
-            attribute("ssl", &["type = \"object\"", "presence = \"optional\"", "update = \"replace\"", "arm = \"properties.properties.ssl\""]),
-            attribute("ssl.attributes.status", &["type = \"string\"", "presence = \"required\"", "update = \"replace\"", "arm = \"status\""]),
-            attribute("ssl_status", &["type = \"string\"", "presence = \"optional\"", "update = \"replace\"", "arm = \"properties.properties.ssl.status\""])
+            attribute(
+                "ssl",
+                &[
+                    "type = \"object\"",
+                    "presence = \"optional\"",
+                    "update = \"replace\"",
+                    "arm = \"properties.properties.ssl\""
+                ]
+            ),
+            attribute(
+                "ssl.attributes.status",
+                &[
+                    "type = \"string\"",
+                    "presence = \"required\"",
+                    "update = \"replace\"",
+                    "arm = \"status\""
+                ]
+            ),
+            attribute(
+                "ssl_status",
+                &[
+                    "type = \"string\"",
+                    "presence = \"optional\"",
+                    "update = \"replace\"",
+                    "arm = \"properties.properties.ssl.status\""
+                ]
+            )
         );
-        assert_rejected(&text, "both map to arm path `properties.properties.ssl.status`");
+        assert_rejected(
+            &text,
+            "both map to arm path `properties.properties.ssl.status`",
+        );
     }
 
     #[test]
     fn a_scalar_that_is_the_prefix_of_another_path_is_rejected() {
         let text = format!(
             "{HEADER}{}{}",
-            attribute("subnet", &["type = \"string\"", "presence = \"optional\"", "update = \"replace\"", "arm = \"properties.properties.subnet\""]),
-            attribute("subnet_id", &["type = \"string\"", "presence = \"optional\"", "update = \"replace\"", "arm = \"properties.properties.subnet.id\""])
+            attribute(
+                "subnet",
+                &[
+                    "type = \"string\"",
+                    "presence = \"optional\"",
+                    "update = \"replace\"",
+                    "arm = \"properties.properties.subnet\""
+                ]
+            ),
+            attribute(
+                "subnet_id",
+                &[
+                    "type = \"string\"",
+                    "presence = \"optional\"",
+                    "update = \"replace\"",
+                    "arm = \"properties.properties.subnet.id\""
+                ]
+            )
         );
-        assert_rejected(&text, "attributes `subnet` and `subnet_id` both map to arm path `properties.properties.subnet`");
+        assert_rejected(
+            &text,
+            "attributes `subnet` and `subnet_id` both map to arm path `properties.properties.subnet`",
+        );
     }
 
     #[test]
     fn members_of_list_elements_have_their_own_path_scope() {
         let text = format!(
             "{HEADER}{}{}{}",
-            attribute("schedule", &["type = \"list(object)\"", "presence = \"optional\"", "update = \"replace\"", "arm = \"properties.properties.schedules\""]),
-            attribute("schedule.attributes.status", &["type = \"string\"", "presence = \"required\"", "update = \"replace\"", "arm = \"status\""]),
-            attribute("status", &["type = \"string\"", "presence = \"computed\"", "arm = \"status\""])
+            attribute(
+                "schedule",
+                &[
+                    "type = \"list(object)\"",
+                    "presence = \"optional\"",
+                    "update = \"replace\"",
+                    "arm = \"properties.properties.schedules\""
+                ]
+            ),
+            attribute(
+                "schedule.attributes.status",
+                &[
+                    "type = \"string\"",
+                    "presence = \"required\"",
+                    "update = \"replace\"",
+                    "arm = \"status\""
+                ]
+            ),
+            attribute(
+                "status",
+                &[
+                    "type = \"string\"",
+                    "presence = \"computed\"",
+                    "arm = \"status\""
+                ]
+            )
         );
-        let schema = parse_schema("test.toml", &text).expect("element members do not clash with top-level paths");
+        let schema = parse_schema("test.toml", &text)
+            .expect("element members do not clash with top-level paths");
         let schedule = schema.attribute("schedule").expect("schedule");
-        assert!(schedule.ty.nested_attributes().is_some_and(|nested| nested.contains_key("status")));
+        assert!(
+            schedule
+                .ty
+                .nested_attributes()
+                .is_some_and(|nested| nested.contains_key("status"))
+        );
     }
 
     #[test]
     fn map_of_objects_is_parsed() {
         let text = format!(
             "{HEADER}{}{}",
-            attribute("instance_types", &["type = \"map(object)\"", "presence = \"optional\"", "update = \"replace\"", "arm = \"properties.properties.instanceTypes\""]),
-            attribute("instance_types.attributes.limits", &["type = \"map(string)\"", "presence = \"optional\"", "update = \"replace\"", "arm = \"resources.limits\""])
+            attribute(
+                "instance_types",
+                &[
+                    "type = \"map(object)\"",
+                    "presence = \"optional\"",
+                    "update = \"replace\"",
+                    "arm = \"properties.properties.instanceTypes\""
+                ]
+            ),
+            attribute(
+                "instance_types.attributes.limits",
+                &[
+                    "type = \"map(string)\"",
+                    "presence = \"optional\"",
+                    "update = \"replace\"",
+                    "arm = \"resources.limits\""
+                ]
+            )
         );
         let schema = parse_schema("test.toml", &text).expect("valid");
         let instance_types = schema.attribute("instance_types").expect("instance_types");
         assert_eq!(instance_types.ty.to_string(), "map(object)");
-        assert!(instance_types.ty.nested_attributes().is_some_and(|nested| nested.contains_key("limits")));
+        assert!(
+            instance_types
+                .ty
+                .nested_attributes()
+                .is_some_and(|nested| nested.contains_key("limits"))
+        );
     }
 
     #[test]
     fn an_attribute_without_arm_path_is_rejected() {
-        let text = format!("{HEADER}{}", attribute("x", &["type = \"string\"", "presence = \"optional\"", "update = \"put\""]));
+        let text = format!(
+            "{HEADER}{}",
+            attribute(
+                "x",
+                &[
+                    "type = \"string\"",
+                    "presence = \"optional\"",
+                    "update = \"put\""
+                ]
+            )
+        );
         assert_rejected(&text, "attribute `x` needs an arm path");
     }
 
@@ -879,15 +1112,36 @@ description = "Workspace."
     fn a_nested_attribute_without_arm_path_is_rejected() {
         let text = format!(
             "{HEADER}{}{}",
-            attribute("o", &["type = \"object\"", "presence = \"optional\"", "update = \"replace\"", "arm = \"properties.properties.o\""]),
-            attribute("o.attributes.x", &["type = \"string\"", "presence = \"optional\"", "update = \"replace\""])
+            attribute(
+                "o",
+                &[
+                    "type = \"object\"",
+                    "presence = \"optional\"",
+                    "update = \"replace\"",
+                    "arm = \"properties.properties.o\""
+                ]
+            ),
+            attribute(
+                "o.attributes.x",
+                &[
+                    "type = \"string\"",
+                    "presence = \"optional\"",
+                    "update = \"replace\""
+                ]
+            )
         );
-        assert_rejected(&text, "attribute `o.x`: a nested attribute needs an arm path");
+        assert_rejected(
+            &text,
+            "attribute `o.x`: a nested attribute needs an arm path",
+        );
     }
 
     #[test]
     fn a_url_attribute_with_arm_path_is_rejected() {
-        let text = HEADER.replace("description = \"Name.\"", "arm = \"name\"\ndescription = \"Name.\"");
+        let text = HEADER.replace(
+            "description = \"Name.\"",
+            "arm = \"name\"\ndescription = \"Name.\"",
+        );
         assert_rejected(&text, "attribute `name` lives in the URL");
     }
 
@@ -895,16 +1149,36 @@ description = "Workspace."
     fn compute_patch_outside_scale_settings_is_rejected() {
         let text = format!(
             "{HEADER}{}",
-            attribute("x", &["type = \"string\"", "presence = \"optional\"", "update = \"patch\"", "arm = \"properties.properties.vmSize\""])
+            attribute(
+                "x",
+                &[
+                    "type = \"string\"",
+                    "presence = \"optional\"",
+                    "update = \"patch\"",
+                    "arm = \"properties.properties.vmSize\""
+                ]
+            )
         );
-        assert_rejected(&text, "a compute patches only `properties.properties.scaleSettings.*`");
+        assert_rejected(
+            &text,
+            "a compute patches only `properties.properties.scaleSettings.*`",
+        );
     }
 
     #[test]
     fn repeated_one_of_value_is_rejected() {
         let text = format!(
             "{HEADER}{}",
-            attribute("x", &["type = \"string\"", "presence = \"optional\"", "update = \"replace\"", "arm = \"properties.x\"", "one_of = [\"A\", \"A\"]"])
+            attribute(
+                "x",
+                &[
+                    "type = \"string\"",
+                    "presence = \"optional\"",
+                    "update = \"replace\"",
+                    "arm = \"properties.x\"",
+                    "one_of = [\"A\", \"A\"]"
+                ]
+            )
         );
         assert_rejected(&text, "one_of has an empty or repeated value");
     }
@@ -913,64 +1187,148 @@ description = "Workspace."
     fn action_update_needs_an_action_per_value() {
         let missing = format!(
             "{HEADER}{}",
-            attribute("state", &["type = \"string\"", "presence = \"optional\"", "update = \"action\"", "one_of = [\"Running\", \"Stopped\"]", "actions = { Running = \"start\" }"])
+            attribute(
+                "state",
+                &[
+                    "type = \"string\"",
+                    "presence = \"optional\"",
+                    "update = \"action\"",
+                    "one_of = [\"Running\", \"Stopped\"]",
+                    "actions = { Running = \"start\" }"
+                ]
+            )
         );
         assert_rejected(&missing, "actions naming a POST action for each value");
         let stray = format!(
             "{HEADER}{}",
-            attribute("x", &["type = \"string\"", "presence = \"optional\"", "update = \"put\"", "arm = \"properties.x\"", "actions = { A = \"start\" }"])
+            attribute(
+                "x",
+                &[
+                    "type = \"string\"",
+                    "presence = \"optional\"",
+                    "update = \"put\"",
+                    "arm = \"properties.x\"",
+                    "actions = { A = \"start\" }"
+                ]
+            )
         );
         assert_rejected(&stray, "actions are only for update = \"action\"");
         let complete = format!(
             "{HEADER}{}",
-            attribute("state", &["type = \"string\"", "presence = \"optional\"", "update = \"action\"", "one_of = [\"Running\", \"Stopped\"]", "actions = { Running = \"start\", Stopped = \"stop\" }"])
+            attribute(
+                "state",
+                &[
+                    "type = \"string\"",
+                    "presence = \"optional\"",
+                    "update = \"action\"",
+                    "one_of = [\"Running\", \"Stopped\"]",
+                    "actions = { Running = \"start\", Stopped = \"stop\" }"
+                ]
+            )
         );
         let schema = parse_schema("test.toml", &complete).expect("valid");
         let state = schema.attribute("state").expect("state");
-        assert_eq!(state.actions.get("Stopped").map(String::as_str), Some("stop"));
+        assert_eq!(
+            state.actions.get("Stopped").map(String::as_str),
+            Some("stop")
+        );
     }
 
     #[test]
     fn action_update_on_an_attached_kind_is_rejected() {
         let text = format!(
             "{ATTACH_HEADER}{RESOURCE_ID}{}",
-            attribute("state", &["type = \"string\"", "presence = \"optional\"", "update = \"action\"", "one_of = [\"Running\"]", "actions = { Running = \"start\" }"])
+            attribute(
+                "state",
+                &[
+                    "type = \"string\"",
+                    "presence = \"optional\"",
+                    "update = \"action\"",
+                    "one_of = [\"Running\"]",
+                    "actions = { Running = \"start\" }"
+                ]
+            )
         );
         assert_rejected(&text, "action updates are only for kinds Azure ML creates");
     }
 
     #[test]
     fn optional_underlying_on_attach_only_is_rejected() {
-        let text = format!("{ATTACH_HEADER}{}", RESOURCE_ID.replace("\"required\"", "\"optional\""));
-        assert_rejected(&text, "`resource_id` must be required on an attach-only type");
+        let text = format!(
+            "{ATTACH_HEADER}{}",
+            RESOURCE_ID.replace("\"required\"", "\"optional\"")
+        );
+        assert_rejected(
+            &text,
+            "`resource_id` must be required on an attach-only type",
+        );
     }
 
     #[test]
     fn required_underlying_on_create_or_attach_is_rejected() {
-        let text = format!("{ATTACH_HEADER}{RESOURCE_ID}").replace("lifecycle = \"attach\"", "lifecycle = \"create_or_attach\"");
+        let text = format!("{ATTACH_HEADER}{RESOURCE_ID}")
+            .replace("lifecycle = \"attach\"", "lifecycle = \"create_or_attach\"");
         assert_rejected(&text, "must be optional on a create-or-attach type");
-        let optional = text.replace("presence = \"required\"\nupdate = \"reattach\"\narm", "presence = \"optional\"\nupdate = \"reattach\"\narm");
-        parse_schema("test.toml", &optional).expect("optional underlying is fine for create_or_attach");
+        let optional = text.replace(
+            "presence = \"required\"\nupdate = \"reattach\"\narm",
+            "presence = \"optional\"\nupdate = \"reattach\"\narm",
+        );
+        parse_schema("test.toml", &optional)
+            .expect("optional underlying is fine for create_or_attach");
     }
 
     #[test]
     fn underlying_outside_resource_id_path_is_rejected() {
-        let text = format!("{ATTACH_HEADER}{}", RESOURCE_ID.replace("properties.resourceId", "properties.properties.resourceId"));
+        let text = format!(
+            "{ATTACH_HEADER}{}",
+            RESOURCE_ID.replace("properties.resourceId", "properties.properties.resourceId")
+        );
         assert_rejected(&text, "must map to arm path `properties.resourceId`");
     }
 
     #[test]
     fn attachment_identity_without_underlying_is_rejected() {
-        let text = format!("{ATTACH_HEADER}{RESOURCE_ID}{}", attribute("namespace", &["type = \"string\"", "presence = \"optional\"", "update = \"reattach\"", "arm = \"properties.properties.namespace\""]))
-            .replace("attachment_identity = [\"resource_id\"]", "attachment_identity = [\"namespace\"]");
+        let text = format!(
+            "{ATTACH_HEADER}{RESOURCE_ID}{}",
+            attribute(
+                "namespace",
+                &[
+                    "type = \"string\"",
+                    "presence = \"optional\"",
+                    "update = \"reattach\"",
+                    "arm = \"properties.properties.namespace\""
+                ]
+            )
+        )
+        .replace(
+            "attachment_identity = [\"resource_id\"]",
+            "attachment_identity = [\"namespace\"]",
+        );
         assert_rejected(&text, "api.attachment_identity must include `resource_id`");
     }
 
     #[test]
     fn attachment_identity_member_must_change_by_reattach() {
-        let text = format!("{ATTACH_HEADER}{RESOURCE_ID}{}", attribute("namespace", &["type = \"string\"", "presence = \"optional\"", "update = \"put\"", "arm = \"properties.properties.namespace\""]))
-            .replace("attachment_identity = [\"resource_id\"]", "attachment_identity = [\"resource_id\", \"namespace\"]");
-        assert_rejected(&text, "member `namespace` must be readable and change by reattach");
+        let text = format!(
+            "{ATTACH_HEADER}{RESOURCE_ID}{}",
+            attribute(
+                "namespace",
+                &[
+                    "type = \"string\"",
+                    "presence = \"optional\"",
+                    "update = \"put\"",
+                    "arm = \"properties.properties.namespace\""
+                ]
+            )
+        )
+        .replace(
+            "attachment_identity = [\"resource_id\"]",
+            "attachment_identity = [\"resource_id\", \"namespace\"]",
+        );
+        assert_rejected(
+            &text,
+            "member `namespace` must be readable and change by reattach",
+        );
     }
 
     #[test]
