@@ -1,0 +1,13 @@
+//! Integration tests of the emulator over real HTTP(S): each starts one in-process on
+//! `127.0.0.1:0` (the durability test spawns the built binary) and talks to it with reqwest.
+
+mod attach_rules;
+mod auth;
+mod computes;
+mod durability;
+mod faults;
+mod harness;
+mod lro;
+mod server;
+mod underlying;
+mod workspaces;
