@@ -23,7 +23,11 @@ pub(crate) struct ArmError {
 }
 
 impl ArmError {
-    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ArmError {
+    pub(crate) fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> ArmError {
         ArmError {
             status,
             code,
@@ -47,7 +51,11 @@ impl ArmError {
     }
 
     pub(crate) fn internal(message: impl Into<String>) -> ArmError {
-        ArmError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", message)
+        ArmError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            message,
+        )
     }
 
     pub(crate) fn with_target(mut self, target: impl Into<String>) -> ArmError {
@@ -147,18 +155,48 @@ impl IntoResponse for Reply {
 /// the caller's spelling.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Route {
-    ResourceGroup { subscription: String, group: String },
-    WorkspacesInGroup { subscription: String, group: String },
-    WorkspacesInSubscription { subscription: String },
+    ResourceGroup {
+        subscription: String,
+        group: String,
+    },
+    WorkspacesInGroup {
+        subscription: String,
+        group: String,
+    },
+    WorkspacesInSubscription {
+        subscription: String,
+    },
     Workspace(WorkspaceRef),
-    WorkspaceAction { workspace: WorkspaceRef, action: String },
+    WorkspaceAction {
+        workspace: WorkspaceRef,
+        action: String,
+    },
     Computes(WorkspaceRef),
-    Compute { workspace: WorkspaceRef, name: String },
-    ComputeAction { workspace: WorkspaceRef, name: String, action: String },
-    OperationStatus { subscription: String, id: String },
-    OperationResult { subscription: String, id: String },
+    Compute {
+        workspace: WorkspaceRef,
+        name: String,
+    },
+    ComputeAction {
+        workspace: WorkspaceRef,
+        name: String,
+        action: String,
+    },
+    OperationStatus {
+        subscription: String,
+        id: String,
+    },
+    OperationResult {
+        subscription: String,
+        id: String,
+    },
     /// Any other provider resource under a resource group (the underlying resources).
-    Generic { subscription: String, group: String, provider: String, types: Vec<String>, names: Vec<String> },
+    Generic {
+        subscription: String,
+        group: String,
+        provider: String,
+        types: Vec<String>,
+        names: Vec<String>,
+    },
 }
 
 /// A workspace named by a request path.
@@ -201,25 +239,36 @@ impl Route {
         let segments: Vec<String> = path
             .trim_matches('/')
             .split('/')
-            .map(|segment| percent_decode(segment))
+            .map(percent_decode)
             .collect();
         let s: Vec<&str> = segments.iter().map(String::as_str).collect();
-        let is = |index: usize, word: &str| s.get(index).is_some_and(|segment| segment.eq_ignore_ascii_case(word));
-        if s.len() < 2 || !is(0, "subscriptions") || s[1].is_empty() || s.iter().any(|segment| segment.is_empty()) {
+        let is = |index: usize, word: &str| {
+            s.get(index)
+                .is_some_and(|segment| segment.eq_ignore_ascii_case(word))
+        };
+        if s.len() < 2
+            || !is(0, "subscriptions")
+            || s[1].is_empty()
+            || s.iter().any(|segment| segment.is_empty())
+        {
             return None;
         }
         let subscription = s[1].to_owned();
         if is(2, "providers") && is(3, ML_PROVIDER) {
             return match s.len() {
                 5 if is(4, "workspaces") => Some(Route::WorkspacesInSubscription { subscription }),
-                8 if is(4, "locations") && is(6, "operationsStatus") => Some(Route::OperationStatus {
-                    subscription,
-                    id: s[7].to_owned(),
-                }),
-                8 if is(4, "locations") && is(6, "operationResults") => Some(Route::OperationResult {
-                    subscription,
-                    id: s[7].to_owned(),
-                }),
+                8 if is(4, "locations") && is(6, "operationsStatus") => {
+                    Some(Route::OperationStatus {
+                        subscription,
+                        id: s[7].to_owned(),
+                    })
+                }
+                8 if is(4, "locations") && is(6, "operationResults") => {
+                    Some(Route::OperationResult {
+                        subscription,
+                        id: s[7].to_owned(),
+                    })
+                }
                 _ => None,
             };
         }
@@ -228,7 +277,10 @@ impl Route {
         }
         let group = s[3].to_owned();
         if s.len() == 4 {
-            return Some(Route::ResourceGroup { subscription, group });
+            return Some(Route::ResourceGroup {
+                subscription,
+                group,
+            });
         }
         if !is(4, "providers") || s.len() < 7 {
             return None;
@@ -240,11 +292,20 @@ impl Route {
                 name: name.to_owned(),
             };
             return match s.len() {
-                7 => Some(Route::WorkspacesInGroup { subscription: subscription.clone(), group: group.clone() }),
+                7 => Some(Route::WorkspacesInGroup {
+                    subscription: subscription.clone(),
+                    group: group.clone(),
+                }),
                 8 => Some(Route::Workspace(workspace(s[7]))),
                 9 if is(8, "computes") => Some(Route::Computes(workspace(s[7]))),
-                9 => Some(Route::WorkspaceAction { workspace: workspace(s[7]), action: s[8].to_owned() }),
-                10 if is(8, "computes") => Some(Route::Compute { workspace: workspace(s[7]), name: s[9].to_owned() }),
+                9 => Some(Route::WorkspaceAction {
+                    workspace: workspace(s[7]),
+                    action: s[8].to_owned(),
+                }),
+                10 if is(8, "computes") => Some(Route::Compute {
+                    workspace: workspace(s[7]),
+                    name: s[9].to_owned(),
+                }),
                 11 if is(8, "computes") => Some(Route::ComputeAction {
                     workspace: workspace(s[7]),
                     name: s[9].to_owned(),
@@ -255,15 +316,24 @@ impl Route {
         }
         // providers/{namespace}/{type}/{name}[/{type}/{name}]...
         let rest = &s[6..];
-        if rest.len() % 2 != 0 {
+        if !rest.len().is_multiple_of(2) {
             return None;
         }
         Some(Route::Generic {
             subscription,
             group,
             provider: s[5].to_owned(),
-            types: rest.iter().step_by(2).map(|segment| (*segment).to_owned()).collect(),
-            names: rest.iter().skip(1).step_by(2).map(|segment| (*segment).to_owned()).collect(),
+            types: rest
+                .iter()
+                .step_by(2)
+                .map(|segment| (*segment).to_owned())
+                .collect(),
+            names: rest
+                .iter()
+                .skip(1)
+                .step_by(2)
+                .map(|segment| (*segment).to_owned())
+                .collect(),
         })
     }
 }
@@ -312,7 +382,12 @@ pub(crate) fn new_guid() -> String {
 
 /// One page of `items` starting at `skip`, with an absolute `nextLink` when more remain.
 /// `link` builds the next page's URL from the next skip.
-pub(crate) fn page(items: Vec<Json>, skip: usize, item_name: &str, link: impl Fn(usize) -> String) -> Json {
+pub(crate) fn page(
+    items: Vec<Json>,
+    skip: usize,
+    item_name: &str,
+    link: impl Fn(usize) -> String,
+) -> Json {
     let total = items.len();
     let value: Vec<Json> = items.into_iter().skip(skip).take(PAGE_SIZE).collect();
     let mut body = json!({ item_name: value });
@@ -336,10 +411,14 @@ pub(crate) fn system_data(created_ms: i64, modified_ms: i64) -> Json {
 
 /// The value at a dotted path.
 pub(crate) fn get_path<'a>(json: &'a Json, path: &[String]) -> Option<&'a Json> {
-    path.iter().try_fold(json, |current, segment| match current {
-        Json::Array(items) => segment.parse::<usize>().ok().and_then(|index| items.get(index)),
-        _ => current.get(segment.as_str()),
-    })
+    path.iter()
+        .try_fold(json, |current, segment| match current {
+            Json::Array(items) => segment
+                .parse::<usize>()
+                .ok()
+                .and_then(|index| items.get(index)),
+            _ => current.get(segment.as_str()),
+        })
 }
 
 /// Sets the value at a dotted path, creating objects on the way.
@@ -385,7 +464,11 @@ mod tests {
         assert_eq!(
             route,
             Some(Route::ComputeAction {
-                workspace: WorkspaceRef { subscription: "s".into(), group: "rg".into(), name: "w".into() },
+                workspace: WorkspaceRef {
+                    subscription: "s".into(),
+                    group: "rg".into(),
+                    name: "w".into()
+                },
                 name: "c".into(),
                 action: "listKeys".into(),
             })
@@ -413,13 +496,18 @@ mod tests {
     fn refuses_unknown_shapes() {
         assert_eq!(Route::parse("/"), None);
         assert_eq!(Route::parse("/foo/bar"), None);
-        assert_eq!(Route::parse("/subscriptions/s/resourceGroups/rg/providers/X.Y/a"), None);
+        assert_eq!(
+            Route::parse("/subscriptions/s/resourceGroups/rg/providers/X.Y/a"),
+            None
+        );
     }
 
     #[test]
     fn pages_carry_next_link_until_the_end() {
         let items: Vec<Json> = (0..45).map(|index| json!(index)).collect();
-        let first = page(items.clone(), 0, "value", |skip| format!("next?$skip={skip}"));
+        let first = page(items.clone(), 0, "value", |skip| {
+            format!("next?$skip={skip}")
+        });
         assert_eq!(first["value"].as_array().map(Vec::len), Some(20));
         assert_eq!(first["nextLink"], json!("next?$skip=20"));
         let last = page(items, 40, "value", |skip| format!("next?$skip={skip}"));

@@ -37,7 +37,12 @@ pub(crate) enum Grant {
 }
 
 /// Checks the bearer token of a request.
-pub(crate) fn authenticate(tx: &Connection, static_token: Option<&str>, headers: &HeaderMap, now: i64) -> Result<Grant, ArmError> {
+pub(crate) fn authenticate(
+    tx: &Connection,
+    static_token: Option<&str>,
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<Grant, ArmError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -45,7 +50,9 @@ pub(crate) fn authenticate(tx: &Connection, static_token: Option<&str>, headers:
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim())
         .filter(|token| !token.is_empty());
-    let challenge = |error: ArmError| error.with_header(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"");
+    let challenge = |error: ArmError| {
+        error.with_header(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")
+    };
     let Some(token) = token else {
         return Err(challenge(ArmError::new(
             StatusCode::UNAUTHORIZED,
@@ -84,21 +91,37 @@ pub(crate) fn authenticate(tx: &Connection, static_token: Option<&str>, headers:
 pub(crate) fn authorize(grant: &Grant, subscription: &str) -> Result<(), ArmError> {
     match grant {
         Grant::All => Ok(()),
-        Grant::Subscriptions(granted) if granted.iter().any(|id| id.eq_ignore_ascii_case(subscription)) => Ok(()),
+        Grant::Subscriptions(granted)
+            if granted
+                .iter()
+                .any(|id| id.eq_ignore_ascii_case(subscription)) =>
+        {
+            Ok(())
+        }
         Grant::Subscriptions(_) => Err(ArmError::new(
             StatusCode::FORBIDDEN,
             "AuthorizationFailed",
-            format!("the client does not have authorization to perform this action over scope `/subscriptions/{subscription}`"),
+            format!(
+                "the client does not have authorization to perform this action over scope `/subscriptions/{subscription}`"
+            ),
         )),
     }
 }
 
 fn identity_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (status, axum::Json(json!({ "error": error, "error_description": description }))).into_response()
+    (
+        status,
+        axum::Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response()
 }
 
 /// `POST /{tenant}/oauth2/v2.0/token` (form-encoded client-credentials grant).
-pub(crate) async fn token(State(state): State<Arc<AppState>>, Path(tenant): Path<String>, body: axum::body::Bytes) -> Response {
+pub(crate) async fn token(
+    State(state): State<Arc<AppState>>,
+    Path(tenant): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
     let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
         return identity_error(
@@ -107,8 +130,15 @@ pub(crate) async fn token(State(state): State<Arc<AppState>>, Path(tenant): Path
             "only the client_credentials grant is supported",
         );
     }
-    let (Some(client_id), Some(secret)) = (form.get("client_id").cloned(), form.get("client_secret").cloned()) else {
-        return identity_error(StatusCode::BAD_REQUEST, "invalid_request", "client_id and client_secret are required");
+    let (Some(client_id), Some(secret)) = (
+        form.get("client_id").cloned(),
+        form.get("client_secret").cloned(),
+    ) else {
+        return identity_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "client_id and client_secret are required",
+        );
     };
     let token = format!("emu.{}", hex::encode(rand::random::<[u8; 32]>()));
     let stored = digest(&token);
@@ -152,7 +182,10 @@ pub(crate) async fn token(State(state): State<Arc<AppState>>, Path(tenant): Path
 }
 
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`: MSAL reads it before asking for a token.
-pub(crate) async fn openid_configuration(State(state): State<Arc<AppState>>, Path(tenant): Path<String>) -> Response {
+pub(crate) async fn openid_configuration(
+    State(state): State<Arc<AppState>>,
+    Path(tenant): Path<String>,
+) -> Response {
     let base = &state.base_url;
     let body: Json = json!({
         "issuer": format!("{base}/{tenant}/v2.0"),
@@ -174,7 +207,10 @@ mod tests {
     fn grants_cover_only_their_subscriptions() {
         let grant = Grant::Subscriptions(vec!["abc".to_owned()]);
         assert!(authorize(&grant, "ABC").is_ok());
-        assert_eq!(authorize(&grant, "other").map_err(|error| error.status), Err(StatusCode::FORBIDDEN));
+        assert_eq!(
+            authorize(&grant, "other").map_err(|error| error.status),
+            Err(StatusCode::FORBIDDEN)
+        );
         assert!(authorize(&Grant::All, "other").is_ok());
     }
 }

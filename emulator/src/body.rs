@@ -21,13 +21,18 @@ use serde_json::{Map, Value as Json};
 use crate::arm::{ArmError, get_path, set_path};
 
 /// Checks `body` against the schema; `creating` adds the presence check of required attributes.
-pub(crate) fn validate(schema: &ResourceSchema, body: &Json, creating: bool) -> Result<(), ArmError> {
+pub(crate) fn validate(
+    schema: &ResourceSchema,
+    body: &Json,
+    creating: bool,
+) -> Result<(), ArmError> {
     let mut problems = Vec::new();
     check_attributes(&schema.attributes, body, "", creating, &mut problems);
     match problems.first() {
         None => Ok(()),
         Some((target, message)) => {
-            let mut error = ArmError::bad_request("ValidationError", message.clone()).with_target(target.clone());
+            let mut error = ArmError::bad_request("ValidationError", message.clone())
+                .with_target(target.clone());
             error.details = problems
                 .iter()
                 .skip(1)
@@ -39,7 +44,11 @@ pub(crate) fn validate(schema: &ResourceSchema, body: &Json, creating: bool) -> 
 }
 
 fn join(prefix: &str, suffix: &str) -> String {
-    if prefix.is_empty() { suffix.to_owned() } else { format!("{prefix}.{suffix}") }
+    if prefix.is_empty() {
+        suffix.to_owned()
+    } else {
+        format!("{prefix}.{suffix}")
+    }
 }
 
 fn check_attributes(
@@ -84,14 +93,20 @@ fn check_value(
         _ if value.is_null() => {}
         AttrType::String => match value.as_str() {
             None => wrong("a string"),
-            Some(text) if !attribute.one_of.is_empty() && !attribute.one_of.iter().any(|allowed| allowed == text) => {
+            Some(text)
+                if !attribute.one_of.is_empty()
+                    && !attribute.one_of.iter().any(|allowed| allowed == text) =>
+            {
                 let allowed = attribute
                     .one_of
                     .iter()
                     .map(|allowed| format!("`{allowed}`"))
                     .collect::<Vec<_>>()
                     .join(", ");
-                problems.push((here.to_owned(), format!("`{here}` must be one of {allowed}, not `{text}`")));
+                problems.push((
+                    here.to_owned(),
+                    format!("`{here}` must be one of {allowed}, not `{text}`"),
+                ));
             }
             Some(_) => {}
         },
@@ -109,7 +124,14 @@ fn check_value(
             None => wrong("a list"),
             Some(items) => {
                 for (index, item) in items.iter().enumerate() {
-                    check_value(attribute, element, item, &format!("{here}[{index}]"), creating, problems);
+                    check_value(
+                        attribute,
+                        element,
+                        item,
+                        &format!("{here}[{index}]"),
+                        creating,
+                        problems,
+                    );
                 }
             }
         },
@@ -117,7 +139,14 @@ fn check_value(
             None => wrong("an object (map)"),
             Some(entries) => {
                 for (key, item) in entries {
-                    check_value(attribute, element, item, &format!("{here}.{key}"), creating, problems);
+                    check_value(
+                        attribute,
+                        element,
+                        item,
+                        &format!("{here}.{key}"),
+                        creating,
+                        problems,
+                    );
                 }
             }
         },
@@ -141,17 +170,31 @@ fn short(value: &Json) -> String {
 }
 
 /// Refuses keys of `object` outside `allowed` (a level of the body the API defines completely).
-pub(crate) fn refuse_unknown_keys(object: &Json, allowed: &[&str], at: &str) -> Result<(), ArmError> {
+pub(crate) fn refuse_unknown_keys(
+    object: &Json,
+    allowed: &[&str],
+    at: &str,
+) -> Result<(), ArmError> {
     let Some(entries) = object.as_object() else {
-        let place = if at.is_empty() { "the request body".to_owned() } else { format!("`{at}`") };
-        return Err(ArmError::bad_request("InvalidRequestContent", format!("{place} must be a JSON object")));
+        let place = if at.is_empty() {
+            "the request body".to_owned()
+        } else {
+            format!("`{at}`")
+        };
+        return Err(ArmError::bad_request(
+            "InvalidRequestContent",
+            format!("{place} must be a JSON object"),
+        ));
     };
     for key in entries.keys() {
         if !allowed.iter().any(|known| known.eq_ignore_ascii_case(key)) {
             let here = join(at, key);
             return Err(ArmError::bad_request(
                 "ValidationError",
-                format!("`{here}` is not a property of this resource; known properties here: {}", allowed.join(", ")),
+                format!(
+                    "`{here}` is not a property of this resource; known properties here: {}",
+                    allowed.join(", ")
+                ),
             )
             .with_target(here));
         }
@@ -175,13 +218,21 @@ fn strip_attributes(attributes: &BTreeMap<String, Attribute>, object: &mut Json)
             remove_path(object, arm.segments());
             continue;
         }
-        let Some(nested) = attribute.ty.nested_attributes() else { continue };
-        let Some(value) = get_path_mut(object, arm.segments()) else { continue };
+        let Some(nested) = attribute.ty.nested_attributes() else {
+            continue;
+        };
+        let Some(value) = get_path_mut(object, arm.segments()) else {
+            continue;
+        };
         match (&attribute.ty, value) {
             (AttrType::Object(_), value @ Json::Object(_)) => strip_attributes(nested, value),
-            (AttrType::List(_), Json::Array(items)) => items.iter_mut().for_each(|item| strip_attributes(nested, item)),
+            (AttrType::List(_), Json::Array(items)) => items
+                .iter_mut()
+                .for_each(|item| strip_attributes(nested, item)),
             (AttrType::Map(_), Json::Object(entries)) => {
-                entries.values_mut().for_each(|item| strip_attributes(nested, item));
+                entries
+                    .values_mut()
+                    .for_each(|item| strip_attributes(nested, item));
             }
             _ => {}
         }
@@ -244,7 +295,9 @@ fn carry_attributes(attributes: &BTreeMap<String, Attribute>, stored: &Json, new
                 set_path(new, arm.segments(), old.clone());
             }
             (Some(old), Some(_)) => {
-                if let (AttrType::Object(nested), Some(target)) = (&attribute.ty, get_path_mut(new, arm.segments())) {
+                if let (AttrType::Object(nested), Some(target)) =
+                    (&attribute.ty, get_path_mut(new, arm.segments()))
+                {
                     carry_attributes(nested, old, target);
                 }
             }
@@ -255,13 +308,20 @@ fn carry_attributes(attributes: &BTreeMap<String, Attribute>, stored: &Json, new
 
 /// The first attribute whose value differs between `stored` and `new` although it cannot change
 /// in place (`replace`/`reattach`); defaults count as set. Resource ids compare case-insensitively.
-pub(crate) fn forbidden_change(schema: &ResourceSchema, stored: &Json, new: &Json) -> Option<String> {
+pub(crate) fn forbidden_change(
+    schema: &ResourceSchema,
+    stored: &Json,
+    new: &Json,
+) -> Option<String> {
     for (name, attribute) in &schema.attributes {
         let Some(arm) = &attribute.arm else { continue };
         if !attribute.update.forces_new() || attribute.presence == Presence::Computed {
             continue;
         }
-        let default = attribute.default.as_ref().map(engine::value::Value::to_json);
+        let default = attribute
+            .default
+            .as_ref()
+            .map(engine::value::Value::to_json);
         let read = |body: &Json| {
             get_path(body, arm.segments())
                 .filter(|value| !value.is_null())
@@ -270,7 +330,9 @@ pub(crate) fn forbidden_change(schema: &ResourceSchema, stored: &Json, new: &Jso
         };
         let (old, current) = (read(stored), read(new));
         let same = match (&old, &current) {
-            (Some(Json::String(a)), Some(Json::String(b))) if name.ends_with("_id") => a.eq_ignore_ascii_case(b),
+            (Some(Json::String(a)), Some(Json::String(b))) if name.ends_with("_id") => {
+                a.eq_ignore_ascii_case(b)
+            }
             // An optional-computed value the request leaves out keeps the service's value.
             (Some(_), None) if attribute.presence == Presence::OptionalComputed => true,
             _ => old == current,
@@ -284,21 +346,26 @@ pub(crate) fn forbidden_change(schema: &ResourceSchema, stored: &Json, new: &Jso
 
 /// The attribute whose ARM path (from the body root) is `path`.
 pub(crate) fn attribute_at<'a>(schema: &'a ResourceSchema, path: &str) -> Option<&'a Attribute> {
-    schema
-        .attributes
-        .values()
-        .find(|attribute| attribute.arm.as_ref().is_some_and(|arm| arm.to_string() == path))
+    schema.attributes.values().find(|attribute| {
+        attribute
+            .arm
+            .as_ref()
+            .is_some_and(|arm| arm.to_string() == path)
+    })
 }
 
 fn remove_path(json: &mut Json, path: &[String]) {
-    let Some((last, parents)) = path.split_last() else { return };
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
     if let Some(Json::Object(parent)) = get_path_mut(json, parents) {
         parent.remove(last);
     }
 }
 
 pub(crate) fn get_path_mut<'a>(json: &'a mut Json, path: &[String]) -> Option<&'a mut Json> {
-    path.iter().try_fold(json, |current, segment| current.get_mut(segment.as_str()))
+    path.iter()
+        .try_fold(json, |current, segment| current.get_mut(segment.as_str()))
 }
 
 #[cfg(test)]
@@ -313,27 +380,43 @@ mod tests {
     #[test]
     fn wrong_types_name_the_path() {
         let registry = registry();
-        let cluster = registry.by_compute_type("AmlCompute").expect("cluster schema");
+        let cluster = registry
+            .by_compute_type("AmlCompute")
+            .expect("cluster schema");
         let body = json!({"properties": {"computeType": "AmlCompute", "properties": {"vmSize": "STANDARD_DS3_V2", "scaleSettings": {"maxNodeCount": "four"}}}});
         let error = validate(cluster, &body, true).expect_err("string for a number");
-        assert_eq!(error.target.as_deref(), Some("properties.properties.scaleSettings.maxNodeCount"));
-        assert!(error.message.contains("must be a number"), "{}", error.message);
+        assert_eq!(
+            error.target.as_deref(),
+            Some("properties.properties.scaleSettings.maxNodeCount")
+        );
+        assert!(
+            error.message.contains("must be a number"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]
     fn required_attributes_are_checked_on_create_only() {
         let registry = registry();
-        let cluster = registry.by_compute_type("AmlCompute").expect("cluster schema");
+        let cluster = registry
+            .by_compute_type("AmlCompute")
+            .expect("cluster schema");
         let body = json!({"properties": {"computeType": "AmlCompute", "properties": {"scaleSettings": {"maxNodeCount": 2}}}});
         let error = validate(cluster, &body, true).expect_err("vmSize missing");
-        assert_eq!(error.target.as_deref(), Some("properties.properties.vmSize"));
+        assert_eq!(
+            error.target.as_deref(),
+            Some("properties.properties.vmSize")
+        );
         validate(cluster, &body, false).expect("updates may omit it");
     }
 
     #[test]
     fn closed_sets_are_enforced() {
         let registry = registry();
-        let cluster = registry.by_compute_type("AmlCompute").expect("cluster schema");
+        let cluster = registry
+            .by_compute_type("AmlCompute")
+            .expect("cluster schema");
         let body = json!({"properties": {"properties": {"vmSize": "x", "vmPriority": "Spot", "scaleSettings": {"maxNodeCount": 1}}}});
         let error = validate(cluster, &body, true).expect_err("Spot is not allowed");
         assert!(error.message.contains("`Dedicated`"), "{}", error.message);
@@ -345,28 +428,44 @@ mod tests {
         let aks = registry.by_compute_type("AKS").expect("aks schema");
         let mut body = json!({"properties": {"properties": {"agentCount": 3, "sslConfiguration": {"status": "Enabled", "cert": "C", "key": "K", "cname": "x"}}}});
         strip_secrets(aks, &mut body);
-        assert_eq!(body, json!({"properties": {"properties": {"agentCount": 3, "sslConfiguration": {"status": "Enabled", "cname": "x"}}}}));
+        assert_eq!(
+            body,
+            json!({"properties": {"properties": {"agentCount": 3, "sslConfiguration": {"status": "Enabled", "cname": "x"}}}})
+        );
     }
 
     #[test]
     fn list_keys_view_holds_the_secret_objects() {
         let registry = registry();
-        let vm = registry.by_compute_type("VirtualMachine").expect("vm schema");
+        let vm = registry
+            .by_compute_type("VirtualMachine")
+            .expect("vm schema");
         let stored = json!({"properties": {"properties": {"sshPort": 22, "administratorAccount": {"username": "u", "password": "p"}}}});
         let keys = secrets_view(vm, &stored);
-        assert_eq!(Json::Object(keys), json!({"administratorAccount": {"username": "u", "password": "p"}}));
+        assert_eq!(
+            Json::Object(keys),
+            json!({"administratorAccount": {"username": "u", "password": "p"}})
+        );
     }
 
     #[test]
     fn omitted_secrets_are_carried_over_and_changes_that_force_new_are_found() {
         let registry = registry();
-        let vm = registry.by_compute_type("VirtualMachine").expect("vm schema");
+        let vm = registry
+            .by_compute_type("VirtualMachine")
+            .expect("vm schema");
         let stored = json!({"properties": {"resourceId": "/A", "properties": {"administratorAccount": {"username": "u", "password": "p"}}}});
         let mut new = json!({"properties": {"resourceId": "/a", "properties": {"administratorAccount": {"username": "u"}}}});
         carry_over(vm, &stored, &mut new);
-        assert_eq!(new["properties"]["properties"]["administratorAccount"]["password"], json!("p"));
+        assert_eq!(
+            new["properties"]["properties"]["administratorAccount"]["password"],
+            json!("p")
+        );
         assert_eq!(forbidden_change(vm, &stored, &new), None);
         new["properties"]["properties"]["sshPort"] = json!(2222);
-        assert_eq!(forbidden_change(vm, &stored, &new).as_deref(), Some("properties.properties.sshPort"));
+        assert_eq!(
+            forbidden_change(vm, &stored, &new).as_deref(),
+            Some("properties.properties.sshPort")
+        );
     }
 }

@@ -11,7 +11,10 @@
 
 use std::collections::BTreeMap;
 
-use engine::schema::{ApiBinding, ArmPath, AttrType, Attribute, Collection, Lifecycle, Presence, Registry, ResourceSchema, UpdateMode};
+use engine::schema::{
+    ApiBinding, ArmPath, AttrType, Attribute, Collection, Lifecycle, Presence, Registry,
+    ResourceSchema, UpdateMode,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value as Json, json};
 
@@ -40,9 +43,33 @@ pub(crate) fn complete_registry(registry: &mut Registry) {
         description: String::new(),
     };
     let attributes = BTreeMap::from([
-        ("resource_id".to_owned(), attribute(AttrType::String, "properties.resourceId", UpdateMode::Reattach, Presence::OptionalComputed)),
-        ("description".to_owned(), attribute(AttrType::String, "properties.description", UpdateMode::Put, Presence::Optional)),
-        ("tags".to_owned(), attribute(AttrType::Map(Box::new(AttrType::String)), "tags", UpdateMode::Put, Presence::Optional)),
+        (
+            "resource_id".to_owned(),
+            attribute(
+                AttrType::String,
+                "properties.resourceId",
+                UpdateMode::Reattach,
+                Presence::OptionalComputed,
+            ),
+        ),
+        (
+            "description".to_owned(),
+            attribute(
+                AttrType::String,
+                "properties.description",
+                UpdateMode::Put,
+                Presence::Optional,
+            ),
+        ),
+        (
+            "tags".to_owned(),
+            attribute(
+                AttrType::Map(Box::new(AttrType::String)),
+                "tags",
+                UpdateMode::Put,
+                Presence::Optional,
+            ),
+        ),
     ]);
     registry.resources.insert(
         "emulator_data_factory".to_owned(),
@@ -66,7 +93,10 @@ pub(crate) fn complete_registry(registry: &mut Registry) {
 }
 
 /// The schema of a `computeType`, or a 400 that explains.
-pub(crate) fn schema_for<'a>(registry: &'a Registry, compute_type: &str) -> Result<&'a ResourceSchema, ArmError> {
+pub(crate) fn schema_for<'a>(
+    registry: &'a Registry,
+    compute_type: &str,
+) -> Result<&'a ResourceSchema, ArmError> {
     if let Some(schema) = registry.by_compute_type(compute_type) {
         return Ok(schema);
     }
@@ -89,7 +119,11 @@ pub(crate) fn schema_for<'a>(registry: &'a Registry, compute_type: &str) -> Resu
 }
 
 /// Checks the attach/create rule for a new compute.
-pub(crate) fn check_lifecycle(schema: &ResourceSchema, compute_type: &str, attaching: bool) -> Result<(), ArmError> {
+pub(crate) fn check_lifecycle(
+    schema: &ResourceSchema,
+    compute_type: &str,
+    attaching: bool,
+) -> Result<(), ArmError> {
     match (schema.api.lifecycle, attaching) {
         (Lifecycle::Attach, false) => Err(ArmError::bad_request(
             "BadRequest",
@@ -115,7 +149,13 @@ pub(crate) fn resolve_underlying(
     resource_id: &str,
     now: i64,
 ) -> Result<(Record, &'static UnderlyingType), ArmError> {
-    let allowed = schema.api.underlying_types.iter().map(|kind| format!("`{kind}`")).collect::<Vec<_>>().join(" or ");
+    let allowed = schema
+        .api
+        .underlying_types
+        .iter()
+        .map(|kind| format!("`{kind}`"))
+        .collect::<Vec<_>>()
+        .join(" or ");
     let parsed = UnderlyingId::parse(resource_id)
         .filter(|id| schema.api.underlying_types.iter().any(|kind| kind.eq_ignore_ascii_case(id.kind.type_name)))
         .ok_or_else(|| {
@@ -130,7 +170,8 @@ pub(crate) fn resolve_underlying(
         .with_target("properties.resourceId")
     })?;
     if let Some(message) = underlying::attach_precondition(parsed.kind, &record.body) {
-        return Err(ArmError::bad_request("AttachPreconditionFailed", message).with_target("properties.resourceId"));
+        return Err(ArmError::bad_request("AttachPreconditionFailed", message)
+            .with_target("properties.resourceId"));
     }
     Ok((record, parsed.kind))
 }
@@ -142,14 +183,21 @@ pub(crate) fn attachment_identity(schema: &ResourceSchema, body: &Json) -> Vec<S
         .attachment_identity
         .iter()
         .map(|name| {
-            let Some(attribute) = schema.attribute(name) else { return String::new() };
+            let Some(attribute) = schema.attribute(name) else {
+                return String::new();
+            };
             let value = attribute
                 .arm
                 .as_ref()
                 .and_then(|arm| get_path(body, arm.segments()))
                 .filter(|value| !value.is_null())
                 .cloned()
-                .or_else(|| attribute.default.as_ref().map(engine::value::Value::to_json));
+                .or_else(|| {
+                    attribute
+                        .default
+                        .as_ref()
+                        .map(engine::value::Value::to_json)
+                });
             match value {
                 Some(Json::String(text)) if name.ends_with("_id") => text.to_ascii_lowercase(),
                 Some(Json::String(text)) => text,
@@ -184,7 +232,9 @@ pub(crate) fn break_duplicates(
         {
             continue;
         }
-        let resource = body["properties"]["resourceId"].as_str().unwrap_or_default();
+        let resource = body["properties"]["resourceId"]
+            .as_str()
+            .unwrap_or_default();
         let message = format!(
             "compute `{}` no longer works: compute `{own_name}` attached the same resource `{resource}` to this workspace; detach one of them and attach the resource again",
             other.name
@@ -203,7 +253,10 @@ pub(crate) fn break_duplicates(
 }
 
 /// What a compute body consumes of its VM family's quota: `(family, cores)`.
-pub(crate) fn quota_demand(schema: &ResourceSchema, body: &Json) -> Result<Option<(&'static str, i64)>, ArmError> {
+pub(crate) fn quota_demand(
+    schema: &ResourceSchema,
+    body: &Json,
+) -> Result<Option<(&'static str, i64)>, ArmError> {
     if schema.api.lifecycle != Lifecycle::Create {
         return Ok(None);
     }
@@ -213,11 +266,16 @@ pub(crate) fn quota_demand(schema: &ResourceSchema, body: &Json) -> Result<Optio
             .and_then(|attribute| attribute.arm.as_ref())
             .and_then(|arm| get_path(body, arm.segments()))
     };
-    let Some(size) = read("vm_size").and_then(Json::as_str) else { return Ok(None) };
+    let Some(size) = read("vm_size").and_then(Json::as_str) else {
+        return Ok(None);
+    };
     let size = quota::vm_size(size).ok_or_else(|| {
         ArmError::bad_request(
             "InvalidVmSize",
-            format!("VM size `{size}` is not available to the emulator; use a size such as {}", quota::examples()),
+            format!(
+                "VM size `{size}` is not available to the emulator; use a size such as {}",
+                quota::examples()
+            ),
         )
         .with_target("properties.properties.vmSize")
     })?;
@@ -240,7 +298,9 @@ pub(crate) fn check_quota(
     own_key: &str,
     now: i64,
 ) -> Result<(), ArmError> {
-    let Some((family, demand)) = quota_demand(schema, body)? else { return Ok(()) };
+    let Some((family, demand)) = quota_demand(schema, body)? else {
+        return Ok(());
+    };
     let subscription = subscription.to_ascii_lowercase();
     let limit: Option<i64> = tx
         .query_row(
@@ -255,13 +315,16 @@ pub(crate) fn check_quota(
         if other.key == own_key {
             continue;
         }
-        let Some(other_schema) = other.body["properties"]["computeType"].as_str().and_then(|kind| registry.by_compute_type(kind)) else {
+        let Some(other_schema) = other.body["properties"]["computeType"]
+            .as_str()
+            .and_then(|kind| registry.by_compute_type(kind))
+        else {
             continue;
         };
-        if let Ok(Some((other_family, cores))) = quota_demand(other_schema, &other.body) {
-            if other_family == family {
-                used += cores;
-            }
+        if let Ok(Some((other_family, cores))) = quota_demand(other_schema, &other.body)
+            && other_family == family
+        {
+            used += cores;
         }
     }
     if used + demand > limit {
@@ -277,7 +340,10 @@ pub(crate) fn check_quota(
 
 /// Validates a compute name (`^[a-zA-Z](?![a-zA-Z0-9-]*-\d+$)[a-zA-Z0-9\-]{2,23}$`).
 pub(crate) fn check_compute_name(name: &str) -> Result<(), ArmError> {
-    let starts_with_letter = name.chars().next().is_some_and(|first| first.is_ascii_alphabetic());
+    let starts_with_letter = name
+        .chars()
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic());
     let allowed = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     let ends_in_number = name
         .rsplit_once('-')
@@ -287,7 +353,9 @@ pub(crate) fn check_compute_name(name: &str) -> Result<(), ArmError> {
     }
     Err(ArmError::bad_request(
         "ValidationError",
-        format!("compute name `{name}` is invalid: 3 to 24 letters, digits or `-`, starting with a letter and not ending in `-<digits>`"),
+        format!(
+            "compute name `{name}` is invalid: 3 to 24 letters, digits or `-`, starting with a letter and not ending in `-<digits>`"
+        ),
     ))
 }
 
@@ -300,7 +368,13 @@ mod tests {
         for good in ["cpu", "cpu-cluster", "gpu-a100", "A1b"] {
             assert!(check_compute_name(good).is_ok(), "{good}");
         }
-        for bad in ["ab", "1cpu", "cpu-1", "cpu_cluster", "a-very-long-compute-name-x"] {
+        for bad in [
+            "ab",
+            "1cpu",
+            "cpu-1",
+            "cpu_cluster",
+            "a-very-long-compute-name-x",
+        ] {
             assert!(check_compute_name(bad).is_err(), "{bad}");
         }
     }
@@ -310,10 +384,18 @@ mod tests {
         let registry = engine::schema::load_registry().expect("catalogue");
         let cluster = registry.by_compute_type("AmlCompute").expect("cluster");
         let body = json!({"properties": {"properties": {"vmSize": "STANDARD_DS3_V2", "scaleSettings": {"maxNodeCount": 5}}}});
-        assert_eq!(quota_demand(cluster, &body).expect("known size"), Some(("standardDSv2Family", 20)));
-        let instance = registry.by_compute_type("ComputeInstance").expect("instance");
+        assert_eq!(
+            quota_demand(cluster, &body).expect("known size"),
+            Some(("standardDSv2Family", 20))
+        );
+        let instance = registry
+            .by_compute_type("ComputeInstance")
+            .expect("instance");
         let body = json!({"properties": {"properties": {"vmSize": "Standard_NC6"}}});
-        assert_eq!(quota_demand(instance, &body).expect("known size"), Some(("standardNCFamily", 6)));
+        assert_eq!(
+            quota_demand(instance, &body).expect("known size"),
+            Some(("standardNCFamily", 6))
+        );
     }
 
     #[test]

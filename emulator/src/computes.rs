@@ -21,7 +21,9 @@ use engine::schema::{Lifecycle, ResourceSchema, UpdateMode};
 use rusqlite::Connection;
 use serde_json::{Value as Json, json};
 
-use crate::arm::{ArmError, Reply, WorkspaceRef, get_path, key_of, page, set_path, system_data, timestamp};
+use crate::arm::{
+    ArmError, Reply, WorkspaceRef, get_path, key_of, page, set_path, system_data, timestamp,
+};
 use crate::body;
 use crate::compute_rules as rules;
 use crate::operations;
@@ -33,7 +35,17 @@ use crate::workspaces::{self, method_not_allowed};
 /// Stored kind of computes.
 pub(crate) const COMPUTE_KIND: &str = "microsoft.machinelearningservices/workspaces/computes";
 const COMPUTE_TYPE: &str = "Microsoft.MachineLearningServices/workspaces/computes";
-const ENVELOPE: &[&str] = &["id", "name", "type", "location", "tags", "sku", "identity", "systemData", "properties"];
+const ENVELOPE: &[&str] = &[
+    "id",
+    "name",
+    "type",
+    "location",
+    "tags",
+    "sku",
+    "identity",
+    "systemData",
+    "properties",
+];
 const BASE: &[&str] = &[
     "computeType",
     "computeLocation",
@@ -53,7 +65,12 @@ fn compute_id(workspace: &WorkspaceRef, name: &str) -> String {
 }
 
 fn schema_of<'a>(ctx: &'a Ctx, record: &Record) -> Result<&'a ResourceSchema, ArmError> {
-    rules::schema_for(&ctx.registry, record.body["properties"]["computeType"].as_str().unwrap_or_default())
+    rules::schema_for(
+        &ctx.registry,
+        record.body["properties"]["computeType"]
+            .as_str()
+            .unwrap_or_default(),
+    )
 }
 
 /// A compute as every read returns it.
@@ -65,14 +82,28 @@ pub(crate) fn render(ctx: &Ctx, record: &Record) -> Json {
     view
 }
 
-fn existing(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, name: &str) -> Result<Record, ArmError> {
+fn existing(
+    tx: &Connection,
+    ctx: &Ctx,
+    workspace: &WorkspaceRef,
+    name: &str,
+) -> Result<Record, ArmError> {
     workspaces::existing(tx, workspace, ctx.now)?;
-    store::get(tx, &key_of(&compute_id(workspace, name)), ctx.now)?
-        .ok_or_else(|| ArmError::not_found(format!("compute `{name}` was not found in workspace `{}`", workspace.name)))
+    store::get(tx, &key_of(&compute_id(workspace, name)), ctx.now)?.ok_or_else(|| {
+        ArmError::not_found(format!(
+            "compute `{name}` was not found in workspace `{}`",
+            workspace.name
+        ))
+    })
 }
 
 /// `GET …/computes`.
-pub(crate) fn list(tx: &Connection, ctx: &Ctx, method: &Method, workspace: &WorkspaceRef) -> Result<Reply, ArmError> {
+pub(crate) fn list(
+    tx: &Connection,
+    ctx: &Ctx,
+    method: &Method,
+    workspace: &WorkspaceRef,
+) -> Result<Reply, ArmError> {
     if *method != Method::GET {
         return Err(method_not_allowed(method));
     }
@@ -81,13 +112,26 @@ pub(crate) fn list(tx: &Connection, ctx: &Ctx, method: &Method, workspace: &Work
         .iter()
         .map(|compute| render(ctx, compute))
         .collect();
-    Ok(Reply::json(StatusCode::OK, page(items, ctx.skip()?, "value", |skip| ctx.next_link(skip))))
+    Ok(Reply::json(
+        StatusCode::OK,
+        page(items, ctx.skip()?, "value", |skip| ctx.next_link(skip)),
+    ))
 }
 
 /// `…/computes/{name}`.
-pub(crate) fn compute(tx: &Connection, ctx: &Ctx, method: &Method, workspace: &WorkspaceRef, name: &str, bytes: &[u8]) -> Result<Reply, ArmError> {
+pub(crate) fn compute(
+    tx: &Connection,
+    ctx: &Ctx,
+    method: &Method,
+    workspace: &WorkspaceRef,
+    name: &str,
+    bytes: &[u8],
+) -> Result<Reply, ArmError> {
     match *method {
-        Method::GET => Ok(Reply::json(StatusCode::OK, render(ctx, &existing(tx, ctx, workspace, name)?))),
+        Method::GET => Ok(Reply::json(
+            StatusCode::OK,
+            render(ctx, &existing(tx, ctx, workspace, name)?),
+        )),
         Method::PUT => put(tx, ctx, workspace, name, parse_body(bytes)?),
         Method::PATCH => patch(tx, ctx, workspace, name, parse_body(bytes)?),
         Method::DELETE => delete(tx, ctx, workspace, name),
@@ -97,31 +141,58 @@ pub(crate) fn compute(tx: &Connection, ctx: &Ctx, method: &Method, workspace: &W
 
 fn parse_body(bytes: &[u8]) -> Result<Json, ArmError> {
     if bytes.is_empty() {
-        return Err(ArmError::bad_request("InvalidRequestContent", "the request body is empty"));
+        return Err(ArmError::bad_request(
+            "InvalidRequestContent",
+            "the request body is empty",
+        ));
     }
-    serde_json::from_slice(bytes)
-        .map_err(|error| ArmError::bad_request("InvalidRequestContent", format!("the request body is not valid JSON: {error}")))
+    serde_json::from_slice(bytes).map_err(|error| {
+        ArmError::bad_request(
+            "InvalidRequestContent",
+            format!("the request body is not valid JSON: {error}"),
+        )
+    })
 }
 
 fn text<'a>(json: &'a Json, at: &str) -> Option<&'a str> {
-    get_path(json, &crate::arm::path(at)).and_then(Json::as_str).filter(|text| !text.is_empty())
+    get_path(json, &crate::arm::path(at))
+        .and_then(Json::as_str)
+        .filter(|text| !text.is_empty())
 }
 
-fn put(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, name: &str, mut request: Json) -> Result<Reply, ArmError> {
+fn put(
+    tx: &Connection,
+    ctx: &Ctx,
+    workspace: &WorkspaceRef,
+    name: &str,
+    mut request: Json,
+) -> Result<Reply, ArmError> {
     body::refuse_unknown_keys(&request, ENVELOPE, "")?;
     let base = request
         .get("properties")
         .filter(|base| base.is_object())
-        .ok_or_else(|| ArmError::bad_request("ValidationError", "`properties` (with `computeType`) is required").with_target("properties"))?;
+        .ok_or_else(|| {
+            ArmError::bad_request(
+                "ValidationError",
+                "`properties` (with `computeType`) is required",
+            )
+            .with_target("properties")
+        })?;
     body::refuse_unknown_keys(base, BASE, "properties")?;
     let compute_type = text(&request, "properties.computeType")
-        .ok_or_else(|| ArmError::bad_request("ValidationError", "`properties.computeType` is required").with_target("properties.computeType"))?
+        .ok_or_else(|| {
+            ArmError::bad_request("ValidationError", "`properties.computeType` is required")
+                .with_target("properties.computeType")
+        })?
         .to_owned();
     let schema = rules::schema_for(&ctx.registry, &compute_type)?;
     rules::check_compute_name(name)?;
     let workspace_record = workspaces::existing(tx, workspace, ctx.now)?;
     if workspace_record.is_deleting(ctx.now) {
-        return Err(ArmError::conflict(format!("workspace `{}` is being deleted", workspace.name)));
+        return Err(ArmError::conflict(format!(
+            "workspace `{}` is being deleted",
+            workspace.name
+        )));
     }
     let id = compute_id(workspace, name);
     let key = key_of(&id);
@@ -131,9 +202,13 @@ fn put(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, name: &str, mut req
     let attaching = match &previous {
         Some(previous) => {
             if previous.is_deleting(ctx.now) {
-                return Err(ArmError::conflict(format!("compute `{name}` is being deleted; retry when the deletion has finished")));
+                return Err(ArmError::conflict(format!(
+                    "compute `{name}` is being deleted; retry when the deletion has finished"
+                )));
             }
-            let stored_type = previous.body["properties"]["computeType"].as_str().unwrap_or_default();
+            let stored_type = previous.body["properties"]["computeType"]
+                .as_str()
+                .unwrap_or_default();
             if stored_type != compute_type {
                 return Err(ArmError::bad_request(
                     "Conflict",
@@ -142,21 +217,25 @@ fn put(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, name: &str, mut req
                 .with_target("properties.computeType"));
             }
             let stored_resource = text(&previous.body, "properties.resourceId");
-            if let (Some(requested), Some(stored)) = (&requested_resource, stored_resource) {
-                if !requested.eq_ignore_ascii_case(stored) {
-                    return Err(ArmError::bad_request(
+            if let (Some(requested), Some(stored)) = (&requested_resource, stored_resource)
+                && !requested.eq_ignore_ascii_case(stored)
+            {
+                return Err(ArmError::bad_request(
                         "Conflict",
                         format!("compute `{name}` is attached to `{stored}`; detach it before attaching `{requested}` under this name"),
                     )
                     .with_target("properties.resourceId"));
-                }
             }
             if requested_resource.is_some() && stored_resource.is_none() {
                 rules::check_lifecycle(schema, &compute_type, true)?;
             }
             body::carry_over(schema, &previous.body, &mut request);
             if let Some(path) = body::forbidden_change(schema, &previous.body, &request) {
-                let how = if previous.body["properties"]["isAttachedCompute"] == json!(true) { "detach it and attach it again" } else { "delete it and create it again" };
+                let how = if previous.body["properties"]["isAttachedCompute"] == json!(true) {
+                    "detach it and attach it again"
+                } else {
+                    "delete it and create it again"
+                };
                 return Err(ArmError::bad_request(
                     "Conflict",
                     format!("`{path}` of compute `{name}` cannot be changed in place: {how}"),
@@ -173,19 +252,32 @@ fn put(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, name: &str, mut req
     body::validate(schema, &request, previous.is_none())?;
 
     let underlying = match (&requested_resource, attaching, &previous) {
-        (Some(resource_id), true, None) => Some(rules::resolve_underlying(tx, schema, resource_id, ctx.now)?),
+        (Some(resource_id), true, None) => {
+            Some(rules::resolve_underlying(tx, schema, resource_id, ctx.now)?)
+        }
         (_, _, _) => text(&request, "properties.resourceId")
             .and_then(UnderlyingId::parse)
-            .and_then(|parsed| store::get(tx, &key_of(&parsed.id()), ctx.now).ok().flatten().map(|record| (record, parsed.kind))),
+            .and_then(|parsed| {
+                store::get(tx, &key_of(&parsed.id()), ctx.now)
+                    .ok()
+                    .flatten()
+                    .map(|record| (record, parsed.kind))
+            }),
     };
 
     let location = request["location"]
         .as_str()
-        .or_else(|| previous.as_ref().and_then(|record| record.body["location"].as_str()))
+        .or_else(|| {
+            previous
+                .as_ref()
+                .and_then(|record| record.body["location"].as_str())
+        })
         .or_else(|| workspace_record.body["location"].as_str())
         .unwrap_or("eastus")
         .to_owned();
-    let created_at = previous.as_ref().map_or(ctx.now, |record| record.meta.created_at);
+    let created_at = previous
+        .as_ref()
+        .map_or(ctx.now, |record| record.meta.created_at);
     let mut properties = request["properties"].clone();
     properties["computeType"] = json!(compute_type);
     properties["computeLocation"] = json!(location);
@@ -213,28 +305,52 @@ fn put(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, name: &str, mut req
 
     // An AKS compute without a resource id: Azure ML creates the cluster, and records that it did.
     let mut underlying = underlying;
-    if previous.is_none() && !attaching && schema.api.lifecycle == Lifecycle::CreateOrAttach && schema.api.underlying_types.iter().any(|kind| kind == "Microsoft.ContainerService/managedClusters") {
+    if previous.is_none()
+        && !attaching
+        && schema.api.lifecycle == Lifecycle::CreateOrAttach
+        && schema
+            .api
+            .underlying_types
+            .iter()
+            .any(|kind| kind == "Microsoft.ContainerService/managedClusters")
+    {
         let cluster = create_managed_cluster(tx, workspace, name, &key, &stored, ctx.now)?;
         stored["properties"]["resourceId"] = json!(cluster.id);
-        let kind = underlying::type_of("Microsoft.ContainerService", &["managedClusters".to_owned()]).expect("managed clusters are a known type");
+        let kind = underlying::type_of(
+            "Microsoft.ContainerService",
+            &["managedClusters".to_owned()],
+        )
+        .expect("managed clusters are a known type");
         underlying = Some((cluster, kind));
     }
     if let Some((resource, kind)) = &underlying {
         for (target, value) in underlying::copied_values(kind, resource) {
-            let Some(attribute) = body::attribute_at(schema, &target) else { continue };
+            let Some(attribute) = body::attribute_at(schema, &target) else {
+                continue;
+            };
             let unset = get_path(&stored, &crate::arm::path(&target)).is_none_or(Json::is_null);
             if attribute.presence == engine::schema::Presence::Computed || unset {
                 set_path(&mut stored, &crate::arm::path(&target), value);
             }
         }
     }
-    rules::check_quota(tx, &ctx.registry, schema, &stored, &workspace.subscription, &key, ctx.now)?;
+    rules::check_quota(
+        tx,
+        &ctx.registry,
+        schema,
+        &stored,
+        &workspace.subscription,
+        &key,
+        ctx.now,
+    )?;
     service_properties(&compute_type, &mut stored, previous.as_ref(), ctx.now);
 
     let done_at = ctx.now + ctx.delay_ms;
     let creating = previous.is_none();
-    stored["properties"]["provisioningState"] = json!(if creating { "Creating" } else { "Updating" });
-    let instance_state = (compute_type == "ComputeInstance" && creating).then(|| "Running".to_owned());
+    stored["properties"]["provisioningState"] =
+        json!(if creating { "Creating" } else { "Updating" });
+    let instance_state =
+        (compute_type == "ComputeInstance" && creating).then(|| "Running".to_owned());
     let mut record = Record {
         key: key.clone(),
         id,
@@ -247,24 +363,49 @@ fn put(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, name: &str, mut req
             created_at,
             modified_at: ctx.now,
             ready_at: Some(done_at),
-            pending: Some(Pending { provisioning_state: "Succeeded".to_owned(), instance_state }),
+            pending: Some(Pending {
+                provisioning_state: "Succeeded".to_owned(),
+                instance_state,
+            }),
             ..Meta::default()
         },
     };
     if schema.can_attach() {
-        rules::break_duplicates(tx, schema, &workspace_record.key, &key, name, &record.body, ctx.now)?;
+        rules::break_duplicates(
+            tx,
+            schema,
+            &workspace_record.key,
+            &key,
+            name,
+            &record.body,
+            ctx.now,
+        )?;
     }
     record.settle(ctx.now);
     store::put(tx, &record)?;
-    let headers = operations::begin(tx, &ctx.base_url, &workspace.subscription, &location, &key, "put", ctx.now, done_at)?;
-    let status = if creating { StatusCode::CREATED } else { StatusCode::OK };
+    let headers = operations::begin(
+        tx,
+        ctx,
+        &workspace.subscription,
+        &location,
+        &key,
+        "put",
+        done_at,
+    )?;
+    let status = if creating {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok(Reply::json(status, render(ctx, &record)).with_headers(headers))
 }
 
 /// Sets schema defaults of top-level attributes the body leaves unset.
 fn fill_defaults(schema: &ResourceSchema, stored: &mut Json) {
     for attribute in schema.attributes.values() {
-        let (Some(arm), Some(default)) = (&attribute.arm, &attribute.default) else { continue };
+        let (Some(arm), Some(default)) = (&attribute.arm, &attribute.default) else {
+            continue;
+        };
         if get_path(stored, arm.segments()).is_none_or(Json::is_null) {
             set_path(stored, arm.segments(), default.to_json());
         }
@@ -273,15 +414,28 @@ fn fill_defaults(schema: &ResourceSchema, stored: &mut Json) {
 
 /// Read-only properties the service reports for the kinds it runs (instances and clusters).
 fn service_properties(compute_type: &str, stored: &mut Json, previous: Option<&Record>, now: i64) {
-    let previous_properties = previous.map(|record| record.body["properties"]["properties"].clone()).unwrap_or(Json::Null);
+    let previous_properties = previous
+        .map(|record| record.body["properties"]["properties"].clone())
+        .unwrap_or(Json::Null);
     let properties = &mut stored["properties"]["properties"];
     match compute_type {
         "ComputeInstance" => {
-            properties["state"] = previous_properties.get("state").cloned().unwrap_or_else(|| json!("Creating"));
+            properties["state"] = previous_properties
+                .get("state")
+                .cloned()
+                .unwrap_or_else(|| json!("Creating"));
             let ssh_enabled = properties["sshSettings"]["sshPublicAccess"] == json!("Enabled");
             properties["sshSettings"]["adminUserName"] = json!("azureuser");
-            properties["sshSettings"]["sshPort"] = if ssh_enabled { json!(50000) } else { Json::Null };
-            let octet = u8::from_str_radix(&crate::seed::digest(stored["id"].as_str().unwrap_or_default())[..2], 16).unwrap_or(1);
+            properties["sshSettings"]["sshPort"] = if ssh_enabled {
+                json!(50000)
+            } else {
+                Json::Null
+            };
+            let octet = u8::from_str_radix(
+                &crate::seed::digest(stored["id"].as_str().unwrap_or_default())[..2],
+                16,
+            )
+            .unwrap_or(1);
             let properties = &mut stored["properties"]["properties"];
             properties["connectivityEndpoints"] = json!({ "publicIpAddress": format!("20.84.0.{octet}"), "privateIpAddress": format!("10.0.1.{octet}") });
             properties["createdBy"] = json!({ "userName": "azureml-emulator", "userOrgId": crate::DEMO_TENANT, "userId": "00000000-0000-0000-0000-0000000000e1" });
@@ -289,8 +443,13 @@ fn service_properties(compute_type: &str, stored: &mut Json, previous: Option<&R
             properties["errors"] = json!([]);
         }
         "AmlCompute" => {
-            let nodes = properties["scaleSettings"]["minNodeCount"].as_i64().unwrap_or(0);
-            if properties["remoteLoginPortPublicAccess"].as_str().is_none_or(|value| value == "NotSpecified") {
+            let nodes = properties["scaleSettings"]["minNodeCount"]
+                .as_i64()
+                .unwrap_or(0);
+            if properties["remoteLoginPortPublicAccess"]
+                .as_str()
+                .is_none_or(|value| value == "NotSpecified")
+            {
                 properties["remoteLoginPortPublicAccess"] = json!("Enabled");
             }
             properties["allocationState"] = json!("Steady");
@@ -307,7 +466,14 @@ fn service_properties(compute_type: &str, stored: &mut Json, previous: Option<&R
     }
 }
 
-fn create_managed_cluster(tx: &Connection, workspace: &WorkspaceRef, name: &str, compute_key: &str, stored: &Json, now: i64) -> Result<Record, ArmError> {
+fn create_managed_cluster(
+    tx: &Connection,
+    workspace: &WorkspaceRef,
+    name: &str,
+    compute_key: &str,
+    stored: &Json,
+    now: i64,
+) -> Result<Record, ArmError> {
     let suffix = &crate::seed::digest(compute_key)[..8];
     let cluster_name = format!("{name}-{suffix}");
     let id = UnderlyingId::parse(&format!(
@@ -315,8 +481,13 @@ fn create_managed_cluster(tx: &Connection, workspace: &WorkspaceRef, name: &str,
         workspace.subscription, workspace.group
     ))
     .ok_or_else(|| ArmError::internal("managed cluster id"))?;
-    let count = stored["properties"]["properties"]["agentCount"].as_i64().unwrap_or(3);
-    let size = stored["properties"]["properties"]["agentVmSize"].as_str().unwrap_or("Standard_D3_v2").to_owned();
+    let count = stored["properties"]["properties"]["agentCount"]
+        .as_i64()
+        .unwrap_or(3);
+    let size = stored["properties"]["properties"]["agentVmSize"]
+        .as_str()
+        .unwrap_or("Standard_D3_v2")
+        .to_owned();
     underlying::upsert(
         tx,
         &id,
@@ -329,16 +500,25 @@ fn create_managed_cluster(tx: &Connection, workspace: &WorkspaceRef, name: &str,
         }),
         now,
     )?;
-    let mut record = store::get(tx, &key_of(&id.id()), now)?.ok_or_else(|| ArmError::internal("cluster vanished"))?;
+    let mut record = store::get(tx, &key_of(&id.id()), now)?
+        .ok_or_else(|| ArmError::internal("cluster vanished"))?;
     record.meta.created_by_compute = Some(compute_key.to_owned());
     store::put(tx, &record)?;
     Ok(record)
 }
 
-fn patch(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, name: &str, request: Json) -> Result<Reply, ArmError> {
+fn patch(
+    tx: &Connection,
+    ctx: &Ctx,
+    workspace: &WorkspaceRef,
+    name: &str,
+    request: Json,
+) -> Result<Reply, ArmError> {
     let mut record = existing(tx, ctx, workspace, name)?;
     if record.is_deleting(ctx.now) {
-        return Err(ArmError::conflict(format!("compute `{name}` is being deleted")));
+        return Err(ArmError::conflict(format!(
+            "compute `{name}` is being deleted"
+        )));
     }
     let schema = schema_of(ctx, &record)?;
     let roots: Vec<String> = schema
@@ -348,20 +528,31 @@ fn patch(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, name: &str, reque
         .filter_map(|attribute| attribute.arm.as_ref())
         .map(|arm| arm.segments()[..arm.segments().len() - 1].join("."))
         .collect();
-    let compute_type = record.body["properties"]["computeType"].as_str().unwrap_or_default().to_owned();
+    let compute_type = record.body["properties"]["computeType"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     if roots.is_empty() {
         return Err(ArmError::bad_request(
             "BadRequest",
-            format!("`{compute_type}` computes cannot be updated by PATCH; send a PUT with the whole compute"),
+            format!(
+                "`{compute_type}` computes cannot be updated by PATCH; send a PUT with the whole compute"
+            ),
         ));
     }
     let mut leaves = Vec::new();
     collect_leaves(&request, String::new(), &mut leaves);
     if leaves.is_empty() {
-        return Err(ArmError::bad_request("BadRequest", format!("the PATCH body changes nothing; send `{}`", roots[0])));
+        return Err(ArmError::bad_request(
+            "BadRequest",
+            format!("the PATCH body changes nothing; send `{}`", roots[0]),
+        ));
     }
     for leaf in &leaves {
-        if !roots.iter().any(|root| leaf.starts_with(&format!("{root}."))) {
+        if !roots
+            .iter()
+            .any(|root| leaf.starts_with(&format!("{root}.")))
+        {
             return Err(ArmError::bad_request(
                 "BadRequest",
                 format!("`{leaf}` cannot be changed by PATCH: only `{}` can; change other properties with a PUT (tags) or by recreating the compute", roots[0]),
@@ -371,15 +562,34 @@ fn patch(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, name: &str, reque
     }
     body::validate(schema, &request, false)?;
     merge(&mut record.body, &request);
-    rules::check_quota(tx, &ctx.registry, schema, &record.body, &workspace.subscription, &record.key, ctx.now)?;
+    rules::check_quota(
+        tx,
+        &ctx.registry,
+        schema,
+        &record.body,
+        &workspace.subscription,
+        &record.key,
+        ctx.now,
+    )?;
     let before = record.clone();
     service_properties(&compute_type, &mut record.body, Some(&before), ctx.now);
     record.body["properties"]["modifiedOn"] = json!(timestamp(ctx.now));
     record.body["systemData"] = system_data(record.meta.created_at, ctx.now);
     record.meta.modified_at = ctx.now;
     store::put(tx, &record)?;
-    let location = record.body["location"].as_str().unwrap_or_default().to_owned();
-    let headers = operations::begin(tx, &ctx.base_url, &workspace.subscription, &location, &record.key, "patch", ctx.now, ctx.now + ctx.delay_ms)?;
+    let location = record.body["location"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let headers = operations::begin(
+        tx,
+        ctx,
+        &workspace.subscription,
+        &location,
+        &record.key,
+        "patch",
+        ctx.now + ctx.delay_ms,
+    )?;
     Ok(Reply::json(StatusCode::OK, render(ctx, &record)).with_headers(headers))
 }
 
@@ -387,7 +597,11 @@ fn collect_leaves(json: &Json, prefix: String, leaves: &mut Vec<String>) {
     match json.as_object() {
         Some(entries) if !entries.is_empty() => {
             for (key, value) in entries {
-                let here = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                let here = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
                 collect_leaves(value, here, leaves);
             }
         }
@@ -401,7 +615,9 @@ fn merge(target: &mut Json, update: &Json) {
         (Some(target), Some(update)) => {
             for (key, value) in update {
                 match target.get_mut(key) {
-                    Some(existing) if existing.is_object() && value.is_object() => merge(existing, value),
+                    Some(existing) if existing.is_object() && value.is_object() => {
+                        merge(existing, value)
+                    }
                     _ => {
                         target.insert(key.clone(), value.clone());
                     }
@@ -412,7 +628,12 @@ fn merge(target: &mut Json, update: &Json) {
     }
 }
 
-fn delete(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, name: &str) -> Result<Reply, ArmError> {
+fn delete(
+    tx: &Connection,
+    ctx: &Ctx,
+    workspace: &WorkspaceRef,
+    name: &str,
+) -> Result<Reply, ArmError> {
     let action = ctx.query("underlyingResourceAction").unwrap_or_default();
     let deleting = if action.eq_ignore_ascii_case("Delete") {
         true
@@ -430,7 +651,10 @@ fn delete(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, name: &str) -> R
         return Ok(Reply::empty(StatusCode::NO_CONTENT));
     };
     let schema = schema_of(ctx, &record)?;
-    let compute_type = record.body["properties"]["computeType"].as_str().unwrap_or_default().to_owned();
+    let compute_type = record.body["properties"]["computeType"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let attached = record.body["properties"]["isAttachedCompute"] == json!(true);
     if deleting && attached {
         return Err(ArmError::bad_request(
@@ -446,38 +670,62 @@ fn delete(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, name: &str) -> R
         )
         .with_target("underlyingResourceAction"));
     }
-    let done_at = record.meta.delete_at.filter(|at| *at > ctx.now).unwrap_or(ctx.now + ctx.delay_ms);
+    let done_at = record
+        .meta
+        .delete_at
+        .filter(|at| *at > ctx.now)
+        .unwrap_or(ctx.now + ctx.delay_ms);
     if !record.is_deleting(ctx.now) {
         record.meta.delete_at = Some(done_at);
         store::put(tx, &record)?;
         // The cluster of an AKS compute Azure ML created goes with `Delete`; with `Detach` it stays.
-        if let Some(parsed) = text(&record.body, "properties.resourceId").and_then(UnderlyingId::parse) {
-            if let Some(mut cluster) = store::get(tx, &key_of(&parsed.id()), ctx.now)? {
-                if cluster.meta.created_by_compute.as_deref() == Some(record.key.as_str()) {
-                    if deleting {
-                        cluster.meta.delete_at = Some(done_at);
-                    } else {
-                        cluster.meta.created_by_compute = None;
-                    }
-                    store::put(tx, &cluster)?;
-                }
+        if let Some(parsed) =
+            text(&record.body, "properties.resourceId").and_then(UnderlyingId::parse)
+            && let Some(mut cluster) = store::get(tx, &key_of(&parsed.id()), ctx.now)?
+            && cluster.meta.created_by_compute.as_deref() == Some(record.key.as_str())
+        {
+            if deleting {
+                cluster.meta.delete_at = Some(done_at);
+            } else {
+                cluster.meta.created_by_compute = None;
             }
+            store::put(tx, &cluster)?;
         }
     }
-    let location = record.body["location"].as_str().unwrap_or_default().to_owned();
-    let headers = operations::begin(tx, &ctx.base_url, &workspace.subscription, &location, &record.key, "delete", ctx.now, done_at)?;
+    let location = record.body["location"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let headers = operations::begin(
+        tx,
+        ctx,
+        &workspace.subscription,
+        &location,
+        &record.key,
+        "delete",
+        done_at,
+    )?;
     Ok(Reply::empty(StatusCode::ACCEPTED).with_headers(headers))
 }
 
 /// `POST …/computes/{name}/{action}`.
-pub(crate) fn action(tx: &Connection, ctx: &Ctx, method: &Method, workspace: &WorkspaceRef, name: &str, action: &str) -> Result<Reply, ArmError> {
+pub(crate) fn action(
+    tx: &Connection,
+    ctx: &Ctx,
+    method: &Method,
+    workspace: &WorkspaceRef,
+    name: &str,
+    action: &str,
+) -> Result<Reply, ArmError> {
     if *method != Method::POST {
         return Err(method_not_allowed(method));
     }
     let action = action.to_ascii_lowercase();
     let known = ["start", "stop", "restart", "listkeys", "listnodes"];
     if !known.contains(&action.as_str()) {
-        return Err(ArmError::not_found(format!("`{action}` is not an action of computes")));
+        return Err(ArmError::not_found(format!(
+            "`{action}` is not an action of computes"
+        )));
     }
     let record = existing(tx, ctx, workspace, name)?;
     let schema = schema_of(ctx, &record)?;
@@ -498,13 +746,24 @@ fn list_keys(schema: &ResourceSchema, record: &Record) -> Result<Reply, ArmError
             format!(
                 "apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster:\n    server: https://{fqdn}:443\ncontexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: {user}\ncurrent-context: {name}\nusers:\n- name: {user}\n  user:\n    token: {token}\n",
                 name = record.name,
-                fqdn = record.body["properties"]["properties"]["clusterFqdn"].as_str().unwrap_or("cluster.local"),
+                fqdn = record.body["properties"]["properties"]["clusterFqdn"]
+                    .as_str()
+                    .unwrap_or("cluster.local"),
                 token = crate::seed::digest(&format!("{cluster}/{user}")),
             )
         };
-        keys.insert("userKubeConfig".to_owned(), json!(kubeconfig("clusterUser")));
-        keys.insert("adminKubeConfig".to_owned(), json!(kubeconfig("clusterAdmin")));
-        keys.insert("imagePullSecretName".to_owned(), json!(format!("{}-pull-secret", record.name)));
+        keys.insert(
+            "userKubeConfig".to_owned(),
+            json!(kubeconfig("clusterUser")),
+        );
+        keys.insert(
+            "adminKubeConfig".to_owned(),
+            json!(kubeconfig("clusterAdmin")),
+        );
+        keys.insert(
+            "imagePullSecretName".to_owned(),
+            json!(format!("{}-pull-secret", record.name)),
+        );
     }
     Ok(Reply::json(StatusCode::OK, Json::Object(keys)))
 }
@@ -517,7 +776,10 @@ fn list_nodes(ctx: &Ctx, record: &Record) -> Result<Reply, ArmError> {
         other => {
             return Err(ArmError::bad_request(
                 "BadRequest",
-                format!("`listNodes` applies to `AmlCompute` and `ComputeInstance` computes, not `{}`", other.unwrap_or_default()),
+                format!(
+                    "`listNodes` applies to `AmlCompute` and `ComputeInstance` computes, not `{}`",
+                    other.unwrap_or_default()
+                ),
             ));
         }
     };
@@ -533,28 +795,55 @@ fn list_nodes(ctx: &Ctx, record: &Record) -> Result<Reply, ArmError> {
             })
         })
         .collect();
-    Ok(Reply::json(StatusCode::OK, page(nodes, ctx.skip()?, "nodes", |skip| ctx.next_link(skip))))
+    Ok(Reply::json(
+        StatusCode::OK,
+        page(nodes, ctx.skip()?, "nodes", |skip| ctx.next_link(skip)),
+    ))
 }
 
-fn power(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, schema: &ResourceSchema, mut record: Record, action: &str) -> Result<Reply, ArmError> {
+fn power(
+    tx: &Connection,
+    ctx: &Ctx,
+    workspace: &WorkspaceRef,
+    schema: &ResourceSchema,
+    mut record: Record,
+    action: &str,
+) -> Result<Reply, ArmError> {
     let actions: Vec<&String> = schema
         .attributes
         .values()
         .filter(|attribute| attribute.update == UpdateMode::Action)
         .flat_map(|attribute| attribute.actions.values())
         .collect();
-    let compute_type = record.body["properties"]["computeType"].as_str().unwrap_or_default().to_owned();
-    if actions.is_empty() || (action != "restart" && !actions.iter().any(|known| known.as_str() == action)) {
+    let compute_type = record.body["properties"]["computeType"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    if actions.is_empty()
+        || (action != "restart" && !actions.iter().any(|known| known.as_str() == action))
+    {
         return Err(ArmError::bad_request(
             "BadRequest",
-            format!("`{action}` applies to compute instances; compute `{}` is `{compute_type}`", record.name),
+            format!(
+                "`{action}` applies to compute instances; compute `{}` is `{compute_type}`",
+                record.name
+            ),
         ));
     }
     if record.busy(ctx.now) {
-        let state = record.view(ctx.now)["properties"]["properties"]["state"].as_str().unwrap_or("busy").to_owned();
-        return Err(ArmError::conflict(format!("compute `{}` is `{state}`; retry `{action}` when the current operation has finished", record.name)));
+        let state = record.view(ctx.now)["properties"]["properties"]["state"]
+            .as_str()
+            .unwrap_or("busy")
+            .to_owned();
+        return Err(ArmError::conflict(format!(
+            "compute `{}` is `{state}`; retry `{action}` when the current operation has finished",
+            record.name
+        )));
     }
-    let state = get_path(&record.body, &crate::arm::path(INSTANCE_STATE_PATH)).and_then(Json::as_str).unwrap_or_default().to_owned();
+    let state = get_path(&record.body, &crate::arm::path(INSTANCE_STATE_PATH))
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+        .to_owned();
     let transition = match (action, state.as_str()) {
         ("start", "Running") | ("stop", "Stopped") => None,
         ("start", "Stopped") => Some(("Starting", "Running")),
@@ -564,43 +853,77 @@ fn power(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, schema: &Resource
             return Err(ArmError::conflict(format!(
                 "compute `{}` is `{state}`: `{action}` is not possible now{}",
                 record.name,
-                if action == "restart" { "; start it first" } else { "" }
+                if action == "restart" {
+                    "; start it first"
+                } else {
+                    ""
+                }
             )));
         }
     };
-    let done_at = if transition.is_some() { ctx.now + ctx.delay_ms } else { ctx.now };
+    let done_at = if transition.is_some() {
+        ctx.now + ctx.delay_ms
+    } else {
+        ctx.now
+    };
     if let Some((during, after)) = transition {
-        let provisioning = record.body["properties"]["provisioningState"].as_str().unwrap_or("Succeeded").to_owned();
-        set_path(&mut record.body, &crate::arm::path(INSTANCE_STATE_PATH), json!(during));
+        let provisioning = record.body["properties"]["provisioningState"]
+            .as_str()
+            .unwrap_or("Succeeded")
+            .to_owned();
+        set_path(
+            &mut record.body,
+            &crate::arm::path(INSTANCE_STATE_PATH),
+            json!(during),
+        );
         record.body["properties"]["properties"]["lastOperation"] = json!({
             "operationName": capitalise(action), "operationTime": timestamp(ctx.now), "operationStatus": "Succeeded", "operationTrigger": "User",
         });
         record.meta.ready_at = Some(done_at);
-        record.meta.pending = Some(Pending { provisioning_state: provisioning, instance_state: Some(after.to_owned()) });
+        record.meta.pending = Some(Pending {
+            provisioning_state: provisioning,
+            instance_state: Some(after.to_owned()),
+        });
         record.meta.modified_at = ctx.now;
         record.settle(ctx.now);
         store::put(tx, &record)?;
     }
-    let location = record.body["location"].as_str().unwrap_or_default().to_owned();
-    let headers = operations::begin(tx, &ctx.base_url, &workspace.subscription, &location, &record.key, action, ctx.now, done_at)?;
+    let location = record.body["location"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let headers = operations::begin(
+        tx,
+        ctx,
+        &workspace.subscription,
+        &location,
+        &record.key,
+        action,
+        done_at,
+    )?;
     Ok(Reply::empty(StatusCode::ACCEPTED).with_headers(headers))
 }
 
 fn capitalise(text: &str) -> String {
     let mut chars = text.chars();
-    chars.next().map(|first| first.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+    chars
+        .next()
+        .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
 }
 
 /// Renders the target of an operation for the `Location` monitor.
 pub(crate) fn render_key(tx: &Connection, ctx: &Ctx, key: &str) -> Result<Option<Json>, ArmError> {
-    Ok(store::get(tx, key, ctx.now)?.map(|record| match record.kind.as_str() {
-        COMPUTE_KIND => render(ctx, &record),
-        _ => {
-            let mut view = record.view(ctx.now);
-            if let Some(schema) = ctx.registry.get("azureml_workspace") {
-                body::strip_secrets(schema, &mut view);
+    Ok(
+        store::get(tx, key, ctx.now)?.map(|record| match record.kind.as_str() {
+            COMPUTE_KIND => render(ctx, &record),
+            _ => {
+                let mut view = record.view(ctx.now);
+                if let Some(schema) = ctx.registry.get("azureml_workspace") {
+                    body::strip_secrets(schema, &mut view);
+                }
+                view
             }
-            view
-        }
-    }))
+        }),
+    )
 }

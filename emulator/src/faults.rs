@@ -46,11 +46,19 @@ impl Faults {
             return None;
         }
         Some(match random.random_range(0..3) {
-            0 => ArmError::new(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", "injected fault: too many requests, retry later")
-                .with_header(header::RETRY_AFTER, "1"),
+            0 => ArmError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequests",
+                "injected fault: too many requests, retry later",
+            )
+            .with_header(header::RETRY_AFTER, "1"),
             1 => ArmError::internal("injected fault: internal server error"),
-            _ => ArmError::new(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "injected fault: service unavailable, retry later")
-                .with_header(header::RETRY_AFTER, "1"),
+            _ => ArmError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "injected fault: service unavailable, retry later",
+            )
+            .with_header(header::RETRY_AFTER, "1"),
         })
     }
 }
@@ -60,14 +68,23 @@ mod tests {
     use super::*;
 
     fn outcomes(seed: u64) -> Vec<Option<u16>> {
-        let faults = Faults::new(FaultConfig { rate: 0.5, latency: None, seed: Some(seed) });
-        (0..50).map(|_| faults.draw().map(|error| error.status.as_u16())).collect()
+        let faults = Faults::new(FaultConfig {
+            rate: 0.5,
+            latency: None,
+            seed: Some(seed),
+        });
+        (0..50)
+            .map(|_| faults.draw().map(|error| error.status.as_u16()))
+            .collect()
     }
 
     #[test]
     fn a_seed_makes_faults_reproducible() {
         assert_eq!(outcomes(7), outcomes(7));
-        let failed = outcomes(7).iter().filter(|outcome| outcome.is_some()).count();
+        let failed = outcomes(7)
+            .iter()
+            .filter(|outcome| outcome.is_some())
+            .count();
         assert!((10..=40).contains(&failed), "{failed} of 50 at rate 0.5");
     }
 

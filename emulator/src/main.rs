@@ -10,7 +10,11 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "azureml-emulator", version, about = "A local Azure ML control plane (ARM REST API over SQLite)")]
+#[command(
+    name = "azureml-emulator",
+    version,
+    about = "A local Azure ML control plane (ARM REST API over SQLite)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -53,7 +57,9 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match run(Cli::parse()).await {
@@ -69,15 +75,31 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let Command::Serve { listen, data, http, token, seed, provision_delay, fault_rate, fault_latency, fault_seed } = cli.command;
+    let Command::Serve {
+        listen,
+        data,
+        http,
+        token,
+        seed,
+        provision_delay,
+        fault_rate,
+        fault_latency,
+        fault_seed,
+    } = cli.command;
     let mut config = emulator::EmulatorConfig::new(data);
     config.listen = listen;
     config.tls = !http;
     config.token = token;
     config.seed = seed;
     config.provision_delay = provision_delay;
-    config.faults = emulator::FaultConfig { rate: fault_rate, latency: fault_latency, seed: fault_seed };
-    let running = emulator::start(config).await.context("failed to start the emulator")?;
+    config.faults = emulator::FaultConfig {
+        rate: fault_rate,
+        latency: fault_latency,
+        seed: fault_seed,
+    };
+    let running = emulator::start(config)
+        .await
+        .context("failed to start the emulator")?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{}", running.url())?;
     if let Some(certificate) = running.ca_certificate() {
@@ -93,7 +115,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn wait_for_signal() -> anyhow::Result<()> {
     #[cfg(unix)]
     {
-        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {
             result = tokio::signal::ctrl_c() => result?,
             _ = terminate.recv() => {}

@@ -13,20 +13,21 @@ use rusqlite::Connection;
 use serde_json::{Value as Json, json};
 
 use crate::arm::{ArmError, ML_PROVIDER, Reply, new_guid, timestamp};
+use crate::routes::Ctx;
 use crate::store::{self, Operation};
 
 /// Starts tracking an operation on `resource_key` that ends at `done_at`; returns the polling
 /// headers for the reply.
 pub(crate) fn begin(
     tx: &Connection,
-    base_url: &str,
+    ctx: &Ctx,
     subscription: &str,
     location: &str,
     resource_key: &str,
     kind: &str,
-    now: i64,
     done_at: i64,
 ) -> Result<Vec<(HeaderName, String)>, ArmError> {
+    let (base_url, now) = (&ctx.base_url, ctx.now);
     let operation = Operation {
         id: new_guid(),
         subscription: subscription.to_ascii_lowercase(),
@@ -38,15 +39,30 @@ pub(crate) fn begin(
         error: None,
     };
     store::insert_operation(tx, &operation)?;
-    let location = if location.is_empty() { "eastus" } else { location };
-    let prefix = format!("{base_url}/subscriptions/{subscription}/providers/{ML_PROVIDER}/locations/{location}");
+    let location = if location.is_empty() {
+        "eastus"
+    } else {
+        location
+    };
+    let prefix = format!(
+        "{base_url}/subscriptions/{subscription}/providers/{ML_PROVIDER}/locations/{location}"
+    );
     let retry_after = if done_at > now { "1" } else { "0" };
     Ok(vec![
         (
             HeaderName::from_static("azure-asyncoperation"),
-            format!("{prefix}/operationsStatus/{}?api-version={}", operation.id, API_VERSION),
+            format!(
+                "{prefix}/operationsStatus/{}?api-version={}",
+                operation.id, API_VERSION
+            ),
         ),
-        (header::LOCATION, format!("{prefix}/operationResults/{}?api-version={}", operation.id, API_VERSION)),
+        (
+            header::LOCATION,
+            format!(
+                "{prefix}/operationResults/{}?api-version={}",
+                operation.id, API_VERSION
+            ),
+        ),
         (header::RETRY_AFTER, retry_after.to_owned()),
     ])
 }
@@ -61,11 +77,20 @@ fn find(tx: &Connection, subscription: &str, id: &str) -> Result<Operation, ArmE
 }
 
 fn status(operation: &Operation, now: i64) -> &str {
-    if now < operation.done_at { "InProgress" } else { &operation.status }
+    if now < operation.done_at {
+        "InProgress"
+    } else {
+        &operation.status
+    }
 }
 
 /// `Azure-AsyncOperation` monitor.
-pub(crate) fn status_monitor(tx: &Connection, subscription: &str, id: &str, now: i64) -> Result<Reply, ArmError> {
+pub(crate) fn status_monitor(
+    tx: &Connection,
+    subscription: &str,
+    id: &str,
+    now: i64,
+) -> Result<Reply, ArmError> {
     let operation = find(tx, subscription, id)?;
     let status = status(&operation, now);
     let mut body = json!({
@@ -76,8 +101,13 @@ pub(crate) fn status_monitor(tx: &Connection, subscription: &str, id: &str, now:
     });
     if status == "InProgress" {
         let total = (operation.done_at - operation.started_at).max(1) as f64;
-        body["percentComplete"] = json!((((now - operation.started_at) as f64 / total) * 100.0).clamp(0.0, 99.0).floor());
-        return Ok(Reply::json(StatusCode::OK, body).with_headers(vec![(header::RETRY_AFTER, "1".to_owned())]));
+        body["percentComplete"] = json!(
+            (((now - operation.started_at) as f64 / total) * 100.0)
+                .clamp(0.0, 99.0)
+                .floor()
+        );
+        return Ok(Reply::json(StatusCode::OK, body)
+            .with_headers(vec![(header::RETRY_AFTER, "1".to_owned())]));
     }
     body["endTime"] = json!(timestamp(operation.done_at));
     body["percentComplete"] = json!(100);
@@ -97,15 +127,23 @@ pub(crate) fn result_monitor(
 ) -> Result<Reply, ArmError> {
     let operation = find(tx, subscription, id)?;
     match status(&operation, now) {
-        "InProgress" => Ok(Reply::empty(StatusCode::ACCEPTED).with_headers(vec![(header::RETRY_AFTER, "1".to_owned())])),
+        "InProgress" => Ok(Reply::empty(StatusCode::ACCEPTED)
+            .with_headers(vec![(header::RETRY_AFTER, "1".to_owned())])),
         "Failed" => {
-            let error = operation.error.unwrap_or_else(|| json!({"code": "OperationFailed", "message": "the operation failed"}));
-            Ok(Reply::json(StatusCode::BAD_REQUEST, json!({ "error": error })))
+            let error = operation.error.unwrap_or_else(
+                || json!({"code": "OperationFailed", "message": "the operation failed"}),
+            );
+            Ok(Reply::json(
+                StatusCode::BAD_REQUEST,
+                json!({ "error": error }),
+            ))
         }
-        _ if matches!(operation.kind.as_str(), "put" | "patch") => match current(tx, &operation.resource_key)? {
-            Some(body) => Ok(Reply::json(StatusCode::OK, body)),
-            None => Ok(Reply::empty(StatusCode::NO_CONTENT)),
-        },
+        _ if matches!(operation.kind.as_str(), "put" | "patch") => {
+            match current(tx, &operation.resource_key)? {
+                Some(body) => Ok(Reply::json(StatusCode::OK, body)),
+                None => Ok(Reply::empty(StatusCode::NO_CONTENT)),
+            }
+        }
         _ => Ok(Reply::empty(StatusCode::NO_CONTENT)),
     }
 }

@@ -61,16 +61,24 @@ pub(crate) fn vm_size(name: &str) -> Option<VmSize> {
     VM_SIZES
         .iter()
         .find(|(size, _, _)| size.eq_ignore_ascii_case(name))
-        .map(|(_, family, cores)| VmSize { family, cores: *cores })
+        .map(|(_, family, cores)| VmSize {
+            family,
+            cores: *cores,
+        })
 }
 
 /// Some known sizes, for error messages.
 pub(crate) fn examples() -> String {
-    ["Standard_DS3_v2", "Standard_D4s_v3", "Standard_F4s_v2", "Standard_NC6s_v3"]
-        .iter()
-        .map(|size| format!("`{size}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    [
+        "Standard_DS3_v2",
+        "Standard_D4s_v3",
+        "Standard_F4s_v2",
+        "Standard_NC6s_v3",
+    ]
+    .iter()
+    .map(|size| format!("`{size}`"))
+    .collect::<Vec<_>>()
+    .join(", ")
 }
 
 #[cfg(test)]
@@ -79,7 +87,13 @@ mod tests {
 
     #[test]
     fn families_and_cores_come_from_the_table() {
-        assert_eq!(vm_size("STANDARD_DS3_V2"), Some(VmSize { family: "standardDSv2Family", cores: 4 }));
+        assert_eq!(
+            vm_size("STANDARD_DS3_V2"),
+            Some(VmSize {
+                family: "standardDSv2Family",
+                cores: 4
+            })
+        );
         assert_eq!(vm_size("standard_nc6").map(|size| size.cores), Some(6));
         assert_eq!(vm_size("Standard_Imaginary"), None);
     }

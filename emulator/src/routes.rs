@@ -58,7 +58,10 @@ impl Ctx {
         match self.query("$skip") {
             None => Ok(0),
             Some(text) => text.parse().map_err(|_| {
-                ArmError::bad_request("InvalidQueryParameterValue", format!("`$skip` must be a non-negative integer, not `{text}`"))
+                ArmError::bad_request(
+                    "InvalidQueryParameterValue",
+                    format!("`$skip` must be a non-negative integer, not `{text}`"),
+                )
             }),
         }
     }
@@ -78,7 +81,10 @@ impl Ctx {
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(auth::token))
-        .route("/{tenant}/v2.0/.well-known/openid-configuration", get(auth::openid_configuration))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(auth::openid_configuration),
+        )
         .route("/_emulator/stats", get(stats))
         .fallback(arm)
         .with_state(state)
@@ -94,20 +100,29 @@ async fn stats(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respon
         })
         .await;
     match result {
-        Ok(duplicates) => (StatusCode::OK, axum::Json(state.stats.document(duplicates))).into_response(),
+        Ok(duplicates) => {
+            (StatusCode::OK, axum::Json(state.stats.document(duplicates))).into_response()
+        }
         Err(error) => error.into_response(),
     }
 }
 
-async fn arm(State(state): State<Arc<AppState>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn arm(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     state.stats.request(&method);
     if let Some(fault) = state.faults.next().await {
         state.stats.fault();
         return fault.into_response();
     }
-    let query: Vec<(String, String)> = url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
-        .into_owned()
-        .collect();
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
     let ctx = Ctx {
         base_url: state.base_url.clone(),
         delay_ms: state.delay_ms,
@@ -123,7 +138,11 @@ async fn arm(State(state): State<Arc<AppState>>, method: Method, uri: Uri, heade
         .transact(move |tx| {
             let grant = auth::authenticate(tx, static_token.as_deref(), &headers, ctx.now)?;
             let route = route.ok_or_else(|| {
-                ArmError::new(StatusCode::NOT_FOUND, "NotFound", format!("no ARM route matches `{}`", ctx.path))
+                ArmError::new(
+                    StatusCode::NOT_FOUND,
+                    "NotFound",
+                    format!("no ARM route matches `{}`", ctx.path),
+                )
             })?;
             auth::authorize(&grant, route.subscription())?;
             if ctx.query("api-version").is_none_or(str::is_empty) {
@@ -141,37 +160,85 @@ async fn arm(State(state): State<Arc<AppState>>, method: Method, uri: Uri, heade
     }
 }
 
-fn dispatch(tx: &rusqlite::Connection, ctx: &Ctx, method: &Method, route: Route, body: &[u8]) -> Result<Reply, ArmError> {
+fn dispatch(
+    tx: &rusqlite::Connection,
+    ctx: &Ctx,
+    method: &Method,
+    route: Route,
+    body: &[u8],
+) -> Result<Reply, ArmError> {
     match route {
-        Route::ResourceGroup { subscription, group } => workspaces::group(tx, ctx, method, &subscription, &group, body),
-        Route::WorkspacesInGroup { subscription, group } => workspaces::list(tx, ctx, method, &subscription, Some(&group)),
-        Route::WorkspacesInSubscription { subscription } => workspaces::list(tx, ctx, method, &subscription, None),
+        Route::ResourceGroup {
+            subscription,
+            group,
+        } => workspaces::group(tx, ctx, method, &subscription, &group, body),
+        Route::WorkspacesInGroup {
+            subscription,
+            group,
+        } => workspaces::list(tx, ctx, method, &subscription, Some(&group)),
+        Route::WorkspacesInSubscription { subscription } => {
+            workspaces::list(tx, ctx, method, &subscription, None)
+        }
         Route::Workspace(workspace) => workspaces::workspace(tx, ctx, method, &workspace, body),
-        Route::WorkspaceAction { workspace, action } => workspaces::action(tx, ctx, method, &workspace, &action),
+        Route::WorkspaceAction { workspace, action } => {
+            workspaces::action(tx, ctx, method, &workspace, &action)
+        }
         Route::Computes(workspace) => computes::list(tx, ctx, method, &workspace),
-        Route::Compute { workspace, name } => computes::compute(tx, ctx, method, &workspace, &name, body),
-        Route::ComputeAction { workspace, name, action } => computes::action(tx, ctx, method, &workspace, &name, &action),
+        Route::Compute { workspace, name } => {
+            computes::compute(tx, ctx, method, &workspace, &name, body)
+        }
+        Route::ComputeAction {
+            workspace,
+            name,
+            action,
+        } => computes::action(tx, ctx, method, &workspace, &name, &action),
         Route::OperationStatus { subscription, id } => {
             only_get(method)?;
             operations::status_monitor(tx, &subscription, &id, ctx.now)
         }
         Route::OperationResult { subscription, id } => {
             only_get(method)?;
-            operations::result_monitor(tx, &subscription, &id, ctx.now, |tx, key| computes::render_key(tx, ctx, key))
+            operations::result_monitor(tx, &subscription, &id, ctx.now, |tx, key| {
+                computes::render_key(tx, ctx, key)
+            })
         }
-        Route::Generic { subscription, group, provider, types, names } => {
+        Route::Generic {
+            subscription,
+            group,
+            provider,
+            types,
+            names,
+        } => {
             let Some(kind) = underlying::type_of(&provider, &types) else {
                 return Err(ArmError::new(
                     StatusCode::NOT_FOUND,
                     "NotFound",
-                    format!("the emulator serves no `{provider}/{}` resources", types.join("/")),
+                    format!(
+                        "the emulator serves no `{provider}/{}` resources",
+                        types.join("/")
+                    ),
                 ));
             };
-            underlying::handle(tx, method, UnderlyingId { subscription, group, kind, names }, body, ctx.now)
+            underlying::handle(
+                tx,
+                method,
+                UnderlyingId {
+                    subscription,
+                    group,
+                    kind,
+                    names,
+                },
+                body,
+                ctx.now,
+            )
         }
     }
 }
 
 fn only_get(method: &Method) -> Result<(), ArmError> {
-    if *method == Method::GET { Ok(()) } else { Err(workspaces::method_not_allowed(method)) }
+    if *method == Method::GET {
+        Ok(())
+    } else {
+        Err(workspaces::method_not_allowed(method))
+    }
 }

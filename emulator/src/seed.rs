@@ -111,7 +111,11 @@ fn apply(tx: &Connection, seed: &Seed, now: i64) -> Result<(), ArmError> {
         }
     }
     for client in &seed.clients {
-        let subscriptions: Vec<String> = client.subscriptions.iter().map(|id| id.to_ascii_lowercase()).collect();
+        let subscriptions: Vec<String> = client
+            .subscriptions
+            .iter()
+            .map(|id| id.to_ascii_lowercase())
+            .collect();
         tx.execute(
             "INSERT OR REPLACE INTO clients (tenant, client_id, secret_sha256, subscriptions) VALUES (?1, ?2, ?3, ?4)",
             params![
@@ -123,12 +127,24 @@ fn apply(tx: &Connection, seed: &Seed, now: i64) -> Result<(), ArmError> {
         )?;
     }
     for group in &seed.resource_groups {
-        crate::workspaces::put_group(tx, &group.subscription, &group.name, &json!({ "location": group.location }), now)?;
+        crate::workspaces::put_group(
+            tx,
+            &group.subscription,
+            &group.name,
+            &json!({ "location": group.location }),
+            now,
+        )?;
     }
     for resource in &seed.resources {
-        let id = resource.get("id").and_then(Json::as_str).unwrap_or_default();
+        let id = resource
+            .get("id")
+            .and_then(Json::as_str)
+            .unwrap_or_default();
         let parsed = UnderlyingId::parse(id).ok_or_else(|| {
-            ArmError::bad_request("InvalidSeed", format!("`{id}` is not the id of a resource type the emulator serves"))
+            ArmError::bad_request(
+                "InvalidSeed",
+                format!("`{id}` is not the id of a resource type the emulator serves"),
+            )
         })?;
         underlying::upsert(tx, &parsed, resource.clone(), now)?;
     }
@@ -158,8 +174,16 @@ mod tests {
         assert_eq!(
             names,
             [
-                "demo-ubuntu-vm", "demo-private-vm", "demo-windows-vm", "demo-hdi", "demo-databricks", "demo-adla",
-                "demo-aks", "demo-arc", "demo-synapse", "demo-pool"
+                "demo-ubuntu-vm",
+                "demo-private-vm",
+                "demo-windows-vm",
+                "demo-hdi",
+                "demo-databricks",
+                "demo-adla",
+                "demo-aks",
+                "demo-arc",
+                "demo-synapse",
+                "demo-pool"
             ]
         );
     }

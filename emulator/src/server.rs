@@ -56,10 +56,14 @@ impl RunningEmulator {
 
 pub(crate) async fn start(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorError> {
     if !config.listen.ip().is_loopback() {
-        return Err(EmulatorError::NotLoopback { address: config.listen });
+        return Err(EmulatorError::NotLoopback {
+            address: config.listen,
+        });
     }
     if !(0.0..=1.0).contains(&config.faults.rate) {
-        return Err(EmulatorError::FaultRate { rate: config.faults.rate });
+        return Err(EmulatorError::FaultRate {
+            rate: config.faults.rate,
+        });
     }
     std::fs::create_dir_all(&config.data_dir).map_err(|source| EmulatorError::Io {
         path: config.data_dir.clone(),
@@ -81,14 +85,19 @@ pub(crate) async fn start(config: EmulatorConfig) -> Result<RunningEmulator, Emu
     } else {
         None
     };
-    let listener = TcpListener::bind(config.listen).await.map_err(|source| EmulatorError::Bind {
-        address: config.listen,
-        source,
-    })?;
-    let address = listener.local_addr().map_err(|source| EmulatorError::Bind {
-        address: config.listen,
-        source,
-    })?;
+    let listener =
+        TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| EmulatorError::Bind {
+                address: config.listen,
+                source,
+            })?;
+    let address = listener
+        .local_addr()
+        .map_err(|source| EmulatorError::Bind {
+            address: config.listen,
+            source,
+        })?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let url = format!("{scheme}://{address}");
     let state = Arc::new(AppState {
@@ -117,22 +126,36 @@ pub(crate) async fn start(config: EmulatorConfig) -> Result<RunningEmulator, Emu
 fn seed_if_new(store: &Store, seed_file: Option<&Path>) -> Result<(), EmulatorError> {
     let seeded = store
         .transact_blocking(|tx| store::counter(tx, "seeded"))
-        .map_err(|error| EmulatorError::Seed { origin: "database".to_owned(), message: error.message })?;
+        .map_err(|error| EmulatorError::Seed {
+            origin: "database".to_owned(),
+            message: error.message,
+        })?;
     if seeded > 0 {
         return Ok(());
     }
     let (origin, text) = match seed_file {
         Some(path) => (
             path.display().to_string(),
-            std::fs::read_to_string(path).map_err(|source| EmulatorError::Io { path: path.to_owned(), source })?,
+            std::fs::read_to_string(path).map_err(|source| EmulatorError::Io {
+                path: path.to_owned(),
+                source,
+            })?,
         ),
         None => ("built-in demo seed".to_owned(), seed::DEMO_SEED.to_owned()),
     };
-    let parsed = seed::parse(&text).map_err(|message| EmulatorError::Seed { origin: origin.clone(), message })?;
+    let parsed = seed::parse(&text).map_err(|message| EmulatorError::Seed {
+        origin: origin.clone(),
+        message,
+    })?;
     seed::load(store, parsed, now_ms()).map_err(|message| EmulatorError::Seed { origin, message })
 }
 
-async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, app: axum::Router, mut stopped: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: Option<TlsAcceptor>,
+    app: axum::Router,
+    mut stopped: watch::Receiver<bool>,
+) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -164,8 +187,11 @@ async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, app: 
     connections.abort_all();
 }
 
-async fn serve<I>(io: I, service: TowerToHyperService<axum::Router>, mut stopped: watch::Receiver<bool>)
-where
+async fn serve<I>(
+    io: I,
+    service: TowerToHyperService<axum::Router>,
+    mut stopped: watch::Receiver<bool>,
+) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let builder = auto::Builder::new(TokioExecutor::new());

@@ -198,7 +198,11 @@ impl Record {
     pub(crate) fn settle(&mut self, now: i64) {
         if self.meta.ready_at.is_some_and(|at| at <= now) {
             if let Some(pending) = self.meta.pending.take() {
-                set_path(&mut self.body, &path("properties.provisioningState"), json!(pending.provisioning_state));
+                set_path(
+                    &mut self.body,
+                    &path("properties.provisioningState"),
+                    json!(pending.provisioning_state),
+                );
                 if let Some(state) = pending.instance_state {
                     set_path(&mut self.body, &path(INSTANCE_STATE_PATH), json!(state));
                 }
@@ -210,8 +214,14 @@ impl Record {
     /// The body as a reader sees it (secrets still included).
     pub(crate) fn view(&self, now: i64) -> Json {
         let mut body = self.body.clone();
-        if self.is_deleting(now) && get_path(&body, &path("properties")).is_some_and(Json::is_object) {
-            set_path(&mut body, &path("properties.provisioningState"), json!("Deleting"));
+        if self.is_deleting(now)
+            && get_path(&body, &path("properties")).is_some_and(Json::is_object)
+        {
+            set_path(
+                &mut body,
+                &path("properties.provisioningState"),
+                json!("Deleting"),
+            );
         }
         body
     }
@@ -241,8 +251,10 @@ fn record_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Record, String,
 
 fn finish(parts: (Record, String, String), now: i64) -> Result<Record, ArmError> {
     let (mut record, body, meta) = parts;
-    record.body = serde_json::from_str(&body).map_err(|error| ArmError::internal(format!("stored body: {error}")))?;
-    record.meta = serde_json::from_str(&meta).map_err(|error| ArmError::internal(format!("stored meta: {error}")))?;
+    record.body = serde_json::from_str(&body)
+        .map_err(|error| ArmError::internal(format!("stored body: {error}")))?;
+    record.meta = serde_json::from_str(&meta)
+        .map_err(|error| ArmError::internal(format!("stored meta: {error}")))?;
     record.settle(now);
     Ok(record)
 }
@@ -252,7 +264,11 @@ const COLUMNS: &str = "key, id, kind, parent, subscription, name, body, meta";
 /// The resource stored under `key` unless a finished deletion removed it.
 pub(crate) fn get(tx: &Connection, key: &str, now: i64) -> Result<Option<Record>, ArmError> {
     let row = tx
-        .query_row(&format!("SELECT {COLUMNS} FROM resources WHERE key = ?1"), [key], record_from_row)
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM resources WHERE key = ?1"),
+            [key],
+            record_from_row,
+        )
         .optional()?;
     match row {
         Some(parts) => {
@@ -264,7 +280,12 @@ pub(crate) fn get(tx: &Connection, key: &str, now: i64) -> Result<Option<Record>
 }
 
 /// Live resources of `kind` under `parent`, in creation order.
-pub(crate) fn children(tx: &Connection, parent: &str, kind: &str, now: i64) -> Result<Vec<Record>, ArmError> {
+pub(crate) fn children(
+    tx: &Connection,
+    parent: &str,
+    kind: &str,
+    now: i64,
+) -> Result<Vec<Record>, ArmError> {
     query_records(
         tx,
         &format!("SELECT {COLUMNS} FROM resources WHERE parent = ?1 AND kind = ?2 ORDER BY seq"),
@@ -274,16 +295,28 @@ pub(crate) fn children(tx: &Connection, parent: &str, kind: &str, now: i64) -> R
 }
 
 /// Live resources of `kind` in a subscription, in creation order.
-pub(crate) fn in_subscription(tx: &Connection, subscription: &str, kind: &str, now: i64) -> Result<Vec<Record>, ArmError> {
+pub(crate) fn in_subscription(
+    tx: &Connection,
+    subscription: &str,
+    kind: &str,
+    now: i64,
+) -> Result<Vec<Record>, ArmError> {
     query_records(
         tx,
-        &format!("SELECT {COLUMNS} FROM resources WHERE subscription = ?1 AND kind = ?2 ORDER BY seq"),
+        &format!(
+            "SELECT {COLUMNS} FROM resources WHERE subscription = ?1 AND kind = ?2 ORDER BY seq"
+        ),
         [subscription, kind],
         now,
     )
 }
 
-fn query_records(tx: &Connection, sql: &str, parameters: [&str; 2], now: i64) -> Result<Vec<Record>, ArmError> {
+fn query_records(
+    tx: &Connection,
+    sql: &str,
+    parameters: [&str; 2],
+    now: i64,
+) -> Result<Vec<Record>, ArmError> {
     let mut statement = tx.prepare(sql)?;
     let rows = statement.query_map(parameters, record_from_row)?;
     let mut records = Vec::new();
@@ -298,8 +331,10 @@ fn query_records(tx: &Connection, sql: &str, parameters: [&str; 2], now: i64) ->
 
 /// Inserts or replaces a resource (keeping its list position when it already exists).
 pub(crate) fn put(tx: &Connection, record: &Record) -> Result<(), ArmError> {
-    let body = serde_json::to_string(&record.body).map_err(|error| ArmError::internal(error.to_string()))?;
-    let meta = serde_json::to_string(&record.meta).map_err(|error| ArmError::internal(error.to_string()))?;
+    let body = serde_json::to_string(&record.body)
+        .map_err(|error| ArmError::internal(error.to_string()))?;
+    let meta = serde_json::to_string(&record.meta)
+        .map_err(|error| ArmError::internal(error.to_string()))?;
     tx.execute(
         "INSERT INTO resources (key, id, kind, parent, subscription, name, body, meta, seq)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, (SELECT COALESCE(MAX(seq), 0) + 1 FROM resources))
@@ -328,7 +363,11 @@ pub(crate) fn increment(tx: &Connection, name: &str) -> Result<(), ArmError> {
 /// A persistent counter's value.
 pub(crate) fn counter(tx: &Connection, name: &str) -> Result<i64, ArmError> {
     Ok(tx
-        .query_row("SELECT value FROM counters WHERE name = ?1", [name], |row| row.get(0))
+        .query_row(
+            "SELECT value FROM counters WHERE name = ?1",
+            [name],
+            |row| row.get(0),
+        )
         .optional()?
         .unwrap_or(0))
 }
@@ -397,7 +436,12 @@ pub(crate) fn operation(tx: &Connection, id: &str) -> Result<Option<Operation>, 
 }
 
 /// Fails the unfinished operations on a resource, ending them now.
-pub(crate) fn fail_running_operations(tx: &Connection, resource_key: &str, now: i64, error: &Json) -> Result<(), ArmError> {
+pub(crate) fn fail_running_operations(
+    tx: &Connection,
+    resource_key: &str,
+    now: i64,
+    error: &Json,
+) -> Result<(), ArmError> {
     tx.execute(
         "UPDATE operations SET status = 'Failed', error = ?1, done_at = ?2 WHERE resource_key = ?3 AND done_at > ?2",
         params![error.to_string(), now, resource_key],
@@ -426,13 +470,25 @@ mod tests {
     fn pending_state_applies_when_its_time_comes() {
         let mut item = record("a", "p");
         item.meta.ready_at = Some(100);
-        item.meta.pending = Some(Pending { provisioning_state: "Succeeded".into(), instance_state: Some("Running".into()) });
+        item.meta.pending = Some(Pending {
+            provisioning_state: "Succeeded".into(),
+            instance_state: Some("Running".into()),
+        });
         let mut early = item.clone();
         early.settle(99);
-        assert_eq!(early.body["properties"]["provisioningState"], json!("Creating"));
+        assert_eq!(
+            early.body["properties"]["provisioningState"],
+            json!("Creating")
+        );
         item.settle(100);
-        assert_eq!(item.body["properties"]["provisioningState"], json!("Succeeded"));
-        assert_eq!(item.body["properties"]["properties"]["state"], json!("Running"));
+        assert_eq!(
+            item.body["properties"]["provisioningState"],
+            json!("Succeeded")
+        );
+        assert_eq!(
+            item.body["properties"]["properties"]["state"],
+            json!("Running")
+        );
     }
 
     #[test]
@@ -447,9 +503,16 @@ mod tests {
                 let mut deleting = record("c", "p");
                 deleting.meta.delete_at = Some(50);
                 put(tx, &deleting)?;
-                let names: Vec<String> = children(tx, "p", "k", 40)?.into_iter().map(|r| r.name).collect();
+                let names: Vec<String> = children(tx, "p", "k", 40)?
+                    .into_iter()
+                    .map(|r| r.name)
+                    .collect();
                 assert_eq!(names, ["b", "a", "c"]);
-                assert_eq!(get(tx, "c", 40)?.map(|r| r.view(40)["properties"]["provisioningState"].clone()), Some(json!("Deleting")));
+                assert_eq!(
+                    get(tx, "c", 40)?
+                        .map(|r| r.view(40)["properties"]["provisioningState"].clone()),
+                    Some(json!("Deleting"))
+                );
                 assert!(get(tx, "c", 50)?.is_none());
                 increment(tx, "n")?;
                 increment(tx, "n")?;

@@ -39,7 +39,9 @@ impl TlsFiles {
 }
 
 /// Loads the TLS files, generating them when missing or unusable, and builds the server config.
-pub(crate) fn server_config(data_dir: &Path) -> Result<(Arc<ServerConfig>, PathBuf), EmulatorError> {
+pub(crate) fn server_config(
+    data_dir: &Path,
+) -> Result<(Arc<ServerConfig>, PathBuf), EmulatorError> {
     let files = TlsFiles::in_dir(data_dir);
     let config = match load(&files) {
         Ok(config) => config,
@@ -96,7 +98,8 @@ fn generate(files: &TlsFiles, data_dir: &Path) -> Result<(), EmulatorError> {
     let valid_until = now + time::Duration::days(3650);
 
     let ca_key = KeyPair::generate().map_err(|error| fail(error.to_string()))?;
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(|error| fail(error.to_string()))?;
+    let mut ca_params =
+        CertificateParams::new(Vec::<String>::new()).map_err(|error| fail(error.to_string()))?;
     ca_params
         .distinguished_name
         .push(DnType::CommonName, "azureml-emulator local CA");
@@ -119,7 +122,10 @@ fn generate(files: &TlsFiles, data_dir: &Path) -> Result<(), EmulatorError> {
     server_params
         .distinguished_name
         .push(DnType::CommonName, "localhost");
-    server_params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    server_params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     server_params.use_authority_key_identifier_extension = true;
     server_params.not_before = now - time::Duration::days(1);
@@ -129,7 +135,10 @@ fn generate(files: &TlsFiles, data_dir: &Path) -> Result<(), EmulatorError> {
         .map_err(|error| fail(error.to_string()))?;
 
     let dir = data_dir.join("tls");
-    fs::create_dir_all(&dir).map_err(|source| EmulatorError::Io { path: dir.clone(), source })?;
+    fs::create_dir_all(&dir).map_err(|source| EmulatorError::Io {
+        path: dir.clone(),
+        source,
+    })?;
     for (path, contents) in [
         (&files.ca_key, ca_key.serialize_pem()),
         (&files.server_key, server_key.serialize_pem()),
@@ -177,7 +186,11 @@ mod tests {
         let (_, path) = server_config(dir.path()).expect("generates");
         fs::write(dir.path().join("tls/server-key.pem"), "garbage").expect("overwrite key");
         let (_, again) = server_config(dir.path()).expect("regenerates");
-        assert!(fs::read_to_string(again).expect("ca").contains("BEGIN CERTIFICATE"));
+        assert!(
+            fs::read_to_string(again)
+                .expect("ca")
+                .contains("BEGIN CERTIFICATE")
+        );
         assert!(path.exists());
     }
 }

@@ -48,27 +48,42 @@ pub(crate) const TYPES: &[UnderlyingType] = &[
         requires_ubuntu: true,
         requires_public_ip: true,
         copies: &[
-            ("properties.publicIpAddress", "properties.properties.address"),
-            ("properties.hardwareProfile.vmSize", "properties.properties.virtualMachineSize"),
+            (
+                "properties.publicIpAddress",
+                "properties.properties.address",
+            ),
+            (
+                "properties.hardwareProfile.vmSize",
+                "properties.properties.virtualMachineSize",
+            ),
         ],
     },
     UnderlyingType {
         type_name: "Microsoft.HDInsight/clusters",
         requires_ubuntu: false,
         requires_public_ip: true,
-        copies: &[("properties.publicIpAddress", "properties.properties.address")],
+        copies: &[(
+            "properties.publicIpAddress",
+            "properties.properties.address",
+        )],
     },
     UnderlyingType {
         type_name: "Microsoft.Databricks/workspaces",
         requires_ubuntu: false,
         requires_public_ip: false,
-        copies: &[("properties.workspaceUrl", "properties.properties.workspaceUrl")],
+        copies: &[(
+            "properties.workspaceUrl",
+            "properties.properties.workspaceUrl",
+        )],
     },
     UnderlyingType {
         type_name: "Microsoft.DataLakeAnalytics/accounts",
         requires_ubuntu: false,
         requires_public_ip: false,
-        copies: &[("properties.defaultDataLakeStoreAccount", "properties.properties.dataLakeStoreAccountName")],
+        copies: &[(
+            "properties.defaultDataLakeStoreAccount",
+            "properties.properties.dataLakeStoreAccountName",
+        )],
     },
     UnderlyingType {
         type_name: "Microsoft.ContainerService/managedClusters",
@@ -76,8 +91,14 @@ pub(crate) const TYPES: &[UnderlyingType] = &[
         requires_public_ip: false,
         copies: &[
             ("properties.fqdn", "properties.properties.clusterFqdn"),
-            ("properties.agentPoolProfiles.0.count", "properties.properties.agentCount"),
-            ("properties.agentPoolProfiles.0.vmSize", "properties.properties.agentVmSize"),
+            (
+                "properties.agentPoolProfiles.0.count",
+                "properties.properties.agentCount",
+            ),
+            (
+                "properties.agentPoolProfiles.0.vmSize",
+                "properties.properties.agentVmSize",
+            ),
         ],
     },
     UnderlyingType {
@@ -97,15 +118,36 @@ pub(crate) const TYPES: &[UnderlyingType] = &[
         requires_ubuntu: false,
         requires_public_ip: false,
         copies: &[
-            ("properties.sparkVersion", "properties.properties.sparkVersion"),
+            (
+                "properties.sparkVersion",
+                "properties.properties.sparkVersion",
+            ),
             ("properties.nodeCount", "properties.properties.nodeCount"),
             ("properties.nodeSize", "properties.properties.nodeSize"),
-            ("properties.nodeSizeFamily", "properties.properties.nodeSizeFamily"),
-            ("properties.autoScale.enabled", "properties.properties.autoScaleProperties.enabled"),
-            ("properties.autoScale.minNodeCount", "properties.properties.autoScaleProperties.minNodeCount"),
-            ("properties.autoScale.maxNodeCount", "properties.properties.autoScaleProperties.maxNodeCount"),
-            ("properties.autoPause.enabled", "properties.properties.autoPauseProperties.enabled"),
-            ("properties.autoPause.delayInMinutes", "properties.properties.autoPauseProperties.delayInMinutes"),
+            (
+                "properties.nodeSizeFamily",
+                "properties.properties.nodeSizeFamily",
+            ),
+            (
+                "properties.autoScale.enabled",
+                "properties.properties.autoScaleProperties.enabled",
+            ),
+            (
+                "properties.autoScale.minNodeCount",
+                "properties.properties.autoScaleProperties.minNodeCount",
+            ),
+            (
+                "properties.autoScale.maxNodeCount",
+                "properties.properties.autoScaleProperties.maxNodeCount",
+            ),
+            (
+                "properties.autoPause.enabled",
+                "properties.properties.autoPauseProperties.enabled",
+            ),
+            (
+                "properties.autoPause.delayInMinutes",
+                "properties.properties.autoPauseProperties.delayInMinutes",
+            ),
             ("@parent", "properties.properties.workspaceName"),
             ("@name", "properties.properties.poolName"),
         ],
@@ -121,7 +163,9 @@ pub(crate) const TYPES: &[UnderlyingType] = &[
 /// The type row for a provider namespace plus type segments (`Microsoft.Synapse`, `[workspaces, bigDataPools]`).
 pub(crate) fn type_of(provider: &str, types: &[String]) -> Option<&'static UnderlyingType> {
     let wanted = format!("{provider}/{}", types.join("/"));
-    TYPES.iter().find(|row| row.type_name.eq_ignore_ascii_case(&wanted))
+    TYPES
+        .iter()
+        .find(|row| row.type_name.eq_ignore_ascii_case(&wanted))
 }
 
 /// A parsed underlying resource id.
@@ -137,7 +181,13 @@ impl UnderlyingId {
     /// Parses an ARM id; `None` when it is not one of [`TYPES`].
     pub(crate) fn parse(id: &str) -> Option<UnderlyingId> {
         match crate::arm::Route::parse(id)? {
-            crate::arm::Route::Generic { subscription, group, provider, types, names } => Some(UnderlyingId {
+            crate::arm::Route::Generic {
+                subscription,
+                group,
+                provider,
+                types,
+                names,
+            } => Some(UnderlyingId {
                 subscription,
                 group,
                 kind: type_of(&provider, &types)?,
@@ -149,8 +199,15 @@ impl UnderlyingId {
 
     /// The canonical id.
     pub(crate) fn id(&self) -> String {
-        let (namespace, types) = self.kind.type_name.split_once('/').expect("type names have a namespace");
-        let mut id = format!("/subscriptions/{}/resourceGroups/{}/providers/{namespace}", self.subscription, self.group);
+        let (namespace, types) = self
+            .kind
+            .type_name
+            .split_once('/')
+            .expect("type names have a namespace");
+        let mut id = format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/{namespace}",
+            self.subscription, self.group
+        );
         for (segment, name) in types.split('/').zip(&self.names) {
             id.push_str(&format!("/{segment}/{name}"));
         }
@@ -163,7 +220,8 @@ impl UnderlyingId {
                 kind: TYPES
                     .iter()
                     .find(|row| {
-                        self.kind.type_name.starts_with(row.type_name) && row.type_name.len() < self.kind.type_name.len()
+                        self.kind.type_name.starts_with(row.type_name)
+                            && row.type_name.len() < self.kind.type_name.len()
                     })
                     .expect("nested types have their parent in the table"),
                 names: self.names[..self.names.len() - 1].to_vec(),
@@ -171,7 +229,10 @@ impl UnderlyingId {
             };
             key_of(&parent.id())
         } else {
-            key_of(&crate::workspaces::group_id(&self.subscription, &self.group))
+            key_of(&crate::workspaces::group_id(
+                &self.subscription,
+                &self.group,
+            ))
         }
     }
 
@@ -181,23 +242,41 @@ impl UnderlyingId {
 }
 
 /// Handles a request on an underlying resource.
-pub(crate) fn handle(tx: &Connection, method: &Method, id: UnderlyingId, body: &[u8], now: i64) -> Result<Reply, ArmError> {
+pub(crate) fn handle(
+    tx: &Connection,
+    method: &Method,
+    id: UnderlyingId,
+    body: &[u8],
+    now: i64,
+) -> Result<Reply, ArmError> {
     match *method {
         Method::GET => match store::get(tx, &key_of(&id.id()), now)? {
             Some(record) => Ok(Reply::json(StatusCode::OK, record.view(now))),
-            None => Err(ArmError::not_found(format!("resource `{}` was not found", id.id()))),
+            None => Err(ArmError::not_found(format!(
+                "resource `{}` was not found",
+                id.id()
+            ))),
         },
         Method::PUT => {
             let request: Json = if body.is_empty() {
                 json!({})
             } else {
-                serde_json::from_slice(body)
-                    .map_err(|error| ArmError::bad_request("InvalidRequestContent", format!("the request body is not valid JSON: {error}")))?
+                serde_json::from_slice(body).map_err(|error| {
+                    ArmError::bad_request(
+                        "InvalidRequestContent",
+                        format!("the request body is not valid JSON: {error}"),
+                    )
+                })?
             };
             let existed = store::get(tx, &key_of(&id.id()), now)?.is_some();
             upsert(tx, &id, request, now)?;
-            let record = store::get(tx, &key_of(&id.id()), now)?.ok_or_else(|| ArmError::internal("resource vanished"))?;
-            let status = if existed { StatusCode::OK } else { StatusCode::CREATED };
+            let record = store::get(tx, &key_of(&id.id()), now)?
+                .ok_or_else(|| ArmError::internal("resource vanished"))?;
+            let status = if existed {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
             Ok(Reply::json(status, record.view(now)))
         }
         Method::DELETE => {
@@ -205,25 +284,48 @@ pub(crate) fn handle(tx: &Connection, method: &Method, id: UnderlyingId, body: &
             if store::get(tx, &key, now)?.is_none() {
                 return Ok(Reply::empty(StatusCode::NO_CONTENT));
             }
-            for child in TYPES.iter().filter(|row| row.type_name.len() > id.kind.type_name.len() && row.type_name.starts_with(id.kind.type_name)) {
-                for record in store::children(tx, &key, &child.type_name.to_ascii_lowercase(), now)? {
+            for child in TYPES.iter().filter(|row| {
+                row.type_name.len() > id.kind.type_name.len()
+                    && row.type_name.starts_with(id.kind.type_name)
+            }) {
+                for record in store::children(tx, &key, &child.type_name.to_ascii_lowercase(), now)?
+                {
                     store::remove(tx, &record.key)?;
                 }
             }
             store::remove(tx, &key)?;
             Ok(Reply::empty(StatusCode::OK))
         }
-        _ => Err(ArmError::new(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", format!("`{method}` is not supported on `{}`", id.kind.type_name))),
+        _ => Err(ArmError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            format!("`{method}` is not supported on `{}`", id.kind.type_name),
+        )),
     }
 }
 
 /// Creates or replaces an underlying resource (also used by the seed).
-pub(crate) fn upsert(tx: &Connection, id: &UnderlyingId, request: Json, now: i64) -> Result<(), ArmError> {
+pub(crate) fn upsert(
+    tx: &Connection,
+    id: &UnderlyingId,
+    request: Json,
+    now: i64,
+) -> Result<(), ArmError> {
     if !request.is_object() {
-        return Err(ArmError::bad_request("InvalidRequestContent", "the request body must be a JSON object"));
+        return Err(ArmError::bad_request(
+            "InvalidRequestContent",
+            "the request body must be a JSON object",
+        ));
     }
-    if request.get("properties").is_some_and(|properties| !properties.is_object() && !properties.is_null()) {
-        return Err(ArmError::bad_request("InvalidRequestContent", "`properties` must be an object").with_target("properties"));
+    if request
+        .get("properties")
+        .is_some_and(|properties| !properties.is_object() && !properties.is_null())
+    {
+        return Err(ArmError::bad_request(
+            "InvalidRequestContent",
+            "`properties` must be an object",
+        )
+        .with_target("properties"));
     }
     let group_key = key_of(&crate::workspaces::group_id(&id.subscription, &id.group));
     let Some(group) = store::get(tx, &group_key, now)? else {
@@ -238,12 +340,19 @@ pub(crate) fn upsert(tx: &Connection, id: &UnderlyingId, request: Json, now: i64
         return Err(ArmError::new(
             StatusCode::NOT_FOUND,
             "ParentResourceNotFound",
-            format!("the parent of `{}` does not exist; create it first", id.id()),
+            format!(
+                "the parent of `{}` does not exist; create it first",
+                id.id()
+            ),
         ));
     }
     let key = key_of(&id.id());
     let previous = store::get(tx, &key, now)?;
-    let mut properties = request.get("properties").cloned().filter(Json::is_object).unwrap_or_else(|| json!({}));
+    let mut properties = request
+        .get("properties")
+        .cloned()
+        .filter(Json::is_object)
+        .unwrap_or_else(|| json!({}));
     properties["provisioningState"] = json!("Succeeded");
     let location = request
         .get("location")
@@ -261,7 +370,9 @@ pub(crate) fn upsert(tx: &Connection, id: &UnderlyingId, request: Json, now: i64
         body["tags"] = tags.clone();
     }
     let meta = Meta {
-        created_at: previous.as_ref().map_or(now, |record| record.meta.created_at),
+        created_at: previous
+            .as_ref()
+            .map_or(now, |record| record.meta.created_at),
         modified_at: now,
         created_by_compute: previous.and_then(|record| record.meta.created_by_compute),
         ..Meta::default()
@@ -283,16 +394,29 @@ pub(crate) fn upsert(tx: &Connection, id: &UnderlyingId, request: Json, now: i64
 
 /// Why a resource cannot be attached, if it cannot (DESIGN §1 rule 4).
 pub(crate) fn attach_precondition(kind: &UnderlyingType, resource: &Json) -> Option<String> {
-    let name = resource.get("name").and_then(Json::as_str).unwrap_or_default();
-    let text = |at: &str| get_path(resource, &path(at)).and_then(Json::as_str).unwrap_or_default().to_owned();
+    let name = resource
+        .get("name")
+        .and_then(Json::as_str)
+        .unwrap_or_default();
+    let text = |at: &str| {
+        get_path(resource, &path(at))
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
     if kind.requires_ubuntu {
         let os = text("properties.storageProfile.osDisk.osType");
         let offer = text("properties.storageProfile.imageReference.offer");
         let publisher = text("properties.storageProfile.imageReference.publisher");
         let linux = os.is_empty() || os.eq_ignore_ascii_case("linux");
-        let ubuntu = offer.to_ascii_lowercase().contains("ubuntu") || publisher.eq_ignore_ascii_case("canonical");
+        let ubuntu = offer.to_ascii_lowercase().contains("ubuntu")
+            || publisher.eq_ignore_ascii_case("canonical");
         if !(linux && ubuntu) {
-            let os = if os.is_empty() { "an unknown OS".to_owned() } else { format!("`{os}`") };
+            let os = if os.is_empty() {
+                "an unknown OS".to_owned()
+            } else {
+                format!("`{os}`")
+            };
             return Some(format!(
                 "virtual machine `{name}` runs {os} (image `{publisher}/{offer}`); Azure ML attaches only Ubuntu virtual machines: attach an Ubuntu VM instead"
             ));
@@ -332,9 +456,20 @@ mod tests {
     fn ids_parse_into_known_types_only() {
         let id = UnderlyingId::parse("/subscriptions/s/resourcegroups/g/providers/microsoft.synapse/workspaces/w/bigdatapools/p")
             .expect("pool id");
-        assert_eq!(id.kind.type_name, "Microsoft.Synapse/workspaces/bigDataPools");
-        assert_eq!(id.id(), "/subscriptions/s/resourceGroups/g/providers/Microsoft.Synapse/workspaces/w/bigDataPools/p");
-        assert!(UnderlyingId::parse("/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/x").is_none());
+        assert_eq!(
+            id.kind.type_name,
+            "Microsoft.Synapse/workspaces/bigDataPools"
+        );
+        assert_eq!(
+            id.id(),
+            "/subscriptions/s/resourceGroups/g/providers/Microsoft.Synapse/workspaces/w/bigDataPools/p"
+        );
+        assert!(
+            UnderlyingId::parse(
+                "/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/x"
+            )
+            .is_none()
+        );
     }
 
     #[test]
@@ -344,8 +479,12 @@ mod tests {
         assert_eq!(attach_precondition(vm, &ubuntu), None);
         let mut private = ubuntu.clone();
         private["properties"]["publicIpAddress"] = json!("");
-        assert!(attach_precondition(vm, &private).is_some_and(|message| message.contains("public IP")));
+        assert!(
+            attach_precondition(vm, &private).is_some_and(|message| message.contains("public IP"))
+        );
         let windows = json!({"name": "w", "properties": {"storageProfile": {"osDisk": {"osType": "Windows"}, "imageReference": {"publisher": "MicrosoftWindowsServer", "offer": "WindowsServer"}}, "publicIpAddress": "1.2.3.4"}});
-        assert!(attach_precondition(vm, &windows).is_some_and(|message| message.contains("Ubuntu")));
+        assert!(
+            attach_precondition(vm, &windows).is_some_and(|message| message.contains("Ubuntu"))
+        );
     }
 }

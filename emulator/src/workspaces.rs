@@ -24,7 +24,18 @@ pub(crate) const GROUP_KIND: &str = "resourcegroups";
 /// Stored kind of workspaces.
 pub(crate) const WORKSPACE_KIND: &str = "microsoft.machinelearningservices/workspaces";
 const WORKSPACE_TYPE: &str = "Microsoft.MachineLearningServices/workspaces";
-const ENVELOPE: &[&str] = &["id", "name", "type", "location", "tags", "sku", "identity", "systemData", "properties", "kind"];
+const ENVELOPE: &[&str] = &[
+    "id",
+    "name",
+    "type",
+    "location",
+    "tags",
+    "sku",
+    "identity",
+    "systemData",
+    "properties",
+    "kind",
+];
 const PATCHABLE: &[&str] = &["tags", "sku", "identity", "properties"];
 
 /// The ARM id of a resource group.
@@ -34,21 +45,37 @@ pub(crate) fn group_id(subscription: &str, group: &str) -> String {
 
 fn parse_body(bytes: &[u8]) -> Result<Json, ArmError> {
     if bytes.is_empty() {
-        return Err(ArmError::bad_request("InvalidRequestContent", "the request body is empty"));
+        return Err(ArmError::bad_request(
+            "InvalidRequestContent",
+            "the request body is empty",
+        ));
     }
-    serde_json::from_slice(bytes)
-        .map_err(|error| ArmError::bad_request("InvalidRequestContent", format!("the request body is not valid JSON: {error}")))
+    serde_json::from_slice(bytes).map_err(|error| {
+        ArmError::bad_request(
+            "InvalidRequestContent",
+            format!("the request body is not valid JSON: {error}"),
+        )
+    })
 }
 
 /// Creates or updates a resource group; true when it was created.
-pub(crate) fn put_group(tx: &Connection, subscription: &str, group: &str, request: &Json, now: i64) -> Result<bool, ArmError> {
+pub(crate) fn put_group(
+    tx: &Connection,
+    subscription: &str,
+    group: &str,
+    request: &Json,
+    now: i64,
+) -> Result<bool, ArmError> {
     let id = group_id(subscription, group);
     let key = key_of(&id);
     let previous = store::get(tx, &key, now)?;
     let location = request
         .get("location")
         .and_then(Json::as_str)
-        .ok_or_else(|| ArmError::bad_request("LocationRequired", "`location` is required").with_target("location"))?;
+        .ok_or_else(|| {
+            ArmError::bad_request("LocationRequired", "`location` is required")
+                .with_target("location")
+        })?;
     let mut body = json!({
         "id": id,
         "name": group,
@@ -70,7 +97,9 @@ pub(crate) fn put_group(tx: &Connection, subscription: &str, group: &str, reques
             name: group.to_owned(),
             body,
             meta: Meta {
-                created_at: previous.as_ref().map_or(now, |record| record.meta.created_at),
+                created_at: previous
+                    .as_ref()
+                    .map_or(now, |record| record.meta.created_at),
                 modified_at: now,
                 ..Meta::default()
             },
@@ -80,14 +109,25 @@ pub(crate) fn put_group(tx: &Connection, subscription: &str, group: &str, reques
 }
 
 /// `…/resourceGroups/{g}`.
-pub(crate) fn group(tx: &Connection, ctx: &Ctx, method: &Method, subscription: &str, group: &str, bytes: &[u8]) -> Result<Reply, ArmError> {
+pub(crate) fn group(
+    tx: &Connection,
+    ctx: &Ctx,
+    method: &Method,
+    subscription: &str,
+    group: &str,
+    bytes: &[u8],
+) -> Result<Reply, ArmError> {
     match *method {
         Method::PUT => {
             let request = parse_body(bytes)?;
             let created = put_group(tx, subscription, group, &request, ctx.now)?;
             let record = store::get(tx, &key_of(&group_id(subscription, group)), ctx.now)?
                 .ok_or_else(|| ArmError::internal("group vanished"))?;
-            let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
             Ok(Reply::json(status, record.view(ctx.now)))
         }
         Method::GET => store::get(tx, &key_of(&group_id(subscription, group)), ctx.now)?
@@ -98,17 +138,33 @@ pub(crate) fn group(tx: &Connection, ctx: &Ctx, method: &Method, subscription: &
 }
 
 pub(crate) fn method_not_allowed(method: &Method) -> ArmError {
-    ArmError::new(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", format!("`{method}` is not supported on this path"))
+    ArmError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "MethodNotAllowed",
+        format!("`{method}` is not supported on this path"),
+    )
 }
 
 fn group_not_found(group: &str) -> ArmError {
-    ArmError::new(StatusCode::NOT_FOUND, "ResourceGroupNotFound", format!("resource group `{group}` could not be found"))
+    ArmError::new(
+        StatusCode::NOT_FOUND,
+        "ResourceGroupNotFound",
+        format!("resource group `{group}` could not be found"),
+    )
 }
 
 /// The live workspace, or a 404.
-pub(crate) fn existing(tx: &Connection, workspace: &WorkspaceRef, now: i64) -> Result<Record, ArmError> {
-    store::get(tx, &key_of(&workspace.id()), now)?
-        .ok_or_else(|| ArmError::not_found(format!("workspace `{}` was not found in resource group `{}`", workspace.name, workspace.group)))
+pub(crate) fn existing(
+    tx: &Connection,
+    workspace: &WorkspaceRef,
+    now: i64,
+) -> Result<Record, ArmError> {
+    store::get(tx, &key_of(&workspace.id()), now)?.ok_or_else(|| {
+        ArmError::not_found(format!(
+            "workspace `{}` was not found in resource group `{}`",
+            workspace.name, workspace.group
+        ))
+    })
 }
 
 fn render(ctx: &Ctx, record: &Record) -> Json {
@@ -120,7 +176,13 @@ fn render(ctx: &Ctx, record: &Record) -> Json {
 }
 
 /// Lists workspaces of a group or a subscription.
-pub(crate) fn list(tx: &Connection, ctx: &Ctx, method: &Method, subscription: &str, group: Option<&str>) -> Result<Reply, ArmError> {
+pub(crate) fn list(
+    tx: &Connection,
+    ctx: &Ctx,
+    method: &Method,
+    subscription: &str,
+    group: Option<&str>,
+) -> Result<Reply, ArmError> {
     if *method != Method::GET {
         return Err(method_not_allowed(method));
     }
@@ -132,16 +194,33 @@ pub(crate) fn list(tx: &Connection, ctx: &Ctx, method: &Method, subscription: &s
             }
             store::children(tx, &key, WORKSPACE_KIND, ctx.now)?
         }
-        None => store::in_subscription(tx, &subscription.to_ascii_lowercase(), WORKSPACE_KIND, ctx.now)?,
+        None => store::in_subscription(
+            tx,
+            &subscription.to_ascii_lowercase(),
+            WORKSPACE_KIND,
+            ctx.now,
+        )?,
     };
     let items = records.iter().map(|record| render(ctx, record)).collect();
-    Ok(Reply::json(StatusCode::OK, page(items, ctx.skip()?, "value", |skip| ctx.next_link(skip))))
+    Ok(Reply::json(
+        StatusCode::OK,
+        page(items, ctx.skip()?, "value", |skip| ctx.next_link(skip)),
+    ))
 }
 
 /// `…/workspaces/{w}`.
-pub(crate) fn workspace(tx: &Connection, ctx: &Ctx, method: &Method, workspace: &WorkspaceRef, bytes: &[u8]) -> Result<Reply, ArmError> {
+pub(crate) fn workspace(
+    tx: &Connection,
+    ctx: &Ctx,
+    method: &Method,
+    workspace: &WorkspaceRef,
+    bytes: &[u8],
+) -> Result<Reply, ArmError> {
     match *method {
-        Method::GET => Ok(Reply::json(StatusCode::OK, render(ctx, &existing(tx, workspace, ctx.now)?))),
+        Method::GET => Ok(Reply::json(
+            StatusCode::OK,
+            render(ctx, &existing(tx, workspace, ctx.now)?),
+        )),
         Method::PUT => put_workspace(tx, ctx, workspace, parse_body(bytes)?),
         Method::PATCH => patch_workspace(tx, ctx, workspace, parse_body(bytes)?),
         Method::DELETE => delete_workspace(tx, ctx, workspace),
@@ -151,11 +230,20 @@ pub(crate) fn workspace(tx: &Connection, ctx: &Ctx, method: &Method, workspace: 
 
 fn valid_workspace_name(name: &str) -> bool {
     let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|first| first.is_ascii_alphanumeric());
-    first_ok && (3..=33).contains(&name.len()) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    let first_ok = chars
+        .next()
+        .is_some_and(|first| first.is_ascii_alphanumeric());
+    first_ok
+        && (3..=33).contains(&name.len())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
-fn put_workspace(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, mut request: Json) -> Result<Reply, ArmError> {
+fn put_workspace(
+    tx: &Connection,
+    ctx: &Ctx,
+    workspace: &WorkspaceRef,
+    mut request: Json,
+) -> Result<Reply, ArmError> {
     let schema = ctx
         .registry
         .get("azureml_workspace")
@@ -164,42 +252,66 @@ fn put_workspace(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, mut reque
     if !valid_workspace_name(&workspace.name) {
         return Err(ArmError::bad_request(
             "ValidationError",
-            format!("workspace name `{}` is invalid: 3 to 33 letters, digits, `_` or `-`, starting with a letter or digit", workspace.name),
+            format!(
+                "workspace name `{}` is invalid: 3 to 33 letters, digits, `_` or `-`, starting with a letter or digit",
+                workspace.name
+            ),
         ));
     }
     let group_key = key_of(&group_id(&workspace.subscription, &workspace.group));
-    let group = store::get(tx, &group_key, ctx.now)?.ok_or_else(|| group_not_found(&workspace.group))?;
+    let group =
+        store::get(tx, &group_key, ctx.now)?.ok_or_else(|| group_not_found(&workspace.group))?;
     let key = key_of(&workspace.id());
     let previous = store::get(tx, &key, ctx.now)?;
     if let Some(previous) = &previous {
         if previous.is_deleting(ctx.now) {
-            return Err(ArmError::conflict(format!("workspace `{}` is being deleted; retry when the deletion has finished", workspace.name)));
+            return Err(ArmError::conflict(format!(
+                "workspace `{}` is being deleted; retry when the deletion has finished",
+                workspace.name
+            )));
         }
         body::carry_over(schema, &previous.body, &mut request);
         if let Some(path) = body::forbidden_change(schema, &previous.body, &request) {
             return Err(ArmError::bad_request("Conflict", format!("`{path}` of workspace `{}` cannot be changed in place; delete and create the workspace again", workspace.name)).with_target(path));
         }
     }
-    if request.get("location").is_none_or(Json::is_null) {
-        if let Some(location) = group.body.get("location") {
-            request["location"] = location.clone();
-        }
+    if request.get("location").is_none_or(Json::is_null)
+        && let Some(location) = group.body.get("location")
+    {
+        request["location"] = location.clone();
     }
     body::validate(schema, &request, previous.is_none())?;
 
-    let mut properties = request.get("properties").cloned().filter(Json::is_object).unwrap_or_else(|| json!({}));
+    let mut properties = request
+        .get("properties")
+        .cloned()
+        .filter(Json::is_object)
+        .unwrap_or_else(|| json!({}));
     let workspace_id = previous
         .as_ref()
-        .and_then(|record| record.body["properties"]["workspaceId"].as_str().map(str::to_owned))
+        .and_then(|record| {
+            record.body["properties"]["workspaceId"]
+                .as_str()
+                .map(str::to_owned)
+        })
         .unwrap_or_else(crate::arm::new_guid);
     let location = request["location"].as_str().unwrap_or("eastus").to_owned();
     properties["workspaceId"] = json!(workspace_id);
     properties["discoveryUrl"] = json!(format!("{}/discovery", ctx.base_url));
-    properties["mlFlowTrackingUri"] = json!(format!("azureml://{location}.api.azureml.ms/mlflow/v1.0{}", workspace.id()));
+    properties["mlFlowTrackingUri"] = json!(format!(
+        "azureml://{location}.api.azureml.ms/mlflow/v1.0{}",
+        workspace.id()
+    ));
     properties["tenantId"] = json!(crate::DEMO_TENANT);
-    let (working, pending) = if previous.is_some() { ("Updating", "Succeeded") } else { ("Creating", "Succeeded") };
+    let (working, pending) = if previous.is_some() {
+        ("Updating", "Succeeded")
+    } else {
+        ("Creating", "Succeeded")
+    };
     properties["provisioningState"] = json!(working);
-    let created_at = previous.as_ref().map_or(ctx.now, |record| record.meta.created_at);
+    let created_at = previous
+        .as_ref()
+        .map_or(ctx.now, |record| record.meta.created_at);
     let mut stored = json!({
         "id": workspace.id(),
         "name": workspace.name,
@@ -213,11 +325,15 @@ fn put_workspace(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, mut reque
             stored[field] = value.clone();
         }
     }
-    if let Some(identity) = stored.get_mut("identity").filter(|identity| identity.is_object()) {
-        if identity["type"].as_str().is_some_and(|kind| kind.contains("SystemAssigned")) {
-            identity["principalId"] = json!(crate::arm::new_guid());
-            identity["tenantId"] = json!(crate::DEMO_TENANT);
-        }
+    if let Some(identity) = stored
+        .get_mut("identity")
+        .filter(|identity| identity.is_object())
+        && identity["type"]
+            .as_str()
+            .is_some_and(|kind| kind.contains("SystemAssigned"))
+    {
+        identity["principalId"] = json!(crate::arm::new_guid());
+        identity["tenantId"] = json!(crate::DEMO_TENANT);
     }
     let done_at = ctx.now + ctx.delay_ms;
     let record = Record {
@@ -232,18 +348,34 @@ fn put_workspace(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, mut reque
             created_at,
             modified_at: ctx.now,
             ready_at: Some(done_at),
-            pending: Some(Pending { provisioning_state: pending.to_owned(), instance_state: None }),
+            pending: Some(Pending {
+                provisioning_state: pending.to_owned(),
+                instance_state: None,
+            }),
             ..Meta::default()
         },
     };
     let mut record = record;
     record.settle(ctx.now);
     store::put(tx, &record)?;
-    let headers = operations::begin(tx, &ctx.base_url, &workspace.subscription, &location, &key, "put", ctx.now, done_at)?;
+    let headers = operations::begin(
+        tx,
+        ctx,
+        &workspace.subscription,
+        &location,
+        &key,
+        "put",
+        done_at,
+    )?;
     Ok(Reply::json(StatusCode::ACCEPTED, render(ctx, &record)).with_headers(headers))
 }
 
-fn patch_workspace(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, request: Json) -> Result<Reply, ArmError> {
+fn patch_workspace(
+    tx: &Connection,
+    ctx: &Ctx,
+    workspace: &WorkspaceRef,
+    request: Json,
+) -> Result<Reply, ArmError> {
     let schema = ctx
         .registry
         .get("azureml_workspace")
@@ -251,7 +383,10 @@ fn patch_workspace(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, request
     body::refuse_unknown_keys(&request, PATCHABLE, "")?;
     let mut record = existing(tx, workspace, ctx.now)?;
     if record.is_deleting(ctx.now) {
-        return Err(ArmError::conflict(format!("workspace `{}` is being deleted", workspace.name)));
+        return Err(ArmError::conflict(format!(
+            "workspace `{}` is being deleted",
+            workspace.name
+        )));
     }
     body::validate(schema, &request, false)?;
     for field in ["tags", "sku", "identity"] {
@@ -270,7 +405,11 @@ fn patch_workspace(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, request
     Ok(Reply::json(StatusCode::OK, render(ctx, &record)))
 }
 
-fn delete_workspace(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef) -> Result<Reply, ArmError> {
+fn delete_workspace(
+    tx: &Connection,
+    ctx: &Ctx,
+    workspace: &WorkspaceRef,
+) -> Result<Reply, ArmError> {
     let key = key_of(&workspace.id());
     let Some(mut record) = store::get(tx, &key, ctx.now)? else {
         return Ok(Reply::empty(StatusCode::NO_CONTENT));
@@ -286,21 +425,43 @@ fn delete_workspace(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef) -> Res
             }
         }
     }
-    let location = record.body["location"].as_str().unwrap_or_default().to_owned();
-    let headers = operations::begin(tx, &ctx.base_url, &workspace.subscription, &location, &key, "delete", ctx.now, done_at)?;
+    let location = record.body["location"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let headers = operations::begin(
+        tx,
+        ctx,
+        &workspace.subscription,
+        &location,
+        &key,
+        "delete",
+        done_at,
+    )?;
     Ok(Reply::empty(StatusCode::ACCEPTED).with_headers(headers))
 }
 
 /// `POST …/workspaces/{w}/listKeys`.
-pub(crate) fn action(tx: &Connection, ctx: &Ctx, method: &Method, workspace: &WorkspaceRef, action: &str) -> Result<Reply, ArmError> {
+pub(crate) fn action(
+    tx: &Connection,
+    ctx: &Ctx,
+    method: &Method,
+    workspace: &WorkspaceRef,
+    action: &str,
+) -> Result<Reply, ArmError> {
     if !action.eq_ignore_ascii_case("listKeys") {
-        return Err(ArmError::not_found(format!("`{action}` is not an action of workspaces")));
+        return Err(ArmError::not_found(format!(
+            "`{action}` is not an action of workspaces"
+        )));
     }
     if *method != Method::POST {
         return Err(method_not_allowed(method));
     }
     let record = existing(tx, workspace, ctx.now)?;
-    let seed = record.body["properties"]["workspaceId"].as_str().unwrap_or_default().to_owned();
+    let seed = record.body["properties"]["workspaceId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let key = |label: &str| crate::seed::digest(&format!("{seed}/{label}"));
     Ok(Reply::json(
         StatusCode::OK,

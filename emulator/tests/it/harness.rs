@@ -53,7 +53,9 @@ pub fn client_for(running: &RunningEmulator) -> reqwest::Client {
     let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(30));
     if let Some(ca) = running.ca_certificate() {
         let pem = std::fs::read(ca).expect("CA certificate readable");
-        builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("CA certificate parses"));
+        builder = builder.add_root_certificate(
+            reqwest::Certificate::from_pem(&pem).expect("CA certificate parses"),
+        );
     }
     builder.build().expect("client builds")
 }
@@ -70,9 +72,17 @@ impl Harness {
         let mut config = EmulatorConfig::new(dir.path());
         config.token = Some(TOKEN.to_owned());
         configure(&mut config);
-        let running = emulator::start(config.clone()).await.expect("emulator starts");
+        let running = emulator::start(config.clone())
+            .await
+            .expect("emulator starts");
         let client = client_for(&running);
-        Harness { running: Some(running), client, dir, token: Some(TOKEN.to_owned()), config }
+        Harness {
+            running: Some(running),
+            client,
+            dir,
+            token: Some(TOKEN.to_owned()),
+            config,
+        }
     }
 
     /// Stops and starts the emulator again on the same data folder.
@@ -86,7 +96,9 @@ impl Harness {
             running.shutdown().await;
         }
         configure(&mut self.config);
-        let running = emulator::start(self.config.clone()).await.expect("emulator restarts");
+        let running = emulator::start(self.config.clone())
+            .await
+            .expect("emulator restarts");
         self.client = client_for(&running);
         self.running = Some(running);
     }
@@ -98,18 +110,33 @@ impl Harness {
 
     /// Absolute URL of a path (or URL), with `api-version` added when the path has no query.
     pub fn url(&self, path: &str) -> String {
-        let absolute = if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.emulator().url()) };
-        if absolute.contains('?') { absolute } else { format!("{absolute}?api-version={API_VERSION}") }
+        let absolute = if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.emulator().url())
+        };
+        if absolute.contains('?') {
+            absolute
+        } else {
+            format!("{absolute}?api-version={API_VERSION}")
+        }
     }
 
     /// Sends a request with the harness token.
     pub async fn send(&self, method: Method, path: &str, body: Option<Json>) -> Answer {
         let url = self.url(path);
-        self.send_raw(method, &url, body, self.token.as_deref()).await
+        self.send_raw(method, &url, body, self.token.as_deref())
+            .await
     }
 
     /// Sends a request to an exact URL with an optional bearer token.
-    pub async fn send_raw(&self, method: Method, url: &str, body: Option<Json>, token: Option<&str>) -> Answer {
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<Json>,
+        token: Option<&str>,
+    ) -> Answer {
         let mut request = self.client.request(method, url);
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -121,8 +148,16 @@ impl Harness {
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.expect("body readable");
-        let body = if text.is_empty() { Json::Null } else { serde_json::from_str(&text).unwrap_or(Json::String(text)) };
-        Answer { status, headers, body }
+        let body = if text.is_empty() {
+            Json::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Json::String(text))
+        };
+        Answer {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Answer {
@@ -147,13 +182,22 @@ impl Harness {
 
     /// Polls the `Azure-AsyncOperation` monitor of a write until it is terminal; returns the status.
     pub async fn wait(&self, answer: &Answer) -> String {
-        let monitor = answer.header("azure-asyncoperation").expect("Azure-AsyncOperation header");
+        let monitor = answer
+            .header("azure-asyncoperation")
+            .expect("Azure-AsyncOperation header");
         // Rebased onto the running emulator: a restart on port 0 changes the port.
-        let monitor = monitor.find("/subscriptions/").map(|start| &monitor[start..]).expect("monitor path").to_owned();
+        let monitor = monitor
+            .find("/subscriptions/")
+            .map(|start| &monitor[start..])
+            .expect("monitor path")
+            .to_owned();
         for _ in 0..200 {
             let status = self.get(&monitor).await;
             assert_eq!(status.status, StatusCode::OK, "{status:?}");
-            let state = status.body["status"].as_str().expect("status field").to_owned();
+            let state = status.body["status"]
+                .as_str()
+                .expect("status field")
+                .to_owned();
             if state != "InProgress" {
                 return state;
             }
@@ -164,7 +208,12 @@ impl Harness {
 
     /// Creates (and waits for) the test workspace in the demo resource group.
     pub async fn workspace(&self) {
-        let answer = self.put(&workspace_path(WORKSPACE), json!({ "location": "eastus", "properties": { "friendlyName": "test" } })).await;
+        let answer = self
+            .put(
+                &workspace_path(WORKSPACE),
+                json!({ "location": "eastus", "properties": { "friendlyName": "test" } }),
+            )
+            .await;
         assert_eq!(answer.status, StatusCode::ACCEPTED, "{answer:?}");
         assert_eq!(self.wait(&answer).await, "Succeeded");
     }
@@ -185,7 +234,10 @@ pub fn group_path() -> String {
 
 /// Path of a workspace in the demo resource group.
 pub fn workspace_path(name: &str) -> String {
-    format!("{}/providers/Microsoft.MachineLearningServices/workspaces/{name}", group_path())
+    format!(
+        "{}/providers/Microsoft.MachineLearningServices/workspaces/{name}",
+        group_path()
+    )
 }
 
 /// Path of a compute in the test workspace.
