@@ -4,3 +4,5 @@
 pub mod diagnostic;
 
 pub use diagnostic::{render_diagnostic, render_diagnostics};
+pub mod json;
+pub mod plan;
