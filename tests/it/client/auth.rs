@@ -1,7 +1,9 @@
 //! Authentication: a static token, client credentials through the emulator's token endpoint,
 //! and refusals (401, 403) surfaced with the service's code and message verbatim.
 
-use emulator::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_RESOURCE_GROUP, DEMO_SUBSCRIPTION, DEMO_TENANT};
+use emulator::{
+    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_RESOURCE_GROUP, DEMO_SUBSCRIPTION, DEMO_TENANT,
+};
 use engine::api::{ApiError, ArmClient, AuthError, Credential};
 use pretty_assertions::assert_eq;
 
@@ -17,8 +19,15 @@ fn client_secret(served: &super::Served, secret: &str) -> Credential {
 }
 
 /// GET of the demo resource group, returning the raw status and body, for comparison.
-async fn raw_get(served: &super::Served, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
-    let mut request = served.http().get(format!("{}{path}?api-version=2021-04-01", served.url().trim_end_matches('/')));
+async fn raw_get(
+    served: &super::Served,
+    path: &str,
+    token: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let mut request = served.http().get(format!(
+        "{}{path}?api-version=2021-04-01",
+        served.url().trim_end_matches('/')
+    ));
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
@@ -49,15 +58,27 @@ async fn a_wrong_token_is_a_401_with_the_service_error_verbatim() {
     let path = format!("/subscriptions/{DEMO_SUBSCRIPTION}/resourceGroups/{DEMO_RESOURCE_GROUP}");
     let (status, body) = raw_get(&served, &path, Some("not-a-valid-token")).await;
     assert_eq!(status, 401);
-    let ApiError::Arm { status, code, message, .. } = &error else {
+    let ApiError::Arm {
+        status,
+        code,
+        message,
+        ..
+    } = &error
+    else {
         panic!("expected an ARM error, got {error:?}");
     };
     assert_eq!(*status, 401);
     assert_eq!(code, body["error"]["code"].as_str().expect("code"));
     assert_eq!(message, body["error"]["message"].as_str().expect("message"));
     let shown = error.to_string();
-    assert!(shown.contains(code.as_str()) && shown.contains(message.as_str()), "{shown}");
-    assert!(!shown.contains("not-a-valid-token"), "the token is never shown: {shown}");
+    assert!(
+        shown.contains(code.as_str()) && shown.contains(message.as_str()),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("not-a-valid-token"),
+        "the token is never shown: {shown}"
+    );
 }
 
 #[tokio::test]
@@ -76,8 +97,17 @@ async fn client_credentials_are_exchanged_at_the_emulator_token_endpoint() {
         assert_eq!(group["name"], DEMO_RESOURCE_GROUP);
     }
     let workspace = super::workspace(&client, "sp-ws").await;
-    assert!(client.get_workspace(&workspace).await.expect("read").is_some());
-    assert!(!logs.text().contains(DEMO_CLIENT_SECRET), "the secret is never logged");
+    assert!(
+        client
+            .get_workspace(&workspace)
+            .await
+            .expect("read")
+            .is_some()
+    );
+    assert!(
+        !logs.text().contains(DEMO_CLIENT_SECRET),
+        "the secret is never logged"
+    );
     assert!(!format!("{client:?}").contains(DEMO_CLIENT_SECRET));
 }
 
@@ -89,12 +119,21 @@ async fn a_wrong_client_secret_is_refused_at_the_token_endpoint() {
         .get_resource_group(DEMO_SUBSCRIPTION, DEMO_RESOURCE_GROUP)
         .await
         .expect_err("refused");
-    let ApiError::Auth(AuthError::Refused { status, code, message, .. }) = &error else {
+    let ApiError::Auth(AuthError::Refused {
+        status,
+        code,
+        message,
+        ..
+    }) = &error
+    else {
         panic!("expected a refused token request, got {error:?}");
     };
     assert!((400..500).contains(status), "{status}");
     assert!(!code.is_empty() && !message.is_empty(), "{code}: {message}");
-    let chain = format!("{error}: {}", std::error::Error::source(&error).expect("cause"));
+    let chain = format!(
+        "{error}: {}",
+        std::error::Error::source(&error).expect("cause")
+    );
     assert!(chain.contains(code.as_str()), "{chain}");
     assert!(!chain.contains("wrong-secret"), "{chain}");
 }
@@ -105,7 +144,10 @@ async fn a_token_without_the_subscription_is_a_403() {
     // The demo client's tokens grant only the demo subscription.
     let client: ArmClient = served.client_with(client_secret(&served, DEMO_CLIENT_SECRET));
     let other = "11111111-1111-1111-1111-111111111111";
-    let error = client.get_resource_group(other, "some-rg").await.expect_err("forbidden");
+    let error = client
+        .get_resource_group(other, "some-rg")
+        .await
+        .expect_err("forbidden");
     assert_eq!(error.status(), Some(403), "{error}");
     let ApiError::Arm { code, message, .. } = &error else {
         panic!("expected an ARM error, got {error:?}");

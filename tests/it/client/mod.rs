@@ -41,7 +41,12 @@ impl Served {
     pub fn config(&self, credential: Credential) -> ClientConfig {
         let mut config = ClientConfig::new(credential);
         config.endpoint = url::Url::parse(&self.url()).expect("emulator URL");
-        config.ca_certificate = Some(self.emulator.ca_certificate().expect("an HTTPS emulator").to_path_buf());
+        config.ca_certificate = Some(
+            self.emulator
+                .ca_certificate()
+                .expect("an HTTPS emulator")
+                .to_path_buf(),
+        );
         config.subscription_id = Some(DEMO_SUBSCRIPTION.to_owned());
         config.retry = RetryPolicy {
             max_attempts: 8,
@@ -62,7 +67,8 @@ impl Served {
 
     /// A plain reqwest client trusting the emulator, for raw requests to compare with.
     pub fn http(&self) -> reqwest::Client {
-        let certificate = std::fs::read(self.emulator.ca_certificate().expect("an HTTPS emulator")).expect("CA file");
+        let certificate = std::fs::read(self.emulator.ca_certificate().expect("an HTTPS emulator"))
+            .expect("CA file");
         reqwest::Client::builder()
             .tls_certs_merge(reqwest::Certificate::from_pem_bundle(&certificate).expect("PEM"))
             .build()
@@ -71,7 +77,11 @@ impl Served {
 
     /// `GET /_emulator/stats` with the static token.
     pub async fn stats(&self) -> serde_json::Value {
-        self.http().get(format!("{}/_emulator/stats", self.url().trim_end_matches('/')))
+        self.http()
+            .get(format!(
+                "{}/_emulator/stats",
+                self.url().trim_end_matches('/')
+            ))
             .bearer_auth(TOKEN)
             .send()
             .await
@@ -91,7 +101,10 @@ pub async fn serve(adjust: impl FnOnce(&mut EmulatorConfig)) -> Served {
     config.token = Some(TOKEN.to_owned());
     adjust(&mut config);
     let emulator = emulator::start(config).await.expect("emulator starts");
-    Served { emulator, _dir: dir }
+    Served {
+        emulator,
+        _dir: dir,
+    }
 }
 
 /// The catalogue.
@@ -107,7 +120,9 @@ pub fn schema(type_name: &str) -> &'static ResourceSchema {
 
 /// The id of an underlying demo resource, e.g. `Microsoft.Compute/virtualMachines/demo-ubuntu-vm`.
 pub fn demo_resource(path: &str) -> String {
-    format!("/subscriptions/{DEMO_SUBSCRIPTION}/resourceGroups/{DEMO_RESOURCE_GROUP}/providers/{path}")
+    format!(
+        "/subscriptions/{DEMO_SUBSCRIPTION}/resourceGroups/{DEMO_RESOURCE_GROUP}/providers/{path}"
+    )
 }
 
 /// An object of attributes from `(name, value)` pairs.

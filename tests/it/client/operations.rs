@@ -16,7 +16,11 @@ async fn writes_wait_for_provisioning_to_finish() {
     let client = served.client();
     let started = Instant::now();
     let workspace_id = super::workspace(&client, "lro-ws").await;
-    assert!(started.elapsed() >= Duration::from_millis(1400), "the workspace PUT waited: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(1400),
+        "the workspace PUT waited: {:?}",
+        started.elapsed()
+    );
     let started = Instant::now();
     let cluster = client
         .create_or_update(
@@ -30,7 +34,11 @@ async fn writes_wait_for_provisioning_to_finish() {
         )
         .await
         .expect("created");
-    assert!(started.elapsed() >= Duration::from_millis(1400), "the compute PUT waited: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(1400),
+        "the compute PUT waited: {:?}",
+        started.elapsed()
+    );
     assert_eq!(cluster.get_str("provisioning_state"), Some("Succeeded"));
     assert!(logs.text().contains("polled operation"), "polls are traced");
     assert!(!logs.text().contains(TOKEN), "the token is never logged");
@@ -58,5 +66,9 @@ async fn an_operation_that_outlasts_the_poll_timeout_is_a_timeout() {
         .await
         .expect_err("times out");
     assert!(matches!(error, ApiError::Timeout { .. }), "{error}");
-    assert!(started.elapsed() < Duration::from_secs(5), "gave up at the timeout: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "gave up at the timeout: {:?}",
+        started.elapsed()
+    );
 }

@@ -40,10 +40,16 @@ async fn idempotent_calls_ride_out_injected_faults() {
         ("vm_size", "STANDARD_DS3_V2".into()),
         ("max_node_count", 1.into()),
     ]);
-    let created = client.create_or_update(cluster, &desired).await.expect("created despite faults");
+    let created = client
+        .create_or_update(cluster, &desired)
+        .await
+        .expect("created despite faults");
     let cluster_id = created.get_str("id").expect("id").to_owned();
     desired.set("max_node_count", 2.into());
-    let patched = client.patch(cluster, &cluster_id, &desired).await.expect("patched despite faults");
+    let patched = client
+        .patch(cluster, &cluster_id, &desired)
+        .await
+        .expect("patched despite faults");
     assert_eq!(patched.get("max_node_count"), &2.into());
     let vm = schema("azureml_attached_virtual_machine");
     let attached = client
@@ -52,7 +58,10 @@ async fn idempotent_calls_ride_out_injected_faults() {
             &object(&[
                 ("name", "faulty-vm".into()),
                 ("workspace_id", workspace_id.as_str().into()),
-                ("resource_id", demo_resource("Microsoft.Compute/virtualMachines/demo-ubuntu-vm").into()),
+                (
+                    "resource_id",
+                    demo_resource("Microsoft.Compute/virtualMachines/demo-ubuntu-vm").into(),
+                ),
                 ("admin_username", "azureuser".into()),
                 ("admin_password", "P4ssword!".into()),
             ]),
@@ -60,7 +69,14 @@ async fn idempotent_calls_ride_out_injected_faults() {
         .await
         .expect("attached despite faults");
     for _ in 0..5 {
-        assert_eq!(client.list(workspace_id.as_str(), Collection::Computes).await.expect("listed").len(), 2);
+        assert_eq!(
+            client
+                .list(workspace_id.as_str(), Collection::Computes)
+                .await
+                .expect("listed")
+                .len(),
+            2
+        );
     }
     let keys = client
         .list_keys(&ArmId::parse(attached.get_str("id").expect("id")).expect("id"))
@@ -68,7 +84,11 @@ async fn idempotent_calls_ride_out_injected_faults() {
         .expect("listKeys is a read and is retried");
     assert_eq!(keys["administratorAccount"]["password"], "P4ssword!");
     client
-        .delete(vm, attached.get_str("id").expect("id"), UnderlyingResourceAction::Detach)
+        .delete(
+            vm,
+            attached.get_str("id").expect("id"),
+            UnderlyingResourceAction::Detach,
+        )
         .await
         .expect("detached despite faults");
     client
@@ -79,14 +99,20 @@ async fn idempotent_calls_ride_out_injected_faults() {
     let text = logs.text();
     let retries = text.matches("retrying ARM request").count();
     assert!(retries > 0, "faults were injected and retried:\n{text}");
-    assert!(text.contains("attempt=") && text.contains("delay_ms=") && text.contains("failure=status"), "{text}");
+    assert!(
+        text.contains("attempt=") && text.contains("delay_ms=") && text.contains("failure=status"),
+        "{text}"
+    );
     for secret in [TOKEN, "P4ssword!"] {
         assert!(!text.contains(secret), "`{secret}` must never be logged");
     }
     // Bounded: every retry is one extra request, and nothing else was sent.
     let stats = served.stats().await;
     let sent = total_requests(&stats) - before - 1; // the second stats call itself
-    assert!(sent >= retries as u64, "{sent} requests for {retries} retries: {stats}");
+    assert!(
+        sent >= retries as u64,
+        "{sent} requests for {retries} retries: {stats}"
+    );
     assert!(sent < 200, "{sent} requests: {stats}");
 }
 
@@ -109,11 +135,31 @@ async fn retries_are_bounded_and_the_last_error_is_returned() {
         max_delay: std::time::Duration::from_millis(20),
     };
     let client = ArmClient::new(config).expect("client");
-    let workspace = ArmClient::workspace_id(emulator::DEMO_SUBSCRIPTION, emulator::DEMO_RESOURCE_GROUP, "never");
+    let workspace = ArmClient::workspace_id(
+        emulator::DEMO_SUBSCRIPTION,
+        emulator::DEMO_RESOURCE_GROUP,
+        "never",
+    );
     let started = std::time::Instant::now();
-    let error = client.get_workspace(&workspace).await.expect_err("every attempt fails");
-    assert!(matches!(error, ApiError::Arm { status: 429 | 500 | 503, .. }), "{error}");
-    assert_eq!(logs.text().matches("retrying ARM request").count(), 2, "3 attempts = 2 retries");
+    let error = client
+        .get_workspace(&workspace)
+        .await
+        .expect_err("every attempt fails");
+    assert!(
+        matches!(
+            error,
+            ApiError::Arm {
+                status: 429 | 500 | 503,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert_eq!(
+        logs.text().matches("retrying ARM request").count(),
+        2,
+        "3 attempts = 2 retries"
+    );
     // 429s carry `Retry-After: 1`, which is honoured; at most 2 waits.
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
