@@ -275,33 +275,40 @@ async fn run_step(
     }
 }
 
-/// The caller's resolved values, checked against the plan: no unknown may remain in a
-/// configurable attribute, and a value the plan knew must not have changed.
+/// The object to send: the planned `after` (defaults and kept values included), with every
+/// value the plan did not know taken from the caller's re-evaluated configuration. A configured
+/// value the plan knew must come out the same; computed values still unknown are left out
+/// (the service fills them in).
 fn resolved(
     change: &ResourceChange,
     schema: &ResourceSchema,
     hooks: &dyn ApplyHooks,
 ) -> Result<ObjectValue, String> {
-    let desired = hooks.resolve(change)?;
-    let planned = change.after.as_ref();
+    let configured = hooks.resolve(change)?;
+    let mut desired = change.after.clone().unwrap_or_else(|| configured.clone());
     for (name, attribute) in &schema.attributes {
+        let planned = desired.get(name).clone();
         if !attribute.presence.is_configurable() {
+            if planned.contains_unknown() {
+                desired.set(name, Value::Null);
+            }
             continue;
         }
-        let value = desired.get(name);
+        let value = configured.get(name);
         if value.contains_unknown() {
             return Err(format!(
                 "`{}`: `{name}` is still unknown at apply time",
                 change.addr
             ));
         }
-        if let Some(planned) = planned.map(|after| after.get(name))
-            && !planned.contains_unknown()
-            && !planned.is_null()
-            && !attribute.sensitive
-            && !attribute.write_only
-            && planned != value
-        {
+        if planned.contains_unknown() || attribute.sensitive || attribute.write_only {
+            // Secrets: the plan may hold a digest; the configuration holds the value to send.
+            if !value.is_null() || planned.contains_unknown() {
+                desired.set(name, value.clone());
+            }
+            continue;
+        }
+        if !planned.is_null() && !agrees(&planned, value) {
             return Err(format!(
                 "`{}`: the planned value of `{name}` changed during apply; run plan again",
                 change.addr
@@ -309,6 +316,25 @@ fn resolved(
         }
     }
     Ok(desired)
+}
+
+/// True when every value set in `configured` equals the planned one (the plan adds defaults
+/// and kept values, so unset parts of the configuration say nothing).
+fn agrees(planned: &Value, configured: &Value) -> bool {
+    match (planned, configured) {
+        (_, Value::Null) => true,
+        (Value::Map(planned), Value::Map(configured)) => configured
+            .iter()
+            .all(|(key, value)| agrees(planned.get(key).unwrap_or(&Value::Null), value)),
+        (Value::List(planned), Value::List(configured)) => {
+            planned.len() == configured.len()
+                && planned
+                    .iter()
+                    .zip(configured)
+                    .all(|(planned, configured)| agrees(planned, configured))
+        }
+        (planned, configured) => planned == configured,
+    }
 }
 
 /// The object the service returned, plus what was sent that the service never returns

@@ -57,7 +57,7 @@ resource "azureml_attached_virtual_machine" "original" {
 
 resource "azureml_attached_virtual_machine" "renamed" {
   count           = var.vm_block == "renamed" ? 1 : 0
-  name            = "train-vm-2"
+  name            = "train-vm-renamed"
   workspace_id    = azureml_workspace.main.id
   resource_id     = local.vm_id
   admin_username  = "azureuser"

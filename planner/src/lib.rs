@@ -10,3 +10,4 @@ pub mod commands;
 pub mod config;
 pub mod render;
 pub mod source;
+pub mod target;

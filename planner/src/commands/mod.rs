@@ -5,6 +5,12 @@
 //! Exit codes follow Terraform: 0 success, 1 error, and with `--detailed-exitcode` (and always
 //! for `drift`) 2 when changes are present.
 
+pub mod apply;
+mod drift;
+mod import;
+pub mod plan;
+pub mod session;
+mod show;
 mod validate;
 
 use std::io::Write as _;
@@ -54,22 +60,21 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn dispatch(dir: &Path, command: Command) -> anyhow::Result<Outcome> {
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+    };
     match command {
         Command::Validate(args) => validate::run(dir, &args),
-        other => anyhow::bail!("`{}` is not available yet", command_name(&other)),
-    }
-}
-
-fn command_name(command: &Command) -> &'static str {
-    match command {
-        Command::Validate(_) => "validate",
-        Command::Plan(_) => "plan",
-        Command::Apply(_) => "apply",
-        Command::Destroy(_) => "destroy",
-        Command::Drift(_) => "drift",
-        Command::Import(_) => "import",
-        Command::Show(_) => "show",
-        Command::State(_) => "state",
+        Command::Plan(args) => plan::run(&runtime()?, dir, &args),
+        Command::Apply(args) => apply::run(&runtime()?, dir, &args),
+        Command::Destroy(args) => apply::run_destroy(&runtime()?, dir, &args),
+        Command::Drift(args) => drift::run(&runtime()?, dir, &args),
+        Command::Import(args) => import::run(&runtime()?, dir, &args),
+        Command::Show(args) => show::run(dir, &args),
+        Command::State(command) => show::run_state(dir, &command),
     }
 }
 

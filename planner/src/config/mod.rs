@@ -164,28 +164,7 @@ pub struct TerraformSettings {
     pub state_path: Option<String>,
 }
 
-/// How `lifecycle { ignore_changes }` is set.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum IgnoreChanges {
-    /// Not set: every attribute is compared.
-    #[default]
-    Nothing,
-    /// These attributes (and everything below them) are ignored.
-    Paths(Vec<AttrPath>),
-    /// `ignore_changes = all`.
-    All,
-}
-
-/// The `lifecycle` block of a resource.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct LifecycleOptions {
-    /// Refuse plans that destroy the resource.
-    pub prevent_destroy: bool,
-    /// Create the replacement before destroying the old object.
-    pub create_before_destroy: bool,
-    /// Attributes whose changes are ignored.
-    pub ignore_changes: IgnoreChanges,
-}
+pub use engine::plan::{IgnoreChanges, LifecycleOptions};
 
 /// Where a resource block and each of its arguments are in the sources, to map engine
 /// diagnostics (`Subject::Attr`) back to file, line and column.

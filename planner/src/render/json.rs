@@ -107,7 +107,10 @@ pub fn resource_change_json(change: &ResourceChange, registry: &Registry) -> Jso
         .get(&change.addr.resource_type)
         .map(|schema| &schema.attributes);
     let mut body = Map::new();
-    body.insert("actions".to_owned(), json!(change.action.terraform_actions()));
+    body.insert(
+        "actions".to_owned(),
+        json!(change.action.terraform_actions()),
+    );
     body.insert(
         "before".to_owned(),
         change
@@ -131,17 +134,15 @@ pub fn resource_change_json(change: &ResourceChange, registry: &Registry) -> Jso
     );
     body.insert(
         "before_sensitive".to_owned(),
-        change
-            .before
-            .as_ref()
-            .map_or(Json::Bool(false), |before| object_sensitive(attributes, before)),
+        change.before.as_ref().map_or(Json::Bool(false), |before| {
+            object_sensitive(attributes, before)
+        }),
     );
     body.insert(
         "after_sensitive".to_owned(),
-        change
-            .after
-            .as_ref()
-            .map_or(Json::Bool(false), |after| object_sensitive(attributes, after)),
+        change.after.as_ref().map_or(Json::Bool(false), |after| {
+            object_sensitive(attributes, after)
+        }),
     );
     if !change.replace_paths.is_empty() {
         body.insert(
@@ -318,7 +319,10 @@ fn unknown_json(value: &Value) -> Json {
 }
 
 /// `before_sensitive`/`after_sensitive`/`sensitive_values` of a resource object.
-fn object_sensitive(attributes: Option<&BTreeMap<String, Attribute>>, object: &ObjectValue) -> Json {
+fn object_sensitive(
+    attributes: Option<&BTreeMap<String, Attribute>>,
+    object: &ObjectValue,
+) -> Json {
     members_sensitive(attributes, &object.0)
 }
 
@@ -385,7 +389,10 @@ mod tests {
                 Value::List(vec![Value::from("a"), Value::Unknown]),
             ),
         ]));
-        let any = Typed { ty: None, secret: false };
+        let any = Typed {
+            ty: None,
+            secret: false,
+        };
         assert_eq!(
             value_json(any, &value),
             Some(json!({"name": "x", "list": ["a", null]}))
@@ -402,7 +409,10 @@ mod tests {
             ty: Some(&AttrType::String),
             secret: true,
         };
-        assert_eq!(value_json(secret, &Value::from("hunter2")), Some(Json::Null));
+        assert_eq!(
+            value_json(secret, &Value::from("hunter2")),
+            Some(Json::Null)
+        );
         assert_eq!(sensitive_json(secret, &Value::Null), Json::Bool(true));
         assert_eq!(value_json(secret, &Value::Unknown), None);
     }

@@ -188,7 +188,10 @@ fn write_plan(
                  deleted outside of amlplan."
             )?;
         } else {
-            writeln!(out, "No changes. Your infrastructure matches the configuration.")?;
+            writeln!(
+                out,
+                "No changes. Your infrastructure matches the configuration."
+            )?;
             writeln!(out)?;
             writeln!(
                 out,
@@ -206,7 +209,14 @@ fn write_plan(
     writeln!(out, "amlplan will perform the following actions:")?;
     writeln!(out)?;
     for change in &changes {
-        write_change(out, change, registry, options, Context::Planned, &plan.changes)?;
+        write_change(
+            out,
+            change,
+            registry,
+            options,
+            Context::Planned,
+            &plan.changes,
+        )?;
         writeln!(out)?;
     }
     writeln!(out, "Plan: {}.", PlanCounts::of(plan))
@@ -219,7 +229,10 @@ fn write_refresh_only(
     options: &RenderOptions,
 ) -> fmt::Result {
     if plan.drift.is_empty() {
-        writeln!(out, "No changes. Your infrastructure still matches the configuration.")?;
+        writeln!(
+            out,
+            "No changes. Your infrastructure still matches the configuration."
+        )?;
         writeln!(out)?;
         return writeln!(
             out,
@@ -339,11 +352,7 @@ fn update_phrase(kind: &engine::plan::UpdateKind) -> String {
 }
 
 /// The `# ...` lines above a resource block.
-fn header_lines(
-    change: &ResourceChange,
-    context: Context,
-    all: &[ResourceChange],
-) -> Vec<String> {
+fn header_lines(change: &ResourceChange, context: Context, all: &[ResourceChange]) -> Vec<String> {
     let addr = &change.addr;
     let mut lines = Vec::new();
     if context == Context::Drift {
@@ -371,7 +380,9 @@ fn header_lines(
         lines.push(format!("({reason})"));
     }
     if change.action == Action::Reattach {
-        lines.push("(the resource is kept; the detach finishes before the attach starts)".to_owned());
+        lines.push(
+            "(the resource is kept; the detach finishes before the attach starts)".to_owned(),
+        );
     }
     // The attachment invariant, made visible: a rename is a detach and an attach of different
     // addresses, and apply orders them (engine::plan::order).
@@ -775,7 +786,10 @@ impl Differ<'_> {
         show_all: bool,
     ) -> Vec<Entry> {
         let objects = matches!(element.ty, Some(AttrType::Object(_)))
-            || before.iter().chain(after).any(|item| matches!(item, Value::Map(_)));
+            || before
+                .iter()
+                .chain(after)
+                .any(|item| matches!(item, Value::Map(_)));
         let mut nodes: Vec<(usize, Node)> = Vec::new();
         if objects {
             for index in 0..before.len().max(after.len()) {
@@ -820,7 +834,14 @@ impl Differ<'_> {
     }
 
     /// The node of one value pair. `show_all`: members of unchanged containers are shown.
-    fn value(&self, typed: Typed<'_>, old: &Value, new: &Value, path: &AttrPath, show_all: bool) -> Node {
+    fn value(
+        &self,
+        typed: Typed<'_>,
+        old: &Value,
+        new: &Value,
+        path: &AttrPath,
+        show_all: bool,
+    ) -> Node {
         if typed.secret {
             return self.secret(old, new, path);
         }
@@ -867,7 +888,14 @@ impl Differ<'_> {
     }
 
     /// A map, object or list on at least one side; the other side may be null.
-    fn container(&self, typed: Typed<'_>, old: &Value, new: &Value, path: &AttrPath, show_all: bool) -> Node {
+    fn container(
+        &self,
+        typed: Typed<'_>,
+        old: &Value,
+        new: &Value,
+        path: &AttrPath,
+        show_all: bool,
+    ) -> Node {
         let (mark, suffix) = match (old, new) {
             (Value::Null, _) => (Some(Mark::Add), ""),
             (_, Value::Null) => (Some(Mark::Remove), " -> null"),
@@ -1063,7 +1091,9 @@ fn line_diff<T: PartialEq>(before: &[T], after: &[T]) -> Vec<DiffStep> {
             };
         }
     }
-    let mut steps: Vec<DiffStep> = (0..prefix).map(|index| DiffStep::Same(index, index)).collect();
+    let mut steps: Vec<DiffStep> = (0..prefix)
+        .map(|index| DiffStep::Same(index, index))
+        .collect();
     let (mut i, mut j) = (0, 0);
     let mut added = Vec::new();
     while i < old.len() || j < new.len() {
@@ -1166,10 +1196,7 @@ mod tests {
                 DiffStep::Added(4),
             ]
         );
-        assert_eq!(
-            line_diff::<&str>(&[], &["a"]),
-            [DiffStep::Added(0)]
-        );
+        assert_eq!(line_diff::<&str>(&[], &["a"]), [DiffStep::Added(0)]);
         assert_eq!(line_diff(&["a"], &[] as &[&str]), [DiffStep::Removed(0)]);
     }
 

@@ -1,0 +1,269 @@
+//! `amlplan apply` and `amlplan destroy`: plan (or read a saved plan), ask, then run the plan
+//! through `engine::apply` with the state saved after every completed operation.
+
+use std::io::{BufRead as _, IsTerminal as _, Write};
+use std::path::Path;
+
+use engine::apply::{ApplyEvent, ApplyOutcome};
+
+use crate::cli::{ApplyArgs, DestroyArgs, PlanOptions, VarArgs};
+
+use super::plan::read_saved;
+use super::session::{Hooks, Planned, Session, state_values};
+use super::{Outcome, Reported, load};
+
+/// Runs `apply`.
+pub fn run(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    args: &ApplyArgs,
+) -> anyhow::Result<Outcome> {
+    match &args.plan_file {
+        Some(path) => apply_saved(runtime, dir, path, args),
+        None => plan_and_apply(
+            runtime,
+            dir,
+            &args.options,
+            false,
+            args.auto_approve,
+            args.json,
+        ),
+    }
+}
+
+/// Runs `destroy`.
+pub fn run_destroy(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    args: &DestroyArgs,
+) -> anyhow::Result<Outcome> {
+    plan_and_apply(runtime, dir, &args.options, true, args.auto_approve, false)
+}
+
+fn plan_and_apply(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    options: &PlanOptions,
+    destroy: bool,
+    auto_approve: bool,
+    json: bool,
+) -> anyhow::Result<Outcome> {
+    let loaded = load(dir, &options.vars)?;
+    runtime.block_on(async {
+        let operation = if destroy { "destroy" } else { "apply" };
+        let mut session = Session::open(dir, loaded, &options.state, operation).await?;
+        let planned = session.plan(options, destroy).await?;
+        {
+            let mut out = std::io::stdout().lock();
+            crate::render::plan::render_plan(
+                &planned.plan,
+                &session.loaded.registry,
+                &mut out,
+                &Default::default(),
+            )?;
+        }
+        session.record_refresh(&planned)?;
+        if !planned.plan.has_changes() || options.refresh_only {
+            session.target.close().await;
+            return Ok(Outcome::Success);
+        }
+        if !auto_approve && !confirm(destroy)? {
+            session.target.close().await;
+            anyhow::bail!("{operation} cancelled");
+        }
+        let outcome = execute(&mut session, &planned, options.parallelism.into(), json).await;
+        session.target.close().await;
+        finish(outcome?, destroy)
+    })
+}
+
+fn apply_saved(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    path: &Path,
+    args: &ApplyArgs,
+) -> anyhow::Result<Outcome> {
+    let saved = read_saved(path)?;
+    let vars = VarArgs {
+        vars: saved.vars.clone(),
+        var_files: saved.var_files.clone(),
+    };
+    let loaded = load(dir, &vars)?;
+    runtime.block_on(async {
+        let mut session = Session::open(dir, loaded, &args.options.state, "apply").await?;
+        if session.state.lineage != saved.lineage && saved.serial != 0 || session.state.serial != saved.serial {
+            session.target.close().await;
+            anyhow::bail!(
+                "the saved plan `{}` is stale: the state changed since it was made (serial {} then, {} now); run `amlplan plan` again",
+                path.display(),
+                saved.serial,
+                session.state.serial
+            );
+        }
+        let known = state_values(&session.state, &session.loaded);
+        let (evaluated, diagnostics) = crate::config::evaluate(&session.loaded.config, &session.loaded.inputs, &known);
+        super::report(&session.loaded.config, &diagnostics)?;
+        let planned = Planned {
+            plan: saved.plan,
+            evaluated,
+            known,
+            gone: Vec::new(),
+        };
+        let outcome = execute(&mut session, &planned, args.options.parallelism.into(), args.json).await;
+        session.target.close().await;
+        finish(outcome?, planned.plan.destroy)
+    })
+}
+
+async fn execute(
+    session: &mut Session,
+    planned: &Planned,
+    parallelism: usize,
+    json: bool,
+) -> anyhow::Result<ApplyOutcome> {
+    let Session {
+        loaded,
+        store,
+        state,
+        key,
+        target,
+        ..
+    } = session;
+    let hooks = Hooks::new(loaded, key, store, state, planned, json);
+    let outcome = engine::apply::apply(
+        &planned.plan,
+        &loaded.registry,
+        &target.client,
+        &hooks,
+        parallelism,
+    )
+    .await;
+    if outcome.succeeded() {
+        print_outputs(&hooks.final_evaluation())?;
+    }
+    Ok(outcome)
+}
+
+fn finish(outcome: ApplyOutcome, destroy: bool) -> anyhow::Result<Outcome> {
+    let mut out = std::io::stdout().lock();
+    if outcome.succeeded() {
+        if destroy {
+            writeln!(
+                out,
+                "\nDestroy complete! Resources: {} destroyed.",
+                outcome.removed
+            )?;
+        } else {
+            writeln!(
+                out,
+                "\nApply complete! Resources: {} added, {} changed, {} destroyed.",
+                outcome.added, outcome.changed, outcome.removed
+            )?;
+        }
+        return Ok(Outcome::Success);
+    }
+    drop(out);
+    let mut err = std::io::stderr().lock();
+    for failure in &outcome.failures {
+        writeln!(err, "error: {}\n  {}\n", failure.addr, failure.message)?;
+    }
+    if !outcome.skipped.is_empty() {
+        let skipped: Vec<String> = outcome.skipped.iter().map(ToString::to_string).collect();
+        writeln!(
+            err,
+            "not applied because a dependency failed: {}",
+            skipped.join(", ")
+        )?;
+    }
+    writeln!(
+        err,
+        "what completed is saved in the state ({} added, {} changed, {} destroyed); fix the error and run apply again",
+        outcome.added, outcome.changed, outcome.removed
+    )?;
+    Err(Reported.into())
+}
+
+fn print_outputs(evaluated: &crate::config::EvaluatedConfig) -> anyhow::Result<()> {
+    if evaluated.outputs.is_empty() {
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "\nOutputs:\n")?;
+    for (name, output) in &evaluated.outputs {
+        let shown = if output.sensitive {
+            "<sensitive>".to_owned()
+        } else {
+            serde_json::to_string(&output.value.to_json())?
+        };
+        writeln!(out, "{name} = {shown}")?;
+    }
+    Ok(())
+}
+
+/// Asks on a terminal; refuses without one (a CI job must pass `--auto-approve`).
+fn confirm(destroy: bool) -> anyhow::Result<bool> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        anyhow::bail!(
+            "no terminal to ask for confirmation: pass --auto-approve to {} without asking",
+            if destroy { "destroy" } else { "apply" }
+        );
+    }
+    let mut out = std::io::stdout().lock();
+    let question = if destroy {
+        "Do you really want to destroy all resources?"
+    } else {
+        "Do you want to perform these actions?"
+    };
+    write!(
+        out,
+        "\n{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+    )?;
+    out.flush()?;
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+/// One progress line, as Terraform prints them (`--json`: one JSON object per line).
+pub fn print_event(out: &mut impl Write, event: &ApplyEvent, json: bool) -> std::io::Result<()> {
+    if json {
+        let value = match event {
+            ApplyEvent::Started { addr, verb } => {
+                serde_json::json!({"type": "apply_start", "address": addr.to_string(), "message": verb})
+            }
+            ApplyEvent::Finished {
+                addr,
+                verb,
+                elapsed,
+                id,
+            } => {
+                serde_json::json!({"type": "apply_complete", "address": addr.to_string(), "message": verb, "elapsed_seconds": elapsed.as_secs_f64(), "id": id})
+            }
+            ApplyEvent::Failed { addr, message } => {
+                serde_json::json!({"type": "apply_errored", "address": addr.to_string(), "message": message})
+            }
+            ApplyEvent::Skipped { addr } => {
+                serde_json::json!({"type": "apply_skipped", "address": addr.to_string()})
+            }
+        };
+        return writeln!(out, "{value}");
+    }
+    match event {
+        ApplyEvent::Started { addr, verb } => writeln!(out, "{addr}: {verb}..."),
+        ApplyEvent::Finished {
+            addr,
+            verb,
+            elapsed,
+            id,
+        } => {
+            let id = id
+                .as_deref()
+                .map(|id| format!(" [id={id}]"))
+                .unwrap_or_default();
+            writeln!(out, "{addr}: {verb} after {}s{id}", elapsed.as_secs())
+        }
+        ApplyEvent::Failed { addr, message } => writeln!(out, "{addr}: failed: {message}"),
+        ApplyEvent::Skipped { addr } => writeln!(out, "{addr}: skipped (a dependency failed)"),
+    }
+}

@@ -1,0 +1,385 @@
+//! The pipeline every planning command shares: configuration → state (locked) → target →
+//! refresh → evaluation with the refreshed values → `engine::plan::diff`. And the apply hooks:
+//! re-evaluation of the configuration as objects complete, and a state save after every
+//! completed operation.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::Context as _;
+use engine::addr::ResourceAddr;
+use engine::apply::ApplyHooks;
+use engine::plan::{Desired, DesiredResource, DiffOptions, Plan, PriorState, ResourceChange};
+use engine::secret::SecretKey;
+use engine::state::lock::LockOptions;
+use engine::state::{State, StateStore};
+use engine::value::{ObjectValue, Value};
+
+use crate::cli::{PlanOptions, StateArgs};
+use crate::config::{EvaluatedConfig, evaluate, reevaluate};
+use crate::target::Target;
+
+use super::{Loaded, report};
+
+/// The state file of `dir`: `--state`, else a local backend's `path`, else `terraform.tfstate`.
+pub fn state_path(dir: &Path, state: Option<&Path>, loaded: Option<&Loaded>) -> PathBuf {
+    if let Some(path) = state {
+        return path.to_owned();
+    }
+    let backend = loaded.and_then(|loaded| loaded.config.terraform_settings().state_path.clone());
+    dir.join(backend.unwrap_or_else(|| "terraform.tfstate".to_owned()))
+}
+
+/// Opens (and locks) the state for `operation`.
+pub fn open_state(
+    path: &Path,
+    args: &StateArgs,
+    operation: &str,
+) -> anyhow::Result<(StateStore, State)> {
+    let options = LockOptions {
+        operation: operation.to_owned(),
+        version: format!("amlplan {}", env!("CARGO_PKG_VERSION")),
+        timeout: args.lock_timeout,
+    };
+    Ok(StateStore::open(path, &options)?)
+}
+
+/// The key of the state's secret digests, beside the configuration (`.azureml/state.key`).
+pub fn secret_key(dir: &Path) -> anyhow::Result<SecretKey> {
+    let path = dir.join(".azureml").join("state.key");
+    SecretKey::load_or_create(&path)
+        .with_context(|| format!("failed to prepare `{}`", path.display()))
+}
+
+/// Everything a planning command holds while it runs.
+pub struct Session {
+    /// The configuration folder.
+    pub dir: PathBuf,
+    /// Configuration and inputs.
+    pub loaded: Loaded,
+    /// The locked state store.
+    pub store: StateStore,
+    /// The state as last saved.
+    pub state: State,
+    /// The key of secret digests.
+    pub key: SecretKey,
+    /// Where calls go.
+    pub target: Target,
+}
+
+/// The outcome of planning.
+pub struct Planned {
+    /// The plan.
+    pub plan: Plan,
+    /// The configuration evaluated with the refreshed values.
+    pub evaluated: EvaluatedConfig,
+    /// The refreshed objects that exist (state values for those not refreshed).
+    pub known: BTreeMap<ResourceAddr, ObjectValue>,
+    /// State addresses refresh found gone.
+    pub gone: Vec<ResourceAddr>,
+}
+
+impl Session {
+    /// Opens the state, evaluates the provider settings and connects to the target, printing
+    /// the target line first.
+    pub async fn open(
+        dir: &Path,
+        loaded: Loaded,
+        state_args: &StateArgs,
+        operation: &str,
+    ) -> anyhow::Result<Session> {
+        let path = state_path(dir, state_args.state.as_deref(), Some(&loaded));
+        let (store, state) = open_state(&path, state_args, operation)?;
+        let key = secret_key(dir)?;
+        let known = state_values(&state, &loaded);
+        let (evaluated, diagnostics) = evaluate(&loaded.config, &loaded.inputs, &known);
+        report(&loaded.config, &diagnostics)?;
+        let target = Target::connect(dir, &evaluated.provider).await?;
+        writeln!(std::io::stdout().lock(), "{}", target.description)?;
+        Ok(Session {
+            dir: dir.to_owned(),
+            loaded,
+            store,
+            state,
+            key,
+            target,
+        })
+    }
+
+    /// Refreshes (unless `refresh` is false) and plans.
+    pub async fn plan(&self, options: &PlanOptions, destroy: bool) -> anyhow::Result<Planned> {
+        let registry = &self.loaded.registry;
+        let prior = self.state.prior(registry);
+        let stored = state_values(&self.state, &self.loaded);
+        let (first, diagnostics) = evaluate(&self.loaded.config, &self.loaded.inputs, &stored);
+        report(&self.loaded.config, &diagnostics)?;
+        let (known, actual, gone) = if options.refresh {
+            let mut workspaces = engine::refresh::workspaces_in(&prior);
+            workspaces.extend(configured_workspaces(&first));
+            let actual =
+                engine::refresh::refresh(&self.target.client, registry, &prior, &workspaces)
+                    .await?;
+            let gone = engine::refresh::gone(&actual);
+            let mut known = stored;
+            for (addr, object) in &actual.objects {
+                match object {
+                    Some(object) => {
+                        known.insert(addr.clone(), object.clone());
+                    }
+                    None => {
+                        known.remove(addr);
+                    }
+                }
+            }
+            (known, actual, gone)
+        } else {
+            (stored, engine::plan::Actual::default(), Vec::new())
+        };
+        let (evaluated, diagnostics) = evaluate(&self.loaded.config, &self.loaded.inputs, &known);
+        report(&self.loaded.config, &diagnostics)?;
+        let desired = desired(&evaluated);
+        let targets = parse_addrs(&options.targets, "--target")?;
+        let replace = parse_addrs(&options.replace, "--replace")?;
+        let diff_options = DiffOptions {
+            targets,
+            replace,
+            refresh_only: options.refresh_only,
+            destroy,
+            secret_key: Some(&self.key),
+        };
+        let (plan, diagnostics) =
+            engine::plan::diff(&desired, &prior, &actual, registry, &diff_options);
+        report(&self.loaded.config, &diagnostics)?;
+        Ok(Planned {
+            plan,
+            evaluated,
+            known,
+            gone,
+        })
+    }
+
+    /// Writes the refresh result into state: refreshed values of existing objects, and the
+    /// removal of objects found gone (what `--refresh-only` apply and every apply record first).
+    pub fn record_refresh(&mut self, planned: &Planned) -> anyhow::Result<()> {
+        let registry = &self.loaded.registry;
+        for change in &planned.plan.drift {
+            let Some(schema) = registry.get(&change.addr.resource_type) else {
+                continue;
+            };
+            match &change.after {
+                Some(after) => {
+                    let dependencies = self
+                        .state
+                        .prior(registry)
+                        .resources
+                        .get(&change.addr)
+                        .map(|object| object.dependencies.clone())
+                        .unwrap_or_default();
+                    self.state.set_object(
+                        &change.addr,
+                        schema,
+                        after,
+                        &dependencies,
+                        Some(&self.key),
+                    );
+                }
+                None => {
+                    self.state.remove(&change.addr);
+                }
+            }
+        }
+        for addr in &planned.gone {
+            self.state.remove(addr);
+        }
+        self.store.save(&mut self.state)?;
+        Ok(())
+    }
+}
+
+/// The configuration's resources as the engine's desired objects.
+pub fn desired(evaluated: &EvaluatedConfig) -> Desired {
+    Desired {
+        resources: evaluated
+            .resources
+            .values()
+            .map(|instance| DesiredResource {
+                addr: instance.addr.clone(),
+                values: instance.values.clone(),
+                depends_on: instance.depends_on.clone(),
+                lifecycle: instance.lifecycle.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Workspace ids the configuration names that are known now (so attachments in them that the
+/// configuration does not manage are seen by refresh).
+fn configured_workspaces(evaluated: &EvaluatedConfig) -> Vec<String> {
+    evaluated
+        .resources
+        .values()
+        .filter_map(|instance| match instance.values.get("workspace_id") {
+            Value::String(id) => Some(id.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The state's objects as known values for evaluation (secrets are digests: references to
+/// them see the digest, never a plaintext the state does not hold).
+pub fn state_values(state: &State, loaded: &Loaded) -> BTreeMap<ResourceAddr, ObjectValue> {
+    state
+        .prior(&loaded.registry)
+        .resources
+        .into_iter()
+        .map(|(addr, object)| (addr, object.values))
+        .collect()
+}
+
+fn parse_addrs(texts: &[String], flag: &str) -> anyhow::Result<Vec<ResourceAddr>> {
+    texts
+        .iter()
+        .map(|text| {
+            ResourceAddr::parse(text).map_err(|error| {
+                anyhow::anyhow!("{flag} `{text}` is not a resource address: {error}")
+            })
+        })
+        .collect()
+}
+
+/// The prior state as the engine sees it.
+pub fn prior(session: &Session) -> PriorState {
+    session.state.prior(&session.loaded.registry)
+}
+
+/// Apply's view of the session: re-evaluation as objects complete, and a state save after
+/// every completed operation. Interior mutability because apply runs steps concurrently.
+pub struct Hooks<'a> {
+    loaded: &'a Loaded,
+    key: &'a SecretKey,
+    saved: Mutex<(&'a mut StateStore, &'a mut State)>,
+    live: Mutex<Live>,
+    json: bool,
+}
+
+/// Values known so far and the configuration evaluated with them.
+struct Live {
+    known: BTreeMap<ResourceAddr, ObjectValue>,
+    evaluated: EvaluatedConfig,
+    changed: Vec<ResourceAddr>,
+}
+
+impl<'a> Hooks<'a> {
+    /// Hooks over the session's parts, starting from the plan's evaluation and known values.
+    pub fn new(
+        loaded: &'a Loaded,
+        key: &'a SecretKey,
+        store: &'a mut StateStore,
+        state: &'a mut State,
+        planned: &Planned,
+        json: bool,
+    ) -> Hooks<'a> {
+        Hooks {
+            loaded,
+            key,
+            saved: Mutex::new((store, state)),
+            live: Mutex::new(Live {
+                known: planned.known.clone(),
+                evaluated: planned.evaluated.clone(),
+                changed: Vec::new(),
+            }),
+            json,
+        }
+    }
+
+    /// The configuration evaluated with everything applied (for outputs).
+    pub fn final_evaluation(&self) -> EvaluatedConfig {
+        let live = self.live.lock().expect("no panic while holding the values");
+        let (evaluated, _) = evaluate(&self.loaded.config, &self.loaded.inputs, &live.known);
+        evaluated
+    }
+}
+
+impl ApplyHooks for Hooks<'_> {
+    fn resolve(&self, change: &ResourceChange) -> Result<ObjectValue, String> {
+        let mut live = self
+            .live
+            .lock()
+            .map_err(|_| "the values lock is poisoned")?;
+        if !live.changed.is_empty() {
+            let changed = std::mem::take(&mut live.changed);
+            let previous = std::mem::take(&mut live.evaluated);
+            let (evaluated, diagnostics) = reevaluate(
+                &self.loaded.config,
+                previous,
+                &self.loaded.inputs,
+                &live.known,
+                &changed,
+            );
+            if diagnostics.has_errors() {
+                let mut text = Vec::new();
+                let _ = self
+                    .loaded
+                    .config
+                    .render_diagnostics(&diagnostics, &mut text);
+                return Err(String::from_utf8_lossy(&text).into_owned());
+            }
+            live.evaluated = evaluated;
+        }
+        live.evaluated
+            .resources
+            .get(&change.addr)
+            .map(|instance| instance.values.clone())
+            .ok_or_else(|| format!("`{}` is no longer in the configuration", change.addr))
+    }
+
+    fn record(&self, change: &ResourceChange, object: Option<&ObjectValue>) -> Result<(), String> {
+        let mut saved = self
+            .saved
+            .lock()
+            .map_err(|_| "the state lock is poisoned")?;
+        let (store, state) = &mut *saved;
+        let mut live = self
+            .live
+            .lock()
+            .map_err(|_| "the values lock is poisoned")?;
+        match object {
+            Some(object) => {
+                let schema = self
+                    .loaded
+                    .registry
+                    .get(&change.addr.resource_type)
+                    .ok_or_else(|| {
+                        format!("`{}` is not in the catalogue", change.addr.resource_type)
+                    })?;
+                state.set_object(
+                    &change.addr,
+                    schema,
+                    object,
+                    &change.depends_on,
+                    Some(self.key),
+                );
+                live.known.insert(change.addr.clone(), object.clone());
+            }
+            None => {
+                state.remove(&change.addr);
+                live.known.remove(&change.addr);
+            }
+        }
+        live.changed.push(change.addr.clone());
+        store.save(state).map_err(|error| {
+            format!(
+                "the operation succeeded but saving the state failed: {}",
+                engine::apply::error_chain(&error)
+            )
+        })?;
+        Ok(())
+    }
+
+    fn event(&self, event: &engine::apply::ApplyEvent) {
+        let mut out = std::io::stdout().lock();
+        let _ = super::apply::print_event(&mut out, event, self.json);
+    }
+}

@@ -1,0 +1,125 @@
+//! `amlplan show [PLANFILE]` and `amlplan state list|show|rm`: read the saved plan or the state.
+//! Secrets are never shown (the state holds only their digests anyway).
+
+use std::io::Write as _;
+use std::path::Path;
+
+use engine::addr::ResourceAddr;
+use engine::value::Value;
+
+use crate::cli::{ShowArgs, StateCommand};
+
+use super::Outcome;
+use super::plan::read_saved;
+use super::session::{open_state, state_path};
+
+/// Runs `show`.
+pub fn run(dir: &Path, args: &ShowArgs) -> anyhow::Result<Outcome> {
+    let registry = engine::schema::load_registry()?;
+    let mut out = std::io::stdout().lock();
+    if let Some(path) = &args.plan_file {
+        let saved = read_saved(path)?;
+        if args.json {
+            let json = crate::render::json::plan_json(&saved.plan, &registry);
+            writeln!(out, "{}", serde_json::to_string(&json)?)?;
+        } else {
+            crate::render::plan::render_plan(
+                &saved.plan,
+                &registry,
+                &mut out,
+                &Default::default(),
+            )?;
+        }
+        return Ok(Outcome::Success);
+    }
+    let path = state_path(dir, args.state.as_deref(), None);
+    let Some(state) = engine::state::read(&path)? else {
+        writeln!(out, "No state.")?;
+        return Ok(Outcome::Success);
+    };
+    if args.json {
+        writeln!(out, "{}", state.to_json())?;
+        return Ok(Outcome::Success);
+    }
+    for addr in state.addrs() {
+        show_resource(&mut out, &state, &registry, &addr)?;
+    }
+    Ok(Outcome::Success)
+}
+
+/// Runs `state list|show|rm`.
+pub fn run_state(dir: &Path, command: &StateCommand) -> anyhow::Result<Outcome> {
+    let registry = engine::schema::load_registry()?;
+    let mut out = std::io::stdout().lock();
+    match command {
+        StateCommand::List(args) => {
+            let path = state_path(dir, args.state.state.as_deref(), None);
+            if let Some(state) = engine::state::read(&path)? {
+                for addr in state.addrs() {
+                    writeln!(out, "{addr}")?;
+                }
+            }
+        }
+        StateCommand::Show(args) => {
+            let addr = parse(&args.addr)?;
+            let path = state_path(dir, args.state.state.as_deref(), None);
+            let state = engine::state::read(&path)?
+                .ok_or_else(|| anyhow::anyhow!("no state at `{}`", path.display()))?;
+            anyhow::ensure!(
+                state.instance(&addr).is_some(),
+                "`{addr}` is not in the state"
+            );
+            show_resource(&mut out, &state, &registry, &addr)?;
+        }
+        StateCommand::Rm(args) => {
+            let addr = parse(&args.addr)?;
+            let path = state_path(dir, args.state.state.as_deref(), None);
+            let (mut store, mut state) = open_state(&path, &args.state, "state rm")?;
+            anyhow::ensure!(state.remove(&addr), "`{addr}` is not in the state");
+            store.save(&mut state)?;
+            writeln!(out, "Removed {addr} (the object itself is untouched)")?;
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+fn parse(text: &str) -> anyhow::Result<ResourceAddr> {
+    ResourceAddr::parse(text)
+        .map_err(|error| anyhow::anyhow!("`{text}` is not a resource address: {error}"))
+}
+
+fn show_resource(
+    out: &mut impl std::io::Write,
+    state: &engine::state::State,
+    registry: &engine::schema::Registry,
+    addr: &ResourceAddr,
+) -> anyhow::Result<()> {
+    let Some(schema) = registry.get(&addr.resource_type) else {
+        return Ok(());
+    };
+    let Some(object) = state.object(addr, schema) else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "# {addr}:\nresource \"{}\" \"{}\" {{",
+        addr.resource_type, addr.name
+    )?;
+    let width = object.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    for (name, value) in object.iter() {
+        if value.is_null() {
+            continue;
+        }
+        let secret = schema
+            .attribute(name)
+            .is_some_and(|attribute| attribute.sensitive || attribute.write_only);
+        let shown = match value {
+            _ if secret => "(sensitive value)".to_owned(),
+            Value::String(text) => serde_json::to_string(text)?,
+            other => serde_json::to_string(&other.to_json())?,
+        };
+        writeln!(out, "    {name:<width$} = {shown}")?;
+    }
+    writeln!(out, "}}\n")?;
+    Ok(())
+}

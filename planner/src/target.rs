@@ -1,0 +1,174 @@
+//! Where `amlplan` sends its ARM calls: a URL with credentials, or the emulator started inside
+//! this process (`endpoint` unset or `"embedded"`, DESIGN §6) on `DIR/.azureml/emulator.db`
+//! with the demo seed on first use. The embedded emulator is reached over HTTP on 127.0.0.1
+//! with a one-off token, through the same client as Azure, so the embedded path runs exactly
+//! the code that talks to the cloud.
+
+use std::path::{Path, PathBuf};
+
+use engine::api::{ArmClient, ClientConfig, Credential};
+use url::Url;
+
+use crate::config::{Endpoint, ProviderSettings};
+
+/// Reaching the target failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// The embedded emulator could not start.
+    #[error("failed to start the embedded emulator on `{}`", path.display())]
+    Embedded {
+        /// Its data folder.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: emulator::EmulatorError,
+    },
+    /// `endpoint` is not a URL.
+    #[error("`endpoint` `{endpoint}` is not a URL (use `\"embedded\"` or `https://...`)")]
+    Endpoint {
+        /// What was given.
+        endpoint: String,
+        /// Why.
+        #[source]
+        source: url::ParseError,
+    },
+    /// The client could not be built (e.g. an unreadable CA certificate).
+    #[error("failed to set up the ARM client")]
+    Client(#[source] engine::api::ApiError),
+}
+
+/// A connected target.
+pub struct Target {
+    /// The client every call goes through.
+    pub client: ArmClient,
+    /// The first output line of plan/apply/destroy/drift.
+    pub description: String,
+    /// The embedded emulator, kept running while the target lives.
+    embedded: Option<emulator::RunningEmulator>,
+}
+
+impl Target {
+    /// Connects to what `settings` name; `dir` is the configuration folder.
+    pub async fn connect(dir: &Path, settings: &ProviderSettings) -> Result<Target, TargetError> {
+        match &settings.endpoint {
+            Endpoint::Embedded => embedded(dir, settings).await,
+            Endpoint::Url(endpoint) => remote(dir, endpoint, settings),
+        }
+    }
+
+    /// Stops the embedded emulator, if any (its data stays in the folder).
+    pub async fn close(self) {
+        if let Some(emulator) = self.embedded {
+            emulator.shutdown().await;
+        }
+    }
+}
+
+async fn embedded(dir: &Path, settings: &ProviderSettings) -> Result<Target, TargetError> {
+    let data_dir = dir.join(".azureml");
+    let token = one_off_token();
+    let mut config = emulator::EmulatorConfig::new(&data_dir);
+    config.tls = false;
+    config.token = Some(token.clone());
+    let running = emulator::start(config)
+        .await
+        .map_err(|source| TargetError::Embedded {
+            path: data_dir.clone(),
+            source,
+        })?;
+    let endpoint = Url::parse(running.url()).map_err(|source| TargetError::Endpoint {
+        endpoint: running.url().to_owned(),
+        source,
+    })?;
+    let mut client_config = ClientConfig::new(Credential::Static(token));
+    client_config.endpoint = endpoint;
+    client_config.subscription_id = Some(
+        settings
+            .subscription_id
+            .clone()
+            .unwrap_or_else(|| emulator::DEMO_SUBSCRIPTION.to_owned()),
+    );
+    if let Some(version) = &settings.api_version {
+        client_config.api_version.clone_from(version);
+    }
+    // Local and fast: poll often instead of ARM's 5 s default.
+    client_config.poll.default_interval = std::time::Duration::from_millis(100);
+    let database = running.database().to_owned();
+    let client = ArmClient::new(client_config).map_err(TargetError::Client)?;
+    Ok(Target {
+        client,
+        description: format!(
+            "Target: embedded emulator ({})",
+            absolute(&database).display()
+        ),
+        embedded: Some(running),
+    })
+}
+
+fn remote(dir: &Path, endpoint: &str, settings: &ProviderSettings) -> Result<Target, TargetError> {
+    let url = Url::parse(endpoint).map_err(|source| TargetError::Endpoint {
+        endpoint: endpoint.to_owned(),
+        source,
+    })?;
+    let credential = match (
+        &settings.token,
+        &settings.tenant_id,
+        &settings.client_id,
+        &settings.client_secret,
+    ) {
+        (Some(token), _, _, _) => Credential::Static(token.expose().to_owned()),
+        (None, Some(tenant_id), Some(client_id), Some(client_secret)) => Credential::ClientSecret {
+            tenant_id: tenant_id.clone(),
+            client_id: client_id.clone(),
+            client_secret: client_secret.expose().to_owned(),
+            authority_host: authority_host(settings, &url),
+        },
+        _ => Credential::AzureCli,
+    };
+    let mut config = ClientConfig::new(credential);
+    config.endpoint = url;
+    config.subscription_id.clone_from(&settings.subscription_id);
+    config.ca_certificate = settings.ca_certificate.as_ref().map(|path| dir.join(path));
+    if let Some(version) = &settings.api_version {
+        config.api_version.clone_from(version);
+    }
+    let subscription = settings
+        .subscription_id
+        .as_deref()
+        .unwrap_or("(from the ids)");
+    let description = format!("Target: {endpoint} (subscription {subscription})");
+    let client = ArmClient::new(config).map_err(TargetError::Client)?;
+    Ok(Target {
+        client,
+        description,
+        embedded: None,
+    })
+}
+
+/// `authority_host` when set; else Microsoft Entra ID for Azure's own ARM endpoint, and the
+/// endpoint itself for anything else (a served emulator serves the token endpoint).
+fn authority_host(settings: &ProviderSettings, endpoint: &Url) -> Url {
+    if let Some(host) = settings
+        .authority_host
+        .as_deref()
+        .and_then(|host| Url::parse(host).ok())
+    {
+        return host;
+    }
+    if endpoint.host_str() == Some("management.azure.com") {
+        return Url::parse(engine::api::auth::DEFAULT_AUTHORITY_HOST)
+            .expect("a valid constant URL");
+    }
+    endpoint.clone()
+}
+
+/// A random bearer token for the embedded emulator: only this process knows it.
+fn one_off_token() -> String {
+    use rand::Rng as _;
+    let bytes: [u8; 24] = rand::rng().random();
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
+}
