@@ -3,6 +3,8 @@
 mod config;
 mod diagnostics;
 mod examples;
+mod render;
+mod scenarios;
 
 use std::path::Path;
 

@@ -1,0 +1,382 @@
+//! `amlplan` end to end: the real binary on copies of `examples/`, against its embedded
+//! emulator (a real SQLite file under `.azureml/`), with real state files and locks. After a
+//! run, the test opens the same emulator database itself (a served emulator on 127.0.0.1:0) to
+//! check what the service saw: duplicate attachments, underlying resources kept.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value as Json;
+
+const TOKEN: &str = "scenario-token";
+
+/// A copy of `examples/<name>` in a temporary folder.
+struct Workdir {
+    dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    fn example(name: &str) -> Workdir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples")
+            .join(name);
+        for entry in std::fs::read_dir(&source).expect("example folder") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|ext| ext == "tf") {
+                std::fs::copy(
+                    &path,
+                    dir.path().join(path.file_name().expect("a file name")),
+                )
+                .expect("copy");
+            }
+        }
+        Workdir { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs `amlplan` in the folder with no terminal on stdin.
+    #[track_caller]
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_amlplan"))
+            .args(args)
+            .current_dir(self.path())
+            .env_remove("AZUREML_ENDPOINT")
+            .env_remove("AZUREML_TOKEN")
+            .env_remove("ARM_SUBSCRIPTION_ID")
+            .stdin(Stdio::null())
+            .output()
+            .expect("amlplan runs")
+    }
+
+    /// Runs and requires exit code `code`; returns stdout.
+    #[track_caller]
+    fn expect(&self, args: &[&str], code: i32) -> String {
+        let output = self.run(args);
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "`amlplan {}` exited with {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+            args.join(" "),
+            output.status.code()
+        );
+        stdout
+    }
+
+    fn state(&self) -> String {
+        std::fs::read_to_string(self.path().join("terraform.tfstate")).expect("a state file")
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.path().join(".azureml")
+    }
+}
+
+/// Serves the embedded emulator's database after amlplan exited, and GETs `path`.
+async fn emulator_get(data_dir: &Path, path: &str) -> (u16, Json) {
+    let mut config = emulator::EmulatorConfig::new(data_dir);
+    config.tls = false;
+    config.token = Some(TOKEN.to_owned());
+    let running = emulator::start(config)
+        .await
+        .expect("the emulator starts on the same folder");
+    let separator = if path.contains('?') { '&' } else { '?' };
+    let url = format!("{}{path}{separator}api-version=2026-07-01", running.url());
+    let response = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("the emulator answers");
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(Json::Null);
+    running.shutdown().await;
+    (status, body)
+}
+
+const DEMO_RG: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/demo-rg";
+
+#[test]
+fn quickstart_applies_then_plans_empty_and_scales_in_place() {
+    let work = Workdir::example("quickstart");
+    let applied = work.expect(&["apply", "-auto-approve"], 0);
+    let first_line = applied.lines().next().expect("output");
+    assert!(
+        first_line.starts_with("Target: embedded emulator (")
+            && first_line.ends_with(".azureml/emulator.db)"),
+        "{first_line}"
+    );
+    assert!(
+        applied.contains("Apply complete! Resources: 3 added, 0 changed, 0 destroyed."),
+        "{applied}"
+    );
+    work.expect(&["plan", "-detailed-exitcode"], 0);
+
+    let plan = work.expect(&["plan", "--detailed-exitcode", "--var", "max_nodes=8"], 2);
+    assert!(
+        plan.contains("azureml_compute_cluster.cpu will be updated in place (PATCH)"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("max_node_count") && plan.contains("4 -> 8"),
+        "{plan}"
+    );
+    let json = work.expect(&["plan", "--json", "--var", "max_nodes=8"], 0);
+    let json: Json =
+        serde_json::from_str(json.lines().last().expect("a JSON line")).expect("plan JSON");
+    let actions: Vec<(String, Json)> = json["resource_changes"]
+        .as_array()
+        .expect("resource_changes")
+        .iter()
+        .map(|change| {
+            (
+                change["address"].as_str().unwrap_or_default().to_owned(),
+                change["change"]["actions"].clone(),
+            )
+        })
+        .collect();
+    assert!(
+        actions.contains(&(
+            "azureml_compute_cluster.cpu".to_owned(),
+            serde_json::json!(["update"])
+        )),
+        "{actions:?}"
+    );
+
+    let applied = work.expect(&["apply", "--auto-approve", "--var", "max_nodes=8"], 0);
+    assert!(applied.contains("1 changed"), "{applied}");
+    work.expect(&["plan", "--detailed-exitcode", "--var", "max_nodes=8"], 0);
+    work.expect(&["drift"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rename_and_tls_change_never_attach_twice_and_destroy_keeps_resources() {
+    let work = Workdir::example("reattach");
+    work.expect(&["apply", "--auto-approve"], 0);
+    let vars = ["--var", "vm_block=renamed", "--var", "tls=Disabled"];
+    let plan = work.expect(&[&["plan"][..], &vars].concat(), 0);
+    assert!(
+        plan.contains(
+            "azureml_attached_virtual_machine.original[0] will be detached (resource kept)"
+        ),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("azureml_inference_cluster.aks must be detached and attached again"),
+        "{plan}"
+    );
+
+    let applied = work.expect(&[&["apply", "--auto-approve"][..], &vars].concat(), 0);
+    // The detach of each resource is reported complete before its new attachment starts.
+    let position = |needle: &str| {
+        applied
+            .find(needle)
+            .unwrap_or_else(|| panic!("no `{needle}` in:\n{applied}"))
+    };
+    assert!(
+        position("azureml_attached_virtual_machine.original[0]: Detach complete")
+            < position("azureml_attached_virtual_machine.renamed[0]: Attaching...")
+    );
+    assert!(
+        position("azureml_inference_cluster.aks: Detach complete")
+            < position("azureml_inference_cluster.aks: Attaching...")
+    );
+    work.expect(&[&["plan", "--detailed-exitcode"][..], &vars].concat(), 0);
+
+    let destroyed = work.expect(&[&["destroy", "--auto-approve"][..], &vars].concat(), 0);
+    assert!(
+        destroyed.contains("Destroy complete! Resources: 3 destroyed."),
+        "{destroyed}"
+    );
+
+    let (_, stats) = emulator_get(&work.data_dir(), "/_emulator/stats").await;
+    assert_eq!(stats["duplicate_attachments"], 0, "{stats}");
+    for underlying in [
+        "/providers/Microsoft.Compute/virtualMachines/demo-ubuntu-vm",
+        "/providers/Microsoft.ContainerService/managedClusters/demo-aks",
+    ] {
+        let (status, body) =
+            emulator_get(&work.data_dir(), &format!("{DEMO_RG}{underlying}")).await;
+        assert_eq!(
+            status, 200,
+            "`{underlying}` must survive detach and destroy: {body}"
+        );
+    }
+}
+
+#[test]
+fn secrets_are_digests_in_state_and_hidden_in_plans() {
+    let work = Workdir::example("attach-everything");
+    let plan = work.expect(&["plan"], 0);
+    assert!(plan.contains("(sensitive value)"), "{plan}");
+    for secret in [
+        "demo-key-for-the-emulator",
+        "Demo-Passw0rd!",
+        "dapi-demo-token",
+    ] {
+        assert!(!plan.contains(secret), "the plan shows `{secret}`");
+    }
+    work.expect(&["apply", "--auto-approve"], 0);
+    let state = work.state();
+    for secret in [
+        "demo-key-for-the-emulator",
+        "Demo-Passw0rd!",
+        "dapi-demo-token",
+    ] {
+        assert!(
+            !state.contains(secret),
+            "the state holds `{secret}` in plaintext"
+        );
+    }
+    assert!(
+        state.contains("hmac-sha256:"),
+        "secrets are kept as keyed digests"
+    );
+    work.expect(&["plan", "--detailed-exitcode"], 0);
+    // A changed secret is a change (detach, then attach again), found through the digest.
+    let plan = work.expect(
+        &[
+            "plan",
+            "--detailed-exitcode",
+            "--var",
+            "databricks_access_token=dapi-rotated",
+        ],
+        2,
+    );
+    assert!(
+        plan.contains("azureml_attached_databricks.dbx must be detached and attached again"),
+        "{plan}"
+    );
+    assert!(!plan.contains("dapi-rotated"), "{plan}");
+}
+
+#[test]
+fn a_failed_apply_keeps_what_finished_and_the_next_apply_converges() {
+    let work = Workdir::example("quickstart");
+    // A name the service refuses: the workspace is created, the instance fails.
+    let main = work.path().join("main.tf");
+    let text = std::fs::read_to_string(&main).expect("main.tf");
+    std::fs::write(&main, text.replace("\"${var.prefix}-dev\"", "\"dev-1\"")).expect("write");
+    let output = work.run(&["apply", "--auto-approve"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("azureml_compute_instance.dev") && stderr.contains("dev-1"),
+        "{stderr}"
+    );
+    let listed = work.expect(&["state", "list"], 0);
+    assert!(listed.contains("azureml_workspace.main"), "{listed}");
+    assert!(!listed.contains("azureml_compute_instance.dev"), "{listed}");
+    std::fs::write(&main, text).expect("write");
+    let applied = work.expect(&["apply", "--auto-approve"], 0);
+    assert!(applied.contains("Resources: 1 added"), "{applied}");
+    work.expect(&["plan", "--detailed-exitcode"], 0);
+}
+
+#[test]
+fn a_held_state_lock_fails_fast_and_names_its_holder() {
+    let work = Workdir::example("quickstart");
+    let options = engine::state::lock::LockOptions {
+        operation: "apply".to_owned(),
+        version: "the test".to_owned(),
+        timeout: std::time::Duration::ZERO,
+    };
+    let held = engine::state::StateStore::open(&work.path().join("terraform.tfstate"), &options)
+        .expect("the test takes the lock");
+    let output = work.run(&["plan"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("is locked by") && stderr.contains("apply"),
+        "{stderr}"
+    );
+    drop(held);
+    work.expect(&["plan"], 0);
+}
+
+#[test]
+fn apply_without_a_terminal_needs_auto_approve() {
+    let work = Workdir::example("quickstart");
+    let output = work.run(&["apply"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--auto-approve"), "{stderr}");
+    assert!(
+        !work.path().join("terraform.tfstate").exists()
+            || !work.state().contains("azureml_workspace")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_exits_2_after_an_out_of_band_change() {
+    let work = Workdir::example("quickstart");
+    work.expect(&["apply", "--auto-approve"], 0);
+    work.expect(&["drift"], 0);
+    // Out of band: stop the compute instance through the API.
+    let mut config = emulator::EmulatorConfig::new(work.data_dir());
+    config.tls = false;
+    config.token = Some(TOKEN.to_owned());
+    let running = emulator::start(config).await.expect("the emulator starts");
+    let url = format!(
+        "{}{DEMO_RG}/providers/Microsoft.MachineLearningServices/workspaces/quickstart-mlw/computes/quickstart-dev/stop?api-version=2026-07-01",
+        running.url()
+    );
+    let response = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("answer");
+    assert!(response.status().is_success(), "{}", response.status());
+    running.shutdown().await;
+    let drift = work.expect(&["drift"], 2);
+    assert!(drift.contains("azureml_compute_instance.dev"), "{drift}");
+    // Apply converges back to the configuration (start again).
+    work.expect(&["apply", "--auto-approve"], 0);
+    work.expect(&["plan", "--detailed-exitcode"], 0);
+}
+
+#[test]
+fn import_then_plan_is_empty() {
+    let work = Workdir::example("reattach");
+    work.expect(&["apply", "--auto-approve"], 0);
+    let id = format!(
+        "{DEMO_RG}/providers/Microsoft.MachineLearningServices/workspaces/reattach-mlw/computes/train-vm"
+    );
+    work.expect(
+        &[
+            "state",
+            "rm",
+            "azureml_attached_virtual_machine.original[0]",
+        ],
+        0,
+    );
+    // Without the state entry the attachment is unmanaged: plan refuses to attach it twice.
+    let output = work.run(&["plan"]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("amlplan import"), "{stderr}");
+    let imported = work.expect(
+        &[
+            "import",
+            "azureml_attached_virtual_machine.original[0]",
+            &id,
+        ],
+        0,
+    );
+    assert!(imported.contains("Import complete"), "{imported}");
+    // The SSH key is write-only: after import amlplan cannot know it, so the first plan
+    // re-attaches to send it; apply, and plan is empty.
+    work.expect(&["apply", "--auto-approve"], 0);
+    work.expect(&["plan", "--detailed-exitcode"], 0);
+}
