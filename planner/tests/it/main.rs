@@ -5,6 +5,7 @@ mod diagnostics;
 mod examples;
 mod render;
 mod scenarios;
+mod served;
 
 use std::path::Path;
 
