@@ -130,7 +130,7 @@ pub fn resource_change_json(change: &ResourceChange, registry: &Registry) -> Jso
         change
             .after
             .as_ref()
-            .map_or_else(|| json!({}), |after| object_unknown(after)),
+            .map_or_else(|| json!({}), object_unknown),
     );
     body.insert(
         "before_sensitive".to_owned(),

@@ -990,3 +990,64 @@ fn a_drift_change_is_an_actual_object_listing_not_a_plan_change() {
     assert!(plan.drift.is_empty());
     assert!(!human(&plan).contains("Objects have changed outside"));
 }
+
+#[test]
+fn power_state_actions_and_create_before_destroy_are_worded() {
+    let running = instance_config("echo hi");
+    let state = applied(
+        "azureml_compute_instance",
+        &running,
+        &[
+            ("id", format!("{WS}/computes/dev-instance").into()),
+            ("location", "westeurope".into()),
+            ("current_state", "Running".into()),
+        ],
+    );
+    let mut stopped = running.clone();
+    stopped.set("state", "Stopped".into());
+    let plan = plan_simple(
+        &[("azureml_compute_instance.dev", stopped)],
+        &[("azureml_compute_instance.dev", state)],
+    );
+    let text = human(&plan);
+    assert!(
+        text.contains("  # azureml_compute_instance.dev will be stopped\n"),
+        "{text}"
+    );
+    assert!(text.contains("~ state "), "{text}");
+    assert!(text.contains(" = \"Running\" -> \"Stopped\"\n"), "{text}");
+
+    let mut config = cluster_config(4);
+    config.set("vm_size", "STANDARD_NC6".into());
+    let mut resource = DesiredResource::new(addr("azureml_compute_cluster.cpu"), config);
+    resource.lifecycle.create_before_destroy = true;
+    let prior = PriorState {
+        resources: [(
+            addr("azureml_compute_cluster.cpu"),
+            PriorObject {
+                values: cluster_state(&cluster_config(4)),
+                dependencies: Vec::new(),
+            },
+        )]
+        .into(),
+    };
+    let (plan, diags) = diff(
+        &Desired {
+            resources: vec![resource],
+        },
+        &prior,
+        &Actual::default(),
+        &registry(),
+        &DiffOptions::default(),
+    );
+    assert!(diags.is_empty(), "{diags:?}");
+    let text = human(&plan);
+    assert!(
+        text.contains("+/- create replacement and then destroy\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("must be replaced\n  # (`vm_size` cannot change in place: the resource must be replaced)\n+/- resource"),
+        "{text}"
+    );
+}
