@@ -1,8 +1,14 @@
 //! Where the provider's ARM calls go once configured: a URL with credentials, or the emulator
-//! started inside this process (`endpoint = "embedded"`, DESIGN §6) on
-//! `<working dir>/.azureml/emulator.db`, reached over HTTP on 127.0.0.1 like any other endpoint.
+//! started inside this process (`endpoint = "embedded"` or unset, DESIGN §6) on
+//! `<working dir>/.azureml/emulator.db`, reached over HTTP on 127.0.0.1 with a one-off token
+//! through the same client as Azure, so the embedded path runs exactly the code that talks to
+//! the cloud.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use engine::api::{ArmClient, ClientConfig, Credential};
+use url::Url;
 
 use crate::settings::{Endpoint, ProviderSettings};
 
@@ -24,22 +30,51 @@ pub enum TargetError {
         /// The file.
         path: PathBuf,
     },
-    /// The embedded emulator is not part of this build yet.
-    #[error(
-        "the embedded emulator is not available in this build; set `endpoint` to a served emulator or ARM URL"
-    )]
-    EmbeddedUnavailable,
+    /// The embedded emulator could not start.
+    #[error("failed to start the embedded emulator on `{}`", path.display())]
+    Embedded {
+        /// Its data folder.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: emulator::EmulatorError,
+    },
+    /// `endpoint` is not a URL.
+    #[error("`endpoint` `{endpoint}` is not a URL (use `\"embedded\"` or `https://...`)")]
+    Endpoint {
+        /// What was given.
+        endpoint: String,
+        /// Why.
+        #[source]
+        source: url::ParseError,
+    },
+    /// The client could not be built.
+    #[error("failed to set up the ARM client")]
+    Client(#[source] engine::api::ApiError),
 }
 
 /// A configured target.
-#[derive(Debug)]
 pub struct Target {
-    /// The resolved settings (the embedded case has its URL and token filled in).
+    /// The resolved settings.
     pub settings: ProviderSettings,
     /// The base URL of ARM calls.
     pub base_url: String,
     /// The embedded emulator's database, when embedded.
     pub embedded_database: Option<PathBuf>,
+    /// The client every call goes through.
+    pub client: ArmClient,
+    /// The embedded emulator, kept running while the target lives.
+    embedded: Option<emulator::RunningEmulator>,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("settings", &self.settings)
+            .field("base_url", &self.base_url)
+            .field("embedded_database", &self.embedded_database)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Target {
@@ -58,6 +93,13 @@ impl Target {
             ),
         }
     }
+
+    /// Stops the embedded emulator, if any (its data stays in the folder).
+    pub async fn close(mut self) {
+        if let Some(emulator) = self.embedded.take() {
+            emulator.shutdown().await;
+        }
+    }
 }
 
 /// Resolves the target; for `embedded`, starts the emulator in this process.
@@ -70,21 +112,118 @@ pub async fn connect(
             if let Some(path) = &settings.ca_certificate {
                 check_ca_certificate(&working_dir.join(path))?;
             }
-            Ok(Target {
-                settings,
-                base_url: url,
-                embedded_database: None,
-            })
+            remote(settings, &url, working_dir)
         }
-        Endpoint::Embedded => {
-            let data_dir = working_dir.join(".azureml");
-            std::fs::create_dir_all(&data_dir).map_err(|source| TargetError::DataDir {
-                path: data_dir.clone(),
-                source,
-            })?;
-            Err(TargetError::EmbeddedUnavailable)
-        }
+        Endpoint::Embedded => embedded(settings, working_dir).await,
     }
+}
+
+async fn embedded(settings: ProviderSettings, working_dir: &Path) -> Result<Target, TargetError> {
+    let data_dir = working_dir.join(".azureml");
+    std::fs::create_dir_all(&data_dir).map_err(|source| TargetError::DataDir {
+        path: data_dir.clone(),
+        source,
+    })?;
+    let token = one_off_token();
+    let mut config = emulator::EmulatorConfig::new(&data_dir);
+    config.tls = false;
+    config.token = Some(token.clone());
+    let running = emulator::start(config)
+        .await
+        .map_err(|source| TargetError::Embedded {
+            path: data_dir.clone(),
+            source,
+        })?;
+    let endpoint = Url::parse(running.url()).map_err(|source| TargetError::Endpoint {
+        endpoint: running.url().to_owned(),
+        source,
+    })?;
+    let mut client_config = ClientConfig::new(Credential::Static(token));
+    client_config.endpoint = endpoint;
+    client_config.subscription_id = Some(
+        settings
+            .subscription_id
+            .clone()
+            .unwrap_or_else(|| emulator::DEMO_SUBSCRIPTION.to_owned()),
+    );
+    if let Some(version) = &settings.api_version {
+        client_config.api_version.clone_from(version);
+    }
+    // Local and fast: poll often instead of ARM's 5 s default.
+    client_config.poll.default_interval = Duration::from_millis(100);
+    let client = ArmClient::new(client_config).map_err(TargetError::Client)?;
+    Ok(Target {
+        settings,
+        base_url: running.url().to_owned(),
+        embedded_database: Some(running.database().to_owned()),
+        client,
+        embedded: Some(running),
+    })
+}
+
+fn remote(
+    settings: ProviderSettings,
+    endpoint: &str,
+    working_dir: &Path,
+) -> Result<Target, TargetError> {
+    let url = Url::parse(endpoint).map_err(|source| TargetError::Endpoint {
+        endpoint: endpoint.to_owned(),
+        source,
+    })?;
+    let credential = match (
+        &settings.token,
+        &settings.tenant_id,
+        &settings.client_id,
+        &settings.client_secret,
+    ) {
+        (Some(token), _, _, _) => Credential::Static(token.clone()),
+        (None, Some(tenant_id), Some(client_id), Some(client_secret)) => Credential::ClientSecret {
+            tenant_id: tenant_id.clone(),
+            client_id: client_id.clone(),
+            client_secret: client_secret.clone(),
+            authority_host: authority_host(settings.authority_host.as_deref(), &url),
+        },
+        _ => Credential::AzureCli,
+    };
+    let mut config = ClientConfig::new(credential);
+    config.endpoint = url;
+    config.subscription_id.clone_from(&settings.subscription_id);
+    config.ca_certificate = settings
+        .ca_certificate
+        .as_ref()
+        .map(|path| working_dir.join(path));
+    if let Some(version) = &settings.api_version {
+        config.api_version.clone_from(version);
+    }
+    let client = ArmClient::new(config).map_err(TargetError::Client)?;
+    Ok(Target {
+        settings,
+        base_url: endpoint.to_owned(),
+        embedded_database: None,
+        client,
+        embedded: None,
+    })
+}
+
+/// `authority_host` (setting or `ARM_AUTHORITY_HOST`) when set; else Microsoft Entra ID for
+/// Azure's own ARM endpoint, and the endpoint itself for anything else (a served emulator
+/// serves the token endpoint).
+fn authority_host(configured: Option<&str>, endpoint: &Url) -> Url {
+    if let Some(host) = configured.and_then(|host| Url::parse(host).ok()) {
+        return host;
+    }
+    if endpoint.host_str() == Some("management.azure.com") {
+        return Url::parse(engine::api::auth::DEFAULT_AUTHORITY_HOST)
+            .expect("a valid constant URL");
+    }
+    endpoint.clone()
+}
+
+/// A random bearer token for the embedded emulator: only this process knows it.
+fn one_off_token() -> String {
+    use rand::Rng as _;
+    let bytes: [u8; 24] = rand::rng().random();
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// Fails early, at configure time, on a CA file the client could not use.
@@ -149,5 +288,47 @@ mod tests {
             .await
             .expect("valid CA");
         assert_eq!(target.describe(), "https://127.0.0.1:1 (subscription `s`)");
+    }
+
+    #[test]
+    fn authority_defaults_to_entra_for_azure_and_to_the_endpoint_otherwise() {
+        let azure = Url::parse("https://management.azure.com").expect("url");
+        assert_eq!(
+            authority_host(None, &azure).as_str(),
+            "https://login.microsoftonline.com/"
+        );
+        let served = Url::parse("https://127.0.0.1:8443").expect("url");
+        assert_eq!(authority_host(None, &served), served);
+        assert_eq!(
+            authority_host(Some("https://login.example"), &served).as_str(),
+            "https://login.example/"
+        );
+    }
+
+    #[tokio::test]
+    async fn embedded_starts_the_emulator_in_the_working_folder() {
+        use engine::api::CloudApi as _;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = connect(settings(Endpoint::Embedded, None), dir.path())
+            .await
+            .expect("embedded emulator");
+        assert!(dir.path().join(".azureml").is_dir());
+        assert!(
+            target.base_url.starts_with("http://127.0.0.1:"),
+            "{}",
+            target.base_url
+        );
+        // A real call with the one-off token: the demo subscription's resource group lists.
+        let demo = format!(
+            "/subscriptions/{}/resourceGroups/{}",
+            emulator::DEMO_SUBSCRIPTION,
+            emulator::DEMO_RESOURCE_GROUP
+        );
+        target
+            .client
+            .list(&demo, engine::schema::Collection::Workspaces)
+            .await
+            .expect("listed");
+        target.close().await;
     }
 }
