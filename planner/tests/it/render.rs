@@ -15,7 +15,7 @@ use engine::schema::{Registry, load_registry};
 use engine::secret::{self, SecretKey};
 use engine::value::{ObjectValue, Value};
 use planner::render::json::{plan_json, resource_change_json};
-use planner::render::plan::{PlanCounts, RenderOptions, plan_to_string, render_plan};
+use planner::render::plan::{PlanCounts, RenderOptions, plan_to_string, render_drift, render_plan};
 use pretty_assertions::assert_eq;
 use serde_json::json;
 
@@ -801,6 +801,20 @@ fn drift_section_comes_first() {
             .contains("  # (no longer attached (detached outside this configuration))\n")
     );
     snapshot("drift", &text);
+    let mut blocks = Vec::new();
+    render_drift(
+        &plan.drift,
+        &registry(),
+        &mut blocks,
+        &RenderOptions::default(),
+    )
+    .expect("write");
+    let blocks = String::from_utf8(blocks).expect("utf-8");
+    assert!(
+        blocks
+            .starts_with("  # azureml_attached_virtual_machine.vm has been detached or deleted\n")
+    );
+    assert!(text.contains(&blocks), "{blocks}");
 
     let json = machine(&plan);
     let drift: Vec<(String, serde_json::Value)> = json["resource_drift"]
