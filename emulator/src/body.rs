@@ -10,7 +10,8 @@
 //! | unknown properties  | accepted and echoed below the type-specific level (the API has more fields than the catalogue models); refused at the envelope and compute base levels, which the API defines completely |
 //! | computed            | ignored in requests (clients echo GET bodies); the service fills them     |
 //! | secrets             | `sensitive`/`write_only` attributes are stored, never returned by reads   |
-//! | carry-over          | a PUT that omits a write-only value, or a value that cannot change in place, keeps the stored one |
+//! | carry-over          | a PUT that omits a write-only value, or a value that cannot change in place, keeps the stored one; so does a PUT of a compute that omits a type-specific property the catalogue does not model |
+//! | defaults            | schema defaults fill what a stored body leaves unset, so reads report them |
 //! | in-place changes    | a PUT changing a `replace`/`reattach` attribute is refused (400 `Conflict`) |
 
 use std::collections::BTreeMap;
@@ -306,6 +307,70 @@ fn carry_attributes(attributes: &BTreeMap<String, Attribute>, stored: &Json, new
     }
 }
 
+/// Fills into `new` the type-specific properties (`properties.properties.*`) that no attribute of
+/// the schema models and that a PUT omits, from `stored`: the service keeps them (the spec's
+/// "Update a AML Compute" example sends only `scaleSettings`, and its response still reports
+/// `isolatedNetwork` and `subnet`). Modelled attributes follow [`carry_over`].
+pub(crate) fn carry_unmodelled(schema: &ResourceSchema, stored: &Json, new: &mut Json) {
+    let Some(old) = stored
+        .get("properties")
+        .and_then(|properties| properties.get("properties"))
+        .and_then(Json::as_object)
+    else {
+        return;
+    };
+    let modelled: Vec<&str> = schema
+        .attributes
+        .values()
+        .filter_map(|attribute| attribute.arm.as_ref())
+        .filter_map(|arm| match arm.segments() {
+            [first, second, key, ..] if first == "properties" && second == "properties" => {
+                Some(key.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    let missing: Vec<(&String, &Json)> = old
+        .iter()
+        .filter(|(key, value)| !modelled.contains(&key.as_str()) && !value.is_null())
+        .filter(|(key, _)| {
+            get_path(
+                new,
+                &[
+                    "properties".to_owned(),
+                    "properties".to_owned(),
+                    (*key).clone(),
+                ],
+            )
+            .is_none()
+        })
+        .collect();
+    if missing.is_empty() || !new.get("properties").is_some_and(Json::is_object) {
+        return;
+    }
+    if !new["properties"]
+        .get("properties")
+        .is_some_and(Json::is_object)
+    {
+        new["properties"]["properties"] = Json::Object(Map::new());
+    }
+    for (key, value) in missing {
+        new["properties"]["properties"][key.as_str()] = value.clone();
+    }
+}
+
+/// Sets the schema defaults of attributes (top-level ones, by ARM path) that `stored` leaves unset.
+pub(crate) fn fill_defaults(schema: &ResourceSchema, stored: &mut Json) {
+    for attribute in schema.attributes.values() {
+        let (Some(arm), Some(default)) = (&attribute.arm, &attribute.default) else {
+            continue;
+        };
+        if get_path(stored, arm.segments()).is_none_or(Json::is_null) {
+            set_path(stored, arm.segments(), default.to_json());
+        }
+    }
+}
+
 /// The first attribute whose value differs between `stored` and `new` although it cannot change
 /// in place (`replace`/`reattach`); defaults count as set. Resource ids compare case-insensitively.
 pub(crate) fn forbidden_change(
@@ -445,6 +510,22 @@ mod tests {
         assert_eq!(
             Json::Object(keys),
             json!({"administratorAccount": {"username": "u", "password": "p"}})
+        );
+    }
+
+    #[test]
+    fn unmodelled_properties_are_carried_over_unless_given() {
+        let registry = registry();
+        let cluster = registry
+            .by_compute_type("AmlCompute")
+            .expect("cluster schema");
+        let stored = json!({"properties": {"properties": {"vmSize": "A", "isolatedNetwork": false, "propertyBag": {"x": 1}, "enableNodePublicIp": true}}});
+        let mut new = json!({"properties": {"properties": {"propertyBag": {"y": 2}}}});
+        carry_unmodelled(cluster, &stored, &mut new);
+        assert_eq!(
+            new,
+            json!({"properties": {"properties": {"isolatedNetwork": false, "propertyBag": {"y": 2}}}}),
+            "modelled attributes (vmSize, enableNodePublicIp) are left to carry_over"
         );
     }
 

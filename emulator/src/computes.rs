@@ -13,8 +13,13 @@
 //! | POST listNodes | 200 `{nodes, nextLink}` for clusters (`minNodeCount` idle nodes) and running instances |
 //!
 //! A PUT to an existing name with another `computeType` or `resourceId`, or changing an attribute
-//! that cannot change in place, is refused (400 `Conflict`: detach/delete first). Schema defaults
-//! are filled into stored bodies so that reads report them.
+//! that cannot change in place, is refused (400 `Conflict`: detach/delete first). A PUT to an
+//! existing compute that omits type-specific properties the catalogue does not model keeps them
+//! (the service does: its "Update a AML Compute" example sends only `scaleSettings`). The body is
+//! stored as given (unknown fields below the type-specific level are echoed), schema defaults are
+//! filled in, and reads add what the service computes: clusters' allocation state and node counts;
+//! instances' state, SSH user and port, OS image, applications and endpoints; the release train of
+//! an attached Kubernetes cluster's extension. Secrets never appear in reads (only `listKeys`).
 
 use axum::http::{Method, StatusCode};
 use engine::schema::{Lifecycle, ResourceSchema, UpdateMode};
@@ -230,6 +235,7 @@ fn put(
                 rules::check_lifecycle(schema, &compute_type, true)?;
             }
             body::carry_over(schema, &previous.body, &mut request);
+            body::carry_unmodelled(schema, &previous.body, &mut request);
             if let Some(path) = body::forbidden_change(schema, &previous.body, &request) {
                 let how = if previous.body["properties"]["isAttachedCompute"] == json!(true) {
                     "detach it and attach it again"
@@ -301,7 +307,7 @@ fn put(
             stored[field] = value.clone();
         }
     }
-    fill_defaults(schema, &mut stored);
+    body::fill_defaults(schema, &mut stored);
 
     // An AKS compute without a resource id: Azure ML creates the cluster, and records that it did.
     let mut underlying = underlying;
@@ -400,18 +406,6 @@ fn put(
     Ok(Reply::json(status, render(ctx, &record)).with_headers(headers))
 }
 
-/// Sets schema defaults of top-level attributes the body leaves unset.
-fn fill_defaults(schema: &ResourceSchema, stored: &mut Json) {
-    for attribute in schema.attributes.values() {
-        let (Some(arm), Some(default)) = (&attribute.arm, &attribute.default) else {
-            continue;
-        };
-        if get_path(stored, arm.segments()).is_none_or(Json::is_null) {
-            set_path(stored, arm.segments(), default.to_json());
-        }
-    }
-}
-
 /// Read-only properties the service reports for the kinds it runs (instances and clusters).
 fn service_properties(compute_type: &str, stored: &mut Json, previous: Option<&Record>, now: i64) {
     let previous_properties = previous
@@ -426,17 +420,26 @@ fn service_properties(compute_type: &str, stored: &mut Json, previous: Option<&R
                 .unwrap_or_else(|| json!("Creating"));
             let ssh_enabled = properties["sshSettings"]["sshPublicAccess"] == json!("Enabled");
             properties["sshSettings"]["adminUserName"] = json!("azureuser");
-            properties["sshSettings"]["sshPort"] = if ssh_enabled {
-                json!(50000)
-            } else {
-                Json::Null
-            };
+            // The public port of the instance's SSH endpoint; without public access, the node's
+            // own port on the private address.
+            properties["sshSettings"]["sshPort"] = json!(if ssh_enabled { 50000 } else { 22 });
+            // The OS image is chosen at creation and stays until the instance is recreated.
+            properties["osImageMetadata"] = previous_properties
+                .get("osImageMetadata")
+                .filter(|metadata| metadata.is_object())
+                .cloned()
+                .unwrap_or_else(|| {
+                    let version = image_version(now);
+                    json!({ "currentImageVersion": version, "latestImageVersion": version, "isLatestOsImageVersion": true })
+                });
+            let applications = applications(stored);
             let octet = u8::from_str_radix(
                 &crate::seed::digest(stored["id"].as_str().unwrap_or_default())[..2],
                 16,
             )
             .unwrap_or(1);
             let properties = &mut stored["properties"]["properties"];
+            properties["applications"] = applications;
             properties["connectivityEndpoints"] = json!({ "publicIpAddress": format!("20.84.0.{octet}"), "privateIpAddress": format!("10.0.1.{octet}") });
             properties["createdBy"] = json!({ "userName": "azureml-emulator", "userOrgId": crate::DEMO_TENANT, "userId": "00000000-0000-0000-0000-0000000000e1" });
             properties["lastOperation"] = json!({ "operationName": "Create", "operationTime": timestamp(now), "operationStatus": "Succeeded", "operationTrigger": "User" });
@@ -462,8 +465,51 @@ fn service_properties(compute_type: &str, stored: &mut Json, previous: Option<&R
                 "unusableNodeCount": 0, "leavingNodeCount": 0, "preemptedNodeCount": 0,
             });
         }
+        // The release train of the Azure ML extension the service installs.
+        "Kubernetes"
+            if properties["extensionInstanceReleaseTrain"]
+                .as_str()
+                .is_none_or(str::is_empty) =>
+        {
+            properties["extensionInstanceReleaseTrain"] = json!("stable");
+        }
         _ => {}
     }
+}
+
+/// The OS image version of instances created at `now` (`YY.MM.DD`, as the service numbers them).
+fn image_version(now: i64) -> String {
+    let date = timestamp(now);
+    format!("{}.{}.{}", &date[2..4], &date[5..7], &date[8..10])
+}
+
+/// The applications an instance serves: Jupyter, JupyterLab and VS Code, plus one per published
+/// endpoint of its custom services.
+fn applications(stored: &Json) -> Json {
+    let name = stored["name"].as_str().unwrap_or_default();
+    let location = stored["location"].as_str().unwrap_or("eastus");
+    let host = format!("{name}.{location}.instances.azureml.ms");
+    let mut applications = vec![
+        json!({ "displayName": "Jupyter", "endpointUri": format!("https://{host}/tree/") }),
+        json!({ "displayName": "Jupyter Lab", "endpointUri": format!("https://{host}/lab") }),
+        json!({ "displayName": "VS Code", "endpointUri": format!("vscode://vscode-remote/amlext+{}", stored["id"].as_str().unwrap_or_default().trim_start_matches('/')) }),
+    ];
+    for service in stored["properties"]["properties"]["customServices"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let service_name = service["name"].as_str().unwrap_or("service");
+        for endpoint in service["endpoints"].as_array().into_iter().flatten() {
+            if let Some(port) = endpoint["published"].as_i64() {
+                applications.push(json!({
+                    "displayName": service_name,
+                    "endpointUri": format!("https://{name}-{port}.{location}.instances.azureml.ms"),
+                }));
+            }
+        }
+    }
+    Json::Array(applications)
 }
 
 fn create_managed_cluster(
@@ -791,7 +837,6 @@ fn list_nodes(ctx: &Ctx, record: &Record) -> Result<Reply, ArmError> {
                 "publicIpAddress": format!("20.85.0.{}", index + 4),
                 "port": 50000 + index,
                 "nodeState": "idle",
-                "runId": Json::Null,
             })
         })
         .collect();

@@ -4,7 +4,7 @@
 //! | call | answer |
 //! |---|---|
 //! | PUT group | 201 created / 200 updated |
-//! | PUT workspace | 202 + `Azure-AsyncOperation`, `Location`, `Retry-After`; body shows `Creating`/`Updating` until the provisioning delay passes |
+//! | PUT workspace | 202 + `Azure-AsyncOperation`, `Location`, `Retry-After`; body shows `Creating`/`Updating` until the provisioning delay passes. The body is stored as given, schema defaults filled in (system-assigned identity, public network access, …), plus what the service computes: identity principal ids, the ids of the associated resources it provisions when the request names none (storage account, key vault, Application Insights, container registry: ids only, the emulator serves no such resources), managed network id, private link count |
 //! | PATCH workspace | 200, applied at once (`tags`, `sku`, `identity`, `properties`) |
 //! | DELETE workspace | 202 + polling headers (its computes go with it; attached resources stay); 204 when absent |
 //! | POST listKeys | 200 with keys derived from the workspace id |
@@ -325,16 +325,12 @@ fn put_workspace(
             stored[field] = value.clone();
         }
     }
-    if let Some(identity) = stored
-        .get_mut("identity")
-        .filter(|identity| identity.is_object())
-        && identity["type"]
-            .as_str()
-            .is_some_and(|kind| kind.contains("SystemAssigned"))
-    {
-        identity["principalId"] = json!(crate::arm::new_guid());
-        identity["tenantId"] = json!(crate::DEMO_TENANT);
-    }
+    body::fill_defaults(schema, &mut stored);
+    service_properties(
+        &mut stored,
+        previous.as_ref().map(|record| &record.body),
+        workspace,
+    );
     let done_at = ctx.now + ctx.delay_ms;
     let record = Record {
         key: key.clone(),
@@ -370,6 +366,116 @@ fn put_workspace(
     Ok(Reply::json(StatusCode::ACCEPTED, render(ctx, &record)).with_headers(headers))
 }
 
+/// Read-only properties the service reports, kept from `previous` where they are stable: the
+/// identities' principal ids, the associated resources it provisions when the request names none
+/// (storage account, key vault, Application Insights, container registry, in the workspace's
+/// group), the managed network's id, private endpoint connections (none: the emulator makes none)
+/// and the resource group of service-provisioned resources.
+fn service_properties(stored: &mut Json, previous: Option<&Json>, workspace: &WorkspaceRef) {
+    let kept = |path: &str| {
+        previous
+            .and_then(|previous| previous.pointer(path))
+            .filter(|value| !value.is_null())
+            .cloned()
+    };
+    let workspace_id = stored["properties"]["workspaceId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    if let Some(identity) = stored
+        .get_mut("identity")
+        .filter(|identity| identity.is_object())
+    {
+        let kind = identity["type"].as_str().unwrap_or_default().to_owned();
+        if kind.contains("SystemAssigned") {
+            identity["principalId"] = kept("/identity/principalId")
+                .unwrap_or_else(|| json!(derived_guid(&format!("{workspace_id}/identity"))));
+            identity["tenantId"] = json!(crate::DEMO_TENANT);
+        } else {
+            let entries = identity.as_object_mut().expect("an object");
+            entries.remove("principalId");
+            entries.remove("tenantId");
+        }
+        if let Some(Json::Object(assigned)) = identity.get_mut("userAssignedIdentities") {
+            // A user-assigned identity's ids belong to the identity resource: derived from its id.
+            for (id, entry) in assigned.iter_mut() {
+                if !entry.is_object() {
+                    *entry = json!({});
+                }
+                let id = id.to_ascii_lowercase();
+                entry["principalId"] = json!(derived_guid(&format!("{id}/principal")));
+                entry["clientId"] = json!(derived_guid(&format!("{id}/client")));
+            }
+        }
+    }
+    let group = group_id(&workspace.subscription, &workspace.group);
+    let short: String = workspace
+        .name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(12)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let suffix = &crate::seed::digest(&workspace_id)[..8];
+    let associated = [
+        (
+            "storageAccount",
+            format!("Microsoft.Storage/storageAccounts/{short}{suffix}"),
+        ),
+        (
+            "keyVault",
+            format!("Microsoft.KeyVault/vaults/kv{short}{suffix}"),
+        ),
+        (
+            "applicationInsights",
+            format!("Microsoft.Insights/components/{}{suffix}", workspace.name),
+        ),
+        (
+            "containerRegistry",
+            format!("Microsoft.ContainerRegistry/registries/{short}{suffix}"),
+        ),
+    ];
+    let properties = &mut stored["properties"];
+    for (field, resource) in associated {
+        if properties[field].as_str().is_none_or(str::is_empty) {
+            properties[field] = kept(&format!("/properties/{field}"))
+                .unwrap_or_else(|| json!(format!("{group}/providers/{resource}")));
+        }
+    }
+    if let Some(network) = properties
+        .get_mut("managedNetwork")
+        .filter(|network| network.is_object())
+    {
+        network["networkId"] = kept("/properties/managedNetwork/networkId")
+            .unwrap_or_else(|| json!(derived_guid(&format!("{workspace_id}/network"))));
+        if network.get("status").is_none_or(Json::is_null) {
+            network["status"] = json!({ "status": "Inactive", "sparkReady": false });
+        }
+    }
+    let connections = kept("/properties/privateEndpointConnections").unwrap_or_else(|| json!([]));
+    properties["privateLinkCount"] = json!(connections.as_array().map_or(0, Vec::len));
+    properties["privateEndpointConnections"] = connections;
+    properties["serviceProvisionedResourceGroup"] = json!(format!(
+        "azureml-rg-{}_{}",
+        workspace.name,
+        &crate::seed::digest(&workspace_id)[..16]
+    ));
+    properties["storageHnsEnabled"] = json!(false);
+}
+
+/// A GUID-shaped id derived from `seed` (stable across restarts and PUTs).
+fn derived_guid(seed: &str) -> String {
+    let hex = crate::seed::digest(seed);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
 fn patch_workspace(
     tx: &Connection,
     ctx: &Ctx,
@@ -399,6 +505,8 @@ fn patch_workspace(
             record.body["properties"][name] = value.clone();
         }
     }
+    let before = record.body.clone();
+    service_properties(&mut record.body, Some(&before), workspace);
     record.meta.modified_at = ctx.now;
     record.body["systemData"] = system_data(record.meta.created_at, ctx.now);
     store::put(tx, &record)?;
