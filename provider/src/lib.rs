@@ -13,6 +13,7 @@
 //! | [`import`] | `terraform import` ids → state skeletons |
 //! | [`validate`] | configuration checks beyond the schema |
 //! | [`refresh`] | one list call per parent and collection for a whole refresh |
+//! | [`resources`] | read, plan, apply and data sources over the engine, within Terraform's rules |
 //! | [`attach_guard`] | waiting for another attachment of a resource to go away before attaching |
 //! | [`logging`] | `[LEVEL] message` lines on stderr |
 //! | [`proto`] | generated protocol code |
@@ -25,6 +26,7 @@ pub mod import;
 pub mod logging;
 pub mod proto;
 pub mod refresh;
+pub mod resources;
 pub mod serve;
 pub mod server;
 pub mod settings;

@@ -9,16 +9,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use engine::api::CloudApi as _;
 use engine::schema::{Registry, ResourceSchema};
+use engine::value::ObjectValue;
 use tokio::sync::{RwLock, watch};
 use tonic::{Request, Response, Status};
 
 use crate::convert::{from_proto, msgpack, to_proto};
 use crate::proto::tfplugin6 as proto;
 use crate::proto::tfplugin6::provider_server::Provider;
+use crate::refresh::RefreshCache;
 use crate::settings::{self, ProviderSettings};
 use crate::target::{self, Target};
-use crate::{data_sources, import, validate};
+use crate::{data_sources, import, resources, validate};
 
 type RpcResult<T> = Result<Response<T>, Status>;
 
@@ -33,6 +36,8 @@ pub struct AzureMlProvider {
     write_only_allowed: AtomicBool,
     /// Bumped by `StopProvider`; long operations watch it and give up.
     stop: watch::Sender<u64>,
+    /// Listings shared by a whole refresh, cleared by every write.
+    cache: RefreshCache,
 }
 
 impl std::fmt::Debug for AzureMlProvider {
@@ -57,6 +62,7 @@ impl AzureMlProvider {
             configured: RwLock::new(None),
             write_only_allowed: AtomicBool::new(false),
             stop: watch::channel(0).0,
+            cache: RefreshCache::default(),
         }
     }
 
@@ -276,12 +282,18 @@ impl Provider for AzureMlProvider {
     ) -> RpcResult<proto::read_resource::Response> {
         let request = request.into_inner();
         self.note_capabilities(request.client_capabilities.as_ref());
-        Ok(Response::new(proto::read_resource::Response {
-            diagnostics: vec![not_wired("ReadResource")],
-            new_state: request.current_state,
-            private: request.private,
+        let mut response = proto::read_resource::Response {
+            private: request.private.clone(),
             ..Default::default()
-        }))
+        };
+        match self.read(&request).await {
+            Ok(state) => response.new_state = Some(state),
+            Err(diagnostic) => {
+                response.new_state = request.current_state;
+                response.diagnostics.push(diagnostic);
+            }
+        }
+        Ok(Response::new(response))
     }
 
     async fn plan_resource_change(
@@ -290,10 +302,18 @@ impl Provider for AzureMlProvider {
     ) -> RpcResult<proto::plan_resource_change::Response> {
         let request = request.into_inner();
         self.note_capabilities(request.client_capabilities.as_ref());
-        Ok(Response::new(proto::plan_resource_change::Response {
-            diagnostics: vec![not_wired("PlanResourceChange")],
+        let mut response = proto::plan_resource_change::Response {
+            planned_private: request.prior_private.clone(),
             ..Default::default()
-        }))
+        };
+        match self.plan(&request) {
+            Ok((planned, requires_replace)) => {
+                response.planned_state = Some(planned);
+                response.requires_replace = requires_replace;
+            }
+            Err(diagnostic) => response.diagnostics.push(diagnostic),
+        }
+        Ok(Response::new(response))
     }
 
     async fn apply_resource_change(
@@ -301,11 +321,14 @@ impl Provider for AzureMlProvider {
         request: Request<proto::apply_resource_change::Request>,
     ) -> RpcResult<proto::apply_resource_change::Response> {
         let request = request.into_inner();
-        Ok(Response::new(proto::apply_resource_change::Response {
-            diagnostics: vec![not_wired("ApplyResourceChange")],
-            new_state: request.prior_state,
+        let mut response = proto::apply_resource_change::Response {
+            private: request.planned_private.clone(),
             ..Default::default()
-        }))
+        };
+        let (state, diagnostics) = self.apply(&request).await;
+        response.new_state = state;
+        response.diagnostics = diagnostics;
+        Ok(Response::new(response))
     }
 
     async fn import_resource_state(
@@ -342,14 +365,13 @@ impl Provider for AzureMlProvider {
         request: Request<proto::read_data_source::Request>,
     ) -> RpcResult<proto::read_data_source::Response> {
         let request = request.into_inner();
-        let diagnostic = match self.data_source(&request.type_name) {
-            Err(diagnostic) => diagnostic,
-            Ok(_) => not_wired("ReadDataSource"),
-        };
-        Ok(Response::new(proto::read_data_source::Response {
-            diagnostics: vec![diagnostic],
-            ..Default::default()
-        }))
+        self.note_capabilities(request.client_capabilities.as_ref());
+        let mut response = proto::read_data_source::Response::default();
+        match self.read_data(&request).await {
+            Ok(state) => response.state = Some(state),
+            Err(diagnostic) => response.diagnostics.push(diagnostic),
+        }
+        Ok(Response::new(response))
     }
 }
 
@@ -370,6 +392,327 @@ impl AzureMlProvider {
                 "ConfigureProvider must succeed before resources are read or changed.",
             )
         })
+    }
+}
+
+/// A resource's name for diagnostics.
+fn display_name(schema: &ResourceSchema, object: Option<&ObjectValue>) -> String {
+    let name = object
+        .and_then(|object| object.get_str(&schema.api.name_attribute))
+        .unwrap_or("?");
+    format!("`{}` `{name}`", schema.type_name)
+}
+
+fn api_error(summary: String, error: &dyn std::error::Error) -> proto::Diagnostic {
+    // The service's code and message verbatim, with the call that failed.
+    to_proto::error(&summary, engine::apply::error_chain(error))
+}
+
+fn encode_error(error: impl std::fmt::Display) -> proto::Diagnostic {
+    to_proto::error(
+        "Invalid value from the provider",
+        format!("Failed to encode the object: {error}."),
+    )
+}
+
+impl AzureMlProvider {
+    fn write_only(&self) -> bool {
+        self.write_only_allowed.load(Ordering::Relaxed)
+    }
+
+    fn encode(
+        &self,
+        schema: &ResourceSchema,
+        object: Option<&ObjectValue>,
+    ) -> Result<proto::DynamicValue, proto::Diagnostic> {
+        to_proto::dynamic_value(object, &schema.attributes, self.write_only()).map_err(encode_error)
+    }
+
+    fn decode(
+        schema: &ResourceSchema,
+        value: Option<&proto::DynamicValue>,
+        what: &str,
+    ) -> Result<Option<ObjectValue>, proto::Diagnostic> {
+        from_proto::object(value, &schema.attributes).map_err(|error| decode_error(what, error))
+    }
+
+    /// `ReadResource`: the object from its parent's cached listing, or null when it is gone.
+    async fn read(
+        &self,
+        request: &proto::read_resource::Request,
+    ) -> Result<proto::DynamicValue, proto::Diagnostic> {
+        let schema = self.resource(&request.type_name)?;
+        let Some(current) = Self::decode(schema, request.current_state.as_ref(), "current state")?
+        else {
+            return self.encode(schema, None);
+        };
+        let target = self.target().await?;
+        let read = resources::read(
+            &target.client,
+            &self.cache,
+            &self.registry,
+            schema,
+            &current,
+        )
+        .await
+        .map_err(|error| {
+            api_error(
+                format!("Failed to read {}", display_name(schema, Some(&current))),
+                &error,
+            )
+        })?;
+        if read.is_none() {
+            tracing::info!(
+                "{} no longer exists; terraform will plan to create it again",
+                display_name(schema, Some(&current))
+            );
+        }
+        self.encode(schema, read.as_ref())
+    }
+
+    /// `PlanResourceChange`: the planned object and the paths that force a replacement.
+    fn plan(
+        &self,
+        request: &proto::plan_resource_change::Request,
+    ) -> Result<(proto::DynamicValue, Vec<proto::AttributePath>), proto::Diagnostic> {
+        let schema = self.resource(&request.type_name)?;
+        let prior = Self::decode(schema, request.prior_state.as_ref(), "prior state")?;
+        let proposed = Self::decode(
+            schema,
+            request.proposed_new_state.as_ref(),
+            "proposed state",
+        )?;
+        let config = Self::decode(schema, request.config.as_ref(), "configuration")?;
+        let (Some(_), Some(config)) = (proposed, config) else {
+            // A destroy: Terraform plans it itself.
+            return Ok((self.encode(schema, None)?, Vec::new()));
+        };
+        let planned = resources::plan(schema, prior.as_ref(), &config, self.write_only());
+        tracing::debug!(
+            "{}: {:?}",
+            display_name(schema, Some(&config)),
+            planned.change.action
+        );
+        let requires_replace = planned
+            .requires_replace
+            .iter()
+            .map(to_proto::attribute_path)
+            .collect();
+        Ok((
+            self.encode(schema, Some(&planned.planned))?,
+            requires_replace,
+        ))
+    }
+
+    /// `ApplyResourceChange`: the new state (null after a removal, the prior state when an
+    /// update or removal failed) and diagnostics.
+    async fn apply(
+        &self,
+        request: &proto::apply_resource_change::Request,
+    ) -> (Option<proto::DynamicValue>, Vec<proto::Diagnostic>) {
+        let schema = match self.resource(&request.type_name) {
+            Ok(schema) => schema,
+            Err(diagnostic) => return (request.prior_state.clone(), vec![diagnostic]),
+        };
+        let decoded =
+            Self::decode(schema, request.prior_state.as_ref(), "prior state").and_then(|prior| {
+                let planned =
+                    Self::decode(schema, request.planned_state.as_ref(), "planned state")?;
+                let config = Self::decode(schema, request.config.as_ref(), "configuration")?;
+                Ok((prior, planned, config))
+            });
+        let (prior, planned, config) = match decoded {
+            Ok(decoded) => decoded,
+            Err(diagnostic) => return (request.prior_state.clone(), vec![diagnostic]),
+        };
+        let target = match self.target().await {
+            Ok(target) => target,
+            Err(diagnostic) => return (request.prior_state.clone(), vec![diagnostic]),
+        };
+        let result = match (&prior, planned) {
+            (Some(prior), None) => self.remove(&target, schema, prior).await.map(|()| None),
+            (None, Some(planned)) => self
+                .create(&target, schema, &planned, config.as_ref())
+                .await
+                .map(Some),
+            (Some(prior), Some(planned)) => self
+                .update(&target, schema, prior, &planned, config.as_ref())
+                .await
+                .map(Some),
+            (None, None) => Ok(None),
+        };
+        match result.and_then(|state| self.encode(schema, state.as_ref())) {
+            Ok(state) => (Some(state), Vec::new()),
+            // A failed create leaves nothing; a failed update or removal the prior object.
+            Err(diagnostic) => match &prior {
+                Some(_) => (request.prior_state.clone(), vec![diagnostic]),
+                None => (self.encode(schema, None).ok(), vec![diagnostic]),
+            },
+        }
+    }
+
+    async fn remove(
+        &self,
+        target: &Target,
+        schema: &ResourceSchema,
+        prior: &ObjectValue,
+    ) -> Result<(), proto::Diagnostic> {
+        let action = resources::removal(schema, prior);
+        let verb = match action {
+            engine::api::UnderlyingResourceAction::Detach => "detach",
+            engine::api::UnderlyingResourceAction::Delete => "delete",
+        };
+        let Some(id) = prior.get_str("id") else {
+            return Err(to_proto::error(
+                &format!("Failed to {verb} {}", display_name(schema, Some(prior))),
+                "The state holds no `id`.",
+            ));
+        };
+        let result = target.client.delete(schema, id, action).await;
+        self.cache.invalidate();
+        result.map_err(|error| {
+            api_error(
+                format!("Failed to {verb} {}", display_name(schema, Some(prior))),
+                &error,
+            )
+        })
+    }
+
+    async fn create(
+        &self,
+        target: &Target,
+        schema: &ResourceSchema,
+        planned: &ObjectValue,
+        config: Option<&ObjectValue>,
+    ) -> Result<ObjectValue, proto::Diagnostic> {
+        let desired = resources::to_send(schema, planned, config.unwrap_or(planned));
+        let attach = engine::plan::is_attachment(schema, &desired, true);
+        let verb = if attach { "attach" } else { "create" };
+        let summary = || format!("Failed to {verb} {}", display_name(schema, Some(&desired)));
+        if attach && let Some(workspace) = desired.get_str(&schema.api.parent_attribute) {
+            let client = &target.client;
+            let registry = &self.registry;
+            crate::attach_guard::wait_until_alone(
+                schema,
+                &desired,
+                target.settings.attach_wait_timeout,
+                crate::attach_guard::POLL_INTERVAL,
+                self.stop.subscribe(),
+                || {
+                    resources::list_objects(
+                        client,
+                        registry,
+                        workspace,
+                        engine::schema::Collection::Computes,
+                    )
+                },
+            )
+            .await
+            .map_err(|error| {
+                let mut detail = engine::apply::error_chain(&error);
+                let advice = error.advice();
+                if !advice.is_empty() {
+                    detail = format!("{detail}.\n\n{advice}");
+                }
+                to_proto::error(&summary(), detail)
+            })?;
+        }
+        let result = target.client.create_or_update(schema, &desired).await;
+        self.cache.invalidate();
+        let created = result.map_err(|error| api_error(summary(), &error))?;
+        let merged = engine::apply::merge_sent(schema, created, &desired);
+        Ok(resources::reconcile(schema, planned, &merged))
+    }
+
+    async fn update(
+        &self,
+        target: &Target,
+        schema: &ResourceSchema,
+        prior: &ObjectValue,
+        planned: &ObjectValue,
+        config: Option<&ObjectValue>,
+    ) -> Result<ObjectValue, proto::Diagnostic> {
+        let config = config.unwrap_or(planned);
+        let summary = || format!("Failed to update {}", display_name(schema, Some(prior)));
+        let Some(id) = prior.get_str("id") else {
+            return Err(to_proto::error(&summary(), "The state holds no `id`."));
+        };
+        let kind = resources::update_kind(schema, prior, config);
+        let desired = resources::to_send(schema, planned, config);
+        let result = self.run_update(target, schema, id, &kind, &desired).await;
+        self.cache.invalidate();
+        let object = result.map_err(|error| api_error(summary(), &error))?;
+        let Some(object) = object else {
+            return Err(to_proto::error(
+                &summary(),
+                format!("`{id}` disappeared during the update."),
+            ));
+        };
+        let merged = engine::apply::merge_sent(schema, object, &desired);
+        Ok(resources::reconcile(schema, planned, &merged))
+    }
+
+    async fn run_update(
+        &self,
+        target: &Target,
+        schema: &ResourceSchema,
+        id: &str,
+        kind: &engine::plan::UpdateKind,
+        desired: &ObjectValue,
+    ) -> Result<Option<ObjectValue>, engine::api::ApiError> {
+        use engine::plan::WriteMethod;
+        let client = &target.client;
+        let mut object = match kind.write {
+            Some(WriteMethod::Put) => Some(client.create_or_update(schema, desired).await?),
+            Some(WriteMethod::Patch) => Some(client.patch(schema, id, desired).await?),
+            None => None,
+        };
+        for name in &kind.actions {
+            client.action(schema, id, name).await?;
+        }
+        if !kind.actions.is_empty() || object.is_none() {
+            object = client.read(schema, id).await?;
+        }
+        Ok(object)
+    }
+
+    /// `ReadDataSource`: the object named by its name and parent; an error when there is none.
+    async fn read_data(
+        &self,
+        request: &proto::read_data_source::Request,
+    ) -> Result<proto::DynamicValue, proto::Diagnostic> {
+        let data_schema = self.data_source(&request.type_name)?;
+        let schema = self.resource(&request.type_name)?;
+        let config = Self::decode(
+            data_schema,
+            request.config.as_ref(),
+            "data source configuration",
+        )?
+        .ok_or_else(|| decode_error("data source configuration", "it is null"))?;
+        let target = self.target().await?;
+        let summary = || format!("Failed to read {}", display_name(schema, Some(&config)));
+        let id = engine::api::resource_id(
+            schema,
+            &config,
+            target.client.config().subscription_id.as_deref(),
+        )
+        .map_err(|error| api_error(summary(), &error))?;
+        let found = target
+            .client
+            .read(schema, id.as_str())
+            .await
+            .map_err(|error| api_error(summary(), &error))?
+            .ok_or_else(|| {
+                to_proto::error(
+                    &format!("{} not found", display_name(schema, Some(&config))),
+                    format!("There is no `{}`.", id.as_str()),
+                )
+            })?;
+        let mut state = resources::conform(&data_schema.attributes, &found);
+        for name in [&schema.api.name_attribute, &schema.api.parent_attribute] {
+            state.set(name, config.get(name).clone());
+        }
+        to_proto::dynamic_value(Some(&state), &data_schema.attributes, false).map_err(encode_error)
     }
 }
 
@@ -458,14 +801,6 @@ fn unsupported_data_source(type_name: &str) -> proto::Diagnostic {
     to_proto::error(
         "Unsupported data source",
         format!("The provider has no data source `{type_name}`."),
-    )
-}
-
-/// TODO(#4): replaced as the engine's client and planner land.
-fn not_wired(rpc: &str) -> proto::Diagnostic {
-    to_proto::error(
-        "Not available in this build",
-        format!("{rpc} is not wired to the engine in this build of terraform-provider-azureml."),
     )
 }
 
