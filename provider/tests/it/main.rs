@@ -2,6 +2,7 @@
 //! it, driven by a real gRPC client over mutual TLS with a P-521 client certificate (what
 //! Terraform presents).
 
+mod apply;
 mod client;
 mod handshake;
 mod plugin;

@@ -12,13 +12,13 @@ use std::process::Command;
 
 use engine::schema::{AttrType, Attribute, Presence, ResourceSchema};
 
-fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 /// Every distinct terraform binary available, with its version line.
 #[allow(clippy::print_stderr)] // a skipped test says why
-fn terraform_binaries() -> Vec<(PathBuf, String)> {
+pub(crate) fn terraform_binaries() -> Vec<(PathBuf, String)> {
     let mut candidates: Vec<PathBuf> = Vec::new();
     if let Some(bin) = std::env::var_os("TERRAFORM_BIN") {
         candidates.push(bin.into());
@@ -65,12 +65,12 @@ fn terraform_binaries() -> Vec<(PathBuf, String)> {
 
 /// A scratch working folder whose CLI config runs the test build of the provider via
 /// `dev_overrides` (no `terraform init`).
-struct Workdir {
+pub(crate) struct Workdir {
     dir: tempfile::TempDir,
 }
 
 impl Workdir {
-    fn new(main_tf: &str) -> Workdir {
+    pub(crate) fn new(main_tf: &str) -> Workdir {
         let dir = tempfile::tempdir().expect("tempdir");
         let plugins = dir.path().join("plugins");
         std::fs::create_dir(&plugins).expect("plugins folder");
@@ -90,7 +90,12 @@ impl Workdir {
         Workdir { dir }
     }
 
-    fn run(&self, terraform: &Path, args: &[&str]) -> std::process::Output {
+    /// Terraform's working folder (the configuration; the embedded emulator's `.azureml/`).
+    pub(crate) fn config_dir(&self) -> PathBuf {
+        self.dir.path().join("config")
+    }
+
+    pub(crate) fn run(&self, terraform: &Path, args: &[&str]) -> std::process::Output {
         let mut command = Command::new(terraform);
         for (key, value) in std::env::vars() {
             if !(key.starts_with("TF_") || key.starts_with("PLUGIN_")) {
