@@ -242,3 +242,144 @@ fn attach_everything_converges_and_destroy_keeps_the_underlying_resources() {
         assert_eq!(duplicates, 0, "{version}: duplicate attachments");
     }
 }
+
+/// The reattach example with its conditional `ssl` object as a nested block.
+fn reattach_example() -> String {
+    let main_tf = example("reattach");
+    let start = main_tf.find("  ssl = var.tls").expect("the ssl attribute");
+    let end = start + main_tf[start..].find("  }\n}").expect("its end") + 4;
+    format!(
+        "{}  ssl {{\n    status            = var.tls\n    leaf_domain_label = var.tls == \"Auto\" ? \"reattach-demo\" : null\n  }}\n{}",
+        &main_tf[..start],
+        &main_tf[end..]
+    )
+}
+
+#[test]
+fn rename_across_blocks_and_tls_change_converge_without_duplicate_attachments() {
+    let main_tf = reattach_example();
+    let vm = format!("{DEMO_RG}/providers/Microsoft.Compute/virtualMachines/demo-ubuntu-vm");
+    for (terraform, version) in terraform_binaries() {
+        let workdir = Workdir::new(&main_tf);
+        let apply = |vars: &[&str]| {
+            let mut args = vec!["apply", "-auto-approve", "-no-color", "-input=false"];
+            args.extend_from_slice(vars);
+            succeed(&workdir, &terraform, &version, &args)
+        };
+        apply(&[]);
+        let renamed = apply(&["-var", "vm_block=renamed"]);
+        assert!(
+            renamed.contains("Resources: 1 added, 0 changed, 1 destroyed."),
+            "{version}: {renamed}"
+        );
+        let (code, plan) = plan_exit(&workdir, &terraform, &["-var", "vm_block=renamed"]);
+        assert_eq!(code, 0, "{version}: after the rename:\n{plan}");
+        let tls = apply(&["-var", "vm_block=renamed", "-var", "tls=Disabled"]);
+        assert!(
+            tls.contains("azureml_inference_cluster.aks must be replaced"),
+            "{version}: {tls}"
+        );
+        let (code, plan) = plan_exit(
+            &workdir,
+            &terraform,
+            &["-var", "vm_block=renamed", "-var", "tls=Disabled"],
+        );
+        assert_eq!(code, 0, "{version}: after the TLS change:\n{plan}");
+        let workspace = format!(
+            "{DEMO_RG}/providers/Microsoft.MachineLearningServices/workspaces/reattach-mlw"
+        );
+        let (found, duplicates) = inspect(
+            &workdir.config_dir().join(".azureml"),
+            &[
+                format!("{workspace}/computes/train-vm"),
+                format!("{workspace}/computes/train-vm-renamed"),
+                vm.clone(),
+            ],
+        );
+        assert!(found[0].is_none(), "{version}: the old attachment is gone");
+        let renamed = found[1].as_ref().expect("the renamed attachment");
+        assert_eq!(
+            renamed["properties"]["provisioningState"], "Succeeded",
+            "{version}: {renamed}"
+        );
+        assert!(found[2].is_some(), "{version}: the VM is alive");
+        assert_eq!(duplicates, 0, "{version}: duplicate attachments");
+    }
+}
+
+#[test]
+fn create_before_destroy_on_an_attachment_fails_with_the_guards_message() {
+    let vm = format!("{DEMO_RG}/providers/Microsoft.Compute/virtualMachines/demo-ubuntu-vm");
+    let main_tf = |name: &str| {
+        format!(
+            r#"terraform {{
+  required_providers {{
+    azureml = {{ source = "{address}" }}
+  }}
+}}
+
+provider "azureml" {{
+  attach_wait_timeout = "3s"
+}}
+
+resource "azureml_workspace" "main" {{
+  name                = "cbd-mlw"
+  resource_group_name = "demo-rg"
+  location            = "westeurope"
+}}
+
+resource "azureml_attached_virtual_machine" "vm" {{
+  name            = "{name}"
+  workspace_id    = azureml_workspace.main.id
+  resource_id     = "{vm}"
+  admin_username  = "azureuser"
+  ssh_private_key = "demo-key"
+
+  lifecycle {{
+    create_before_destroy = true
+  }}
+}}
+"#,
+            address = provider::PROVIDER_ADDRESS
+        )
+    };
+    for (terraform, version) in terraform_binaries() {
+        let workdir = Workdir::new(&main_tf("vm-a"));
+        succeed(
+            &workdir,
+            &terraform,
+            &version,
+            &["apply", "-auto-approve", "-no-color", "-input=false"],
+        );
+        std::fs::write(workdir.config_dir().join("main.tf"), main_tf("vm-b")).expect("main.tf");
+        let output = workdir.run(
+            &terraform,
+            &["apply", "-auto-approve", "-no-color", "-input=false"],
+        );
+        let flat = text(&output)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(!output.status.success(), "{version}: {flat}");
+        assert!(
+            flat.contains("is still attached as `vm-a`"),
+            "{version}: {flat}"
+        );
+        assert!(
+            flat.contains("do not use `create_before_destroy` on attached compute"),
+            "{version}: {flat}"
+        );
+        let workspace =
+            format!("{DEMO_RG}/providers/Microsoft.MachineLearningServices/workspaces/cbd-mlw");
+        let (found, duplicates) = inspect(
+            &workdir.config_dir().join(".azureml"),
+            &[
+                format!("{workspace}/computes/vm-a"),
+                format!("{workspace}/computes/vm-b"),
+            ],
+        );
+        assert!(found[0].is_some(), "{version}: the first attachment stays");
+        assert!(found[1].is_none(), "{version}: nothing attached twice");
+        assert_eq!(duplicates, 0, "{version}: duplicate attachments");
+    }
+}
