@@ -37,7 +37,7 @@ pub enum TargetError {
         path: PathBuf,
         /// Why.
         #[source]
-        source: emulator::EmulatorError,
+        source: Box<emulator::EmulatorError>,
     },
     /// `endpoint` is not a URL.
     #[error("`endpoint` `{endpoint}` is not a URL (use `\"embedded\"` or `https://...`)")]
@@ -50,7 +50,7 @@ pub enum TargetError {
     },
     /// The client could not be built.
     #[error("failed to set up the ARM client")]
-    Client(#[source] engine::api::ApiError),
+    Client(#[source] Box<engine::api::ApiError>),
 }
 
 /// A configured target.
@@ -132,7 +132,7 @@ async fn embedded(settings: ProviderSettings, working_dir: &Path) -> Result<Targ
         .await
         .map_err(|source| TargetError::Embedded {
             path: data_dir.clone(),
-            source,
+            source: Box::new(source),
         })?;
     let endpoint = Url::parse(running.url()).map_err(|source| TargetError::Endpoint {
         endpoint: running.url().to_owned(),
@@ -151,7 +151,8 @@ async fn embedded(settings: ProviderSettings, working_dir: &Path) -> Result<Targ
     }
     // Local and fast: poll often instead of ARM's 5 s default.
     client_config.poll.default_interval = Duration::from_millis(100);
-    let client = ArmClient::new(client_config).map_err(TargetError::Client)?;
+    let client =
+        ArmClient::new(client_config).map_err(|error| TargetError::Client(Box::new(error)))?;
     Ok(Target {
         settings,
         base_url: running.url().to_owned(),
@@ -195,7 +196,7 @@ fn remote(
     if let Some(version) = &settings.api_version {
         config.api_version.clone_from(version);
     }
-    let client = ArmClient::new(config).map_err(TargetError::Client)?;
+    let client = ArmClient::new(config).map_err(|error| TargetError::Client(Box::new(error)))?;
     Ok(Target {
         settings,
         base_url: endpoint.to_owned(),
