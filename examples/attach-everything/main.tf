@@ -98,7 +98,7 @@ resource "azureml_inference_cluster" "aks" {
   workspace_id    = azureml_workspace.main.id
   resource_id     = "${local.rg}/providers/Microsoft.ContainerService/managedClusters/demo-aks"
   cluster_purpose = "DevTest"
-  ssl = {
+  ssl {
     status            = "Auto"
     leaf_domain_label = "attach-demo"
   }

@@ -68,11 +68,8 @@ resource "azureml_inference_cluster" "aks" {
   name         = "scoring"
   workspace_id = azureml_workspace.main.id
   resource_id  = local.aks_id
-  ssl = var.tls == "Auto" ? {
-    status            = "Auto"
-    leaf_domain_label = "reattach-demo"
-  } : {
-    status            = "Disabled"
-    leaf_domain_label = null
+  ssl {
+    status            = var.tls
+    leaf_domain_label = var.tls == "Auto" ? "reattach-demo" : null
   }
 }

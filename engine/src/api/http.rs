@@ -83,6 +83,26 @@ impl Answer {
     }
 }
 
+/// The wait before the next poll of a long-running operation: the answer's `Retry-After`; an
+/// explicit `Retry-After: 0` (a service saying "soon") polls again after [`MIN_POLL_WAIT`]
+/// instead of the default interval; no header at all means the default interval.
+fn poll_wait(answer: &Answer, poll: &crate::api::PollPolicy) -> Duration {
+    if let Some(wait) = answer.retry_after() {
+        return wait;
+    }
+    let explicit_zero = answer
+        .header("retry-after")
+        .is_some_and(|value| value.trim() == "0");
+    if explicit_zero {
+        MIN_POLL_WAIT.min(poll.default_interval)
+    } else {
+        poll.default_interval
+    }
+}
+
+/// The shortest wait between polls of one operation.
+const MIN_POLL_WAIT: Duration = Duration::from_millis(100);
+
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get(name)
@@ -327,7 +347,7 @@ impl ArmClient {
         let monitor_url = self.follow(request_url, monitor.url())?;
         let poll = &self.inner.config.poll;
         let started = Instant::now();
-        let mut wait = answer.retry_after().unwrap_or(poll.default_interval);
+        let mut wait = poll_wait(answer, poll);
         loop {
             let elapsed = started.elapsed();
             if elapsed >= poll.timeout {
@@ -385,7 +405,7 @@ impl ArmClient {
                     });
                 }
             }
-            wait = polled.retry_after().unwrap_or(poll.default_interval);
+            wait = poll_wait(&polled, poll);
         }
     }
 

@@ -14,13 +14,10 @@ use crate::terraform::{Workdir, terraform_binaries, workspace_root};
 
 const DEMO_RG: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/demo-rg";
 
-/// The example's `main.tf`. Terraform reads a configurable object as a nested block (`ssl { }`),
-/// where `amlplan` also takes the attribute form (`ssl = { }`) the examples use.
+/// The example's `main.tf`, as both tools read it.
 fn example(name: &str) -> String {
     let path = workspace_root().join("examples").join(name).join("main.tf");
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|error| panic!("{}: {error}", path.display()))
-        .replace("\n  ssl = {", "\n  ssl {")
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
 fn text(output: &Output) -> String {
@@ -243,21 +240,9 @@ fn attach_everything_converges_and_destroy_keeps_the_underlying_resources() {
     }
 }
 
-/// The reattach example with its conditional `ssl` object as a nested block.
-fn reattach_example() -> String {
-    let main_tf = example("reattach");
-    let start = main_tf.find("  ssl = var.tls").expect("the ssl attribute");
-    let end = start + main_tf[start..].find("  }\n}").expect("its end") + 4;
-    format!(
-        "{}  ssl {{\n    status            = var.tls\n    leaf_domain_label = var.tls == \"Auto\" ? \"reattach-demo\" : null\n  }}\n{}",
-        &main_tf[..start],
-        &main_tf[end..]
-    )
-}
-
 #[test]
 fn rename_across_blocks_and_tls_change_converge_without_duplicate_attachments() {
-    let main_tf = reattach_example();
+    let main_tf = example("reattach");
     let vm = format!("{DEMO_RG}/providers/Microsoft.Compute/virtualMachines/demo-ubuntu-vm");
     for (terraform, version) in terraform_binaries() {
         let workdir = Workdir::new(&main_tf);
