@@ -563,23 +563,35 @@ fn check_unmanaged_attachments(
                 .as_ref()
                 .and_then(|after| after.get_str(&schema.api.name_attribute))
                 .unwrap_or_default();
-            let detail = if planned_name.eq_ignore_ascii_case(name) {
-                format!(
-                    "`{resource}` is already attached to this workspace as `{name}`, but `{addr}` is not in the \
-                     state. Bring the existing attachment under management with `amlplan import {addr} {id}` \
-                     instead of attaching it again.",
-                    addr = change.addr
-                )
-            } else {
-                format!(
-                    "`{resource}` is already attached to this workspace as `{name}`, which this configuration does \
-                     not manage. Attaching it again as `{planned_name}` would break that attachment (Azure ML keeps \
-                     only the latest one). Either import it with `amlplan import {addr} {id}` (and set the name to \
-                     `{name}`), or detach `{name}` first (for example `az ml compute detach --name {name}`), then \
-                     plan again.",
-                    addr = change.addr
-                )
-            };
+            if planned_name.eq_ignore_ascii_case(name) {
+                // The same attachment under the configured name but not in state: what an apply
+                // interrupted between the service's answer and the state save leaves behind.
+                // Attaching it again is a PUT to the same compute record (create-or-replace),
+                // which never makes a second attachment, so the plan adopts it (DESIGN §4: a
+                // crash followed by a new apply converges) and says so.
+                diags.push(
+                    Diagnostic::warning(
+                        "Existing attachment adopted",
+                        format!(
+                            "`{resource}` is already attached to this workspace as `{name}`, the name `{addr}` \
+                             configures, but `{addr}` is not in the state (an interrupted apply, or `state rm`). \
+                             Apply attaches it again under the same name, which updates that record in place; \
+                             `amlplan import {addr} {id}` records it without a write.",
+                            addr = change.addr
+                        ),
+                    )
+                    .at_attr(&change.addr, AttrPath::attr(&underlying)),
+                );
+                continue;
+            }
+            let detail = format!(
+                "`{resource}` is already attached to this workspace as `{name}`, which this configuration does \
+                 not manage. Attaching it again as `{planned_name}` would break that attachment (Azure ML keeps \
+                 only the latest one). Either import it with `amlplan import {addr} {id}` (and set the name to \
+                 `{name}`), or detach `{name}` first (for example `az ml compute detach --name {name}`), then \
+                 plan again.",
+                addr = change.addr
+            );
             diags.push(
                 Diagnostic::error("Resource already attached under another name", detail)
                     .at_attr(&change.addr, AttrPath::attr(&underlying)),

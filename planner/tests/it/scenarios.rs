@@ -342,6 +342,35 @@ async fn drift_exits_2_after_an_out_of_band_change() {
 }
 
 #[test]
+fn an_attachment_under_another_name_is_refused_at_plan_time() {
+    let work = Workdir::example("reattach");
+    work.expect(&["apply", "--auto-approve"], 0);
+    work.expect(
+        &[
+            "state",
+            "rm",
+            "azureml_attached_virtual_machine.original[0]",
+        ],
+        0,
+    );
+    let main = work.path().join("main.tf");
+    let text = std::fs::read_to_string(&main).expect("main.tf");
+    std::fs::write(&main, text.replace("\"train-vm\"", "\"train-vm-other\"")).expect("write");
+    let output = work.run(&["plan"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("Resource already attached under another name")
+            && stderr.contains("amlplan import"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("main.tf:"),
+        "the error points at the configuration: {stderr}"
+    );
+}
+
+#[test]
 fn import_then_plan_is_empty() {
     let work = Workdir::example("reattach");
     work.expect(&["apply", "--auto-approve"], 0);
@@ -356,16 +385,20 @@ fn import_then_plan_is_empty() {
         ],
         0,
     );
-    // Without the state entry the attachment is unmanaged: plan refuses to attach it twice.
+    // Without the state entry the attachment under the configured name is adopted (what an
+    // interrupted apply leaves), with a warning that offers import.
     let output = work.run(&["plan"]);
     assert_eq!(
         output.status.code(),
-        Some(1),
+        Some(0),
         "{}",
-        String::from_utf8_lossy(&output.stdout)
+        String::from_utf8_lossy(&output.stderr)
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("amlplan import"), "{stderr}");
+    assert!(
+        stderr.contains("Existing attachment adopted") && stderr.contains("amlplan import"),
+        "{stderr}"
+    );
     let imported = work.expect(
         &[
             "import",
