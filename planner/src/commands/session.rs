@@ -149,8 +149,18 @@ impl Session {
             destroy,
             secret_key: Some(&self.key),
         };
-        let (plan, diagnostics) =
+        let (plan, mut diagnostics) =
             engine::plan::diff(&desired, &prior, &actual, registry, &diff_options);
+        if !options.refresh_only && !destroy {
+            let more = self.duplicates_in_new_workspaces(
+                &evaluated,
+                &known,
+                &prior,
+                &actual,
+                &diff_options,
+            );
+            diagnostics.extend(more);
+        }
         report(&self.loaded.config, &diagnostics)?;
         Ok(Planned {
             plan,
@@ -158,6 +168,55 @@ impl Session {
             known,
             gone,
         })
+    }
+
+    /// Two attachments of one resource in a workspace the plan creates: the engine compares
+    /// attachments only when their workspace id is known, so they are compared again with
+    /// every planned object's unknown `id` replaced by a placeholder naming its address (two
+    /// references to one new workspace get the same placeholder, two workspaces different
+    /// ones). Returns only the "attached twice" errors that this finds.
+    fn duplicates_in_new_workspaces(
+        &self,
+        evaluated: &EvaluatedConfig,
+        known: &BTreeMap<ResourceAddr, ObjectValue>,
+        prior: &PriorState,
+        actual: &engine::plan::Actual,
+        options: &DiffOptions<'_>,
+    ) -> engine::diag::Diagnostics {
+        let registry = &self.loaded.registry;
+        let waits_for_a_parent = evaluated.resources.values().any(|instance| {
+            registry
+                .get(&instance.addr.resource_type)
+                .is_some_and(engine::schema::ResourceSchema::can_attach)
+                && matches!(instance.values.get("workspace_id"), Value::Unknown)
+        });
+        if !waits_for_a_parent {
+            return engine::diag::Diagnostics::default();
+        }
+        let mut placeholders = known.clone();
+        for instance in evaluated.resources.values() {
+            if !known.contains_key(&instance.addr) {
+                let mut values = instance.values.clone();
+                values.set("id", Value::String(format!("(planned {})", instance.addr)));
+                placeholders.insert(instance.addr.clone(), values);
+            }
+        }
+        let (with_placeholders, _) =
+            evaluate(&self.loaded.config, &self.loaded.inputs, &placeholders);
+        let (_, diagnostics) = engine::plan::diff(
+            &desired(&with_placeholders),
+            prior,
+            actual,
+            registry,
+            options,
+        );
+        let mut found = engine::diag::Diagnostics::default();
+        for diagnostic in diagnostics.iter() {
+            if diagnostic.summary == DUPLICATE_ATTACHMENT {
+                found.push(diagnostic.clone());
+            }
+        }
+        found
     }
 
     /// Writes the refresh result into state: refreshed values of existing objects, and the
@@ -197,6 +256,9 @@ impl Session {
         Ok(())
     }
 }
+
+/// The summary of the engine's error for two attachments of one resource.
+const DUPLICATE_ATTACHMENT: &str = "Resource attached twice";
 
 /// The configuration's resources as the engine's desired objects.
 pub fn desired(evaluated: &EvaluatedConfig) -> Desired {

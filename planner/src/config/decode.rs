@@ -117,6 +117,28 @@ fn span<T: Span>(node: &T) -> Range<usize> {
 }
 
 /// `resource "type" "name"`: from the keyword to the last label.
+/// Why a compute kind the Azure ML ARM API cannot manage is not in the catalogue, for the
+/// `azureml_*` names users reach for: Azure Container Instances and Azure Batch.
+fn unsupported_compute(resource_type: &str) -> Option<String> {
+    let kind = resource_type.trim_start_matches("azureml_");
+    let words: Vec<&str> = kind.split('_').collect();
+    if kind.contains("container_instance") || words.contains(&"aci") {
+        return Some(format!(
+            "`{resource_type}`: Azure Container Instances cannot be attached to or created in an Azure ML workspace \
+             through the ARM API; the service creates them itself when a model is deployed to ACI\n\
+             help: deploy the model instead, or use `azureml_inference_cluster` for a Kubernetes-based endpoint"
+        ));
+    }
+    if words.contains(&"batch") {
+        return Some(format!(
+            "`{resource_type}`: Azure Batch could only be attached by the retired v1 SDK; the Azure ML ARM API has \
+             no Batch compute type\n\
+             help: use `azureml_compute_cluster` for batch workloads"
+        ));
+    }
+    None
+}
+
 fn header(block: &Block) -> Range<usize> {
     let start = span(&block.ident).start;
     let end = block
@@ -647,6 +669,10 @@ impl Decoder<'_> {
             Mode::Managed => match self.catalogue.resources.get(resource_type) {
                 Some(schema) => Some(Arc::clone(schema)),
                 None => {
+                    if let Some(why) = unsupported_compute(resource_type) {
+                        self.error(type_span, "Unsupported resource type", why);
+                        return;
+                    }
                     let suggestion = did_you_mean(
                         resource_type,
                         self.catalogue.resources.keys().map(String::as_str),
@@ -685,7 +711,7 @@ impl Decoder<'_> {
         let mut for_each: Option<AttrExpr> = None;
         let mut depends_on = Vec::new();
         let mut lifecycle = LifecycleOptions::default();
-        let mut lifecycle_seen = false;
+        let mut lifecycle_block: Option<&Block> = None;
         let mut arguments = Vec::new();
         let mut nested_blocks = Vec::new();
         for structure in block.body.iter() {
@@ -720,14 +746,14 @@ impl Decoder<'_> {
                 },
                 Structure::Block(nested) => match nested.ident.value().as_str() {
                     "lifecycle" if mode == Mode::Managed => {
-                        if lifecycle_seen {
+                        if lifecycle_block.is_some() {
                             self.error(
                                 header(nested),
                                 "Duplicate lifecycle block",
                                 "a resource has at most one `lifecycle` block".to_owned(),
                             );
                         } else {
-                            lifecycle_seen = true;
+                            lifecycle_block = Some(nested);
                             lifecycle = self.lifecycle(nested, schema.as_deref());
                         }
                     }
@@ -764,6 +790,19 @@ impl Decoder<'_> {
             }
             None => self.generic_arguments(&arguments, &nested_blocks, &mut spans),
         };
+        // Plan-time lifecycle errors (`prevent_destroy`, `create_before_destroy`) point here.
+        if let Some(nested) = lifecycle_block {
+            let lifecycle_path = AttrPath::attr("lifecycle");
+            spans
+                .attributes
+                .insert(lifecycle_path.clone(), header(nested));
+            for attribute in nested.body.attributes() {
+                spans.attributes.insert(
+                    lifecycle_path.join(PathStep::Attr(attribute.key.value().to_string())),
+                    span(&attribute.value),
+                );
+            }
+        }
         if let Some(for_each) = &for_each
             && let Expression::Array(_) = &for_each.expr
         {
