@@ -8,7 +8,7 @@ use engine::apply::{ApplyEvent, ApplyOutcome};
 
 use crate::cli::{ApplyArgs, DestroyArgs, PlanOptions, VarArgs};
 
-use super::plan::read_saved;
+use super::plan::{configuration_digest, read_saved};
 use super::session::{Hooks, Planned, Session, state_values};
 use super::{Outcome, Reported, load};
 
@@ -98,6 +98,15 @@ fn apply_saved(
                 path.display(),
                 saved.serial,
                 session.state.serial
+            );
+        }
+        if !saved.configuration.is_empty()
+            && saved.configuration != configuration_digest(&session.loaded, &session.key)
+        {
+            session.target.close().await;
+            anyhow::bail!(
+                "the saved plan `{}` was made from another configuration: a `.tf` or variables file, or an input value (`TF_VAR_*`), changed since; nothing was applied; run `amlplan plan` again",
+                path.display()
             );
         }
         let known = state_values(&session.state, &session.loaded);

@@ -27,6 +27,10 @@ pub struct SavedPlan {
     pub vars: Vec<String>,
     /// `--var-file` paths, in order.
     pub var_files: Vec<std::path::PathBuf>,
+    /// [`configuration_digest`] when planned: apply refuses the plan if the configuration,
+    /// a variables file or an input value changed since.
+    #[serde(default)]
+    pub configuration: String,
     /// The plan.
     pub plan: Plan,
 }
@@ -73,11 +77,23 @@ fn save(path: &Path, session: &Session, vars: &VarArgs, plan: &Plan) -> anyhow::
         serial: session.state.serial,
         vars: vars.vars.clone(),
         var_files: vars.var_files.clone(),
+        configuration: configuration_digest(&session.loaded, &session.key),
         plan: without_secrets(plan, session),
     };
     let text = serde_json::to_string_pretty(&saved)?;
     std::fs::write(path, text)
         .with_context(|| format!("failed to write the plan `{}`", path.display()))
+}
+
+/// A keyed digest of what a plan is made from: every configuration and variables file (name
+/// and text) and the input values. Keyed because input values may be secrets.
+pub fn configuration_digest(loaded: &super::Loaded, key: &engine::secret::SecretKey) -> String {
+    let mut text = String::new();
+    for file in loaded.config.sources().iter() {
+        text.push_str(&format!("{}\0{}\0", file.name(), file.text()));
+    }
+    text.push_str(&loaded.inputs.fingerprint());
+    engine::secret::digest(key, &text)
 }
 
 /// The plan with every secret replaced by its keyed digest: a plan file never holds a secret

@@ -332,6 +332,15 @@ pub struct InputValues {
 }
 
 impl InputValues {
+    /// The values as text, one `name=value` line each in name order (same values, same
+    /// text; where they came from is left out). Holds secrets: only for keyed digests.
+    pub fn fingerprint(&self) -> String {
+        self.values
+            .iter()
+            .map(|(name, (raw, _))| format!("{name}={raw:?}\n"))
+            .collect()
+    }
+
     /// No values, empty environment.
     pub fn new() -> InputValues {
         InputValues::default()
