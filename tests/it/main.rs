@@ -2,3 +2,4 @@
 
 mod client;
 mod conformance;
+mod terraform_e2e;

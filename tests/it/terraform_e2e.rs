@@ -1,0 +1,465 @@
+//! Real terraform and `amlplan` on the same configurations, the same state file and the same
+//! emulator served over HTTPS with a token (the provider and `amlplan` both read
+//! `AZUREML_ENDPOINT`, `AZUREML_TOKEN`, `AZUREML_CA_CERTIFICATE`, `ARM_SUBSCRIPTION_ID`), for
+//! every terraform binary found:
+//!
+//! | test | shows |
+//! |---|---|
+//! | offline init | `terraform init` from the filesystem mirror of `scripts/install-provider` with every network call failing, then apply of two examples and an empty `plan -detailed-exitcode` |
+//! | parity | the `(address, actions)` of `terraform show -json` of a saved plan equal those of `amlplan plan --json`, for every example on empty state, and after a terraform apply for a scale change |
+//! | state interop | `amlplan plan` on the state terraform applied plans the same no-ops as terraform, for every example; |
+//! | drift | `amlplan drift` on the state terraform wrote exits 0, then 2 naming the resource after an out-of-band change |
+//! | import | `terraform state rm` + `terraform import` of an attached compute, then the plan each version gives |
+//! | destroy | every underlying resource alive afterwards, no attachment left, none ever made twice |
+
+use std::process::Output;
+use std::sync::OnceLock;
+
+use e2e::{Install, Project, ServedEmulator, Terraform, plan_actions, terraform_binaries, text};
+use serde_json::Value as Json;
+
+const DEMO_RG: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/demo-rg";
+
+fn workspace(name: &str) -> String {
+    format!("{DEMO_RG}/providers/Microsoft.MachineLearningServices/workspaces/{name}")
+}
+
+/// The underlying resources `examples/attach-everything` attaches.
+fn underlying() -> Vec<String> {
+    [
+        "Microsoft.Compute/virtualMachines/demo-ubuntu-vm",
+        "Microsoft.HDInsight/clusters/demo-hdi",
+        "Microsoft.Databricks/workspaces/demo-databricks",
+        "Microsoft.DataLakeAnalytics/accounts/demo-adla",
+        "Microsoft.Synapse/workspaces/demo-synapse/bigDataPools/demo-pool",
+        "Microsoft.Kubernetes/connectedClusters/demo-arc",
+        "Microsoft.ContainerService/managedClusters/demo-aks",
+    ]
+    .iter()
+    .map(|path| format!("{DEMO_RG}/providers/{path}"))
+    .collect()
+}
+
+#[track_caller]
+fn expect_code(output: &Output, code: i32, what: &str) -> String {
+    let all = text(output);
+    assert_eq!(output.status.code(), Some(code), "{what}:\n{all}");
+    all
+}
+
+const APPLY: [&str; 4] = ["apply", "-auto-approve", "-no-color", "-input=false"];
+
+fn apply(project: &Project, terraform: &Terraform, vars: &[&str]) -> String {
+    let mut args = APPLY.to_vec();
+    args.extend_from_slice(vars);
+    let output = project.terraform(terraform, &args);
+    expect_code(
+        &output,
+        0,
+        &format!("{}: terraform {args:?}", terraform.version),
+    )
+}
+
+/// `terraform plan -detailed-exitcode`: the code and the output.
+fn plan_exit(project: &Project, terraform: &Terraform, vars: &[&str]) -> (i32, String) {
+    let mut args = vec!["plan", "-detailed-exitcode", "-no-color", "-input=false"];
+    args.extend_from_slice(vars);
+    let output = project.terraform(terraform, &args);
+    (output.status.code().unwrap_or(-1), text(&output))
+}
+
+/// The actions of terraform's saved plan (`plan -out` + `show -json`, which every version has).
+fn terraform_actions(
+    project: &Project,
+    terraform: &Terraform,
+    vars: &[&str],
+) -> Vec<(String, Vec<String>)> {
+    let mut args = vec!["plan", "-out=e2e.tfplan", "-no-color", "-input=false"];
+    args.extend_from_slice(vars);
+    let output = project.terraform(terraform, &args);
+    expect_code(
+        &output,
+        0,
+        &format!("{}: terraform plan", terraform.version),
+    );
+    let output = project.terraform(terraform, &["show", "-json", "e2e.tfplan"]);
+    expect_code(
+        &output,
+        0,
+        &format!("{}: terraform show", terraform.version),
+    );
+    std::fs::remove_file(project.config_dir().join("e2e.tfplan")).expect("plan file");
+    let json: Json = serde_json::from_slice(&output.stdout).expect("terraform's plan JSON");
+    plan_actions(&json)
+}
+
+/// The actions of `amlplan plan --json` (`--var` for each `-var`).
+fn amlplan_actions(project: &Project, vars: &[&str]) -> Vec<(String, Vec<String>)> {
+    let mut args = vec!["plan", "--json"];
+    for pair in vars.chunks(2) {
+        assert_eq!(pair[0], "-var");
+        args.extend_from_slice(&["--var", pair[1]]);
+    }
+    let output = project.amlplan(&args);
+    expect_code(&output, 0, "amlplan plan --json");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .find(|line| line.starts_with('{'))
+        .unwrap_or_else(|| panic!("no JSON line in:\n{stdout}"));
+    let json: Json = serde_json::from_str(line).expect("amlplan's plan JSON");
+    plan_actions(&json)
+}
+
+/// A filesystem mirror and CLI config written by `scripts/install-provider --dev`, once.
+fn mirror() -> &'static std::path::Path {
+    static MIRROR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    MIRROR
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let mirror = dir.path().join("mirror");
+            let rc = dir.path().join("tf.rc");
+            let output = std::process::Command::new("bash")
+                .arg(e2e::workspace_root().join("scripts/install-provider"))
+                .args(["--dev", "--mirror"])
+                .arg(&mirror)
+                .arg("--cli-config")
+                .arg(&rc)
+                .env("CARGO", env!("CARGO"))
+                .stdin(std::process::Stdio::null())
+                .output()
+                .expect("install-provider runs");
+            let all = expect_code(&output, 0, "scripts/install-provider --dev");
+            let installed = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+            assert!(
+                std::path::Path::new(&installed).is_file(),
+                "the script prints the installed binary: {all}"
+            );
+            assert!(
+                installed.contains("/azureml.local/azureml/azureml/"),
+                "{installed}"
+            );
+            dir
+        })
+        .path()
+}
+
+#[test]
+fn offline_init_from_the_mirror_then_apply_and_an_empty_plan() {
+    for terraform in terraform_binaries() {
+        let version = &terraform.version;
+        let served = ServedEmulator::start();
+        for (example, added) in [("quickstart", 3), ("attach-everything", 9)] {
+            let project =
+                Project::example(example, &served, Install::CliConfig(mirror().join("tf.rc")));
+            // Any network call fails: proxies that refuse connections.
+            let output = project.terraform_with(
+                &terraform,
+                &["init", "-input=false", "-no-color"],
+                &[
+                    ("HTTPS_PROXY", "http://127.0.0.1:9"),
+                    ("HTTP_PROXY", "http://127.0.0.1:9"),
+                ],
+            );
+            let init = expect_code(&output, 0, &format!("{version}: offline init of {example}"));
+            assert!(
+                init.contains("Installing azureml.local/azureml/azureml v"),
+                "{version}: {init}"
+            );
+            assert!(
+                init.contains("Terraform has been successfully initialized!"),
+                "{version}: {init}"
+            );
+            let applied = apply(&project, &terraform, &[]);
+            assert!(
+                applied.contains(&format!(
+                    "Apply complete! Resources: {added} added, 0 changed, 0 destroyed."
+                )),
+                "{version}: {example}: {applied}"
+            );
+            let (code, plan) = plan_exit(&project, &terraform, &[]);
+            assert_eq!(code, 0, "{version}: {example}: plan after apply:\n{plan}");
+        }
+        assert!(
+            served.get(&workspace("quickstart-mlw")).is_some(),
+            "{version}: applied through the served emulator"
+        );
+        assert!(
+            served
+                .get(&format!("{}/computes/databricks", workspace("attach-mlw")))
+                .is_some(),
+            "{version}: attached through the served emulator"
+        );
+        assert_eq!(served.stats()["duplicate_attachments"], 0, "{version}");
+    }
+}
+
+#[test]
+fn plan_actions_match_amlplan_for_every_example_and_a_scale_change() {
+    let examples = examples();
+    for terraform in terraform_binaries() {
+        let version = &terraform.version;
+        for example in &examples {
+            let served = ServedEmulator::start();
+            let project = Project::example(example, &served, Install::DevOverrides);
+            let ours = terraform_actions(&project, &terraform, &[]);
+            assert!(!ours.is_empty(), "{version}: {example}: nothing planned");
+            assert!(
+                ours.iter().all(|(_, actions)| actions == &["create"]),
+                "{version}: {example}: {ours:?}"
+            );
+            assert_eq!(
+                ours,
+                amlplan_actions(&project, &[]),
+                "{version}: {example}: terraform (left) and amlplan (right) differ"
+            );
+        }
+
+        let served = ServedEmulator::start();
+        let project = Project::example("quickstart", &served, Install::DevOverrides);
+        apply(&project, &terraform, &[]);
+        let unchanged = terraform_actions(&project, &terraform, &[]);
+        assert_eq!(
+            unchanged,
+            amlplan_actions(&project, &[]),
+            "{version}: after apply"
+        );
+        assert!(
+            unchanged.iter().all(|(_, actions)| actions == &["no-op"]),
+            "{version}: {unchanged:?}"
+        );
+        let scale = ["-var", "max_nodes=8"];
+        let scaled = terraform_actions(&project, &terraform, &scale);
+        assert_eq!(
+            scaled,
+            amlplan_actions(&project, &scale),
+            "{version}: scale change"
+        );
+        let updated: Vec<&str> = scaled
+            .iter()
+            .filter(|(_, actions)| actions != &["no-op"])
+            .map(|(address, _)| address.as_str())
+            .collect();
+        assert_eq!(
+            updated,
+            ["azureml_compute_cluster.cpu"],
+            "{version}: {scaled:?}"
+        );
+        assert!(
+            scaled.contains(&(
+                "azureml_compute_cluster.cpu".to_owned(),
+                vec!["update".to_owned()]
+            )),
+            "{version}: {scaled:?}"
+        );
+    }
+}
+
+fn examples() -> Vec<String> {
+    let mut examples: Vec<String> = std::fs::read_dir(e2e::workspace_root().join("examples"))
+        .expect("examples")
+        .flatten()
+        .filter(|entry| entry.path().join("main.tf").is_file())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    examples.sort();
+    assert!(examples.len() >= 3, "{examples:?}");
+    examples
+}
+
+#[test]
+fn amlplan_plans_nothing_on_the_state_terraform_applied() {
+    for terraform in terraform_binaries() {
+        let version = &terraform.version;
+        for example in examples() {
+            let served = ServedEmulator::start();
+            let project = Project::example(&example, &served, Install::DevOverrides);
+            apply(&project, &terraform, &[]);
+            let ours = terraform_actions(&project, &terraform, &[]);
+            assert!(
+                ours.iter().all(|(_, actions)| actions == &["no-op"]),
+                "{version}: {example}: {ours:?}"
+            );
+            assert_eq!(
+                ours,
+                amlplan_actions(&project, &[]),
+                "{version}: {example}: terraform (left) and amlplan (right) differ on the state terraform wrote"
+            );
+            let output = project.amlplan(&["drift"]);
+            expect_code(&output, 0, &format!("{version}: {example}: amlplan drift"));
+        }
+    }
+}
+
+#[test]
+fn amlplan_drift_reads_the_state_terraform_wrote() {
+    for terraform in terraform_binaries() {
+        let version = &terraform.version;
+        let served = ServedEmulator::start();
+        let project = Project::example("quickstart", &served, Install::DevOverrides);
+        apply(&project, &terraform, &[]);
+        let output = project.amlplan(&["drift"]);
+        let clean = expect_code(
+            &output,
+            0,
+            &format!("{version}: drift after terraform apply"),
+        );
+        assert!(clean.contains("No drift"), "{version}: {clean}");
+
+        let instance = format!("{}/computes/quickstart-dev", workspace("quickstart-mlw"));
+        let (status, body) = served.request("POST", &format!("{instance}/stop"), None);
+        assert!(
+            (200..300).contains(&status),
+            "{version}: stop: {status} {body}"
+        );
+        let output = project.amlplan(&["drift"]);
+        let drift = expect_code(&output, 2, &format!("{version}: drift after a stop"));
+        assert!(
+            drift.contains("azureml_compute_instance.dev"),
+            "{version}: {drift}"
+        );
+        assert!(
+            !drift.contains("azureml_compute_cluster.cpu"),
+            "{version}: {drift}"
+        );
+
+        let cluster = format!("{}/computes/cpu-cluster", workspace("quickstart-mlw"));
+        let patch = serde_json::json!({"properties": {"properties": {"scaleSettings": {
+            "maxNodeCount": 6, "minNodeCount": 0, "nodeIdleTimeBeforeScaleDown": "PT5M"
+        }}}});
+        let (status, body) = served.request("PATCH", &cluster, Some(&patch));
+        assert!(
+            (200..300).contains(&status),
+            "{version}: patch: {status} {body}"
+        );
+        let output = project.amlplan(&["drift"]);
+        let drift = expect_code(&output, 2, &format!("{version}: drift after a scale"));
+        assert!(
+            drift.contains("azureml_compute_cluster.cpu"),
+            "{version}: {drift}"
+        );
+        // Drift changes nothing, not even the state: terraform sees the same drift.
+        let (code, plan) = plan_exit(&project, &terraform, &[]);
+        assert_eq!(code, 2, "{version}: terraform plans the way back:\n{plan}");
+        assert!(
+            plan.contains("azureml_compute_cluster.cpu will be updated in-place"),
+            "{version}: {plan}"
+        );
+    }
+}
+
+#[test]
+fn import_of_an_attached_compute_then_plan() {
+    for terraform in terraform_binaries() {
+        let version = &terraform.version;
+        let served = ServedEmulator::start();
+        let project = Project::example("attach-everything", &served, Install::DevOverrides);
+        apply(&project, &terraform, &[]);
+        let address = "azureml_attached_databricks.dbx";
+        let id = format!("{}/computes/databricks", workspace("attach-mlw"));
+        let output = project.terraform(&terraform, &["state", "rm", "-no-color", address]);
+        expect_code(&output, 0, &format!("{version}: state rm"));
+        let output = project.terraform(
+            &terraform,
+            &["import", "-no-color", "-input=false", address, &id],
+        );
+        let imported = expect_code(&output, 0, &format!("{version}: import"));
+        assert!(
+            imported.contains("Import successful!"),
+            "{version}: {imported}"
+        );
+        let (code, plan) = plan_exit(&project, &terraform, &[]);
+        if terraform.write_only() {
+            // Terraform >= 1.11: the token is write-only, never stored nor compared; the read
+            // fills in everything else.
+            assert_eq!(code, 0, "{version}: plan after import:\n{plan}");
+            assert!(
+                plan.contains("No changes. Your infrastructure matches the configuration."),
+                "{version}: {plan}"
+            );
+        } else {
+            // Older Terraform stores the (sensitive) token in the state; an import cannot read
+            // it back, so the configured token is a change of a re-attach attribute: detach
+            // (the Databricks workspace is kept) and attach again, the same plan `amlplan`
+            // makes after its own import.
+            assert_eq!(code, 2, "{version}: plan after import:\n{plan}");
+            assert!(
+                plan.contains(&format!("{address} must be replaced")),
+                "{version}: {plan}"
+            );
+            assert!(
+                plan.contains("databricks_access_token = (sensitive value) # forces replacement"),
+                "{version}: {plan}"
+            );
+            assert!(
+                plan.contains("Plan: 1 to add, 0 to change, 1 to destroy."),
+                "{version}: {plan}"
+            );
+            assert!(
+                !plan.contains("dapi-demo-token"),
+                "{version}: a secret in the plan"
+            );
+        }
+        let imported = served.get(&id).expect("the attachment");
+        assert_eq!(
+            imported["properties"]["provisioningState"], "Succeeded",
+            "{version}: import and plan touch nothing: {imported}"
+        );
+        // Either way one apply converges, never attaching twice.
+        apply(&project, &terraform, &[]);
+        let (code, plan) = plan_exit(&project, &terraform, &[]);
+        assert_eq!(
+            code, 0,
+            "{version}: plan after the apply that follows the import:\n{plan}"
+        );
+        assert_eq!(served.stats()["duplicate_attachments"], 0, "{version}");
+    }
+}
+
+#[test]
+fn destroy_detaches_and_keeps_every_underlying_resource() {
+    for terraform in terraform_binaries() {
+        let version = &terraform.version;
+        let served = ServedEmulator::start();
+        let project = Project::example("attach-everything", &served, Install::DevOverrides);
+        apply(&project, &terraform, &[]);
+        let computes = format!("{}/computes", workspace("attach-mlw"));
+        let listed = served.get(&computes).expect("the workspace's computes");
+        assert_eq!(
+            listed["value"].as_array().map(Vec::len),
+            Some(8),
+            "{version}: {listed}"
+        );
+        let output = project.terraform(
+            &terraform,
+            &["destroy", "-auto-approve", "-no-color", "-input=false"],
+        );
+        let destroyed = expect_code(&output, 0, &format!("{version}: destroy"));
+        assert!(
+            destroyed.contains("Resources: 9 destroyed."),
+            "{version}: {destroyed}"
+        );
+        for id in underlying() {
+            assert!(
+                served.get(&id).is_some(),
+                "{version}: `{id}` is gone after destroy"
+            );
+        }
+        assert_eq!(
+            served.get(&workspace("attach-mlw")),
+            None,
+            "{version}: the created workspace is deleted"
+        );
+        assert_eq!(served.stats()["duplicate_attachments"], 0, "{version}");
+        let state: Json = serde_json::from_str(
+            &std::fs::read_to_string(project.config_dir().join("terraform.tfstate"))
+                .expect("state"),
+        )
+        .expect("state JSON");
+        assert_eq!(
+            state["resources"].as_array().map(Vec::len),
+            Some(0),
+            "{version}: {state}"
+        );
+    }
+}
