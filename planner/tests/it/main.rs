@@ -3,6 +3,8 @@
 mod config;
 mod diagnostics;
 mod examples;
+mod flags;
+mod plan_snapshots;
 mod render;
 mod scenarios;
 mod served;

@@ -1,0 +1,1 @@
+//! `amlplan` flags end to end (filled below).
