@@ -126,7 +126,10 @@ impl Workdir {
             r#"/$1/$2[SUFFIX]""#,
         );
         settings.add_filter(
-            &format!(r#""terraform_version": "{}""#, regex_escape(env!("CARGO_PKG_VERSION"))),
+            &format!(
+                r#""terraform_version": "{}""#,
+                regex_escape(env!("CARGO_PKG_VERSION"))
+            ),
             r#""terraform_version": "[VERSION]""#,
         );
         settings
@@ -181,7 +184,8 @@ fn snapshot_plans(work: &Workdir, name: &str, args: &[&str]) {
 
 #[track_caller]
 fn snapshot_error(work: &Workdir, name: &str, stderr: &str) {
-    work.settings().bind(|| insta::assert_snapshot!(name.to_owned(), stderr));
+    work.settings()
+        .bind(|| insta::assert_snapshot!(name.to_owned(), stderr));
 }
 
 #[test]
@@ -264,7 +268,9 @@ resource "azureml_attached_virtual_machine" "second" {{
 #[test]
 fn error_two_attachments_of_one_resource_in_an_existing_workspace() {
     let config = two_attachments_of_one_vm();
-    let (workspace, _) = config.split_once("\n\n").expect("the workspace block first");
+    let (workspace, _) = config
+        .split_once("\n\n")
+        .expect("the workspace block first");
     let work = Workdir::files(&[("main.tf", workspace)]);
     work.expect(&["apply", "--auto-approve"], 0);
     work.write("main.tf", &config);
@@ -280,7 +286,11 @@ fn error_two_attachments_of_one_resource_in_a_workspace_the_plan_creates() {
     // Apply refuses the same way, before attaching anything.
     let output = work.run(&["apply", "--auto-approve"]);
     assert_eq!(output.status.code(), Some(1));
-    assert_eq!(work.expect(&["state", "list"], 0), "", "nothing was applied");
+    assert_eq!(
+        work.expect(&["state", "list"], 0),
+        "",
+        "nothing was applied"
+    );
 }
 
 #[test]
@@ -288,7 +298,11 @@ fn error_an_attachment_under_another_name() {
     let work = Workdir::example("reattach");
     work.expect(&["apply", "--auto-approve"], 0);
     work.expect(
-        &["state", "rm", "azureml_attached_virtual_machine.original[0]"],
+        &[
+            "state",
+            "rm",
+            "azureml_attached_virtual_machine.original[0]",
+        ],
         0,
     );
     work.edit("main.tf", "\"train-vm\"", "\"train-vm-other\"");
