@@ -40,6 +40,12 @@ pub enum RefreshError {
         #[source]
         source: ApiError,
     },
+    /// An object stayed in `Deleting` longer than refresh waits.
+    #[error("`{id}` is still being deleted; run again once the deletion has finished")]
+    StillDeleting {
+        /// The object.
+        id: String,
+    },
 }
 
 /// One list call: a parent id and a collection.
@@ -61,29 +67,19 @@ pub async fn refresh(
     workspace_ids: &[String],
 ) -> Result<Actual, RefreshError> {
     let listings = listings(registry, prior, workspace_ids);
-    let results: Vec<(Listing, Result<Vec<ArmObject>, ApiError>)> = stream::iter(listings)
-        .map(|listing| async move {
-            let result = cloud.list(&listing.parent, listing.collection).await;
-            (listing, result)
-        })
-        .buffer_unordered(LIST_CONCURRENCY)
-        .collect()
-        .await;
-
-    let mut listed: BTreeMap<Listing, Vec<ArmObject>> = BTreeMap::new();
-    for (listing, result) in results {
-        let objects = match result {
-            Ok(objects) => objects,
-            Err(error) if error.status() == Some(404) => Vec::new(),
-            Err(source) => {
-                return Err(RefreshError::List {
-                    parent: listing.parent,
-                    collection: listing.collection.segment(),
-                    source,
-                });
-            }
-        };
-        listed.insert(listing, objects);
+    // An object still being deleted (an interrupted destroy: the service accepted the DELETE,
+    // the run died before recording it) is waited for, then listed again: planning on it would
+    // create children in a workspace about to vanish, or reuse a name the service still holds.
+    let mut listed = list_all(cloud, &listings).await?;
+    for _ in 0..DELETION_ROUNDS {
+        let deleting = deleting(registry, &listed);
+        if deleting.is_empty() {
+            break;
+        }
+        for (schema, id) in deleting {
+            wait_until_gone(cloud, schema, &id).await?;
+        }
+        listed = list_all(cloud, &listings).await?;
     }
 
     let mut actual = Actual::default();
@@ -121,6 +117,98 @@ pub async fn refresh(
         actual.objects.insert(addr.clone(), found);
     }
     Ok(actual)
+}
+
+/// How many times refresh waits for deletions in progress before planning on what it sees.
+const DELETION_ROUNDS: usize = 3;
+
+/// How often an object being deleted is read again, and for how long at most.
+const DELETION_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+const DELETION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1800);
+
+/// Every listing, concurrently (bounded); a parent that is gone lists nothing.
+async fn list_all(
+    cloud: &dyn CloudApi,
+    listings: &[Listing],
+) -> Result<BTreeMap<Listing, Vec<ArmObject>>, RefreshError> {
+    let results: Vec<(Listing, Result<Vec<ArmObject>, ApiError>)> =
+        stream::iter(listings.iter().cloned())
+            .map(|listing| async move {
+                let result = cloud.list(&listing.parent, listing.collection).await;
+                (listing, result)
+            })
+            .buffer_unordered(LIST_CONCURRENCY)
+            .collect()
+            .await;
+    let mut listed = BTreeMap::new();
+    for (listing, result) in results {
+        let objects = match result {
+            Ok(objects) => objects,
+            Err(error) if error.status() == Some(404) => Vec::new(),
+            Err(source) => {
+                return Err(RefreshError::List {
+                    parent: listing.parent,
+                    collection: listing.collection.segment(),
+                    source,
+                });
+            }
+        };
+        listed.insert(listing, objects);
+    }
+    Ok(listed)
+}
+
+/// The listed objects whose `provisioningState` is `Deleting`, with their schema.
+fn deleting<'r>(
+    registry: &'r Registry,
+    listed: &BTreeMap<Listing, Vec<ArmObject>>,
+) -> Vec<(&'r ResourceSchema, String)> {
+    listed
+        .iter()
+        .flat_map(|(listing, objects)| {
+            objects
+                .iter()
+                .map(move |object| (listing.collection, object))
+        })
+        .filter(|(_, object)| {
+            object
+                .body
+                .pointer("/properties/provisioningState")
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|state| state.eq_ignore_ascii_case("Deleting"))
+        })
+        .filter_map(|(collection, object)| {
+            Some((object.schema(registry, collection)?, object.id.clone()))
+        })
+        .collect()
+}
+
+/// Reads `id` until it is gone.
+async fn wait_until_gone(
+    cloud: &dyn CloudApi,
+    schema: &ResourceSchema,
+    id: &str,
+) -> Result<(), RefreshError> {
+    let started = std::time::Instant::now();
+    loop {
+        match cloud.read(schema, id).await {
+            Ok(None) => return Ok(()),
+            Err(error) if error.status() == Some(404) => return Ok(()),
+            Ok(Some(_)) if started.elapsed() < DELETION_TIMEOUT => {
+                tokio::time::sleep(DELETION_POLL).await
+            }
+            Ok(Some(_)) => {
+                return Err(RefreshError::StillDeleting { id: id.to_owned() });
+            }
+            Err(source) => {
+                return Err(RefreshError::List {
+                    parent: id.to_owned(),
+                    collection: schema.api.collection.segment(),
+                    source,
+                });
+            }
+        }
+    }
 }
 
 /// The ids of every workspace `prior` holds, and the workspace ids its computes name.
