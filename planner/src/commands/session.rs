@@ -111,10 +111,13 @@ impl Session {
     /// Refreshes (unless `refresh` is false) and plans.
     pub async fn plan(&self, options: &PlanOptions, destroy: bool) -> anyhow::Result<Planned> {
         let registry = &self.loaded.registry;
-        let prior = self.state.prior(registry);
+        let mut prior = self.state.prior(registry);
         let stored = state_values(&self.state, &self.loaded);
         let (first, diagnostics) = evaluate(&self.loaded.config, &self.loaded.inputs, &stored);
         report(&self.loaded.config, &diagnostics)?;
+        if writes_no_write_only_values(&self.state.terraform_version) {
+            untracked_write_only(&mut prior, &first, registry, &self.key);
+        }
         let (known, actual, gone) = if options.refresh {
             let mut workspaces = engine::refresh::workspaces_in(&prior);
             workspaces.extend(configured_workspaces(&first));
@@ -259,6 +262,71 @@ impl Session {
 
 /// The summary of the engine's error for two attachments of one resource.
 const DUPLICATE_ATTACHMENT: &str = "Resource attached twice";
+
+/// True when the state was written by a Terraform that stores write-only attributes as null
+/// (1.11 and later): such a null means "not tracked", not "unset".
+fn writes_no_write_only_values(terraform_version: &str) -> bool {
+    let mut parts = terraform_version
+        .split('.')
+        .map(|part| part.parse::<u64>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (1, 11)
+}
+
+/// Terraform's write-only contract on a state it wrote: a write-only value it stored as null is
+/// not tracked, so it stands for whatever the configuration sends (stored here as the digest of
+/// the configured value). A value amlplan stored (a digest) is compared as usual. Top-level
+/// attributes and members of nested objects.
+fn untracked_write_only(
+    prior: &mut PriorState,
+    evaluated: &EvaluatedConfig,
+    registry: &engine::schema::Registry,
+    key: &SecretKey,
+) {
+    fn fill(
+        attributes: &BTreeMap<String, engine::schema::Attribute>,
+        stored: &mut BTreeMap<String, Value>,
+        configured: &BTreeMap<String, Value>,
+        key: &SecretKey,
+    ) {
+        for (name, attribute) in attributes {
+            let Some(value) = configured.get(name) else {
+                continue;
+            };
+            if let (Some(nested), Value::Map(configured_nested)) =
+                (attribute.ty.nested_attributes(), value)
+                && let Some(Value::Map(stored_nested)) = stored.get_mut(name)
+            {
+                fill(nested, stored_nested, configured_nested, key);
+                continue;
+            }
+            let untracked = stored.get(name).is_none_or(Value::is_null);
+            if attribute.write_only
+                && untracked
+                && let Value::String(text) = value
+            {
+                stored.insert(
+                    name.clone(),
+                    Value::String(engine::secret::digest(key, text)),
+                );
+            }
+        }
+    }
+    for (addr, object) in &mut prior.resources {
+        let (Some(schema), Some(instance)) = (
+            registry.get(&addr.resource_type),
+            evaluated.resources.get(addr),
+        ) else {
+            continue;
+        };
+        fill(
+            &schema.attributes,
+            &mut object.values.0,
+            &instance.values.0,
+            key,
+        );
+    }
+}
 
 /// The configuration's resources as the engine's desired objects.
 pub fn desired(evaluated: &EvaluatedConfig) -> Desired {
