@@ -11,5 +11,6 @@ pub mod plan;
 pub mod refresh;
 pub mod schema;
 pub mod secret;
+pub mod snapshot;
 pub mod state;
 pub mod value;
