@@ -258,6 +258,8 @@ fn listing_of(schema: &ResourceSchema, values: &ObjectValue) -> Option<Listing> 
     let id = ArmId::parse(values.get_str("id")?).ok()?;
     let parent = match schema.api.collection {
         Collection::Workspaces => ArmId::resource_group_id(id.subscription(), id.resource_group()?),
+        // A version is listed with its container's versions.
+        collection if collection.is_versioned() => id.ancestor(2)?,
         _ => id.ancestor(1)?,
     };
     Some(Listing {

@@ -21,6 +21,7 @@ use serde_json::{Map, Value as Json};
 use super::ArmId;
 use crate::schema::{
     ArmPath, AttrType, Attribute, Collection, Presence, ResourceSchema, UpdateMode,
+    VERSION_ATTRIBUTE,
 };
 use crate::value::{ObjectValue, Value};
 
@@ -106,7 +107,7 @@ pub fn resource_id(
             Ok(ArmId::resource_group_id(subscription, parent)
                 .child(&format!("{PROVIDER_NAMESPACE}/workspaces"), name))
         }
-        Collection::Computes => {
+        collection => {
             let workspace = ArmId::parse(parent)
                 .ok()
                 .filter(|id| id.depth() == 1)
@@ -115,11 +116,13 @@ pub fn resource_id(
                     value: parent.to_owned(),
                     expected: "the ARM id of a workspace",
                 })?;
-            Ok(workspace.child(Collection::Computes.segment(), name))
+            let object = workspace.child(collection.segment(), name);
+            if collection.is_versioned() {
+                let version = known(VERSION_ATTRIBUTE)?;
+                return Ok(object.child("versions", version));
+            }
+            Ok(object)
         }
-        Collection::Environments | Collection::Jobs => Err(ResourceIdError::Unsupported {
-            type_name: schema.type_name.clone(),
-        }),
     }
 }
 
@@ -201,13 +204,23 @@ pub fn from_arm(schema: &ResourceSchema, body: &Json) -> ObjectValue {
     if let Some(text) = id_text {
         object.set("id", Value::from(text));
     }
-    let name = body
-        .get("name")
-        .and_then(Json::as_str)
-        .map(str::to_owned)
-        .or_else(|| id.as_ref().map(|id| id.name().to_owned()));
-    if let Some(name) = name {
-        object.set(&schema.api.name_attribute, Value::from(name));
+    if schema.api.collection.is_versioned() {
+        // `{name}/versions/{version}`: the body's `name` is the version.
+        if let Some(id) = id.as_ref().filter(|id| id.depth() >= 3) {
+            object.set(VERSION_ATTRIBUTE, Value::from(id.name()));
+            if let Some(container) = id.parent() {
+                object.set(&schema.api.name_attribute, Value::from(container.name()));
+            }
+        }
+    } else {
+        let name = body
+            .get("name")
+            .and_then(Json::as_str)
+            .map(str::to_owned)
+            .or_else(|| id.as_ref().map(|id| id.name().to_owned()));
+        if let Some(name) = name {
+            object.set(&schema.api.name_attribute, Value::from(name));
+        }
     }
     let parent = id.as_ref().and_then(|id| match schema.api.collection {
         Collection::Workspaces => id.resource_group().map(str::to_owned),
@@ -398,6 +411,44 @@ mod tests {
             Json::Array(items) => Json::Array(items.iter().map(without_nulls).collect()),
             other => other.clone(),
         }
+    }
+
+    #[test]
+    fn environment_versions_and_jobs_are_addressed_under_their_workspace() {
+        let registry = registry();
+        let environment = schema(&registry, "azureml_environment");
+        let mut object = ObjectValue::default();
+        object.set("name", "sklearn".into());
+        object.set("workspace_id", WORKSPACE.into());
+        object.set("version", "3".into());
+        object.set("image", "python:3.11".into());
+        let id = resource_id(environment, &object, None).expect("addressable");
+        assert_eq!(
+            id.as_str(),
+            format!("{WORKSPACE}/environments/sklearn/versions/3")
+        );
+        let body = json!({"id": id.as_str(), "name": "3",
+            "properties": {"image": "python:3.11", "isArchived": false}});
+        let read = from_arm(environment, &body);
+        assert_eq!(read.get_str("name"), Some("sklearn"));
+        assert_eq!(read.get_str("version"), Some("3"));
+        assert_eq!(read.get_str("workspace_id"), Some(WORKSPACE));
+        assert_eq!(read.get("is_archived"), &Value::Bool(false));
+
+        let run = schema(&registry, "azureml_run");
+        let mut object = ObjectValue::default();
+        object.set("workspace_id", WORKSPACE.into());
+        object.set("name", "train-1".into());
+        object.set("snapshot_hash", "abc".into());
+        assert_eq!(
+            resource_id(run, &object, None).expect("addressable").as_str(),
+            format!("{WORKSPACE}/jobs/train-1")
+        );
+        let body = to_arm(run, &object);
+        assert_eq!(
+            body.pointer("/properties/properties/amlplan.snapshot_hash"),
+            Some(&json!("abc"))
+        );
     }
 
     #[test]

@@ -673,6 +673,10 @@ impl ArmClient {
             Collection::Workspaces => self.url(&format!(
                 "{parent}/providers/{PROVIDER_NAMESPACE}/workspaces"
             )),
+            // The versions of one asset container (`{workspace}/environments/{name}`).
+            other if other.is_versioned() && parent.depth() == 2 => {
+                self.url(&format!("{parent}/versions"))
+            }
             other => self.url(&format!("{parent}/{}", other.segment())),
         }
     }

@@ -87,6 +87,29 @@ fn render_lifecycle(out: &mut String, schema: &ResourceSchema) {
                 ),
             );
         }
+        (Collection::Environments, _) => {
+            line(
+                out,
+                "Versioned: `PUT {workspace}/environments/{name}/versions/{version}` creates a version, \
+                 which never changes afterwards except for its description and tags (PUT again). A \
+                 change of content plans a new version (the old one is kept, and runs that use it are \
+                 untouched). Destroying it archives the version (`PUT` with `isArchived: true`): \
+                 Azure ML keeps versions, so it is never deleted.",
+            );
+        }
+        (Collection::Jobs, _) => {
+            line(
+                out,
+                "Submitted once: apply snapshots `source_dir`, reuses the code version the service \
+                 already holds with the same hash (`GET {workspace}/codes/{name}/versions?hash=...`) or \
+                 uploads only the files it does not hold (`startPendingUpload`, then blob uploads), \
+                 then `PUT {workspace}/jobs/{name}` (a `Command` job), and waits for a final status \
+                 while printing the log. A run is never updated (only its tags, by PUT): a change of \
+                 anything else submits a new run and the old one stays in the workspace's history. \
+                 Destroying a run only forgets it. A failed or canceled run is not submitted again \
+                 unless something it depends on changes or `--replace` asks for it.",
+            );
+        }
         (collection, Lifecycle::Create) => {
             line(
                 out,
@@ -215,6 +238,13 @@ fn render_row(
         (Some(arm), _) => format!("`{arm}`"),
         (None, true) if attribute.update == UpdateMode::Action => "(POST action)".to_owned(),
         (None, true) if name == "id" => "(the resource's ARM id)".to_owned(),
+        (None, true)
+            if schema.api.collection == Collection::Jobs
+                && name != schema.api.name_attribute
+                && name != schema.api.parent_attribute =>
+        {
+            "(client-side)".to_owned()
+        }
         (None, _) => "(URL)".to_owned(),
     };
     line(
@@ -284,7 +314,8 @@ fn render_read_only(out: &mut String, schema: &ResourceSchema) {
     for (name, attribute) in computed {
         let arm = match &attribute.arm {
             Some(arm) => format!("`{arm}`"),
-            None => "(the resource's ARM id)".to_owned(),
+            None if name == "id" => "(the resource's ARM id)".to_owned(),
+            None => "(the last segment of the ARM id)".to_owned(),
         };
         line(
             out,
@@ -322,8 +353,17 @@ fn presence_words(presence: Presence) -> &'static str {
 /// How a change is applied, in words (the module table of [`super`]).
 fn update_words(schema: &ResourceSchema, attribute: &Attribute) -> String {
     match attribute.update {
+        UpdateMode::Put if schema.api.collection == Collection::Jobs && attribute.arm.is_none() => {
+            "in place (recorded; no API call)".to_owned()
+        }
         UpdateMode::Put => "in place (PUT)".to_owned(),
         UpdateMode::Patch => "in place (PATCH)".to_owned(),
+        UpdateMode::Replace if schema.api.collection == Collection::Environments => {
+            "new version (the old one is kept)".to_owned()
+        }
+        UpdateMode::Replace if schema.api.collection == Collection::Jobs => {
+            "new run (the old one stays in history)".to_owned()
+        }
         UpdateMode::Replace => "replaces (delete, then create)".to_owned(),
         UpdateMode::Reattach if schema.can_create() => {
             "detach (resource kept), then attach; if Azure ML created it: delete, then create"

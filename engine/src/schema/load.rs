@@ -9,6 +9,10 @@
 //!
 //! [api]
 //! collection      = "computes"          # workspaces | computes | environments | jobs
+//!                                       # environments: versioned, a `version` attribute in the URL
+//!                                       # jobs: `name` is computed (generated at submission), and
+//!                                       # configurable attributes may have no arm path (engine::runs
+//!                                       # builds the job body)
 //! compute_type    = "AmlCompute"        # computes only: the ARM discriminator
 //! lifecycle       = "create"            # create | attach | create_or_attach
 //! name_attribute  = "name"
@@ -22,7 +26,7 @@
 //! presence    = "required"              # required optional computed optional_computed
 //! update      = "patch"                 # put patch replace reattach action (none for computed)
 //! actions     = { Running = "start" }   # update = "action" only: value -> POST action
-//! arm         = "properties.properties.scaleSettings.maxNodeCount"
+//! arm         = "properties.properties.scaleSettings.maxNodeCount"  # "a.b" quotes a dotted key
 //! default     = 0                       # what the service assumes when unset
 //! one_of      = ["A", "B"]              # closed set of strings
 //! sensitive   = false
@@ -153,11 +157,42 @@ pub fn check_schema(schema: &ResourceSchema) -> Result<(), String> {
         let attribute = schema
             .attribute(name)
             .ok_or_else(|| format!("api.{role} `{name}` is not an attribute"))?;
+        // A job's name is generated when it is submitted (a run is never named twice).
+        let generated =
+            role == "name_attribute" && api.collection == Collection::Jobs;
+        if generated {
+            if attribute.presence != Presence::Computed {
+                return Err(format!(
+                    "api.{role} `{name}` of a job must be computed (generated at submission)"
+                ));
+            }
+            continue;
+        }
         if attribute.presence != Presence::Required || !attribute.update.forces_new() {
             return Err(format!(
                 "api.{role} `{name}` must be required and change by replace or reattach"
             ));
         }
+    }
+    let version = schema.attribute(super::VERSION_ATTRIBUTE);
+    match (api.collection.is_versioned(), version) {
+        (true, None) => {
+            return Err(format!(
+                "a versioned collection needs a `{}` attribute",
+                super::VERSION_ATTRIBUTE
+            ));
+        }
+        (true, Some(attribute))
+            if attribute.presence != Presence::OptionalComputed
+                || attribute.update != UpdateMode::Replace
+                || attribute.arm.is_some() =>
+        {
+            return Err(format!(
+                "`{}` of a versioned kind must be optional_computed, change by replace and live in the URL (no arm path)",
+                super::VERSION_ATTRIBUTE
+            ));
+        }
+        _ => {}
     }
     if schema.attribute("id").map(|id| id.presence) != Some(Presence::Computed) {
         return Err("every type needs a computed `id` attribute".to_owned());
@@ -235,11 +270,16 @@ pub fn check_schema(schema: &ResourceSchema) -> Result<(), String> {
         return Err("only attachable types name an underlying resource".to_owned());
     }
     for (name, attribute) in &schema.attributes {
-        let located_elsewhere = name == "id"
+        let in_url = name == "id"
             || *name == api.name_attribute
             || *name == api.parent_attribute
-            || attribute.update == UpdateMode::Action;
+            || (api.collection.is_versioned() && name == super::VERSION_ATTRIBUTE);
+        let located_elsewhere = in_url || attribute.update == UpdateMode::Action;
+        // A job's body is built by `engine::runs`: its client-side settings (source folder,
+        // script, inputs, waiting) have no arm path of their own.
+        let client_side = api.collection == Collection::Jobs && attribute.presence.is_configurable();
         match (&attribute.arm, located_elsewhere) {
+            (None, false) if client_side => {}
             (None, false) => return Err(format!("attribute `{name}` needs an arm path")),
             (Some(_), true) => {
                 return Err(format!(
@@ -614,7 +654,7 @@ fn convert_attribute(raw: &RawAttribute, path: &str) -> Result<Attribute, String
         }
     };
     let arm = match &raw.arm {
-        Some(text) if text.split('.').any(str::is_empty) => {
+        Some(text) if ArmPath::parse(text).segments().iter().any(String::is_empty) => {
             return Err(format!(
                 "attribute `{path}`: arm path `{text}` has an empty segment"
             ));
@@ -747,6 +787,55 @@ update = "replace"
 example = '"x"'
 description = "Workspace."
 "#;
+
+    fn in_collection(collection: &str) -> String {
+        HEADER
+            .replace("collection = \"computes\"", &format!("collection = \"{collection}\""))
+            .replace("compute_type = \"AmlCompute\"\n", "")
+    }
+
+    #[test]
+    fn a_versioned_kind_needs_a_version_in_the_url() {
+        let environments = in_collection("environments");
+        assert_rejected(&environments, "needs a `version` attribute");
+        let with_arm = format!(
+            "{environments}[attributes.version]\ntype = \"string\"\npresence = \"optional_computed\"\nupdate = \"replace\"\narm = \"properties.version\"\ndescription = \"V.\"\n"
+        );
+        assert_rejected(&with_arm, "live in the URL");
+        let valid = with_arm.replace("arm = \"properties.version\"\n", "");
+        parse_schema("test.toml", &valid).expect("valid");
+    }
+
+    #[test]
+    fn a_job_name_is_generated_and_client_side_settings_need_no_arm_path() {
+        let jobs = in_collection("jobs");
+        assert_rejected(&jobs, "of a job must be computed");
+        let generated = jobs.replace(
+            "presence = \"required\"\nupdate = \"replace\"\nexample = '\"x\"'\ndescription = \"Name.\"",
+            "presence = \"computed\"\ndescription = \"Name.\"",
+        );
+        let client_side = format!(
+            "{generated}[attributes.wait]\ntype = \"bool\"\npresence = \"optional\"\nupdate = \"put\"\ndescription = \"W.\"\n"
+        );
+        parse_schema("test.toml", &client_side).expect("valid");
+        // Elsewhere an attribute without an arm path is still refused.
+        let compute = format!(
+            "{HEADER}[attributes.wait]\ntype = \"bool\"\npresence = \"optional\"\nupdate = \"put\"\ndescription = \"W.\"\n"
+        );
+        assert_rejected(&compute, "needs an arm path");
+    }
+
+    #[test]
+    fn quoted_arm_segments_may_hold_dots() {
+        let text = format!(
+            "{HEADER}[attributes.x]\ntype = \"string\"\npresence = \"computed\"\narm = 'properties.properties.\"a.b\"'\ndescription = \"X.\"\n"
+        );
+        let schema = parse_schema("test.toml", &text).expect("valid");
+        let arm = schema.attribute("x").and_then(|x| x.arm.clone()).expect("arm");
+        assert_eq!(arm.segments(), ["properties", "properties", "a.b"]);
+        let empty = text.replace("\"a.b\"", "\"\"");
+        assert_rejected(&empty, "empty segment");
+    }
 
     #[test]
     fn a_minimal_schema_is_accepted() {

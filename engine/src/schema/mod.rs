@@ -130,7 +130,25 @@ pub enum Collection {
     Jobs,
 }
 
+/// The attribute holding the version of a versioned kind (the last URL segment of
+/// `{workspace}/environments/{name}/versions/{version}`); see [`Collection::is_versioned`].
+pub const VERSION_ATTRIBUTE: &str = "version";
+
 impl Collection {
+    /// True for asset collections whose objects are immutable versions under a named container
+    /// (`{name}/versions/{version}`): the schema has a [`VERSION_ATTRIBUTE`], a content change is
+    /// a new version, and the old one is kept (destroy archives it).
+    pub fn is_versioned(self) -> bool {
+        matches!(self, Collection::Environments)
+    }
+
+    /// True for kinds whose objects are never changed nor deleted by a replacement: a new
+    /// environment version or a new run is created, and the old object stays (a versioned
+    /// asset is kept; a run stays in the workspace's history).
+    pub fn keeps_replaced(self) -> bool {
+        matches!(self, Collection::Environments | Collection::Jobs)
+    }
+
     /// The URL segment of the collection.
     pub fn segment(self) -> &'static str {
         match self {
@@ -288,9 +306,29 @@ pub enum PlanRule {
 pub struct ArmPath(pub Vec<String>);
 
 impl ArmPath {
-    /// Parses `a.b.c`. Empty segments are refused by the loader.
+    /// Parses `a.b.c`; a segment in double quotes may contain dots
+    /// (`properties.properties."mlflow.source.git.commit"`). Empty segments are refused by the
+    /// loader.
+    ///
+    /// ```
+    /// use engine::schema::ArmPath;
+    /// let path = ArmPath::parse(r#"properties.properties."azureml.git.dirty""#);
+    /// assert_eq!(path.segments(), ["properties", "properties", "azureml.git.dirty"]);
+    /// assert_eq!(path.to_string(), r#"properties.properties."azureml.git.dirty""#);
+    /// ```
     pub fn parse(text: &str) -> ArmPath {
-        ArmPath(text.split('.').map(str::to_owned).collect())
+        let mut segments = Vec::new();
+        let mut current = String::new();
+        let mut quoted = false;
+        for character in text.chars() {
+            match character {
+                '"' => quoted = !quoted,
+                '.' if !quoted => segments.push(std::mem::take(&mut current)),
+                other => current.push(other),
+            }
+        }
+        segments.push(current);
+        ArmPath(segments)
     }
 
     /// The segments.
@@ -301,6 +339,17 @@ impl ArmPath {
 
 impl fmt::Display for ArmPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.join("."))
+        let shown: Vec<String> = self
+            .0
+            .iter()
+            .map(|segment| {
+                if segment.contains('.') {
+                    format!("\"{segment}\"")
+                } else {
+                    segment.clone()
+                }
+            })
+            .collect();
+        f.write_str(&shown.join("."))
     }
 }
