@@ -105,12 +105,14 @@ impl IntoResponse for ArmError {
     }
 }
 
-/// A successful answer: status, extra headers, optional JSON body.
+/// A successful answer: status, extra headers, optional JSON body (or raw bytes with a content
+/// type, for the emulator's log endpoint).
 #[derive(Debug)]
 pub(crate) struct Reply {
     pub status: StatusCode,
     pub headers: Vec<(HeaderName, String)>,
     pub body: Option<Json>,
+    pub raw: Option<(&'static str, Vec<u8>)>,
 }
 
 impl Reply {
@@ -119,6 +121,7 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: Some(body),
+            raw: None,
         }
     }
 
@@ -127,6 +130,16 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: None,
+            raw: None,
+        }
+    }
+
+    pub(crate) fn bytes(status: StatusCode, content_type: &'static str, bytes: Vec<u8>) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: None,
+            raw: Some((content_type, bytes)),
         }
     }
 
@@ -138,9 +151,15 @@ impl Reply {
 
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
-        let mut response = match self.body {
-            Some(body) => (self.status, axum::Json(body)).into_response(),
-            None => self.status.into_response(),
+        let mut response = match (self.body, self.raw) {
+            (Some(body), _) => (self.status, axum::Json(body)).into_response(),
+            (None, Some((content_type, bytes))) => (
+                self.status,
+                [(axum::http::header::CONTENT_TYPE, content_type)],
+                bytes,
+            )
+                .into_response(),
+            (None, None) => self.status.into_response(),
         };
         for (name, value) in self.headers {
             if let Ok(value) = HeaderValue::from_str(&value) {
@@ -180,6 +199,13 @@ pub(crate) enum Route {
         workspace: WorkspaceRef,
         name: String,
         action: String,
+    },
+    /// `{WS}/codes/…`, `{WS}/environments/…` and `{WS}/jobs/…`: `collection` is lower-cased,
+    /// `rest` holds the segments after it (names keep their spelling).
+    WorkspaceItem {
+        workspace: WorkspaceRef,
+        collection: String,
+        rest: Vec<String>,
     },
     OperationStatus {
         subscription: String,
@@ -230,7 +256,8 @@ impl Route {
             | Route::WorkspaceAction { workspace, .. }
             | Route::Computes(workspace)
             | Route::Compute { workspace, .. }
-            | Route::ComputeAction { workspace, .. } => &workspace.subscription,
+            | Route::ComputeAction { workspace, .. }
+            | Route::WorkspaceItem { workspace, .. } => &workspace.subscription,
         }
     }
 
@@ -291,6 +318,13 @@ impl Route {
                 group: group.clone(),
                 name: name.to_owned(),
             };
+            if s.len() >= 9 && (is(8, "codes") || is(8, "environments") || is(8, "jobs")) {
+                return Some(Route::WorkspaceItem {
+                    workspace: workspace(s[7]),
+                    collection: s[8].to_ascii_lowercase(),
+                    rest: s[9..].iter().map(|segment| (*segment).to_owned()).collect(),
+                });
+            }
             return match s.len() {
                 7 => Some(Route::WorkspacesInGroup {
                     subscription: subscription.clone(),

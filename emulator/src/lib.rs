@@ -18,16 +18,24 @@
 //! | `body`          | schema-driven body validation, secret stripping, merging               |
 //! | `underlying`    | VMs, HDInsight, Databricks, ... as generic ARM resources               |
 //! | `operations`    | long-running operations and their status monitors                     |
+//! | `assets`        | code and environment containers and versions (curated environments)    |
+//! | `blobs`         | pending uploads and the Blob REST subset under `/_blob/` (SAS tokens)   |
+//! | `jobs`          | command jobs: submit, read, list, cancel, delete, logs                 |
+//! | `executor`      | runs jobs as local processes within each compute's concurrency limit   |
 //! | `faults`        | fault injection                                                        |
 //!
 //! The emulator imports only `engine::schema` and `engine::value` (STYLE §2).
 
 mod arm;
+mod assets;
 mod auth;
+mod blobs;
 mod body;
 mod compute_rules;
 mod computes;
+mod executor;
 mod faults;
+mod jobs;
 mod operations;
 mod quota;
 mod routes;

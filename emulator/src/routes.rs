@@ -2,7 +2,9 @@
 //! count (stats) → injected fault or latency → authenticate (401) → route (404) → authorize the
 //! path's subscription (403) → `api-version` present (400) → handler, inside one database
 //! transaction committed before the response is sent. The token endpoint and `/_emulator/stats`
-//! are outside the ARM pipeline (no faults, not counted).
+//! are outside the ARM pipeline (no faults, not counted), and so is the blob endpoint
+//! `/_blob/…` (`blobs`: SAS tokens instead of bearer tokens). `{WS}/jobs/{id}/_emulator/logs`
+//! goes through the pipeline but does not need `api-version`.
 
 use std::sync::Arc;
 
@@ -11,7 +13,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{any, get, post};
 use engine::schema::Registry;
 
 use crate::arm::{ArmError, Reply, Route, now_ms};
@@ -21,7 +24,8 @@ use crate::operations;
 use crate::stats::Stats;
 use crate::store::{self, Store};
 use crate::underlying::{self, UnderlyingId};
-use crate::{computes, workspaces};
+use crate::executor::Executor;
+use crate::{assets, blobs, computes, jobs, workspaces};
 
 /// Shared by every request.
 pub(crate) struct AppState {
@@ -32,6 +36,8 @@ pub(crate) struct AppState {
     pub static_token: Option<String>,
     pub stats: Stats,
     pub faults: Faults,
+    pub data_dir: std::path::PathBuf,
+    pub executor: Arc<Executor>,
 }
 
 /// What a handler knows about its request.
@@ -40,11 +46,18 @@ pub(crate) struct Ctx {
     pub delay_ms: i64,
     pub registry: Arc<Registry>,
     pub now: i64,
+    pub data_dir: std::path::PathBuf,
+    executor: Arc<Executor>,
     path: String,
     query: Vec<(String, String)>,
 }
 
 impl Ctx {
+    /// Asks the job executor for a scheduling pass.
+    pub(crate) fn wake_executor(&self) {
+        self.executor.wake();
+    }
+
     /// A query parameter, by case-insensitive name.
     pub(crate) fn query(&self, name: &str) -> Option<&str> {
         self.query
@@ -86,6 +99,10 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             get(auth::openid_configuration),
         )
         .route("/_emulator/stats", get(stats))
+        .route(
+            "/_blob/{*rest}",
+            any(blobs::handle).layer(DefaultBodyLimit::max(1 << 30)),
+        )
         .fallback(arm)
         .with_state(state)
 }
@@ -128,6 +145,8 @@ async fn arm(
         delay_ms: state.delay_ms,
         registry: state.registry.clone(),
         now: now_ms(),
+        data_dir: state.data_dir.clone(),
+        executor: state.executor.clone(),
         path: uri.path().to_owned(),
         query,
     };
@@ -145,7 +164,8 @@ async fn arm(
                 )
             })?;
             auth::authorize(&grant, route.subscription())?;
-            if ctx.query("api-version").is_none_or(str::is_empty) {
+            let is_log = matches!(&route, Route::WorkspaceItem { rest, .. } if rest.get(1).is_some_and(|segment| segment == "_emulator"));
+            if !is_log && ctx.query("api-version").is_none_or(str::is_empty) {
                 return Err(ArmError::bad_request(
                     "MissingApiVersionParameter",
                     "the `api-version` query parameter is required (any version is accepted)",
@@ -192,6 +212,17 @@ fn dispatch(
             name,
             action,
         } => computes::action(tx, ctx, method, &workspace, &name, &action),
+        Route::WorkspaceItem {
+            workspace,
+            collection,
+            rest,
+        } => match collection.as_str() {
+            "codes" => assets::handle(tx, ctx, method, &assets::CODE, &workspace, &rest, body),
+            "environments" => {
+                assets::handle(tx, ctx, method, &assets::ENVIRONMENT, &workspace, &rest, body)
+            }
+            _ => jobs::handle(tx, ctx, method, &workspace, &rest, body),
+        },
         Route::OperationStatus { subscription, id } => {
             only_get(method)?;
             operations::status_monitor(tx, &subscription, &id, ctx.now)

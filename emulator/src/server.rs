@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use crate::arm::now_ms;
+use crate::executor::Executor;
 use crate::faults::Faults;
 use crate::routes::{AppState, router};
 use crate::stats::Stats;
@@ -29,6 +30,7 @@ pub struct RunningEmulator {
     database: PathBuf,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    executor: tokio::task::JoinHandle<()>,
 }
 
 impl RunningEmulator {
@@ -47,10 +49,12 @@ impl RunningEmulator {
         &self.database
     }
 
-    /// Stops accepting connections and waits for open ones to finish.
+    /// Stops accepting connections and waits for open ones to finish; kills running jobs'
+    /// processes (the next start on the same data folder reports those jobs failed).
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
+        let _ = self.executor.await;
     }
 }
 
@@ -78,6 +82,11 @@ pub(crate) async fn start(config: EmulatorConfig) -> Result<RunningEmulator, Emu
         source,
     })?;
     seed_if_new(&store, config.seed.as_deref())?;
+    let executor = Executor::new(store.clone(), config.data_dir.clone());
+    executor.recover().map_err(|error| EmulatorError::Seed {
+        origin: "database".to_owned(),
+        message: format!("failed to recover the jobs of the previous run: {}", error.message),
+    })?;
 
     let tls = if config.tls {
         let (server_config, ca) = tls::server_config(&config.data_dir)?;
@@ -108,8 +117,11 @@ pub(crate) async fn start(config: EmulatorConfig) -> Result<RunningEmulator, Emu
         static_token: config.token.clone(),
         stats: Stats::default(),
         faults: Faults::new(config.faults.clone()),
+        data_dir: config.data_dir.clone(),
+        executor: executor.clone(),
     });
     let (stop, stopped) = watch::channel(false);
+    let executor = executor.spawn(stopped.clone());
     let ca_certificate = tls.as_ref().map(|(_, ca)| ca.clone());
     let acceptor = tls.map(|(acceptor, _)| acceptor);
     let task = tokio::spawn(accept_loop(listener, acceptor, router(state), stopped));
@@ -120,6 +132,7 @@ pub(crate) async fn start(config: EmulatorConfig) -> Result<RunningEmulator, Emu
         database,
         stop,
         task,
+        executor,
     })
 }
 

@@ -14,6 +14,10 @@
 //! | `tokens`     | issued tokens (as SHA-256), their subscriptions and expiry                  |
 //! | `quotas`     | cores per VM family and subscription (`*` = every other family)            |
 //! | `counters`   | persistent counters (`duplicate_attachments`)                               |
+//! | `job_runs`   | the execution state of each job (status, compute, times, exit code, error, cancel flag); the job's body is in `resources` |
+//! | `blobs`      | blob metadata (account, container, name → sha256 of the content file under `<data_dir>/blobs/`, size, MD5, `x-ms-meta-*`) |
+//! | `blob_blocks`| uncommitted blocks of a block blob (content files under `<data_dir>/blobs/` too) |
+//! | `pending_uploads` | code uploads started with `startPendingUpload`: the SAS token (as SHA-256), its container and path prefix |
 //!
 //! Time-based states: a write records when an in-progress state ends (`Meta::ready_at`) and what
 //! it becomes; readers apply it when that time has passed, so progress survives restarts.
@@ -79,6 +83,51 @@ CREATE TABLE IF NOT EXISTS quotas (
 CREATE TABLE IF NOT EXISTS counters (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS job_runs (
+    key TEXT PRIMARY KEY,
+    workspace_key TEXT NOT NULL,
+    compute_key TEXT NOT NULL,
+    status TEXT NOT NULL,
+    submitted_at INTEGER NOT NULL,
+    started_at INTEGER,
+    ended_at INTEGER,
+    exit_code INTEGER,
+    error TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    run_dir TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS job_runs_status ON job_runs(status, submitted_at);
+CREATE TABLE IF NOT EXISTS blobs (
+    account TEXT NOT NULL,
+    container TEXT NOT NULL,
+    name TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    md5 TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    modified_at INTEGER NOT NULL,
+    PRIMARY KEY (account, container, name)
+);
+CREATE TABLE IF NOT EXISTS blob_blocks (
+    account TEXT NOT NULL,
+    container TEXT NOT NULL,
+    name TEXT NOT NULL,
+    block_id TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (account, container, name, block_id)
+);
+CREATE TABLE IF NOT EXISTS pending_uploads (
+    id TEXT PRIMARY KEY,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    account TEXT NOT NULL,
+    container TEXT NOT NULL,
+    prefix TEXT NOT NULL,
+    workspace_key TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
 );
 ";
 
@@ -445,6 +494,21 @@ pub(crate) fn fail_running_operations(
     tx.execute(
         "UPDATE operations SET status = 'Failed', error = ?1, done_at = ?2 WHERE resource_key = ?3 AND done_at > ?2",
         params![error.to_string(), now, resource_key],
+    )?;
+    Ok(())
+}
+
+/// Ends the unfinished operations of `kind` on a resource now, as succeeded (a job's cancel
+/// finishes when the job does).
+pub(crate) fn finish_operations(
+    tx: &Connection,
+    resource_key: &str,
+    kind: &str,
+    now: i64,
+) -> Result<(), ArmError> {
+    tx.execute(
+        "UPDATE operations SET done_at = ?1 WHERE resource_key = ?2 AND kind = ?3 AND done_at > ?1",
+        params![now, resource_key, kind],
     )?;
     Ok(())
 }
