@@ -9,6 +9,7 @@ pub mod apply;
 pub mod diag;
 pub mod plan;
 pub mod refresh;
+pub mod runs;
 pub mod schema;
 pub mod secret;
 pub mod snapshot;

@@ -176,6 +176,9 @@ pub enum ChangeReason {
     DeleteBecauseNoResourceConfig,
     /// The object was deleted or detached outside this tool; it is created (attached) again.
     RecreateBecauseGone,
+    /// An immutable object (an environment version, a run) changed: a new one is created and the
+    /// old one is kept (see `replace_paths`).
+    NewObjectKeepsOld,
 }
 
 impl ChangeReason {
@@ -188,6 +191,7 @@ impl ChangeReason {
                 Some("delete_because_no_resource_config")
             }
             ChangeReason::RecreateBecauseGone => None,
+            ChangeReason::NewObjectKeepsOld => Some("replace_because_cannot_update"),
         }
     }
 }
@@ -375,6 +379,14 @@ impl ResourceChange {
             (ChangeReason::DeleteBecauseNoResourceConfig, _) => {
                 "not in the configuration any more".to_owned()
             }
+            (ChangeReason::NewObjectKeepsOld, _) if self.addr.resource_type == "azureml_run" => {
+                format!(
+                    "{paths} changed: a new run is submitted; the previous one stays in the workspace's history"
+                )
+            }
+            (ChangeReason::NewObjectKeepsOld, _) => {
+                format!("{paths} changed: a new version is created; the old one is kept")
+            }
             (ChangeReason::RecreateBecauseGone, Action::Attach) => {
                 "no longer attached (detached outside this configuration)".to_owned()
             }
@@ -561,6 +573,14 @@ pub fn plan_resource(
         Action::Update(kind)
     };
 
+    if change.action == Action::Replace && schema.api.collection.keeps_replaced() {
+        // Immutable objects: the new one is created first and the old one is kept (apply's
+        // removal step only forgets it).
+        change.create_before_destroy = true;
+        if change.reason == Some(ChangeReason::ReplaceBecauseCannotUpdate) {
+            change.reason = Some(ChangeReason::NewObjectKeepsOld);
+        }
+    }
     if matches!(change.action, Action::Replace | Action::Reattach) {
         // The new object is a new object: values the service filled in for the old one are not
         // known for it.
