@@ -34,6 +34,12 @@ pub trait ApplyHooks: Send + Sync {
 
     /// Progress, for display. No-op by default.
     fn event(&self, _event: &ApplyEvent) {}
+
+    /// The configuration folder: a run's `source_dir` is relative to it. The current folder by
+    /// default.
+    fn base_dir(&self) -> std::path::PathBuf {
+        std::path::PathBuf::from(".")
+    }
 }
 
 /// A progress event.
@@ -68,6 +74,20 @@ pub enum ApplyEvent {
     Skipped {
         /// The resource.
         addr: ResourceAddr,
+    },
+    /// A step in progress says what it is doing (a run's upload, its status changes).
+    Progress {
+        /// The resource.
+        addr: ResourceAddr,
+        /// What happened, in words.
+        message: String,
+    },
+    /// New text of a run's log, as the run wrote it.
+    Log {
+        /// The resource.
+        addr: ResourceAddr,
+        /// The text (may end mid-line).
+        text: String,
     },
 }
 
@@ -196,6 +216,9 @@ async fn run_step(
         addr: change.addr.clone(),
         verb: started_verb(&change.action, kind),
     });
+    if schema.api.collection.keeps_replaced() {
+        return run_immutable_step(change, kind, schema, cloud, hooks).await;
+    }
     match kind {
         StepKind::Remove => {
             let before = change
@@ -273,6 +296,163 @@ async fn run_step(
             Ok(Some(id))
         }
     }
+}
+
+/// A step of an environment version or a run (immutable objects, `Collection::keeps_replaced`):
+///
+/// | step | environment | run |
+/// |---|---|---|
+/// | add | PUT of the version | [`crate::runs::submit_run`], recorded, then waited for unless `wait_for_completion = false` |
+/// | update | PUT (description, tags) | PUT of the job with the new tags, only when they changed |
+/// | remove of a replacement | nothing: the old version is kept | nothing: the old run stays in history |
+/// | delete | archive: PUT with `isArchived: true` | nothing: the run is forgotten |
+async fn run_immutable_step(
+    change: &ResourceChange,
+    kind: StepKind,
+    schema: &ResourceSchema,
+    cloud: &dyn CloudApi,
+    hooks: &dyn ApplyHooks,
+) -> Result<Option<String>, String> {
+    let is_run = schema.api.collection == crate::schema::Collection::Jobs;
+    match kind {
+        StepKind::Remove => {
+            let before = change
+                .before
+                .as_ref()
+                .ok_or("a removal without a prior object")?;
+            let id = before.get_str("id").map(str::to_owned);
+            if matches!(change.action, Action::Replace) {
+                // The replacement was recorded at this address: nothing to forget.
+                return Ok(id);
+            }
+            if !is_run && let Some(id) = &id {
+                archive(cloud, id).await?;
+            }
+            hooks.record(change, None)?;
+            Ok(id)
+        }
+        StepKind::Add if is_run => {
+            let desired = resolved(change, schema, hooks)?;
+            let addr = change.addr.clone();
+            let events = move |event: crate::runs::RunEvent| {
+                use crate::runs::RunEvent;
+                hooks.event(&match event {
+                    RunEvent::Progress(message) => ApplyEvent::Progress {
+                        addr: addr.clone(),
+                        message,
+                    },
+                    RunEvent::Status(status) => ApplyEvent::Progress {
+                        addr: addr.clone(),
+                        message: format!("status {status}"),
+                    },
+                    RunEvent::Log(text) => ApplyEvent::Log {
+                        addr: addr.clone(),
+                        text,
+                    },
+                });
+            };
+            let submitted =
+                crate::runs::submit_run(cloud, schema, &desired, &hooks.base_dir(), &events)
+                    .await?;
+            // Recorded at once: an interrupted wait must not submit the run again.
+            hooks.record(change, Some(&submitted))?;
+            let id = submitted
+                .get_str("id")
+                .ok_or("the service answered the job without an `id`")?
+                .to_owned();
+            hooks.event(&ApplyEvent::Progress {
+                addr: change.addr.clone(),
+                message: format!("submitted as `{}`", submitted.get_str("name").unwrap_or(&id)),
+            });
+            if desired.get("wait_for_completion") == &Value::Bool(false) {
+                return Ok(Some(id));
+            }
+            let timeout = crate::runs::submit::run_timeout(&desired)?;
+            match crate::runs::wait_for_run(cloud, schema, &id, &desired, timeout, &events).await {
+                Ok(finished) => {
+                    hooks.record(change, Some(&finished))?;
+                    Ok(Some(id))
+                }
+                Err((last, message)) => {
+                    if let Some(last) = last {
+                        hooks.record(change, Some(&last))?;
+                    }
+                    Err(message)
+                }
+            }
+        }
+        StepKind::Add => {
+            let desired = resolved(change, schema, hooks)?;
+            let created = cloud
+                .create_or_update(schema, &desired)
+                .await
+                .map_err(|error| error_chain(&error))?;
+            let object = merge_sent(schema, created, &desired);
+            hooks.record(change, Some(&object))?;
+            Ok(object.get_str("id").map(str::to_owned))
+        }
+        StepKind::Update => {
+            let desired = resolved(change, schema, hooks)?;
+            let before = change
+                .before
+                .as_ref()
+                .ok_or("an update without a prior object")?;
+            let id = before
+                .get_str("id")
+                .ok_or("the prior object has no `id`")?
+                .to_owned();
+            let object = if is_run {
+                if before.get("tags") != desired.get("tags") {
+                    let mut body = cloud
+                        .arm_call("GET", &id, &[], None)
+                        .await
+                        .map_err(|error| error_chain(&error))?
+                        .json();
+                    body["properties"]["tags"] = desired.get("tags").to_json();
+                    cloud
+                        .arm_call("PUT", &id, &[], Some(&body))
+                        .await
+                        .map_err(|error| error_chain(&error))?;
+                }
+                // The client-side settings are recorded as configured; the rest as it was.
+                let mut object = before.clone();
+                for (name, attribute) in &schema.attributes {
+                    if attribute.presence.is_configurable() {
+                        object.set(name, desired.get(name).clone());
+                    }
+                }
+                object
+            } else {
+                let updated = cloud
+                    .create_or_update(schema, &desired)
+                    .await
+                    .map_err(|error| error_chain(&error))?;
+                merge_sent(schema, updated, &desired)
+            };
+            hooks.record(change, Some(&object))?;
+            Ok(Some(id))
+        }
+    }
+}
+
+/// Archives the asset version at `id` (a re-PUT of what the service holds, with
+/// `isArchived: true`: versions are never deleted). Already gone is success.
+async fn archive(cloud: &dyn CloudApi, id: &str) -> Result<(), String> {
+    let mut body = match cloud.arm_call("GET", id, &[], None).await {
+        Ok(answer) => answer.json(),
+        Err(crate::api::ApiError::NotFound { .. }) => return Ok(()),
+        Err(error) => return Err(error_chain(&error)),
+    };
+    let Some(properties) = body.get_mut("properties").and_then(|p| p.as_object_mut()) else {
+        return Err(format!("`{id}` has no `properties` to archive"));
+    };
+    properties.insert("isArchived".to_owned(), serde_json::Value::Bool(true));
+    let request = serde_json::json!({"properties": body["properties"].clone()});
+    cloud
+        .arm_call("PUT", id, &[], Some(&request))
+        .await
+        .map_err(|error| format!("failed to archive `{id}`: {}", error_chain(&error)))?;
+    Ok(())
 }
 
 /// The object to send: the planned `after` (defaults and kept values included), with every

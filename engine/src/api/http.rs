@@ -727,7 +727,93 @@ fn check_compute_type(schema: &ResourceSchema, id: &str, body: &Json) -> Result<
     })
 }
 
+fn raw(answer: Answer) -> super::RawAnswer {
+    super::RawAnswer {
+        status: answer.status,
+        headers: answer
+            .headers
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            })
+            .collect(),
+        body: answer.body,
+    }
+}
+
 impl CloudApi for ArmClient {
+    fn arm_call<'a>(
+        &'a self,
+        method: &'a str,
+        path: &'a str,
+        query: &'a [(&'a str, &'a str)],
+        body: Option<&'a Json>,
+    ) -> ApiFuture<'a, super::RawAnswer> {
+        Box::pin(async move {
+            let method = Method::from_bytes(method.as_bytes()).map_err(|_| ApiError::Decode {
+                url: path.to_owned(),
+                detail: format!("`{method}` is not an HTTP method"),
+            })?;
+            let mut url = self.url(path);
+            if !query.is_empty() {
+                let mut pairs = url.query_pairs_mut();
+                for (key, value) in query {
+                    pairs.append_pair(key, value);
+                }
+            }
+            let idempotency = if method == Method::POST {
+                Idempotency::NotIdempotent
+            } else {
+                Idempotency::Idempotent
+            };
+            self.send(method, url, body, idempotency).await.map(raw)
+        })
+    }
+
+    fn data_call<'a>(
+        &'a self,
+        method: &'a str,
+        url: &'a str,
+        headers: Vec<(String, String)>,
+        body: Option<Vec<u8>>,
+    ) -> ApiFuture<'a, super::RawAnswer> {
+        Box::pin(async move {
+            let shown_url = url.split('?').next().unwrap_or_default().to_owned();
+            let transport = |source| ApiError::Transport {
+                method: method.to_owned(),
+                url: shown_url.clone(),
+                source,
+            };
+            let method = Method::from_bytes(method.as_bytes()).map_err(|_| ApiError::Decode {
+                url: shown_url.clone(),
+                detail: format!("`{method}` is not an HTTP method"),
+            })?;
+            // The SAS in the query is the credential: never the ARM token.
+            let mut request = self.inner.http.request(method, url);
+            for (name, value) in headers {
+                request = request.header(name, value);
+            }
+            if let Some(body) = body {
+                request = request.body(body);
+            }
+            let response = request.send().await.map_err(transport)?;
+            let status = response.status().as_u16();
+            let headers = response
+                .headers()
+                .iter()
+                .filter_map(|(name, value)| {
+                    Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+                })
+                .collect();
+            let body = response.bytes().await.map_err(transport)?.to_vec();
+            Ok(super::RawAnswer {
+                status,
+                headers,
+                body,
+            })
+        })
+    }
+
     fn list<'a>(
         &'a self,
         parent_id: &'a str,

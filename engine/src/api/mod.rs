@@ -444,6 +444,32 @@ impl ArmObject {
     }
 }
 
+/// A raw answer of [`CloudApi::arm_call`] or [`CloudApi::data_call`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawAnswer {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers, names lower-case.
+    pub headers: Vec<(String, String)>,
+    /// The body bytes.
+    pub body: Vec<u8>,
+}
+
+impl RawAnswer {
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The body as JSON (`null` when empty or not JSON).
+    pub fn json(&self) -> Json {
+        serde_json::from_slice(&self.body).unwrap_or(Json::Null)
+    }
+}
+
 /// A boxed future of an API call: `Send`, so callers may spawn it; boxed, so `dyn CloudApi`
 /// works as well as a generic parameter.
 pub type ApiFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'a>>;
@@ -502,6 +528,45 @@ pub trait CloudApi: Send + Sync {
         id: &'a str,
         name: &'a str,
     ) -> ApiFuture<'a, ()>;
+
+    /// One ARM call on `path` (an ARM path such as `{workspace}/jobs/x`) with `query` added to
+    /// the api-version, authenticated and retried like every call; non-2xx answers are errors
+    /// (404 is [`ApiError::NotFound`]). No long-running operation is awaited: for the
+    /// synchronous asset and job calls of runs (`engine::runs::submit`). The default refuses.
+    fn arm_call<'a>(
+        &'a self,
+        method: &'a str,
+        path: &'a str,
+        query: &'a [(&'a str, &'a str)],
+        body: Option<&'a Json>,
+    ) -> ApiFuture<'a, RawAnswer> {
+        let _ = (query, body);
+        Box::pin(async move {
+            Err(ApiError::Decode {
+                url: path.to_owned(),
+                detail: format!("this client cannot send `{method}` calls outside the catalogue"),
+            })
+        })
+    }
+
+    /// One data-plane call (Azure Blob REST) to an absolute `url` whose query carries its own
+    /// credential (a SAS): no bearer token is sent. Every status is returned to the caller;
+    /// only transport failures are errors. The default refuses.
+    fn data_call<'a>(
+        &'a self,
+        method: &'a str,
+        url: &'a str,
+        headers: Vec<(String, String)>,
+        body: Option<Vec<u8>>,
+    ) -> ApiFuture<'a, RawAnswer> {
+        let _ = (headers, body);
+        Box::pin(async move {
+            Err(ApiError::Decode {
+                url: url.split('?').next().unwrap_or_default().to_owned(),
+                detail: format!("this client cannot send data-plane `{method}` calls"),
+            })
+        })
+    }
 }
 
 #[cfg(test)]

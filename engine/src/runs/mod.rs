@@ -1,5 +1,5 @@
 //! Environments and runs: the values computed on the client before planning, and the submission
-//! of a run.
+//! of a run (code snapshot upload, job, waiting with its log) in [`submit`].
 //!
 //! Plan-time values ([`fill_plan_time_values`], called by the planner on each configured object
 //! before `plan::diff`, so a plan shows what causes a new version or a new run):
@@ -14,6 +14,8 @@
 //! image (with an optional conda file) or a user-managed interpreter; a run has a command or a
 //! script, not both; `snapshot_hash` is never configured.
 
+pub mod submit;
+
 use std::path::Path;
 
 use sha2::{Digest as _, Sha256};
@@ -23,6 +25,8 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::schema::{Collection, ResourceSchema};
 use crate::snapshot::Snapshot;
 use crate::value::{ObjectValue, Value};
+
+pub use submit::{RunEvent, submit_run, wait_for_run};
 
 /// The service's default CPU image (Ubuntu 22.04, Open MPI), for `image`.
 pub const DEFAULT_CPU_IMAGE: &str = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest";

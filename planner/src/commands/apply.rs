@@ -131,14 +131,14 @@ async fn execute(
     json: bool,
 ) -> anyhow::Result<ApplyOutcome> {
     let Session {
+        dir,
         loaded,
         store,
         state,
         key,
         target,
-        ..
     } = session;
-    let hooks = Hooks::new(loaded, key, store, state, planned, json);
+    let hooks = Hooks::new(loaded, key, store, state, planned, json).with_base_dir(dir);
     let outcome = engine::apply::apply(
         &planned.plan,
         &loaded.registry,
@@ -255,6 +255,12 @@ pub fn print_event(out: &mut impl Write, event: &ApplyEvent, json: bool) -> std:
             ApplyEvent::Skipped { addr } => {
                 serde_json::json!({"type": "apply_skipped", "address": addr.to_string()})
             }
+            ApplyEvent::Progress { addr, message } => {
+                serde_json::json!({"type": "apply_progress", "address": addr.to_string(), "message": message})
+            }
+            ApplyEvent::Log { addr, text } => {
+                serde_json::json!({"type": "run_log", "address": addr.to_string(), "text": text})
+            }
         };
         return writeln!(out, "{value}");
     }
@@ -274,5 +280,12 @@ pub fn print_event(out: &mut impl Write, event: &ApplyEvent, json: bool) -> std:
         }
         ApplyEvent::Failed { addr, message } => writeln!(out, "{addr}: failed: {message}"),
         ApplyEvent::Skipped { addr } => writeln!(out, "{addr}: skipped (a dependency failed)"),
+        ApplyEvent::Progress { addr, message } => writeln!(out, "{addr}: {message}"),
+        ApplyEvent::Log { addr, text } => {
+            for line in text.lines() {
+                writeln!(out, "{addr} | {line}")?;
+            }
+            Ok(())
+        }
     }
 }

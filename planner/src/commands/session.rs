@@ -142,7 +142,19 @@ impl Session {
         };
         let (evaluated, diagnostics) = evaluate(&self.loaded.config, &self.loaded.inputs, &known);
         report(&self.loaded.config, &diagnostics)?;
-        let desired = desired(&evaluated);
+        let mut desired = desired(&evaluated);
+        let mut plan_time = engine::diag::Diagnostics::default();
+        for resource in &mut desired.resources {
+            if let Some(schema) = registry.get(&resource.addr.resource_type) {
+                plan_time.extend(engine::runs::fill_plan_time_values(
+                    schema,
+                    &resource.addr,
+                    &mut resource.values,
+                    &self.dir,
+                ));
+            }
+        }
+        report(&self.loaded.config, &plan_time)?;
         let targets = parse_addrs(&options.targets, "--target")?;
         let replace = parse_addrs(&options.replace, "--replace")?;
         let diff_options = DiffOptions {
@@ -387,6 +399,7 @@ pub fn prior(session: &Session) -> PriorState {
 /// Apply's view of the session: re-evaluation as objects complete, and a state save after
 /// every completed operation. Interior mutability because apply runs steps concurrently.
 pub struct Hooks<'a> {
+    base_dir: PathBuf,
     loaded: &'a Loaded,
     key: &'a SecretKey,
     saved: Mutex<(&'a mut StateStore, &'a mut State)>,
@@ -412,6 +425,7 @@ impl<'a> Hooks<'a> {
         json: bool,
     ) -> Hooks<'a> {
         Hooks {
+            base_dir: PathBuf::from("."),
             loaded,
             key,
             saved: Mutex::new((store, state)),
@@ -422,6 +436,12 @@ impl<'a> Hooks<'a> {
             }),
             json,
         }
+    }
+
+    /// The configuration folder (runs' `source_dir` is relative to it).
+    pub fn with_base_dir(mut self, dir: &Path) -> Hooks<'a> {
+        self.base_dir = dir.to_owned();
+        self
     }
 
     /// The configuration evaluated with everything applied (for outputs).
@@ -506,6 +526,10 @@ impl ApplyHooks for Hooks<'_> {
             )
         })?;
         Ok(())
+    }
+
+    fn base_dir(&self) -> PathBuf {
+        self.base_dir.clone()
     }
 
     fn event(&self, event: &engine::apply::ApplyEvent) {
