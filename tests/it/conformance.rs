@@ -8,6 +8,11 @@
 //! clusters the example's `resourceId`s name, and, for a read or an update example, the object
 //! itself, PUT from the example's response body without its read-only fields (the service
 //! computes those, so the emulator must produce them). List examples create every listed item.
+//! Job bodies name their compute, environment and code by placeholder (`"string"`): those are
+//! replaced by the ids of a cluster, an environment version and a code version created first, as
+//! an attach example's `resourceId` is replaced by an AKS cluster created first. Free-form maps
+//! (`properties.tags`) are compared by kind: their keys are data (one example answers other keys
+//! than it sends).
 //!
 //! Prints `conformance: covered N of M examples` and the examples it did not cover, with why.
 
@@ -57,6 +62,15 @@ enum Operation {
     WorkspaceDelete,
     WorkspaceList,
     WorkspacePatch,
+    /// `codes` or `environments`; `true` for a version.
+    AssetPut(&'static str, bool),
+    AssetGet(&'static str, bool),
+    StartPendingUpload,
+    JobPut,
+    JobGet,
+    JobList,
+    JobCancel,
+    JobDelete,
 }
 
 fn operation_of(file: &str) -> Option<Operation> {
@@ -78,6 +92,22 @@ fn operation_of(file: &str) -> Option<Operation> {
         ("Workspace", _, _, "delete") if file.matches('/').count() == 1 => Operation::WorkspaceDelete,
         ("Workspace", _, _, "listByResourceGroup") => Operation::WorkspaceList,
         ("Workspace", _, _, "update") if file.matches('/').count() == 1 => Operation::WorkspacePatch,
+        ("Workspace", _, _, stem) if file.matches('/').count() == 2 => {
+            let folder = file.split('/').nth(1).unwrap_or_default();
+            let collection = if folder.starts_with("Code") { "codes" } else if folder.starts_with("Environment") { "environments" } else { return None };
+            let version = folder.ends_with("Version");
+            match stem {
+                "createOrUpdate" => Operation::AssetPut(collection, version),
+                "get" => Operation::AssetGet(collection, version),
+                "createOrGetStartPendingUpload" if collection == "codes" => Operation::StartPendingUpload,
+                _ => return None,
+            }
+        }
+        ("Job", _, _, "createOrUpdate") => Operation::JobPut,
+        ("Job", _, _, "get") => Operation::JobGet,
+        ("Job", _, _, "list") => Operation::JobList,
+        ("Job", _, _, "cancel") => Operation::JobCancel,
+        ("Job", _, _, "delete") => Operation::JobDelete,
         _ => return None,
     })
 }
@@ -140,10 +170,33 @@ fn compute_path(parameters: &Json) -> String {
     format!("{}/computes/{}", workspace_path(parameters), text(parameters, "computeName"))
 }
 
+/// The path of an asset's or job's item (`{WS}/codes/{name}[/versions/{version}]`, `{WS}/jobs/{id}`).
+fn item_path(parameters: &Json, collection: &str, version: bool) -> String {
+    let encode = |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
+    if collection == "jobs" {
+        return format!("{}/jobs/{}", workspace_path(parameters), encode(text(parameters, "id")));
+    }
+    let mut path = format!("{}/{collection}/{}", workspace_path(parameters), encode(text(parameters, "name")));
+    if version {
+        path.push_str(&format!("/versions/{}", encode(text(parameters, "version"))));
+    }
+    path
+}
+
+/// Free-form string maps: their keys are data, so only the kinds of their values are compared.
+const MAP_PATHS: &[&str] = &["properties.tags"];
+
 /// The keys of `expected` missing (or of another kind) in `actual`, as dotted paths.
 fn shape_mismatches(expected: &Json, actual: &Json, path: &str, out: &mut Vec<String>) {
     match (expected, actual) {
         (Json::Null, _) => {}
+        (Json::Object(expected), Json::Object(actual)) if MAP_PATHS.contains(&path) => {
+            if let Some(kind) = expected.values().next() {
+                for (key, value) in actual {
+                    shape_mismatches(kind, value, &format!("{path}.{key}"), out);
+                }
+            }
+        }
         (Json::Object(expected), Json::Object(actual)) => {
             for (key, value) in expected {
                 let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
@@ -226,6 +279,15 @@ const READ_ONLY: &[&str] = &[
     "properties.notebookInfo",
     "properties.managedNetwork.networkId",
     "properties.managedNetwork.changeableIsolationModes",
+    // Asset containers and versions.
+    "properties.latestVersion",
+    "properties.nextVersion",
+    "properties.environmentType",
+    // Jobs.
+    "properties.status",
+    "properties.parameters",
+    "properties.services.*.status",
+    "properties.services.*.errorMessage",
 ];
 
 fn remove_path(json: &mut Json, segments: &[&str]) {
@@ -336,6 +398,33 @@ async fn prepare(served: &Served, operation: Operation, example: &Json, file: &s
         _ => {}
     }
     served.ensure(Method::PUT, &workspace_path(parameters), &json!({"location": "eastus", "properties": {}})).await;
+    match operation {
+        Operation::AssetGet(collection, version) => {
+            served.ensure(Method::PUT, &item_path(parameters, collection, version), &writable(&existing)).await;
+            return;
+        }
+        Operation::JobGet => {
+            let body = with_job_prerequisites(served, parameters, writable(&existing)).await;
+            served.ensure(Method::PUT, &item_path(parameters, "jobs", false), &body).await;
+            return;
+        }
+        Operation::JobList => {
+            for item in existing["value"].as_array().into_iter().flatten() {
+                let body = with_job_prerequisites(served, parameters, writable(item)).await;
+                let path = format!("{}/jobs/{}", workspace_path(parameters), item["name"].as_str().expect("named"));
+                served.ensure(Method::PUT, &path, &body).await;
+            }
+            return;
+        }
+        Operation::JobCancel | Operation::JobDelete => {
+            // A running job (the examples' success codes include both 200 and 202).
+            let body = json!({"properties": {"jobType": "Command", "command": "sleep 30", "environmentId": "string", "computeId": "string"}});
+            let body = with_job_prerequisites(served, parameters, body).await;
+            served.ensure(Method::PUT, &item_path(parameters, "jobs", false), &body).await;
+            return;
+        }
+        _ => {}
+    }
     let name = text(parameters, "computeName");
     match operation {
         Operation::ComputeList => {
@@ -374,6 +463,31 @@ async fn aks_cluster(served: &Served, parameters: &Json, id: &str) -> String {
         .ensure(Method::PUT, &id, &json!({"location": "eastus", "properties": {"fqdn": "aks.example", "agentPoolProfiles": [{"count": 3, "vmSize": "Standard_D3_v2"}]}}))
         .await;
     id
+}
+
+/// Replaces a job body's placeholder `computeId`, `environmentId` and `codeId` by the ids of a
+/// cluster, an environment version and a code version it creates (bodies without `jobType` are
+/// returned as they are).
+async fn with_job_prerequisites(served: &Served, parameters: &Json, mut body: Json) -> Json {
+    if body.pointer("/properties/jobType").is_none() {
+        return body;
+    }
+    let workspace = workspace_path(parameters);
+    let compute = format!("{workspace}/computes/conformance-cpu");
+    if served.send(Method::GET, &compute, "", None).await.0 != StatusCode::OK {
+        create_compute(served, parameters, "conformance-cpu", &json!({"properties": {"computeType": "AmlCompute"}})).await;
+    }
+    let environment = format!("{workspace}/environments/conformance-env/versions/1");
+    served.ensure(Method::PUT, &environment, &json!({"properties": {"image": "python:3.12"}})).await;
+    let code = format!("{workspace}/codes/conformance-code/versions/1");
+    served.ensure(Method::PUT, &code, &json!({"properties": {"codeUri": "https://blobStorage/folderName"}})).await;
+    let properties = &mut body["properties"];
+    properties["computeId"] = json!(compute);
+    properties["environmentId"] = json!(environment);
+    if properties.get("codeId").is_some() {
+        properties["codeId"] = json!(code);
+    }
+    body
 }
 
 async fn wait_succeeded(served: &Served, path: &str) {
@@ -436,9 +550,21 @@ async fn every_implemented_example_conforms() {
                 String::new(),
             ),
             Operation::WorkspacePatch => (Method::PATCH, workspace_path(parameters), String::new()),
+            Operation::AssetPut(collection, version) => (Method::PUT, item_path(parameters, collection, version), String::new()),
+            Operation::AssetGet(collection, version) => (Method::GET, item_path(parameters, collection, version), String::new()),
+            Operation::StartPendingUpload => (Method::POST, format!("{}/startPendingUpload", item_path(parameters, "codes", true)), String::new()),
+            Operation::JobPut => (Method::PUT, item_path(parameters, "jobs", false), String::new()),
+            Operation::JobGet => (Method::GET, item_path(parameters, "jobs", false), String::new()),
+            Operation::JobList => (Method::GET, format!("{}/jobs", workspace_path(parameters)), String::new()),
+            Operation::JobCancel => (Method::POST, format!("{}/cancel", item_path(parameters, "jobs", false)), String::new()),
+            Operation::JobDelete => (Method::DELETE, item_path(parameters, "jobs", false), String::new()),
         };
         let body = match body {
-            Some(body) if matches!(method, Method::PUT | Method::PATCH) => Some(with_existing_resources(&served, parameters, body).await),
+            Some(body) if matches!(method, Method::PUT | Method::PATCH) => {
+                let body = with_existing_resources(&served, parameters, body).await;
+                Some(with_job_prerequisites(&served, parameters, body).await)
+            }
+            Some(body) if operation == Operation::StartPendingUpload => Some(body),
             _ => None,
         };
         let (status, answer) = served.send(method.clone(), &path, &query, body.as_ref()).await;
@@ -470,6 +596,7 @@ async fn every_implemented_example_conforms() {
         println!("  not covered: {file}");
     }
     assert!(failures.is_empty(), "{} examples do not conform:\n{}", failures.len(), failures.join("\n"));
-    // Every example of an operation the emulator serves (Job and asset operations come later).
-    assert!(covered.len() >= 26, "only {} examples covered", covered.len());
+    // Every example: computes, workspaces, code and environment assets, jobs.
+    assert!(not_covered.is_empty(), "examples not covered: {not_covered:?}");
+    assert!(covered.len() >= 39, "only {} examples covered", covered.len());
 }
