@@ -80,7 +80,11 @@ pub(crate) const CURATED: &[(&str, &str, &str, &str)] = &[
 
 impl AssetKind {
     fn container_kind(&self) -> String {
-        format!("{}/workspaces/{}", ML_PROVIDER.to_ascii_lowercase(), self.collection)
+        format!(
+            "{}/workspaces/{}",
+            ML_PROVIDER.to_ascii_lowercase(),
+            self.collection
+        )
     }
 
     fn version_kind(&self) -> String {
@@ -99,11 +103,16 @@ impl AssetKind {
         format!("{}/versions/{version}", self.container_id(workspace, name))
     }
 
-    fn curated(&self, name: &str) -> Option<&'static (&'static str, &'static str, &'static str, &'static str)> {
+    fn curated(
+        &self,
+        name: &str,
+    ) -> Option<&'static (&'static str, &'static str, &'static str, &'static str)> {
         if self.collection != "environments" {
             return None;
         }
-        CURATED.iter().find(|entry| entry.0.eq_ignore_ascii_case(name))
+        CURATED
+            .iter()
+            .find(|entry| entry.0.eq_ignore_ascii_case(name))
     }
 }
 
@@ -121,18 +130,34 @@ pub(crate) fn handle(
     match (rest, method.clone()) {
         ([], Method::GET) => list_containers(tx, ctx, kind, &workspace_record),
         ([name], Method::GET) => get_container(tx, ctx, kind, workspace, name),
-        ([name], Method::PUT) => put_container(tx, ctx, kind, workspace, &workspace_record, name, body),
+        ([name], Method::PUT) => {
+            put_container(tx, ctx, kind, workspace, &workspace_record, name, body)
+        }
         ([name], Method::DELETE) => delete_container(tx, ctx, kind, workspace, name),
         ([name, versions], Method::GET) if versions.eq_ignore_ascii_case("versions") => {
             list_versions(tx, ctx, kind, workspace, name)
         }
         ([name, versions, version], Method::GET) if versions.eq_ignore_ascii_case("versions") => {
-            Ok(Reply::json(StatusCode::OK, get_version(tx, ctx.now, kind, workspace, name, version)?))
+            Ok(Reply::json(
+                StatusCode::OK,
+                get_version(tx, ctx.now, kind, workspace, name, version)?,
+            ))
         }
         ([name, versions, version], Method::PUT) if versions.eq_ignore_ascii_case("versions") => {
-            put_version(tx, ctx, kind, workspace, &workspace_record, name, version, body)
+            put_version(
+                tx,
+                ctx,
+                kind,
+                workspace,
+                &workspace_record,
+                name,
+                version,
+                body,
+            )
         }
-        ([name, versions, version], Method::DELETE) if versions.eq_ignore_ascii_case("versions") => {
+        ([name, versions, version], Method::DELETE)
+            if versions.eq_ignore_ascii_case("versions") =>
+        {
             delete_version(tx, ctx, kind, workspace, name, version)
         }
         ([name, versions, version, action], Method::POST)
@@ -140,11 +165,24 @@ pub(crate) fn handle(
                 && kind.collection == "codes"
                 && action.eq_ignore_ascii_case("startPendingUpload") =>
         {
-            let request = if body.is_empty() { json!({}) } else { parse_body(body)? };
-            let answer = crate::blobs::start_pending_upload(tx, ctx, &workspace_record, &request, &format!("{name}/{version}"))?;
+            let request = if body.is_empty() {
+                json!({})
+            } else {
+                parse_body(body)?
+            };
+            let answer = crate::blobs::start_pending_upload(
+                tx,
+                ctx,
+                &workspace_record,
+                &request,
+                &format!("{name}/{version}"),
+            )?;
             Ok(Reply::json(StatusCode::OK, answer))
         }
-        ([_, versions, _, action], Method::POST) if versions.eq_ignore_ascii_case("versions") && action.eq_ignore_ascii_case("publish") => {
+        ([_, versions, _, action], Method::POST)
+            if versions.eq_ignore_ascii_case("versions")
+                && action.eq_ignore_ascii_case("publish") =>
+        {
             Err(ArmError::bad_request(
                 "BadRequest",
                 "publishing assets to a registry is not emulated",
@@ -154,20 +192,33 @@ pub(crate) fn handle(
         _ => Err(ArmError::new(
             StatusCode::NOT_FOUND,
             "NotFound",
-            format!("no ARM route matches `{}` under `{}`", rest.join("/"), kind.collection),
+            format!(
+                "no ARM route matches `{}` under `{}`",
+                rest.join("/"),
+                kind.collection
+            ),
         )),
     }
 }
 
 pub(crate) fn parse_body(bytes: &[u8]) -> Result<Json, ArmError> {
     if bytes.is_empty() {
-        return Err(ArmError::bad_request("InvalidRequestContent", "the request body is empty"));
+        return Err(ArmError::bad_request(
+            "InvalidRequestContent",
+            "the request body is empty",
+        ));
     }
     let body: Json = serde_json::from_slice(bytes).map_err(|error| {
-        ArmError::bad_request("InvalidRequestContent", format!("the request body is not valid JSON: {error}"))
+        ArmError::bad_request(
+            "InvalidRequestContent",
+            format!("the request body is not valid JSON: {error}"),
+        )
     })?;
     if !body.is_object() {
-        return Err(ArmError::bad_request("InvalidRequestContent", "the request body must be a JSON object"));
+        return Err(ArmError::bad_request(
+            "InvalidRequestContent",
+            "the request body must be a JSON object",
+        ));
     }
     Ok(body)
 }
@@ -176,8 +227,11 @@ pub(crate) fn parse_body(bytes: &[u8]) -> Result<Json, ArmError> {
 pub(crate) fn properties_of(body: &Json) -> Result<Map<String, Json>, ArmError> {
     match body.get("properties") {
         Some(Json::Object(properties)) => Ok(properties.clone()),
-        _ => Err(ArmError::bad_request("ValidationError", "`properties` is required and must be an object")
-            .with_target("properties")),
+        _ => Err(ArmError::bad_request(
+            "ValidationError",
+            "`properties` is required and must be an object",
+        )
+        .with_target("properties")),
     }
 }
 
@@ -186,7 +240,11 @@ fn view_filter(ctx: &Ctx) -> Result<fn(&Json) -> bool, ArmError> {
     fn archived(body: &Json) -> bool {
         body["properties"]["isArchived"].as_bool().unwrap_or(false)
     }
-    match ctx.query("listViewType").map(str::to_ascii_lowercase).as_deref() {
+    match ctx
+        .query("listViewType")
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         None | Some("activeonly") => Ok(|body| !archived(body)),
         Some("archivedonly") => Ok(archived),
         Some("all") => Ok(|_| true),
@@ -203,14 +261,26 @@ fn render(record: &Record) -> Json {
     view
 }
 
-fn render_container(tx: &Connection, ctx: &Ctx, kind: &AssetKind, record: &Record) -> Result<Json, ArmError> {
+fn render_container(
+    tx: &Connection,
+    ctx: &Ctx,
+    kind: &AssetKind,
+    record: &Record,
+) -> Result<Json, ArmError> {
     let versions = store::children(tx, &record.key, &kind.version_kind(), ctx.now)?;
     let mut view = render(record);
     let properties = &mut view["properties"];
-    if let Some(latest) = versions.iter().max_by_key(|version| (version.meta.created_at, version_number(&version.name))) {
+    if let Some(latest) = versions
+        .iter()
+        .max_by_key(|version| (version.meta.created_at, version_number(&version.name)))
+    {
         properties["latestVersion"] = json!(latest.name);
     }
-    let next = versions.iter().filter_map(|version| version_number(&version.name)).max().map_or(1, |max| max + 1);
+    let next = versions
+        .iter()
+        .filter_map(|version| version_number(&version.name))
+        .max()
+        .map_or(1, |max| max + 1);
     properties["nextVersion"] = json!(next.to_string());
     properties["provisioningState"] = json!("Succeeded");
     Ok(view)
@@ -220,7 +290,12 @@ fn version_number(version: &str) -> Option<u64> {
     version.parse().ok()
 }
 
-fn list_containers(tx: &Connection, ctx: &Ctx, kind: &AssetKind, workspace: &Record) -> Result<Reply, ArmError> {
+fn list_containers(
+    tx: &Connection,
+    ctx: &Ctx,
+    kind: &AssetKind,
+    workspace: &Record,
+) -> Result<Reply, ArmError> {
     let keep = view_filter(ctx)?;
     let mut items = Vec::new();
     for record in store::children(tx, &workspace.key, &kind.container_kind(), ctx.now)? {
@@ -229,14 +304,29 @@ fn list_containers(tx: &Connection, ctx: &Ctx, kind: &AssetKind, workspace: &Rec
             items.push(view);
         }
     }
-    Ok(Reply::json(StatusCode::OK, page(items, ctx.skip()?, "value", |skip| ctx.next_link(skip))))
+    Ok(Reply::json(
+        StatusCode::OK,
+        page(items, ctx.skip()?, "value", |skip| ctx.next_link(skip)),
+    ))
 }
 
-fn container_record(tx: &Connection, ctx: &Ctx, kind: &AssetKind, workspace: &WorkspaceRef, name: &str) -> Result<Option<Record>, ArmError> {
+fn container_record(
+    tx: &Connection,
+    ctx: &Ctx,
+    kind: &AssetKind,
+    workspace: &WorkspaceRef,
+    name: &str,
+) -> Result<Option<Record>, ArmError> {
     store::get(tx, &key_of(&kind.container_id(workspace, name)), ctx.now)
 }
 
-fn get_container(tx: &Connection, ctx: &Ctx, kind: &AssetKind, workspace: &WorkspaceRef, name: &str) -> Result<Reply, ArmError> {
+fn get_container(
+    tx: &Connection,
+    ctx: &Ctx,
+    kind: &AssetKind,
+    workspace: &WorkspaceRef,
+    name: &str,
+) -> Result<Reply, ArmError> {
     if let Some(curated) = kind.curated(name) {
         let id = kind.container_id(workspace, curated.0);
         return Ok(Reply::json(
@@ -250,9 +340,15 @@ fn get_container(tx: &Connection, ctx: &Ctx, kind: &AssetKind, workspace: &Works
         ));
     }
     let record = container_record(tx, ctx, kind, workspace, name)?.ok_or_else(|| {
-        ArmError::not_found(format!("{} container `{name}` was not found in workspace `{}`", kind.noun, workspace.name))
+        ArmError::not_found(format!(
+            "{} container `{name}` was not found in workspace `{}`",
+            kind.noun, workspace.name
+        ))
     })?;
-    Ok(Reply::json(StatusCode::OK, render_container(tx, ctx, kind, &record)?))
+    Ok(Reply::json(
+        StatusCode::OK,
+        render_container(tx, ctx, kind, &record)?,
+    ))
 }
 
 /// Read-only fields a client may send back; the service computes them.
@@ -263,7 +359,10 @@ fn refuse_curated(kind: &AssetKind, name: &str) -> Result<(), ArmError> {
     if let Some(curated) = kind.curated(name) {
         return Err(ArmError::bad_request(
             "BadRequest",
-            format!("`{}` is a curated environment: curated environments are read-only; choose another name", curated.0),
+            format!(
+                "`{}` is a curated environment: curated environments are read-only; choose another name",
+                curated.0
+            ),
         ));
     }
     Ok(())
@@ -286,9 +385,25 @@ fn put_container(
     }
     properties.entry("isArchived").or_insert(json!(false));
     let existing = container_record(tx, ctx, kind, workspace, name)?;
-    let status = if existing.is_some() { StatusCode::OK } else { StatusCode::CREATED };
-    let record = write_container(tx, ctx, kind, workspace, workspace_record, name, properties, existing)?;
-    Ok(Reply::json(status, render_container(tx, ctx, kind, &record)?))
+    let status = if existing.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let record = write_container(
+        tx,
+        ctx,
+        kind,
+        workspace,
+        workspace_record,
+        name,
+        properties,
+        existing,
+    )?;
+    Ok(Reply::json(
+        status,
+        render_container(tx, ctx, kind, &record)?,
+    ))
 }
 
 #[allow(clippy::too_many_arguments, reason = "the parts of one write")]
@@ -303,9 +418,14 @@ fn write_container(
     existing: Option<Record>,
 ) -> Result<Record, ArmError> {
     let id = kind.container_id(workspace, name);
-    let name = existing.as_ref().map_or(name, |record| record.name.as_str()).to_owned();
+    let name = existing
+        .as_ref()
+        .map_or(name, |record| record.name.as_str())
+        .to_owned();
     let meta = Meta {
-        created_at: existing.as_ref().map_or(ctx.now, |record| record.meta.created_at),
+        created_at: existing
+            .as_ref()
+            .map_or(ctx.now, |record| record.meta.created_at),
         modified_at: ctx.now,
         ..Meta::default()
     };
@@ -323,7 +443,13 @@ fn write_container(
     Ok(record)
 }
 
-fn delete_container(tx: &Connection, ctx: &Ctx, kind: &AssetKind, workspace: &WorkspaceRef, name: &str) -> Result<Reply, ArmError> {
+fn delete_container(
+    tx: &Connection,
+    ctx: &Ctx,
+    kind: &AssetKind,
+    workspace: &WorkspaceRef,
+    name: &str,
+) -> Result<Reply, ArmError> {
     refuse_curated(kind, name)?;
     let Some(record) = container_record(tx, ctx, kind, workspace, name)? else {
         return Ok(Reply::empty(StatusCode::NO_CONTENT));
@@ -335,7 +461,13 @@ fn delete_container(tx: &Connection, ctx: &Ctx, kind: &AssetKind, workspace: &Wo
     Ok(Reply::empty(StatusCode::OK))
 }
 
-fn list_versions(tx: &Connection, ctx: &Ctx, kind: &AssetKind, workspace: &WorkspaceRef, name: &str) -> Result<Reply, ArmError> {
+fn list_versions(
+    tx: &Connection,
+    ctx: &Ctx,
+    kind: &AssetKind,
+    workspace: &WorkspaceRef,
+    name: &str,
+) -> Result<Reply, ArmError> {
     let keep = view_filter(ctx)?;
     let mut records = match container_record(tx, ctx, kind, workspace, name)? {
         Some(container) => store::children(tx, &container.key, &kind.version_kind(), ctx.now)?,
@@ -346,22 +478,37 @@ fn list_versions(tx: &Connection, ctx: &Ctx, kind: &AssetKind, workspace: &Works
     records.retain(|record| {
         let properties = &record.body["properties"]["properties"];
         keep(&record.body)
-            && hash.as_ref().is_none_or(|hash| properties["hash_sha256"].as_str().is_some_and(|found| found.eq_ignore_ascii_case(hash)))
-            && hash_version.as_ref().is_none_or(|wanted| properties["hash_version"].as_str() == Some(wanted.as_str()))
+            && hash.as_ref().is_none_or(|hash| {
+                properties["hash_sha256"]
+                    .as_str()
+                    .is_some_and(|found| found.eq_ignore_ascii_case(hash))
+            })
+            && hash_version
+                .as_ref()
+                .is_none_or(|wanted| properties["hash_version"].as_str() == Some(wanted.as_str()))
     });
     if let Some(order) = ctx.query("$orderBy") {
-        let words: Vec<String> = order.split_whitespace().map(str::to_ascii_lowercase).collect();
+        let words: Vec<String> = order
+            .split_whitespace()
+            .map(str::to_ascii_lowercase)
+            .collect();
         let descending = match words.get(1).map(String::as_str) {
             None | Some("asc") => false,
             Some("desc") => true,
             Some(other) => return Err(order_error(other)),
         };
         match words.first().map(String::as_str) {
-            Some("createdtime" | "createdat" | "properties/createdtime") => records.sort_by_key(|record| record.meta.created_at),
-            Some("version" | "name") => records.sort_by(|a, b| match (version_number(&a.name), version_number(&b.name)) {
-                (Some(x), Some(y)) => x.cmp(&y),
-                _ => a.name.cmp(&b.name),
-            }),
+            Some("createdtime" | "createdat" | "properties/createdtime") => {
+                records.sort_by_key(|record| record.meta.created_at)
+            }
+            Some("version" | "name") => {
+                records.sort_by(
+                    |a, b| match (version_number(&a.name), version_number(&b.name)) {
+                        (Some(x), Some(y)) => x.cmp(&y),
+                        _ => a.name.cmp(&b.name),
+                    },
+                )
+            }
             _ => return Err(order_error(order)),
         }
         if descending {
@@ -370,22 +517,35 @@ fn list_versions(tx: &Connection, ctx: &Ctx, kind: &AssetKind, workspace: &Works
     }
     if let Some(top) = ctx.query("$top") {
         let top: usize = top.parse().map_err(|_| {
-            ArmError::bad_request("InvalidQueryParameterValue", format!("`$top` must be a non-negative integer, not `{top}`"))
+            ArmError::bad_request(
+                "InvalidQueryParameterValue",
+                format!("`$top` must be a non-negative integer, not `{top}`"),
+            )
         })?;
         records.truncate(top);
     }
     let items = records.iter().map(render).collect();
-    Ok(Reply::json(StatusCode::OK, page(items, ctx.skip()?, "value", |skip| ctx.next_link(skip))))
+    Ok(Reply::json(
+        StatusCode::OK,
+        page(items, ctx.skip()?, "value", |skip| ctx.next_link(skip)),
+    ))
 }
 
 fn order_error(order: &str) -> ArmError {
     ArmError::bad_request(
         "InvalidQueryParameterValue",
-        format!("`$orderBy` must be `createdtime` or `version`, optionally followed by `asc` or `desc`, not `{order}`"),
+        format!(
+            "`$orderBy` must be `createdtime` or `version`, optionally followed by `asc` or `desc`, not `{order}`"
+        ),
     )
 }
 
-fn curated_version(kind: &AssetKind, workspace: &WorkspaceRef, name: &str, version: &str) -> Option<Json> {
+fn curated_version(
+    kind: &AssetKind,
+    workspace: &WorkspaceRef,
+    name: &str,
+    version: &str,
+) -> Option<Json> {
     let curated = kind.curated(name)?;
     (curated.1 == version).then(|| {
         json!({
@@ -434,17 +594,35 @@ fn defaults(kind: &AssetKind, properties: &mut Map<String, Json>) {
 }
 
 fn validate_version(kind: &AssetKind, properties: &Map<String, Json>) -> Result<(), ArmError> {
-    let text = |field: &str| properties.get(field).and_then(Json::as_str).filter(|value| !value.is_empty());
+    let text = |field: &str| {
+        properties
+            .get(field)
+            .and_then(Json::as_str)
+            .filter(|value| !value.is_empty())
+    };
     for field in ["description", "codeUri", "image", "condaFile", "stage"] {
-        if properties.get(field).is_some_and(|value| !value.is_string()) {
-            return Err(ArmError::bad_request("ValidationError", format!("`properties.{field}` must be a string")).with_target(format!("properties.{field}")));
+        if properties
+            .get(field)
+            .is_some_and(|value| !value.is_string())
+        {
+            return Err(ArmError::bad_request(
+                "ValidationError",
+                format!("`properties.{field}` must be a string"),
+            )
+            .with_target(format!("properties.{field}")));
         }
     }
     for field in ["tags", "properties", "environmentVariables"] {
-        if let Some(map) = properties.get(field) {
-            if !map.as_object().is_some_and(|map| map.values().all(Json::is_string)) {
-                return Err(ArmError::bad_request("ValidationError", format!("`properties.{field}` must be a map of strings")).with_target(format!("properties.{field}")));
-            }
+        if let Some(map) = properties.get(field)
+            && !map
+                .as_object()
+                .is_some_and(|map| map.values().all(Json::is_string))
+        {
+            return Err(ArmError::bad_request(
+                "ValidationError",
+                format!("`properties.{field}` must be a map of strings"),
+            )
+            .with_target(format!("properties.{field}")));
         }
     }
     if kind.collection != "environments" {
@@ -460,10 +638,14 @@ fn validate_version(kind: &AssetKind, properties: &Map<String, Json>) -> Result<
             "an environment version needs a Docker image (`properties.image`) or a Docker build context (`properties.build.contextUri`); a conda file alone is not enough",
         ));
     }
-    if let Some(os) = properties.get("osType") {
-        if !matches!(os.as_str(), Some("Linux" | "Windows")) {
-            return Err(ArmError::bad_request("ValidationError", format!("`properties.osType` must be `Linux` or `Windows`, not {os}")).with_target("properties.osType"));
-        }
+    if let Some(os) = properties.get("osType")
+        && !matches!(os.as_str(), Some("Linux" | "Windows"))
+    {
+        return Err(ArmError::bad_request(
+            "ValidationError",
+            format!("`properties.osType` must be `Linux` or `Windows`, not {os}"),
+        )
+        .with_target("properties.osType"));
     }
     Ok(())
 }
@@ -508,9 +690,21 @@ fn put_version(
     }
     let container = match container_record(tx, ctx, kind, workspace, name)? {
         Some(container) => container,
-        None => write_container(tx, ctx, kind, workspace, workspace_record, name, Map::from_iter([("isArchived".to_owned(), json!(false))]), None)?,
+        None => write_container(
+            tx,
+            ctx,
+            kind,
+            workspace,
+            workspace_record,
+            name,
+            Map::from_iter([("isArchived".to_owned(), json!(false))]),
+            None,
+        )?,
     };
-    let version_name = existing.as_ref().map_or(version, |record| record.name.as_str()).to_owned();
+    let version_name = existing
+        .as_ref()
+        .map_or(version, |record| record.name.as_str())
+        .to_owned();
     let record = Record {
         key,
         body: json!({ "id": id, "name": version_name, "type": format!("{}/versions", kind.container_type()), "properties": properties }),
@@ -520,17 +714,30 @@ fn put_version(
         subscription: workspace.subscription.to_ascii_lowercase(),
         name: version_name,
         meta: Meta {
-            created_at: existing.as_ref().map_or(ctx.now, |record| record.meta.created_at),
+            created_at: existing
+                .as_ref()
+                .map_or(ctx.now, |record| record.meta.created_at),
             modified_at: ctx.now,
             ..Meta::default()
         },
     };
     store::put(tx, &record)?;
-    let status = if existing.is_some() { StatusCode::OK } else { StatusCode::CREATED };
+    let status = if existing.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     Ok(Reply::json(status, render(&record)))
 }
 
-fn delete_version(tx: &Connection, ctx: &Ctx, kind: &AssetKind, workspace: &WorkspaceRef, name: &str, version: &str) -> Result<Reply, ArmError> {
+fn delete_version(
+    tx: &Connection,
+    ctx: &Ctx,
+    kind: &AssetKind,
+    workspace: &WorkspaceRef,
+    name: &str,
+    version: &str,
+) -> Result<Reply, ArmError> {
     refuse_curated(kind, name)?;
     let key = key_of(&kind.version_id(workspace, name, version));
     if store::get(tx, &key, ctx.now)?.is_none() {
@@ -566,10 +773,14 @@ pub(crate) fn resolve(
     let parts: Vec<&str> = rest.split('/').collect();
     match parts.as_slice() {
         [collection, name, versions, version]
-            if collection.eq_ignore_ascii_case(kind.collection) && versions.eq_ignore_ascii_case("versions") =>
+            if collection.eq_ignore_ascii_case(kind.collection)
+                && versions.eq_ignore_ascii_case("versions") =>
         {
             get_version(tx, now, kind, workspace, name, version).map_err(|error| error.message)
         }
-        _ => Err(format!("`{id}` does not name a {} version (`…/{}/{{name}}/versions/{{version}}`)", kind.noun, kind.collection)),
+        _ => Err(format!(
+            "`{id}` does not name a {} version (`…/{}/{{name}}/versions/{{version}}`)",
+            kind.noun, kind.collection
+        )),
     }
 }

@@ -55,18 +55,30 @@ struct BlobError {
 }
 
 fn blob_error(status: StatusCode, code: &'static str, message: impl Into<String>) -> BlobError {
-    BlobError { status, code, message: message.into() }
+    BlobError {
+        status,
+        code,
+        message: message.into(),
+    }
 }
 
 impl From<ArmError> for BlobError {
     fn from(error: ArmError) -> BlobError {
-        blob_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", error.message)
+        blob_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            error.message,
+        )
     }
 }
 
 impl From<rusqlite::Error> for BlobError {
     fn from(error: rusqlite::Error) -> BlobError {
-        blob_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", format!("database error: {error}"))
+        blob_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            format!("database error: {error}"),
+        )
     }
 }
 
@@ -77,12 +89,24 @@ impl IntoResponse for BlobError {
             self.code,
             xml_escape(&self.message)
         );
-        (self.status, [("content-type", "application/xml"), ("x-ms-error-code", self.code)], body).into_response()
+        (
+            self.status,
+            [
+                ("content-type", "application/xml"),
+                ("x-ms-error-code", self.code),
+            ],
+            body,
+        )
+            .into_response()
     }
 }
 
 fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
 }
 
 /// The storage account and blob container of a workspace's uploads.
@@ -93,9 +117,19 @@ fn workspace_storage(workspace: &Record) -> (String, String, Json) {
         .as_str()
         .and_then(|id| id.rsplit('/').next())
         .filter(|name| !name.is_empty())
-        .map_or_else(|| format!("ws{}", &crate::seed::digest(&workspace.key)[..12]), str::to_ascii_lowercase);
-    let workspace_id = properties["workspaceId"].as_str().map_or_else(|| crate::seed::digest(&workspace.key)[..32].to_owned(), str::to_owned);
-    (account, format!("azureml-blobstore-{workspace_id}"), account_id)
+        .map_or_else(
+            || format!("ws{}", &crate::seed::digest(&workspace.key)[..12]),
+            str::to_ascii_lowercase,
+        );
+    let workspace_id = properties["workspaceId"].as_str().map_or_else(
+        || crate::seed::digest(&workspace.key)[..32].to_owned(),
+        str::to_owned,
+    );
+    (
+        account,
+        format!("azureml-blobstore-{workspace_id}"),
+        account_id,
+    )
 }
 
 /// `POST …/codes/{name}/versions/{version}/startPendingUpload`: a fresh folder and a token for it.
@@ -112,7 +146,9 @@ pub(crate) fn start_pending_upload(
         Some(other) => {
             return Err(ArmError::bad_request(
                 "ValidationError",
-                format!("`pendingUploadType` must be `None` or `TemporaryBlobReference`, not `{other}`"),
+                format!(
+                    "`pendingUploadType` must be `None` or `TemporaryBlobReference`, not `{other}`"
+                ),
             ));
         }
     };
@@ -122,7 +158,10 @@ pub(crate) fn start_pending_upload(
         .filter(|id| !id.is_empty())
         .map_or_else(new_guid, str::to_owned);
     if upload_id.contains('/') {
-        return Err(ArmError::bad_request("ValidationError", "`pendingUploadId` must not contain `/`"));
+        return Err(ArmError::bad_request(
+            "ValidationError",
+            "`pendingUploadId` must not contain `/`",
+        ));
     }
     let (account, container, account_id) = workspace_storage(workspace);
     let prefix = format!("LocalUpload/{upload_id}");
@@ -166,7 +205,13 @@ fn store_content(data_dir: &Path, bytes: &[u8]) -> Result<(String, String), Blob
     let sha = sha256_hex(bytes);
     let path = content_path(data_dir, &sha);
     if !path.exists() {
-        let io = |error: std::io::Error| blob_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", format!("failed to store the blob: {error}"));
+        let io = |error: std::io::Error| {
+            blob_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                format!("failed to store the blob: {error}"),
+            )
+        };
         let folder = data_dir.join("blobs");
         std::fs::create_dir_all(&folder).map_err(io)?;
         let temporary = folder.join(format!(".{sha}.{}", new_guid()));
@@ -174,9 +219,14 @@ fn store_content(data_dir: &Path, bytes: &[u8]) -> Result<(String, String), Blob
         file.write_all(bytes).map_err(io)?;
         file.sync_all().map_err(io)?;
         std::fs::rename(&temporary, &path).map_err(io)?;
-        std::fs::File::open(&folder).and_then(|dir| dir.sync_all()).map_err(io)?;
+        std::fs::File::open(&folder)
+            .and_then(|dir| dir.sync_all())
+            .map_err(io)?;
     }
-    Ok((sha, base64::engine::general_purpose::STANDARD.encode(md5(bytes))))
+    Ok((
+        sha,
+        base64::engine::general_purpose::STANDARD.encode(md5(bytes)),
+    ))
 }
 
 /// A parsed blob URL path: account, container, blob name (may be empty).
@@ -187,14 +237,23 @@ fn parse_blob_path(path: &str) -> Option<(String, String, String)> {
             .next()
             .map_or_else(|| segment.to_owned(), |(_, value)| value.into_owned())
     });
-    let account = segments.next().filter(|account| !account.is_empty())?.to_ascii_lowercase();
-    let container = segments.next().filter(|container| !container.is_empty())?.to_ascii_lowercase();
+    let account = segments
+        .next()
+        .filter(|account| !account.is_empty())?
+        .to_ascii_lowercase();
+    let container = segments
+        .next()
+        .filter(|container| !container.is_empty())?
+        .to_ascii_lowercase();
     let name: Vec<String> = segments.collect();
     Some((account, container, name.join("/")))
 }
 
 /// The files under a code asset's `codeUri` (an emulator blob folder URL): `(relative path, sha256)`.
-pub(crate) fn snapshot_files(tx: &Connection, code_uri: &str) -> Result<Vec<(String, String)>, String> {
+pub(crate) fn snapshot_files(
+    tx: &Connection,
+    code_uri: &str,
+) -> Result<Vec<(String, String)>, String> {
     let without_query = code_uri.split('?').next().unwrap_or_default();
     let (account, container, prefix) = parse_blob_path(without_query).ok_or_else(|| {
         format!("the code's `codeUri` `{code_uri}` is not in the emulator's blob storage (`…/_blob/{{account}}/{{container}}/{{folder}}`)")
@@ -204,7 +263,9 @@ pub(crate) fn snapshot_files(tx: &Connection, code_uri: &str) -> Result<Vec<(Str
         .prepare("SELECT name, sha256 FROM blobs WHERE account = ?1 AND container = ?2 AND (name = ?3 OR substr(name, 1, length(?3) + 1) = ?3 || '/') ORDER BY name")
         .map_err(|error| error.to_string())?;
     let rows = statement
-        .query_map(params![account, container, prefix], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
+        .query_map(params![account, container, prefix], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })
         .map_err(|error| error.to_string())?;
     let mut files = Vec::new();
     for row in rows {
@@ -214,7 +275,10 @@ pub(crate) fn snapshot_files(tx: &Connection, code_uri: &str) -> Result<Vec<(Str
         } else {
             name[prefix.len() + 1..].to_owned()
         };
-        if relative.split('/').any(|part| part.is_empty() || part == "." || part == "..") {
+        if relative
+            .split('/')
+            .any(|part| part.is_empty() || part == "." || part == "..")
+        {
             return Err(format!("the snapshot holds an unsafe path `{relative}`"));
         }
         files.push((relative, sha));
@@ -226,10 +290,24 @@ struct Access {
     prefix: String,
 }
 
-fn authorize(tx: &Connection, query: &[(String, String)], account: &str, container: &str, now: i64) -> Result<Access, BlobError> {
-    let token = query.iter().find(|(key, _)| key == "sig").map(|(_, value)| value.as_str()).ok_or_else(|| {
-        blob_error(StatusCode::FORBIDDEN, "AuthenticationFailed", "the request carries no SAS token (`sig`): use the `sasUri` of a pending upload")
-    })?;
+fn authorize(
+    tx: &Connection,
+    query: &[(String, String)],
+    account: &str,
+    container: &str,
+    now: i64,
+) -> Result<Access, BlobError> {
+    let token = query
+        .iter()
+        .find(|(key, _)| key == "sig")
+        .map(|(_, value)| value.as_str())
+        .ok_or_else(|| {
+            blob_error(
+                StatusCode::FORBIDDEN,
+                "AuthenticationFailed",
+                "the request carries no SAS token (`sig`): use the `sasUri` of a pending upload",
+            )
+        })?;
     let row: Option<(String, String, String, i64)> = tx
         .query_row(
             "SELECT account, container, prefix, expires_at FROM pending_uploads WHERE token_sha256 = ?1",
@@ -243,9 +321,21 @@ fn authorize(tx: &Connection, query: &[(String, String)], account: &str, contain
         {
             Ok(Access { prefix })
         }
-        Some((_, _, _, expires_at)) if expires_at <= now => Err(blob_error(StatusCode::FORBIDDEN, "AuthenticationFailed", "the SAS token has expired")),
-        Some(_) => Err(blob_error(StatusCode::FORBIDDEN, "AuthenticationFailed", format!("the SAS token does not grant container `{container}` of account `{account}`"))),
-        None => Err(blob_error(StatusCode::FORBIDDEN, "AuthenticationFailed", "the SAS token is not valid")),
+        Some((_, _, _, expires_at)) if expires_at <= now => Err(blob_error(
+            StatusCode::FORBIDDEN,
+            "AuthenticationFailed",
+            "the SAS token has expired",
+        )),
+        Some(_) => Err(blob_error(
+            StatusCode::FORBIDDEN,
+            "AuthenticationFailed",
+            format!("the SAS token does not grant container `{container}` of account `{account}`"),
+        )),
+        None => Err(blob_error(
+            StatusCode::FORBIDDEN,
+            "AuthenticationFailed",
+            "the SAS token is not valid",
+        )),
     }
 }
 
@@ -274,7 +364,12 @@ struct BlobRow {
     modified_at: i64,
 }
 
-fn blob_row(tx: &Connection, account: &str, container: &str, name: &str) -> Result<Option<BlobRow>, BlobError> {
+fn blob_row(
+    tx: &Connection,
+    account: &str,
+    container: &str,
+    name: &str,
+) -> Result<Option<BlobRow>, BlobError> {
     Ok(tx
         .query_row(
             "SELECT sha256, size, md5, metadata, content_type, created_at, modified_at FROM blobs WHERE account = ?1 AND container = ?2 AND name = ?3",
@@ -294,7 +389,13 @@ fn blob_row(tx: &Connection, account: &str, container: &str, name: &str) -> Resu
         .optional()?)
 }
 
-fn save_blob(tx: &Connection, account: &str, container: &str, name: &str, row: &BlobRow) -> Result<(), BlobError> {
+fn save_blob(
+    tx: &Connection,
+    account: &str,
+    container: &str,
+    name: &str,
+    row: &BlobRow,
+) -> Result<(), BlobError> {
     tx.execute(
         "INSERT INTO blobs (account, container, name, sha256, size, md5, metadata, content_type, created_at, modified_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -310,21 +411,39 @@ fn etag(row: &BlobRow) -> String {
 }
 
 fn http_date(ms: i64) -> String {
-    let time = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    time.format(&time::format_description::well_known::Rfc2822).unwrap_or_default().replace("+0000", "GMT")
+    let time = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    time.format(&time::format_description::well_known::Rfc2822)
+        .unwrap_or_default()
+        .replace("+0000", "GMT")
 }
 
 fn blob_headers(row: &BlobRow) -> Vec<(HeaderName, String)> {
     let mut headers = vec![
         (HeaderName::from_static("etag"), etag(row)),
-        (HeaderName::from_static("last-modified"), http_date(row.modified_at)),
+        (
+            HeaderName::from_static("last-modified"),
+            http_date(row.modified_at),
+        ),
         (HeaderName::from_static("content-md5"), row.md5.clone()),
-        (HeaderName::from_static("x-ms-blob-type"), "BlockBlob".to_owned()),
-        (HeaderName::from_static("x-ms-creation-time"), http_date(row.created_at)),
-        (HeaderName::from_static("x-ms-version"), "2021-08-06".to_owned()),
+        (
+            HeaderName::from_static("x-ms-blob-type"),
+            "BlockBlob".to_owned(),
+        ),
+        (
+            HeaderName::from_static("x-ms-creation-time"),
+            http_date(row.created_at),
+        ),
+        (
+            HeaderName::from_static("x-ms-version"),
+            "2021-08-06".to_owned(),
+        ),
     ];
     for (key, value) in &row.metadata {
-        if let (Ok(name), Some(value)) = (HeaderName::from_bytes(format!("x-ms-meta-{key}").as_bytes()), value.as_str()) {
+        if let (Ok(name), Some(value)) = (
+            HeaderName::from_bytes(format!("x-ms-meta-{key}").as_bytes()),
+            value.as_str(),
+        ) {
             headers.push((name, value.to_owned()));
         }
     }
@@ -343,57 +462,134 @@ fn respond(status: StatusCode, headers: Vec<(HeaderName, String)>, body: Vec<u8>
 
 /// What a request wants, parsed before the transaction.
 enum Action {
-    PutBlob { bytes: Vec<u8> },
-    PutBlock { id: String, bytes: Vec<u8> },
-    PutBlockList { ids: Vec<String> },
-    Copy { source: String, with_blob_type: bool },
+    PutBlob {
+        bytes: Vec<u8>,
+    },
+    PutBlock {
+        id: String,
+        bytes: Vec<u8>,
+    },
+    PutBlockList {
+        ids: Vec<String>,
+    },
+    Copy {
+        source: String,
+        with_blob_type: bool,
+    },
     SetMetadata,
-    Read { head: bool },
+    Read {
+        head: bool,
+    },
     Delete,
     List,
 }
 
 /// Entry point of `/_blob/…`.
-pub(crate) async fn handle(State(state): State<Arc<AppState>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn handle(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     match serve(state, method, uri, headers, body).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
 }
 
-async fn serve(state: Arc<AppState>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Result<Response, BlobError> {
-    let (account, container, name) = parse_blob_path(uri.path())
-        .ok_or_else(|| blob_error(StatusCode::BAD_REQUEST, "InvalidUri", "blob URLs are `/_blob/{account}/{container}/{blob}`"))?;
-    let query: Vec<(String, String)> = url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
-    let q = |key: &str| query.iter().find(|(name, _)| name.eq_ignore_ascii_case(key)).map(|(_, value)| value.clone());
+async fn serve(
+    state: Arc<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, BlobError> {
+    let (account, container, name) = parse_blob_path(uri.path()).ok_or_else(|| {
+        blob_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidUri",
+            "blob URLs are `/_blob/{account}/{container}/{blob}`",
+        )
+    })?;
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let q = |key: &str| {
+        query
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(key))
+            .map(|(_, value)| value.clone())
+    };
     let comp = q("comp").map(|comp| comp.to_ascii_lowercase());
     let action = match (method.clone(), comp.as_deref(), name.is_empty()) {
-        (Method::GET, Some("list"), true) if q("restype").is_some_and(|kind| kind.eq_ignore_ascii_case("container")) => Action::List,
-        (_, _, true) => return Err(blob_error(StatusCode::BAD_REQUEST, "UnsupportedHttpVerb", "container operations other than `?restype=container&comp=list` are not emulated")),
+        (Method::GET, Some("list"), true)
+            if q("restype").is_some_and(|kind| kind.eq_ignore_ascii_case("container")) =>
+        {
+            Action::List
+        }
+        (_, _, true) => {
+            return Err(blob_error(
+                StatusCode::BAD_REQUEST,
+                "UnsupportedHttpVerb",
+                "container operations other than `?restype=container&comp=list` are not emulated",
+            ));
+        }
         (Method::PUT, Some("block"), false) => Action::PutBlock {
-            id: q("blockid").filter(|id| !id.is_empty()).ok_or_else(|| blob_error(StatusCode::BAD_REQUEST, "MissingRequiredQueryParameter", "`blockid` is required"))?,
+            id: q("blockid").filter(|id| !id.is_empty()).ok_or_else(|| {
+                blob_error(
+                    StatusCode::BAD_REQUEST,
+                    "MissingRequiredQueryParameter",
+                    "`blockid` is required",
+                )
+            })?,
             bytes: body.to_vec(),
         },
-        (Method::PUT, Some("blocklist"), false) => Action::PutBlockList { ids: parse_block_list(&body)? },
+        (Method::PUT, Some("blocklist"), false) => Action::PutBlockList {
+            ids: parse_block_list(&body)?,
+        },
         (Method::PUT, Some("metadata"), false) => Action::SetMetadata,
         (Method::PUT, None, false) => match header(&headers, "x-ms-copy-source") {
-            Some(source) => Action::Copy { source: source.to_owned(), with_blob_type: headers.contains_key("x-ms-blob-type") },
+            Some(source) => Action::Copy {
+                source: source.to_owned(),
+                with_blob_type: headers.contains_key("x-ms-blob-type"),
+            },
             None => {
-                if !header(&headers, "x-ms-blob-type").is_some_and(|kind| kind.eq_ignore_ascii_case("BlockBlob")) {
-                    return Err(blob_error(StatusCode::BAD_REQUEST, "InvalidHeaderValue", "`x-ms-blob-type: BlockBlob` is required (the emulator stores block blobs only)"));
+                if !header(&headers, "x-ms-blob-type")
+                    .is_some_and(|kind| kind.eq_ignore_ascii_case("BlockBlob"))
+                {
+                    return Err(blob_error(
+                        StatusCode::BAD_REQUEST,
+                        "InvalidHeaderValue",
+                        "`x-ms-blob-type: BlockBlob` is required (the emulator stores block blobs only)",
+                    ));
                 }
-                Action::PutBlob { bytes: body.to_vec() }
+                Action::PutBlob {
+                    bytes: body.to_vec(),
+                }
             }
         },
         (Method::GET, None, false) => Action::Read { head: false },
         (Method::HEAD, None, false) => Action::Read { head: true },
         (Method::DELETE, None, false) => Action::Delete,
-        _ => return Err(blob_error(StatusCode::BAD_REQUEST, "UnsupportedHttpVerb", format!("`{method}` with `comp={}` is not emulated", comp.unwrap_or_default()))),
+        _ => {
+            return Err(blob_error(
+                StatusCode::BAD_REQUEST,
+                "UnsupportedHttpVerb",
+                format!(
+                    "`{method}` with `comp={}` is not emulated",
+                    comp.unwrap_or_default()
+                ),
+            ));
+        }
     };
     let data_dir = state.data_dir.clone();
     // Content first (fsynced), then the metadata commit.
     let (stored, received) = match &action {
-        Action::PutBlob { bytes } | Action::PutBlock { bytes, .. } => (Some(store_content(&data_dir, bytes)?), bytes.len()),
+        Action::PutBlob { bytes } | Action::PutBlock { bytes, .. } => {
+            (Some(store_content(&data_dir, bytes)?), bytes.len())
+        }
         _ => (None, 0),
     };
     if matches!(action, Action::PutBlockList { .. }) {
@@ -409,18 +605,50 @@ async fn serve(state: Arc<AppState>, method: Method, uri: Uri, headers: HeaderMa
                 })
                 .await?
         };
-        let Action::PutBlockList { ids } = &action else { unreachable!("matched above") };
+        let Action::PutBlockList { ids } = &action else {
+            unreachable!("matched above")
+        };
         let mut content = Vec::new();
         for id in ids {
-            let sha = blocks.iter().find(|(block, _)| block == id).map(|(_, sha)| sha).ok_or_else(|| {
-                blob_error(StatusCode::BAD_REQUEST, "InvalidBlockList", format!("block `{id}` was not uploaded"))
-            })?;
-            content.extend(std::fs::read(content_path(&data_dir, sha)).map_err(|error| blob_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", error.to_string()))?);
+            let sha = blocks
+                .iter()
+                .find(|(block, _)| block == id)
+                .map(|(_, sha)| sha)
+                .ok_or_else(|| {
+                    blob_error(
+                        StatusCode::BAD_REQUEST,
+                        "InvalidBlockList",
+                        format!("block `{id}` was not uploaded"),
+                    )
+                })?;
+            content.extend(
+                std::fs::read(content_path(&data_dir, sha)).map_err(|error| {
+                    blob_error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "InternalError",
+                        error.to_string(),
+                    )
+                })?,
+            );
         }
         let (sha, md5) = store_content(&data_dir, &content)?;
-        return finish(state, account, container, name, query, headers, Action::PutBlockList { ids: Vec::new() }, Some((sha, md5)), content.len()).await;
+        return finish(
+            state,
+            account,
+            container,
+            name,
+            query,
+            headers,
+            Action::PutBlockList { ids: Vec::new() },
+            Some((sha, md5)),
+            content.len(),
+        )
+        .await;
     }
-    finish(state, account, container, name, query, headers, action, stored, received).await
+    finish(
+        state, account, container, name, query, headers, action, stored, received,
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments, reason = "the parts of one request")]
@@ -443,7 +671,10 @@ async fn finish(
     let result = state
         .store
         .transact(move |tx| {
-            Ok(answer(tx, &base_url, &data_dir, now, &account, &container, &name, &query, &headers, action, stored, size))
+            Ok(answer(
+                tx, &base_url, &data_dir, now, &account, &container, &name, &query, &headers,
+                action, stored, size,
+            ))
         })
         .await?;
     let (response, counted) = result?;
@@ -479,52 +710,129 @@ fn answer(
     size: i64,
 ) -> Result<(Response, Counted), BlobError> {
     let access = authorize(tx, query, account, container, now)?;
-    let writes = matches!(action, Action::PutBlob { .. } | Action::PutBlock { .. } | Action::PutBlockList { .. } | Action::Copy { .. } | Action::SetMetadata | Action::Delete);
+    let writes = matches!(
+        action,
+        Action::PutBlob { .. }
+            | Action::PutBlock { .. }
+            | Action::PutBlockList { .. }
+            | Action::Copy { .. }
+            | Action::SetMetadata
+            | Action::Delete
+    );
     if writes && !(name == access.prefix || name.starts_with(&format!("{}/", access.prefix))) {
         return Err(blob_error(
             StatusCode::FORBIDDEN,
             "AuthorizationPermissionMismatch",
-            format!("the SAS token grants writes under `{}/` only, not to `{name}`", access.prefix),
+            format!(
+                "the SAS token grants writes under `{}/` only, not to `{name}`",
+                access.prefix
+            ),
         ));
     }
-    let content_type = header(headers, "x-ms-blob-content-type").or_else(|| header(headers, "content-type")).unwrap_or("application/octet-stream").to_owned();
+    let content_type = header(headers, "x-ms-blob-content-type")
+        .or_else(|| header(headers, "content-type"))
+        .unwrap_or("application/octet-stream")
+        .to_owned();
     let previous = blob_row(tx, account, container, name)?;
     let created_at = previous.as_ref().map_or(now, |row| row.created_at);
     let counted_size = u64::try_from(size).unwrap_or(0);
     // A block list's bytes were counted with its blocks.
-    let file_bytes = if matches!(action, Action::PutBlockList { .. }) { 0 } else { counted_size };
+    let file_bytes = if matches!(action, Action::PutBlockList { .. }) {
+        0
+    } else {
+        counted_size
+    };
     match action {
         Action::PutBlob { .. } | Action::PutBlockList { .. } => {
-            let (sha256, md5) = stored.ok_or_else(|| blob_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "content not stored"))?;
-            let row = BlobRow { sha256, size, md5, metadata: metadata_from(headers), content_type, created_at, modified_at: now };
+            let (sha256, md5) = stored.ok_or_else(|| {
+                blob_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalError",
+                    "content not stored",
+                )
+            })?;
+            let row = BlobRow {
+                sha256,
+                size,
+                md5,
+                metadata: metadata_from(headers),
+                content_type,
+                created_at,
+                modified_at: now,
+            };
             save_blob(tx, account, container, name, &row)?;
-            tx.execute("DELETE FROM blob_blocks WHERE account = ?1 AND container = ?2 AND name = ?3", params![account, container, name])?;
+            tx.execute(
+                "DELETE FROM blob_blocks WHERE account = ?1 AND container = ?2 AND name = ?3",
+                params![account, container, name],
+            )?;
             let mut response_headers = blob_headers(&row);
             response_headers.retain(|(header, _)| !header.as_str().starts_with("x-ms-meta-"));
-            response_headers.push((HeaderName::from_static("x-ms-request-server-encrypted"), "true".to_owned()));
-            Ok((respond(StatusCode::CREATED, response_headers, Vec::new()), Counted::File(file_bytes)))
+            response_headers.push((
+                HeaderName::from_static("x-ms-request-server-encrypted"),
+                "true".to_owned(),
+            ));
+            Ok((
+                respond(StatusCode::CREATED, response_headers, Vec::new()),
+                Counted::File(file_bytes),
+            ))
         }
         Action::PutBlock { id, .. } => {
-            let (sha256, md5) = stored.ok_or_else(|| blob_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "content not stored"))?;
+            let (sha256, md5) = stored.ok_or_else(|| {
+                blob_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalError",
+                    "content not stored",
+                )
+            })?;
             tx.execute(
                 "INSERT OR REPLACE INTO blob_blocks (account, container, name, block_id, sha256, size) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![account, container, name, id, sha256, size],
             )?;
-            Ok((respond(StatusCode::CREATED, vec![(HeaderName::from_static("content-md5"), md5)], Vec::new()), Counted::Block(counted_size)))
+            Ok((
+                respond(
+                    StatusCode::CREATED,
+                    vec![(HeaderName::from_static("content-md5"), md5)],
+                    Vec::new(),
+                ),
+                Counted::Block(counted_size),
+            ))
         }
-        Action::Copy { source, with_blob_type } => {
-            let source_path = url::Url::parse(&source).map(|url| url.path().to_owned()).unwrap_or(source.clone());
+        Action::Copy {
+            source,
+            with_blob_type,
+        } => {
+            let source_path = url::Url::parse(&source)
+                .map(|url| url.path().to_owned())
+                .unwrap_or(source.clone());
             let (source_account, source_container, source_name) = parse_blob_path(&source_path).filter(|(_, _, name)| !name.is_empty()).ok_or_else(|| {
                 blob_error(StatusCode::BAD_REQUEST, "CannotVerifyCopySource", format!("`x-ms-copy-source` `{source}` is not a blob URL of the emulator (`…/_blob/{{account}}/{{container}}/{{blob}}`)"))
             })?;
             if source_account != account {
-                return Err(blob_error(StatusCode::BAD_REQUEST, "CannotVerifyCopySource", format!("the copy source is in account `{source_account}`; the emulator copies within account `{account}` only")));
+                return Err(blob_error(
+                    StatusCode::BAD_REQUEST,
+                    "CannotVerifyCopySource",
+                    format!(
+                        "the copy source is in account `{source_account}`; the emulator copies within account `{account}` only"
+                    ),
+                ));
             }
             let source_row = blob_row(tx, &source_account, &source_container, &source_name)?
-                .ok_or_else(|| blob_error(StatusCode::NOT_FOUND, "CannotVerifyCopySource", format!("the copy source `{source_container}/{source_name}` does not exist")))?;
+                .ok_or_else(|| {
+                    blob_error(
+                        StatusCode::NOT_FOUND,
+                        "CannotVerifyCopySource",
+                        format!(
+                            "the copy source `{source_container}/{source_name}` does not exist"
+                        ),
+                    )
+                })?;
             let metadata = metadata_from(headers);
             let row = BlobRow {
-                metadata: if metadata.is_empty() { source_row.metadata.clone() } else { metadata },
+                metadata: if metadata.is_empty() {
+                    source_row.metadata.clone()
+                } else {
+                    metadata
+                },
                 created_at,
                 modified_at: now,
                 ..source_row
@@ -534,7 +842,10 @@ fn answer(
                 (HeaderName::from_static("etag"), etag(&row)),
                 (HeaderName::from_static("last-modified"), http_date(now)),
                 (HeaderName::from_static("x-ms-copy-id"), new_guid()),
-                (HeaderName::from_static("x-ms-copy-status"), "success".to_owned()),
+                (
+                    HeaderName::from_static("x-ms-copy-status"),
+                    "success".to_owned(),
+                ),
             ];
             let status = if with_blob_type {
                 response_headers.push((HeaderName::from_static("content-md5"), row.md5.clone()));
@@ -549,14 +860,30 @@ fn answer(
             row.metadata = metadata_from(headers);
             row.modified_at = now;
             save_blob(tx, account, container, name, &row)?;
-            Ok((respond(StatusCode::OK, vec![(HeaderName::from_static("etag"), etag(&row)), (HeaderName::from_static("last-modified"), http_date(now))], Vec::new()), Counted::Nothing))
+            Ok((
+                respond(
+                    StatusCode::OK,
+                    vec![
+                        (HeaderName::from_static("etag"), etag(&row)),
+                        (HeaderName::from_static("last-modified"), http_date(now)),
+                    ],
+                    Vec::new(),
+                ),
+                Counted::Nothing,
+            ))
         }
         Action::Read { head } => {
             let row = previous.ok_or_else(|| not_found(container, name))?;
             let mut response_headers = blob_headers(&row);
-            response_headers.push((HeaderName::from_static("content-type"), row.content_type.clone()));
+            response_headers.push((
+                HeaderName::from_static("content-type"),
+                row.content_type.clone(),
+            ));
             if head {
-                response_headers.push((HeaderName::from_static("content-length"), row.size.to_string()));
+                response_headers.push((
+                    HeaderName::from_static("content-length"),
+                    row.size.to_string(),
+                ));
                 let mut response = respond(StatusCode::OK, response_headers, Vec::new());
                 // HEAD carries the length of the body GET would send.
                 if let Ok(value) = HeaderValue::from_str(&row.size.to_string()) {
@@ -564,50 +891,103 @@ fn answer(
                 }
                 return Ok((response, Counted::Nothing));
             }
-            let bytes = std::fs::read(content_path(data_dir, &row.sha256)).map_err(|error| blob_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", format!("failed to read the blob content: {error}")))?;
-            Ok((respond(StatusCode::OK, response_headers, bytes), Counted::Nothing))
+            let bytes = std::fs::read(content_path(data_dir, &row.sha256)).map_err(|error| {
+                blob_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalError",
+                    format!("failed to read the blob content: {error}"),
+                )
+            })?;
+            Ok((
+                respond(StatusCode::OK, response_headers, bytes),
+                Counted::Nothing,
+            ))
         }
         Action::Delete => {
             if previous.is_none() {
                 return Err(not_found(container, name));
             }
-            tx.execute("DELETE FROM blobs WHERE account = ?1 AND container = ?2 AND name = ?3", params![account, container, name])?;
-            Ok((respond(StatusCode::ACCEPTED, Vec::new(), Vec::new()), Counted::Nothing))
+            tx.execute(
+                "DELETE FROM blobs WHERE account = ?1 AND container = ?2 AND name = ?3",
+                params![account, container, name],
+            )?;
+            Ok((
+                respond(StatusCode::ACCEPTED, Vec::new(), Vec::new()),
+                Counted::Nothing,
+            ))
         }
-        Action::List => Ok((list(tx, base_url, account, container, query)?, Counted::Nothing)),
+        Action::List => Ok((
+            list(tx, base_url, account, container, query)?,
+            Counted::Nothing,
+        )),
     }
 }
 
 fn not_found(container: &str, name: &str) -> BlobError {
-    blob_error(StatusCode::NOT_FOUND, "BlobNotFound", format!("blob `{name}` does not exist in container `{container}`"))
+    blob_error(
+        StatusCode::NOT_FOUND,
+        "BlobNotFound",
+        format!("blob `{name}` does not exist in container `{container}`"),
+    )
 }
 
-fn list(tx: &Connection, base_url: &str, account: &str, container: &str, query: &[(String, String)]) -> Result<Response, BlobError> {
-    let q = |key: &str| query.iter().find(|(name, _)| name.eq_ignore_ascii_case(key)).map(|(_, value)| value.as_str());
+fn list(
+    tx: &Connection,
+    base_url: &str,
+    account: &str,
+    container: &str,
+    query: &[(String, String)],
+) -> Result<Response, BlobError> {
+    let q = |key: &str| {
+        query
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(key))
+            .map(|(_, value)| value.as_str())
+    };
     let prefix = q("prefix").unwrap_or_default();
     let marker = q("marker").unwrap_or_default();
-    let max: usize = q("maxresults").and_then(|value| value.parse().ok()).filter(|max| *max > 0).unwrap_or(5000);
-    let with_metadata = q("include").is_some_and(|include| include.split(',').any(|part| part.eq_ignore_ascii_case("metadata")));
+    let max: usize = q("maxresults")
+        .and_then(|value| value.parse().ok())
+        .filter(|max| *max > 0)
+        .unwrap_or(5000);
+    let with_metadata = q("include").is_some_and(|include| {
+        include
+            .split(',')
+            .any(|part| part.eq_ignore_ascii_case("metadata"))
+    });
     let mut statement = tx.prepare(
         "SELECT name, sha256, size, md5, metadata, content_type, created_at, modified_at FROM blobs
          WHERE account = ?1 AND container = ?2 AND substr(name, 1, length(?3)) = ?3 AND name >= ?4 ORDER BY name LIMIT ?5",
     )?;
-    let rows = statement.query_map(params![account, container, prefix, marker, i64::try_from(max + 1).unwrap_or(i64::MAX)], |row| {
-        Ok((
-            row.get::<_, String>(0)?,
-            BlobRow {
-                sha256: row.get(1)?,
-                size: row.get(2)?,
-                md5: row.get(3)?,
-                metadata: serde_json::from_str(&row.get::<_, String>(4)?).unwrap_or_default(),
-                content_type: row.get(5)?,
-                created_at: row.get(6)?,
-                modified_at: row.get(7)?,
-            },
-        ))
-    })?;
+    let rows = statement.query_map(
+        params![
+            account,
+            container,
+            prefix,
+            marker,
+            i64::try_from(max + 1).unwrap_or(i64::MAX)
+        ],
+        |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                BlobRow {
+                    sha256: row.get(1)?,
+                    size: row.get(2)?,
+                    md5: row.get(3)?,
+                    metadata: serde_json::from_str(&row.get::<_, String>(4)?).unwrap_or_default(),
+                    content_type: row.get(5)?,
+                    created_at: row.get(6)?,
+                    modified_at: row.get(7)?,
+                },
+            ))
+        },
+    )?;
     let mut blobs = rows.collect::<Result<Vec<_>, _>>()?;
-    let next_marker = if blobs.len() > max { blobs.pop().map(|(name, _)| name) } else { None };
+    let next_marker = if blobs.len() > max {
+        blobs.pop().map(|(name, _)| name)
+    } else {
+        None
+    };
     let mut xml = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ServiceEndpoint=\"{}\" ContainerName=\"{}\"><Prefix>{}</Prefix><MaxResults>{max}</MaxResults><Blobs>",
         xml_escape(&format!("{base_url}/_blob/{account}/")),
@@ -628,21 +1008,44 @@ fn list(tx: &Connection, base_url: &str, account: &str, container: &str, query: 
         if with_metadata {
             xml.push_str("<Metadata>");
             for (key, value) in &row.metadata {
-                xml.push_str(&format!("<{key}>{}</{key}>", xml_escape(value.as_str().unwrap_or_default())));
+                xml.push_str(&format!(
+                    "<{key}>{}</{key}>",
+                    xml_escape(value.as_str().unwrap_or_default())
+                ));
             }
             xml.push_str("</Metadata>");
         }
         xml.push_str("</Blob>");
     }
-    xml.push_str(&format!("</Blobs><NextMarker>{}</NextMarker></EnumerationResults>", xml_escape(next_marker.as_deref().unwrap_or_default())));
-    Ok(respond(StatusCode::OK, vec![(HeaderName::from_static("content-type"), "application/xml".to_owned())], xml.into_bytes()))
+    xml.push_str(&format!(
+        "</Blobs><NextMarker>{}</NextMarker></EnumerationResults>",
+        xml_escape(next_marker.as_deref().unwrap_or_default())
+    ));
+    Ok(respond(
+        StatusCode::OK,
+        vec![(
+            HeaderName::from_static("content-type"),
+            "application/xml".to_owned(),
+        )],
+        xml.into_bytes(),
+    ))
 }
 
 /// The block ids of a `<BlockList>` body, in order (`Latest`, `Committed` and `Uncommitted` alike).
 fn parse_block_list(body: &[u8]) -> Result<Vec<String>, BlobError> {
-    let text = std::str::from_utf8(body).map_err(|_| blob_error(StatusCode::BAD_REQUEST, "InvalidXmlDocument", "the block list is not UTF-8"))?;
+    let text = std::str::from_utf8(body).map_err(|_| {
+        blob_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidXmlDocument",
+            "the block list is not UTF-8",
+        )
+    })?;
     if !text.contains("<BlockList>") {
-        return Err(blob_error(StatusCode::BAD_REQUEST, "InvalidXmlDocument", "the body must be a `<BlockList>` document"));
+        return Err(blob_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidXmlDocument",
+            "the body must be a `<BlockList>` document",
+        ));
     }
     let mut ids = Vec::new();
     let mut rest = text;
@@ -652,7 +1055,13 @@ fn parse_block_list(body: &[u8]) -> Result<Vec<String>, BlobError> {
         let tag = &rest[..close];
         rest = &rest[close + 1..];
         if matches!(tag, "Latest" | "Committed" | "Uncommitted") {
-            let end = rest.find(&format!("</{tag}>")).ok_or_else(|| blob_error(StatusCode::BAD_REQUEST, "InvalidXmlDocument", format!("`<{tag}>` is not closed")))?;
+            let end = rest.find(&format!("</{tag}>")).ok_or_else(|| {
+                blob_error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidXmlDocument",
+                    format!("`<{tag}>` is not closed"),
+                )
+            })?;
             ids.push(rest[..end].trim().to_owned());
             rest = &rest[end..];
         }
@@ -663,10 +1072,13 @@ fn parse_block_list(body: &[u8]) -> Result<Vec<String>, BlobError> {
 /// MD5 (RFC 1321), for `Content-MD5`.
 fn md5(data: &[u8]) -> [u8; 16] {
     const SHIFTS: [u32; 64] = [
-        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16,
-        23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
+        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5,
+        9, 14, 20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10,
+        15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
     ];
-    let constants: Vec<u32> = (0..64).map(|index| ((f64::from(index + 1)).sin().abs() * 4_294_967_296.0) as u32).collect();
+    let constants: Vec<u32> = (0..64)
+        .map(|index| ((f64::from(index + 1)).sin().abs() * 4_294_967_296.0) as u32)
+        .collect();
     let mut state: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
     let mut message = data.to_vec();
     let bit_length = (data.len() as u64).wrapping_mul(8);
@@ -676,7 +1088,10 @@ fn md5(data: &[u8]) -> [u8; 16] {
     }
     message.extend_from_slice(&bit_length.to_le_bytes());
     for chunk in message.chunks_exact(64) {
-        let words: Vec<u32> = chunk.chunks_exact(4).map(|word| u32::from_le_bytes([word[0], word[1], word[2], word[3]])).collect();
+        let words: Vec<u32> = chunk
+            .chunks_exact(4)
+            .map(|word| u32::from_le_bytes([word[0], word[1], word[2], word[3]]))
+            .collect();
         let [mut a, mut b, mut c, mut d] = state;
         for index in 0..64 {
             let (f, g) = match index / 16 {
@@ -685,13 +1100,21 @@ fn md5(data: &[u8]) -> [u8; 16] {
                 2 => (b ^ c ^ d, (3 * index + 5) % 16),
                 _ => (c ^ (b | !d), (7 * index) % 16),
             };
-            let f = f.wrapping_add(a).wrapping_add(constants[index]).wrapping_add(words[g]);
+            let f = f
+                .wrapping_add(a)
+                .wrapping_add(constants[index])
+                .wrapping_add(words[g]);
             a = d;
             d = c;
             c = b;
             b = b.wrapping_add(f.rotate_left(SHIFTS[index]));
         }
-        state = [state[0].wrapping_add(a), state[1].wrapping_add(b), state[2].wrapping_add(c), state[3].wrapping_add(d)];
+        state = [
+            state[0].wrapping_add(a),
+            state[1].wrapping_add(b),
+            state[2].wrapping_add(c),
+            state[3].wrapping_add(d),
+        ];
     }
     let mut digest = [0u8; 16];
     for (index, word) in state.iter().enumerate() {
@@ -709,7 +1132,9 @@ mod tests {
         assert_eq!(hex::encode(md5(b"")), "d41d8cd98f00b204e9800998ecf8427e");
         assert_eq!(hex::encode(md5(b"abc")), "900150983cd24fb0d6963f7d28e17f72");
         assert_eq!(
-            hex::encode(md5(b"12345678901234567890123456789012345678901234567890123456789012345678901234567890")),
+            hex::encode(md5(
+                b"12345678901234567890123456789012345678901234567890123456789012345678901234567890"
+            )),
             "57edf4a22be3c955ac49da2e2107b67a"
         );
     }
@@ -720,14 +1145,20 @@ mod tests {
             parse_blob_path("/_blob/Acct/cont/LocalUpload/x/a%20b.py"),
             Some(("acct".into(), "cont".into(), "LocalUpload/x/a b.py".into()))
         );
-        assert_eq!(parse_blob_path("/_blob/acct/cont"), Some(("acct".into(), "cont".into(), String::new())));
+        assert_eq!(
+            parse_blob_path("/_blob/acct/cont"),
+            Some(("acct".into(), "cont".into(), String::new()))
+        );
         assert_eq!(parse_blob_path("/_blob/acct"), None);
     }
 
     #[test]
     fn block_lists_keep_their_order() {
         let body = b"<?xml version=\"1.0\"?><BlockList><Latest>AAA=</Latest><Uncommitted>BBB=</Uncommitted><Committed>CCC=</Committed></BlockList>";
-        assert_eq!(parse_block_list(body).expect("parses"), ["AAA=", "BBB=", "CCC="]);
+        assert_eq!(
+            parse_block_list(body).expect("parses"),
+            ["AAA=", "BBB=", "CCC="]
+        );
         assert!(parse_block_list(b"<x/>").is_err());
     }
 }

@@ -65,7 +65,13 @@ struct Start {
 
 impl Executor {
     pub(crate) fn new(store: Store, data_dir: PathBuf) -> Arc<Executor> {
-        Arc::new(Executor { store, data_dir, wake: Notify::new(), running: Mutex::new(HashMap::new()), stopping: AtomicBool::new(false) })
+        Arc::new(Executor {
+            store,
+            data_dir,
+            wake: Notify::new(),
+            running: Mutex::new(HashMap::new()),
+            stopping: AtomicBool::new(false),
+        })
     }
 
     /// Asks for a tick soon.
@@ -83,8 +89,7 @@ impl Executor {
             )?;
             let canceled: Vec<String> = {
                 let mut statement = tx.prepare("SELECT key FROM job_runs WHERE status = 'CancelRequested'")?;
-                let keys = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
-                keys
+                statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?
             };
             for key in canceled {
                 tx.execute("UPDATE job_runs SET status = 'Canceled', ended_at = ?2, error = ?3 WHERE key = ?1", params![key, now, STOPPED_REASON])?;
@@ -95,7 +100,10 @@ impl Executor {
     }
 
     /// Runs ticks until `stopped` flips; then kills the running commands.
-    pub(crate) fn spawn(self: Arc<Executor>, mut stopped: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    pub(crate) fn spawn(
+        self: Arc<Executor>,
+        mut stopped: watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             loop {
                 if let Err(error) = self.clone().tick().await {
@@ -108,7 +116,11 @@ impl Executor {
                 }
             }
             self.stopping.store(true, Ordering::SeqCst);
-            let groups: Vec<i32> = self.running.lock().map(|running| running.values().copied().collect()).unwrap_or_default();
+            let groups: Vec<i32> = self
+                .running
+                .lock()
+                .map(|running| running.values().copied().collect())
+                .unwrap_or_default();
             for group in groups {
                 kill_group(group);
             }
@@ -117,12 +129,21 @@ impl Executor {
 
     async fn tick(self: Arc<Executor>) -> Result<(), ArmError> {
         let data_dir = self.data_dir.clone();
-        let (starts, keep): (Vec<Start>, HashSet<String>) = self.store.transact(move |tx| schedule(tx, &data_dir)).await?;
+        let (starts, keep): (Vec<Start>, HashSet<String>) = self
+            .store
+            .transact(move |tx| schedule(tx, &data_dir))
+            .await?;
         // Kill processes whose job was canceled or deleted.
         let doomed: Vec<i32> = self
             .running
             .lock()
-            .map(|running| running.iter().filter(|(key, _)| !keep.contains(*key)).map(|(_, group)| *group).collect())
+            .map(|running| {
+                running
+                    .iter()
+                    .filter(|(key, _)| !keep.contains(*key))
+                    .map(|(_, group)| *group)
+                    .collect()
+            })
             .unwrap_or_default();
         for group in doomed {
             kill_group(group);
@@ -166,24 +187,40 @@ impl Executor {
 
     async fn execute(&self, start: &Start) -> Outcome {
         let snapshot = start.run_dir.join("snapshot");
-        let (data_dir, files, run_dir) = (self.data_dir.clone(), start.files.clone(), start.run_dir.clone());
-        let prepared = tokio::task::spawn_blocking(move || prepare(&data_dir, &run_dir, &files)).await;
+        let (data_dir, files, run_dir) = (
+            self.data_dir.clone(),
+            start.files.clone(),
+            start.run_dir.clone(),
+        );
+        let prepared =
+            tokio::task::spawn_blocking(move || prepare(&data_dir, &run_dir, &files)).await;
         match prepared {
             Ok(Ok(())) => {}
             Ok(Err(message)) => return Outcome::Error(message),
             Err(error) => return Outcome::Error(format!("preparing the snapshot failed: {error}")),
         }
-        let log = match std::fs::OpenOptions::new().create(true).append(true).open(start.run_dir.join(LOG_FILE)) {
+        let log = match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(start.run_dir.join(LOG_FILE))
+        {
             Ok(log) => log,
             Err(error) => return Outcome::Error(format!("failed to open the log file: {error}")),
         };
-        let Ok(log_for_stderr) = log.try_clone() else { return Outcome::Error("failed to open the log file".to_owned()) };
+        let Ok(log_for_stderr) = log.try_clone() else {
+            return Outcome::Error("failed to open the log file".to_owned());
+        };
         let mut command = tokio::process::Command::new("sh");
         command
             .arg("-c")
             .arg(&start.command)
             .current_dir(&snapshot)
-            .envs(start.variables.iter().map(|(name, value)| (name.as_str(), value.as_str())))
+            .envs(
+                start
+                    .variables
+                    .iter()
+                    .map(|(name, value)| (name.as_str(), value.as_str())),
+            )
             .stdin(std::process::Stdio::null())
             .stdout(log)
             .stderr(log_for_stderr)
@@ -192,7 +229,10 @@ impl Executor {
             Ok(child) => child,
             Err(error) => return Outcome::Error(format!("failed to start `sh`: {error}")),
         };
-        let group = child.id().and_then(|id| i32::try_from(id).ok()).unwrap_or(0);
+        let group = child
+            .id()
+            .and_then(|id| i32::try_from(id).ok())
+            .unwrap_or(0);
         if let Ok(mut running) = self.running.lock() {
             running.insert(start.key.clone(), group);
         }
@@ -216,7 +256,10 @@ impl Executor {
             None => {
                 kill_group(group);
                 let _ = child.wait().await;
-                Outcome::Error(format!("the job exceeded its timeout of {} s and was stopped", start.timeout.unwrap_or_default().as_secs_f64()))
+                Outcome::Error(format!(
+                    "the job exceeded its timeout of {} s and was stopped",
+                    start.timeout.unwrap_or_default().as_secs_f64()
+                ))
             }
             Some(Ok(status)) => match status.code() {
                 Some(code) => Outcome::Exited(i64::from(code)),
@@ -248,32 +291,49 @@ fn kill_group(group: i32) {
 }
 
 /// Writes the snapshot into a fresh `snapshot` folder.
-fn prepare(data_dir: &std::path::Path, run_dir: &std::path::Path, files: &[(String, String)]) -> Result<(), String> {
+fn prepare(
+    data_dir: &std::path::Path,
+    run_dir: &std::path::Path,
+    files: &[(String, String)],
+) -> Result<(), String> {
     let snapshot = run_dir.join("snapshot");
     if snapshot.exists() {
-        std::fs::remove_dir_all(&snapshot).map_err(|error| format!("failed to clear `{}`: {error}", snapshot.display()))?;
+        std::fs::remove_dir_all(&snapshot)
+            .map_err(|error| format!("failed to clear `{}`: {error}", snapshot.display()))?;
     }
-    std::fs::create_dir_all(&snapshot).map_err(|error| format!("failed to create `{}`: {error}", snapshot.display()))?;
+    std::fs::create_dir_all(&snapshot)
+        .map_err(|error| format!("failed to create `{}`: {error}", snapshot.display()))?;
     for (relative, sha) in files {
         let target = snapshot.join(relative);
         if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(|error| format!("failed to create `{}`: {error}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|error| format!("failed to create `{}`: {error}", parent.display()))?;
         }
-        std::fs::copy(crate::blobs::content_path(data_dir, sha), &target).map_err(|error| format!("failed to write `{relative}` into the snapshot: {error}"))?;
+        std::fs::copy(crate::blobs::content_path(data_dir, sha), &target)
+            .map_err(|error| format!("failed to write `{relative}` into the snapshot: {error}"))?;
     }
     Ok(())
 }
 
 /// One scheduling pass: returns the jobs to start and the keys whose processes may keep running.
-fn schedule(tx: &rusqlite::Transaction<'_>, data_dir: &std::path::Path) -> Result<(Vec<Start>, HashSet<String>), ArmError> {
+fn schedule(
+    tx: &rusqlite::Transaction<'_>,
+    data_dir: &std::path::Path,
+) -> Result<(Vec<Start>, HashSet<String>), ArmError> {
     let now = now_ms();
-    tx.execute("UPDATE job_runs SET status = 'Queued' WHERE status = 'NotStarted'", [])?;
+    tx.execute(
+        "UPDATE job_runs SET status = 'Queued' WHERE status = 'NotStarted'",
+        [],
+    )?;
     let rows: Vec<(String, String, String, String)> = {
         let mut statement = tx.prepare(
             "SELECT key, compute_key, status, run_dir FROM job_runs WHERE status IN ('Queued', 'Preparing', 'Running', 'CancelRequested') ORDER BY submitted_at, rowid",
         )?;
-        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?.collect::<Result<_, _>>()?;
-        rows
+        statement
+            .query_map([], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })?
+            .collect::<Result<_, _>>()?
     };
     let mut busy: HashMap<String, i64> = HashMap::new();
     let mut keep = HashSet::new();
@@ -300,7 +360,10 @@ fn schedule(tx: &rusqlite::Transaction<'_>, data_dir: &std::path::Path) -> Resul
         match launch_plan(tx, key, data_dir, run_dir, now) {
             Ok(start) => {
                 *used += 1;
-                tx.execute("UPDATE job_runs SET status = 'Preparing' WHERE key = ?1", [key])?;
+                tx.execute(
+                    "UPDATE job_runs SET status = 'Preparing' WHERE key = ?1",
+                    [key],
+                )?;
                 keep.insert(key.clone());
                 starts.push(start);
             }
@@ -312,7 +375,10 @@ fn schedule(tx: &rusqlite::Transaction<'_>, data_dir: &std::path::Path) -> Resul
 }
 
 fn fail(tx: &Connection, key: &str, message: &str, now: i64) -> Result<(), ArmError> {
-    tx.execute("UPDATE job_runs SET status = 'Failed', error = ?2, ended_at = ?3 WHERE key = ?1", params![key, message, now])?;
+    tx.execute(
+        "UPDATE job_runs SET status = 'Failed', error = ?2, ended_at = ?3 WHERE key = ?1",
+        params![key, message, now],
+    )?;
     Ok(())
 }
 
@@ -323,36 +389,71 @@ fn slots(compute: &Json) -> i64 {
         return 0;
     }
     match properties["computeType"].as_str() {
-        Some("ComputeInstance") if properties["properties"]["state"].as_str() == Some("Running") => {
-            let cores = properties["properties"]["vmSize"].as_str().and_then(crate::quota::vm_size).map_or(1, |size| size.cores);
+        Some("ComputeInstance")
+            if properties["properties"]["state"].as_str() == Some("Running") =>
+        {
+            let cores = properties["properties"]["vmSize"]
+                .as_str()
+                .and_then(crate::quota::vm_size)
+                .map_or(1, |size| size.cores);
             2 * cores
         }
-        Some("AmlCompute") => properties["properties"]["scaleSettings"]["maxNodeCount"].as_i64().unwrap_or(1),
+        Some("AmlCompute") => properties["properties"]["scaleSettings"]["maxNodeCount"]
+            .as_i64()
+            .unwrap_or(1),
         _ => 0,
     }
 }
 
 /// Everything a job needs to start, read from its stored body and assets.
-fn launch_plan(tx: &Connection, key: &str, data_dir: &std::path::Path, run_dir: &str, now: i64) -> Result<Start, String> {
-    let record = store::get(tx, key, now).map_err(|error| error.message)?.ok_or("the job no longer exists")?;
+fn launch_plan(
+    tx: &Connection,
+    key: &str,
+    data_dir: &std::path::Path,
+    run_dir: &str,
+    now: i64,
+) -> Result<Start, String> {
+    let record = store::get(tx, key, now)
+        .map_err(|error| error.message)?
+        .ok_or("the job no longer exists")?;
     let properties = &record.body["properties"];
     let workspace = workspace_of(&record.id).ok_or("the job's id does not name a workspace")?;
     let ctx_free = |kind: &assets::AssetKind, id: &str| resolve(tx, kind, &workspace, id, now);
-    let environment = ctx_free(&assets::ENVIRONMENT, properties["environmentId"].as_str().unwrap_or_default())?;
+    let environment = ctx_free(
+        &assets::ENVIRONMENT,
+        properties["environmentId"].as_str().unwrap_or_default(),
+    )?;
     let mut variables: Vec<(String, String)> = Vec::new();
     let strings = |map: &Json| -> Vec<(String, String)> {
-        map.as_object().into_iter().flatten().filter_map(|(name, value)| Some((name.clone(), value.as_str()?.to_owned()))).collect()
+        map.as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(name, value)| Some((name.clone(), value.as_str()?.to_owned())))
+            .collect()
     };
     variables.extend(strings(&environment["properties"]["environmentVariables"]));
     variables.extend(strings(&properties["environmentVariables"]));
-    let mut command = properties["command"].as_str().unwrap_or_default().to_owned();
+    let mut command = properties["command"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     for (name, input) in properties["inputs"].as_object().into_iter().flatten() {
-        let value = input["value"].as_str().or_else(|| input["uri"].as_str()).unwrap_or_default().to_owned();
+        let value = input["value"]
+            .as_str()
+            .or_else(|| input["uri"].as_str())
+            .unwrap_or_default()
+            .to_owned();
         command = command.replace(&format!("${{{{inputs.{name}}}}}"), &value);
         variables.push((format!("AZUREML_INPUT_{name}"), value));
     }
     variables.push(("AZUREML_RUN_ID".to_owned(), record.name.clone()));
-    variables.push(("AZUREML_EXPERIMENT_NAME".to_owned(), properties["experimentName"].as_str().unwrap_or("Default").to_owned()));
+    variables.push((
+        "AZUREML_EXPERIMENT_NAME".to_owned(),
+        properties["experimentName"]
+            .as_str()
+            .unwrap_or("Default")
+            .to_owned(),
+    ));
     let files = match properties["codeId"].as_str() {
         Some(code_id) => {
             let code = ctx_free(&assets::CODE, code_id)?;
@@ -363,18 +464,38 @@ fn launch_plan(tx: &Connection, key: &str, data_dir: &std::path::Path, run_dir: 
         }
         None => Vec::new(),
     };
-    let timeout = properties["limits"]["timeout"].as_str().and_then(jobs::parse_duration);
-    Ok(Start { key: key.to_owned(), name: record.name.clone(), run_dir: data_dir.join("runs").join(run_dir), command, variables, files, timeout })
+    let timeout = properties["limits"]["timeout"]
+        .as_str()
+        .and_then(jobs::parse_duration);
+    Ok(Start {
+        key: key.to_owned(),
+        name: record.name.clone(),
+        run_dir: data_dir.join("runs").join(run_dir),
+        command,
+        variables,
+        files,
+        timeout,
+    })
 }
 
-fn resolve(tx: &Connection, kind: &assets::AssetKind, workspace: &WorkspaceRef, id: &str, now: i64) -> Result<Json, String> {
+fn resolve(
+    tx: &Connection,
+    kind: &assets::AssetKind,
+    workspace: &WorkspaceRef,
+    id: &str,
+    now: i64,
+) -> Result<Json, String> {
     assets::resolve(tx, now, kind, workspace, id)
 }
 
 fn workspace_of(job_id: &str) -> Option<WorkspaceRef> {
     let parts: Vec<&str> = job_id.trim_matches('/').split('/').collect();
     // subscriptions/{s}/resourceGroups/{g}/providers/{ns}/workspaces/{w}/jobs/{name}
-    (parts.len() >= 10).then(|| WorkspaceRef { subscription: parts[1].to_owned(), group: parts[3].to_owned(), name: parts[7].to_owned() })
+    (parts.len() >= 10).then(|| WorkspaceRef {
+        subscription: parts[1].to_owned(),
+        group: parts[3].to_owned(),
+        name: parts[7].to_owned(),
+    })
 }
 
 /// Clusters report one busy node per running job (at least their minimum node count).
@@ -383,18 +504,27 @@ fn update_node_counts(tx: &Connection, now: i64) -> Result<(), ArmError> {
         let mut statement = tx.prepare(
             "SELECT compute_key, SUM(status IN ('Preparing', 'Running', 'CancelRequested')) FROM job_runs GROUP BY compute_key",
         )?;
-        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<Result<_, _>>()?;
-        rows
+        statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<_, _>>()?
     };
     for (compute_key, running) in computes {
-        let Some(mut compute) = store::get(tx, &compute_key, now)? else { continue };
-        if compute.body["properties"]["computeType"].as_str() != Some("AmlCompute") || compute.busy(now) {
+        let Some(mut compute) = store::get(tx, &compute_key, now)? else {
+            continue;
+        };
+        if compute.body["properties"]["computeType"].as_str() != Some("AmlCompute")
+            || compute.busy(now)
+        {
             continue;
         }
         let properties = &mut compute.body["properties"]["properties"];
-        let minimum = properties["scaleSettings"]["minNodeCount"].as_i64().unwrap_or(0);
+        let minimum = properties["scaleSettings"]["minNodeCount"]
+            .as_i64()
+            .unwrap_or(0);
         let nodes = minimum.max(running);
-        if properties["currentNodeCount"].as_i64() == Some(nodes) && properties["nodeStateCounts"]["runningNodeCount"].as_i64() == Some(running) {
+        if properties["currentNodeCount"].as_i64() == Some(nodes)
+            && properties["nodeStateCounts"]["runningNodeCount"].as_i64() == Some(running)
+        {
             continue;
         }
         properties["currentNodeCount"] = json!(nodes);

@@ -23,7 +23,9 @@ use axum::http::{HeaderName, Method, StatusCode};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value as Json, json};
 
-use crate::arm::{ArmError, ML_PROVIDER, Reply, WorkspaceRef, key_of, page, system_data, timestamp};
+use crate::arm::{
+    ArmError, ML_PROVIDER, Reply, WorkspaceRef, key_of, page, system_data, timestamp,
+};
 use crate::assets::{self, parse_body, properties_of};
 use crate::computes::COMPUTE_KIND;
 use crate::operations;
@@ -72,7 +74,11 @@ pub(crate) fn run_of(tx: &Connection, key: &str) -> Result<Option<Run>, ArmError
 
 /// The folder name of a job's run under `<data_dir>/runs/`.
 pub(crate) fn run_dir_name(name: &str, key: &str) -> String {
-    let readable: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')).take(40).collect();
+    let readable: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .take(40)
+        .collect();
     format!("{readable}-{}", &crate::seed::digest(key)[..12])
 }
 
@@ -113,7 +119,12 @@ fn job_id(workspace: &WorkspaceRef, name: &str) -> String {
 /// The log URL of a job.
 fn log_url(ctx: &Ctx, workspace: &WorkspaceRef, name: &str) -> String {
     let encoded: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
-    format!("{}{}/jobs/{}/_emulator/logs", ctx.base_url, workspace.id(), encoded.replace('+', "%20"))
+    format!(
+        "{}{}/jobs/{}/_emulator/logs",
+        ctx.base_url,
+        workspace.id(),
+        encoded.replace('+', "%20")
+    )
 }
 
 /// Routes `{WS}/jobs/…`.
@@ -128,28 +139,56 @@ pub(crate) fn handle(
     let workspace_record = workspaces::existing(tx, workspace, ctx.now)?;
     match (rest, method.clone()) {
         ([], Method::GET) => list(tx, ctx, workspace, &workspace_record),
-        ([name], Method::GET) => Ok(Reply::json(StatusCode::OK, render(tx, ctx, workspace, &existing(tx, ctx, workspace, name)?)?)),
+        ([name], Method::GET) => Ok(Reply::json(
+            StatusCode::OK,
+            render(tx, ctx, workspace, &existing(tx, ctx, workspace, name)?)?,
+        )),
         ([name], Method::PUT) => put(tx, ctx, workspace, &workspace_record, name, body),
         ([name], Method::DELETE) => delete(tx, ctx, workspace, &workspace_record, name),
-        ([name, action], Method::POST) if action.eq_ignore_ascii_case("cancel") => cancel(tx, ctx, workspace, &workspace_record, name),
-        ([name, emulator, logs], Method::GET) if emulator == "_emulator" && logs == "logs" => read_logs(tx, ctx, workspace, name),
+        ([name, action], Method::POST) if action.eq_ignore_ascii_case("cancel") => {
+            cancel(tx, ctx, workspace, &workspace_record, name)
+        }
+        ([name, emulator, logs], Method::GET) if emulator == "_emulator" && logs == "logs" => {
+            read_logs(tx, ctx, workspace, name)
+        }
         ([] | [_] | [_, _], _) => Err(method_not_allowed(method)),
-        _ => Err(ArmError::new(StatusCode::NOT_FOUND, "NotFound", format!("no ARM route matches `jobs/{}`", rest.join("/")))),
+        _ => Err(ArmError::new(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("no ARM route matches `jobs/{}`", rest.join("/")),
+        )),
     }
 }
 
-fn existing(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, name: &str) -> Result<Record, ArmError> {
-    store::get(tx, &key_of(&job_id(workspace, name)), ctx.now)?
-        .ok_or_else(|| ArmError::not_found(format!("job `{name}` was not found in workspace `{}`", workspace.name)))
+fn existing(
+    tx: &Connection,
+    ctx: &Ctx,
+    workspace: &WorkspaceRef,
+    name: &str,
+) -> Result<Record, ArmError> {
+    store::get(tx, &key_of(&job_id(workspace, name)), ctx.now)?.ok_or_else(|| {
+        ArmError::not_found(format!(
+            "job `{name}` was not found in workspace `{}`",
+            workspace.name
+        ))
+    })
 }
 
 /// A job as every read returns it.
-fn render(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, record: &Record) -> Result<Json, ArmError> {
+fn render(
+    tx: &Connection,
+    ctx: &Ctx,
+    workspace: &WorkspaceRef,
+    record: &Record,
+) -> Result<Json, ArmError> {
     let run = run_of(tx, &record.key)?;
     let mut view = record.body.clone();
     view["systemData"] = system_data(record.meta.created_at, record.meta.modified_at);
     let properties = &mut view["properties"];
-    let status = run.as_ref().map_or("Unknown", |run| run.status.as_str()).to_owned();
+    let status = run
+        .as_ref()
+        .map_or("Unknown", |run| run.status.as_str())
+        .to_owned();
     properties["status"] = json!(status);
     let parameters: Map<String, Json> = properties["inputs"]
         .as_object()
@@ -159,7 +198,10 @@ fn render(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, record: &Record)
         .collect();
     properties["parameters"] = Json::Object(parameters);
     let logs = log_url(ctx, workspace, &record.name);
-    let mut services = properties["services"].as_object().cloned().unwrap_or_default();
+    let mut services = properties["services"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     for service in services.values_mut() {
         if service.is_object() {
             service["status"] = json!("Unsupported");
@@ -191,39 +233,67 @@ fn render(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, record: &Record)
     Ok(view)
 }
 
-fn list(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, workspace_record: &Record) -> Result<Reply, ArmError> {
-    let job_type = ctx.query("jobType").filter(|value| !value.is_empty()).map(str::to_owned);
-    let tag = ctx.query("tag").filter(|value| !value.is_empty()).map(str::to_owned);
-    let archived = match ctx.query("listViewType").map(str::to_ascii_lowercase).as_deref() {
+fn list(
+    tx: &Connection,
+    ctx: &Ctx,
+    workspace: &WorkspaceRef,
+    workspace_record: &Record,
+) -> Result<Reply, ArmError> {
+    let job_type = ctx
+        .query("jobType")
+        .filter(|value| !value.is_empty())
+        .map(str::to_owned);
+    let tag = ctx
+        .query("tag")
+        .filter(|value| !value.is_empty())
+        .map(str::to_owned);
+    let archived = match ctx
+        .query("listViewType")
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         None | Some("activeonly") => Some(false),
         Some("archivedonly") => Some(true),
         Some("all") => None,
         Some(other) => {
             return Err(ArmError::bad_request(
                 "InvalidQueryParameterValue",
-                format!("`listViewType` must be `ActiveOnly`, `ArchivedOnly` or `All`, not `{other}`"),
+                format!(
+                    "`listViewType` must be `ActiveOnly`, `ArchivedOnly` or `All`, not `{other}`"
+                ),
             ));
         }
     };
     let mut items = Vec::new();
     for record in store::children(tx, &workspace_record.key, JOB_KIND, ctx.now)? {
         let properties = &record.body["properties"];
-        if job_type.as_ref().is_some_and(|wanted| properties["jobType"].as_str().is_none_or(|found| !found.eq_ignore_ascii_case(wanted))) {
+        if job_type.as_ref().is_some_and(|wanted| {
+            properties["jobType"]
+                .as_str()
+                .is_none_or(|found| !found.eq_ignore_ascii_case(wanted))
+        }) {
             continue;
         }
         if let Some(tag) = &tag {
-            let (key, value) = tag.split_once('=').map_or((tag.as_str(), None), |(key, value)| (key, Some(value)));
+            let (key, value) = tag
+                .split_once('=')
+                .map_or((tag.as_str(), None), |(key, value)| (key, Some(value)));
             match properties["tags"].get(key).and_then(Json::as_str) {
                 Some(found) if value.is_none_or(|value| value == found) => {}
                 _ => continue,
             }
         }
-        if archived.is_some_and(|archived| properties["isArchived"].as_bool().unwrap_or(false) != archived) {
+        if archived
+            .is_some_and(|archived| properties["isArchived"].as_bool().unwrap_or(false) != archived)
+        {
             continue;
         }
         items.push(render(tx, ctx, workspace, &record)?);
     }
-    Ok(Reply::json(StatusCode::OK, page(items, ctx.skip()?, "value", |skip| ctx.next_link(skip))))
+    Ok(Reply::json(
+        StatusCode::OK,
+        page(items, ctx.skip()?, "value", |skip| ctx.next_link(skip)),
+    ))
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> ArmError {
@@ -231,34 +301,73 @@ fn invalid(field: &str, message: impl Into<String>) -> ArmError {
 }
 
 /// Checks a submission; returns the compute's key.
-fn validate(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, properties: &Map<String, Json>) -> Result<String, ArmError> {
+fn validate(
+    tx: &Connection,
+    ctx: &Ctx,
+    workspace: &WorkspaceRef,
+    properties: &Map<String, Json>,
+) -> Result<String, ArmError> {
     match properties.get("jobType").and_then(Json::as_str) {
         Some("Command") => {}
-        Some(other) => return Err(invalid("jobType", format!("the emulator runs `Command` jobs only, not `{other}`"))),
-        None => return Err(invalid("jobType", "`properties.jobType` is required (`Command`)")),
+        Some(other) => {
+            return Err(invalid(
+                "jobType",
+                format!("the emulator runs `Command` jobs only, not `{other}`"),
+            ));
+        }
+        None => {
+            return Err(invalid(
+                "jobType",
+                "`properties.jobType` is required (`Command`)",
+            ));
+        }
     }
-    if properties.get("command").and_then(Json::as_str).is_none_or(|command| command.trim().is_empty()) {
-        return Err(invalid("command", "`properties.command` is required: the shell command the job runs"));
+    if properties
+        .get("command")
+        .and_then(Json::as_str)
+        .is_none_or(|command| command.trim().is_empty())
+    {
+        return Err(invalid(
+            "command",
+            "`properties.command` is required: the shell command the job runs",
+        ));
     }
-    let environment = properties.get("environmentId").and_then(Json::as_str).ok_or_else(|| {
-        invalid("environmentId", "`properties.environmentId` is required: the ARM id of an environment version")
-    })?;
-    assets::resolve(tx, ctx.now, &assets::ENVIRONMENT, workspace, environment).map_err(|message| invalid("environmentId", message))?;
+    let environment = properties
+        .get("environmentId")
+        .and_then(Json::as_str)
+        .ok_or_else(|| {
+            invalid(
+                "environmentId",
+                "`properties.environmentId` is required: the ARM id of an environment version",
+            )
+        })?;
+    assets::resolve(tx, ctx.now, &assets::ENVIRONMENT, workspace, environment)
+        .map_err(|message| invalid("environmentId", message))?;
     if let Some(code) = properties.get("codeId").filter(|code| !code.is_null()) {
-        let code = code.as_str().ok_or_else(|| invalid("codeId", "`properties.codeId` must be a string"))?;
-        assets::resolve(tx, ctx.now, &assets::CODE, workspace, code).map_err(|message| invalid("codeId", message))?;
+        let code = code
+            .as_str()
+            .ok_or_else(|| invalid("codeId", "`properties.codeId` must be a string"))?;
+        assets::resolve(tx, ctx.now, &assets::CODE, workspace, code)
+            .map_err(|message| invalid("codeId", message))?;
     }
     let compute = properties.get("computeId").and_then(Json::as_str).ok_or_else(|| {
         invalid("computeId", "`properties.computeId` is required: the emulator runs jobs on a compute instance or a compute cluster of the workspace")
     })?;
     let prefix = format!("{}/computes/", workspace.id());
-    let compute_record = if compute.len() > prefix.len() && compute[..prefix.len()].eq_ignore_ascii_case(&prefix) {
-        store::get(tx, &key_of(compute), ctx.now)?.filter(|record| record.kind == COMPUTE_KIND)
-    } else {
-        None
-    };
+    let compute_record =
+        if compute.len() > prefix.len() && compute[..prefix.len()].eq_ignore_ascii_case(&prefix) {
+            store::get(tx, &key_of(compute), ctx.now)?.filter(|record| record.kind == COMPUTE_KIND)
+        } else {
+            None
+        };
     let compute_record = compute_record.ok_or_else(|| {
-        invalid("computeId", format!("`{compute}` is not a compute of workspace `{}` (`{prefix}{{name}}`)", workspace.name))
+        invalid(
+            "computeId",
+            format!(
+                "`{compute}` is not a compute of workspace `{}` (`{prefix}{{name}}`)",
+                workspace.name
+            ),
+        )
     })?;
     match compute_record.body["properties"]["computeType"].as_str() {
         Some("ComputeInstance" | "AmlCompute") => {}
@@ -273,27 +382,59 @@ fn validate(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, properties: &M
             ));
         }
     }
-    if let Some(variables) = properties.get("environmentVariables").filter(|value| !value.is_null()) {
-        if !variables.as_object().is_some_and(|map| map.values().all(Json::is_string)) {
-            return Err(invalid("environmentVariables", "`properties.environmentVariables` must be a map of strings"));
-        }
+    if let Some(variables) = properties
+        .get("environmentVariables")
+        .filter(|value| !value.is_null())
+        && !variables
+            .as_object()
+            .is_some_and(|map| map.values().all(Json::is_string))
+    {
+        return Err(invalid(
+            "environmentVariables",
+            "`properties.environmentVariables` must be a map of strings",
+        ));
     }
     if let Some(inputs) = properties.get("inputs").filter(|value| !value.is_null()) {
-        let inputs = inputs.as_object().ok_or_else(|| invalid("inputs", "`properties.inputs` must be a map"))?;
+        let inputs = inputs
+            .as_object()
+            .ok_or_else(|| invalid("inputs", "`properties.inputs` must be a map"))?;
         for (name, input) in inputs {
             match input["jobInputType"].as_str() {
                 Some("literal") if input["value"].is_string() => {}
-                Some("literal") => return Err(invalid(&format!("inputs.{name}"), format!("literal input `{name}` needs a string `value`"))),
+                Some("literal") => {
+                    return Err(invalid(
+                        &format!("inputs.{name}"),
+                        format!("literal input `{name}` needs a string `value`"),
+                    ));
+                }
                 Some(_) if input["uri"].is_string() => {}
-                Some(kind) => return Err(invalid(&format!("inputs.{name}"), format!("`{kind}` input `{name}` needs a `uri`"))),
-                None => return Err(invalid(&format!("inputs.{name}"), format!("input `{name}` needs a `jobInputType`"))),
+                Some(kind) => {
+                    return Err(invalid(
+                        &format!("inputs.{name}"),
+                        format!("`{kind}` input `{name}` needs a `uri`"),
+                    ));
+                }
+                None => {
+                    return Err(invalid(
+                        &format!("inputs.{name}"),
+                        format!("input `{name}` needs a `jobInputType`"),
+                    ));
+                }
             }
         }
     }
-    if let Some(timeout) = properties.get("limits").and_then(|limits| limits.get("timeout")).filter(|value| !value.is_null()) {
-        if timeout.as_str().and_then(parse_duration).is_none() {
-            return Err(invalid("limits.timeout", format!("`properties.limits.timeout` must be an ISO 8601 duration such as `PT30M`, not {timeout}")));
-        }
+    if let Some(timeout) = properties
+        .get("limits")
+        .and_then(|limits| limits.get("timeout"))
+        .filter(|value| !value.is_null())
+        && timeout.as_str().and_then(parse_duration).is_none()
+    {
+        return Err(invalid(
+            "limits.timeout",
+            format!(
+                "`properties.limits.timeout` must be an ISO 8601 duration such as `PT30M`, not {timeout}"
+            ),
+        ));
     }
     Ok(key_of(&compute_record.id))
 }
@@ -312,22 +453,42 @@ fn strip_read_only(properties: &mut Map<String, Json>) {
     }
 }
 
-fn put(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, workspace_record: &Record, name: &str, bytes: &[u8]) -> Result<Reply, ArmError> {
+fn put(
+    tx: &Connection,
+    ctx: &Ctx,
+    workspace: &WorkspaceRef,
+    workspace_record: &Record,
+    name: &str,
+    bytes: &[u8],
+) -> Result<Reply, ArmError> {
     let body = parse_body(bytes)?;
     let mut properties = properties_of(&body)?;
     strip_read_only(&mut properties);
     properties.retain(|_, value| !value.is_null());
-    properties.entry("experimentName").or_insert(json!("Default"));
+    properties
+        .entry("experimentName")
+        .or_insert(json!("Default"));
     properties.entry("isArchived").or_insert(json!(false));
     let id = job_id(workspace, name);
     let key = key_of(&id);
     if let Some(mut record) = store::get(tx, &key, ctx.now)? {
-        let stored = record.body["properties"].as_object().cloned().unwrap_or_default();
+        let stored = record.body["properties"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
         let mutable = ["tags", "isArchived"];
-        let mut fields: Vec<&String> = stored.keys().chain(properties.keys()).filter(|field| !mutable.contains(&field.as_str())).collect();
+        let mut fields: Vec<&String> = stored
+            .keys()
+            .chain(properties.keys())
+            .filter(|field| !mutable.contains(&field.as_str()))
+            .collect();
         fields.sort();
         fields.dedup();
-        let changed: Vec<String> = fields.into_iter().filter(|field| stored.get(*field) != properties.get(*field)).map(|field| format!("`{field}`")).collect();
+        let changed: Vec<String> = fields
+            .into_iter()
+            .filter(|field| stored.get(*field) != properties.get(*field))
+            .map(|field| format!("`{field}`"))
+            .collect();
         if !changed.is_empty() {
             return Err(ArmError::conflict(format!(
                 "job `{}` was already submitted: only `tags` (and `isArchived`) can change; {} differ. Submit a new job instead",
@@ -338,7 +499,10 @@ fn put(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, workspace_record: &
         record.body["properties"] = Json::Object(properties);
         record.meta.modified_at = ctx.now;
         store::put(tx, &record)?;
-        return Ok(Reply::json(StatusCode::OK, render(tx, ctx, workspace, &record)?));
+        return Ok(Reply::json(
+            StatusCode::OK,
+            render(tx, ctx, workspace, &record)?,
+        ));
     }
     let compute_key = validate(tx, ctx, workspace, &properties)?;
     let record = Record {
@@ -349,7 +513,11 @@ fn put(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, workspace_record: &
         parent: workspace_record.key.clone(),
         subscription: workspace.subscription.to_ascii_lowercase(),
         name: name.to_owned(),
-        meta: Meta { created_at: ctx.now, modified_at: ctx.now, ..Meta::default() },
+        meta: Meta {
+            created_at: ctx.now,
+            modified_at: ctx.now,
+            ..Meta::default()
+        },
     };
     store::put(tx, &record)?;
     tx.execute(
@@ -357,19 +525,56 @@ fn put(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, workspace_record: &
         params![key, workspace_record.key, compute_key, ctx.now, run_dir_name(name, &key)],
     )?;
     ctx.wake_executor();
-    Ok(Reply::json(StatusCode::CREATED, render(tx, ctx, workspace, &record)?))
+    Ok(Reply::json(
+        StatusCode::CREATED,
+        render(tx, ctx, workspace, &record)?,
+    ))
 }
 
-fn polling(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, workspace_record: &Record, key: &str, kind: &str, done_at: i64) -> Result<Vec<(HeaderName, String)>, ArmError> {
-    let location = workspace_record.body["location"].as_str().unwrap_or_default().to_owned();
-    operations::begin(tx, ctx, &workspace.subscription, &location, key, kind, done_at)
+fn polling(
+    tx: &Connection,
+    ctx: &Ctx,
+    workspace: &WorkspaceRef,
+    workspace_record: &Record,
+    key: &str,
+    kind: &str,
+    done_at: i64,
+) -> Result<Vec<(HeaderName, String)>, ArmError> {
+    let location = workspace_record.body["location"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    operations::begin(
+        tx,
+        ctx,
+        &workspace.subscription,
+        &location,
+        key,
+        kind,
+        done_at,
+    )
 }
 
-fn cancel(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, workspace_record: &Record, name: &str) -> Result<Reply, ArmError> {
+fn cancel(
+    tx: &Connection,
+    ctx: &Ctx,
+    workspace: &WorkspaceRef,
+    workspace_record: &Record,
+    name: &str,
+) -> Result<Reply, ArmError> {
     let record = existing(tx, ctx, workspace, name)?;
-    let run = run_of(tx, &record.key)?.ok_or_else(|| ArmError::internal("the job has no run state"))?;
+    let run =
+        run_of(tx, &record.key)?.ok_or_else(|| ArmError::internal("the job has no run state"))?;
     if TERMINAL.contains(&run.status.as_str()) {
-        let headers = polling(tx, ctx, workspace, workspace_record, &record.key, "cancel", ctx.now)?;
+        let headers = polling(
+            tx,
+            ctx,
+            workspace,
+            workspace_record,
+            &record.key,
+            "cancel",
+            ctx.now,
+        )?;
         return Ok(Reply::empty(StatusCode::OK).with_headers(headers));
     }
     let done_at = if matches!(run.status.as_str(), "NotStarted" | "Queued") {
@@ -379,16 +584,33 @@ fn cancel(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, workspace_record
         )?;
         ctx.now
     } else {
-        tx.execute("UPDATE job_runs SET status = 'CancelRequested', cancel_requested = 1 WHERE key = ?1", [&record.key])?;
+        tx.execute(
+            "UPDATE job_runs SET status = 'CancelRequested', cancel_requested = 1 WHERE key = ?1",
+            [&record.key],
+        )?;
         // Finished by the executor when the process has ended.
         i64::MAX / 2
     };
-    let headers = polling(tx, ctx, workspace, workspace_record, &record.key, "cancel", done_at)?;
+    let headers = polling(
+        tx,
+        ctx,
+        workspace,
+        workspace_record,
+        &record.key,
+        "cancel",
+        done_at,
+    )?;
     ctx.wake_executor();
     Ok(Reply::empty(StatusCode::ACCEPTED).with_headers(headers))
 }
 
-fn delete(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, workspace_record: &Record, name: &str) -> Result<Reply, ArmError> {
+fn delete(
+    tx: &Connection,
+    ctx: &Ctx,
+    workspace: &WorkspaceRef,
+    workspace_record: &Record,
+    name: &str,
+) -> Result<Reply, ArmError> {
     let key = key_of(&job_id(workspace, name));
     if store::get(tx, &key, ctx.now)?.is_none() {
         return Ok(Reply::empty(StatusCode::NO_CONTENT));
@@ -397,7 +619,15 @@ fn delete(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, workspace_record
     // The executor kills a process whose run row is gone.
     tx.execute("DELETE FROM job_runs WHERE key = ?1", [&key])?;
     store::finish_operations(tx, &key, "cancel", ctx.now)?;
-    let headers = polling(tx, ctx, workspace, workspace_record, &key, "delete", ctx.now)?;
+    let headers = polling(
+        tx,
+        ctx,
+        workspace,
+        workspace_record,
+        &key,
+        "delete",
+        ctx.now,
+    )?;
     ctx.wake_executor();
     Ok(Reply::empty(StatusCode::ACCEPTED).with_headers(headers))
 }
@@ -405,24 +635,43 @@ fn delete(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, workspace_record
 /// The combined log file of a run.
 pub(crate) const LOG_FILE: &str = "std_log.txt";
 
-fn read_logs(tx: &Connection, ctx: &Ctx, workspace: &WorkspaceRef, name: &str) -> Result<Reply, ArmError> {
+fn read_logs(
+    tx: &Connection,
+    ctx: &Ctx,
+    workspace: &WorkspaceRef,
+    name: &str,
+) -> Result<Reply, ArmError> {
     let record = existing(tx, ctx, workspace, name)?;
-    let run = run_of(tx, &record.key)?.ok_or_else(|| ArmError::internal("the job has no run state"))?;
+    let run =
+        run_of(tx, &record.key)?.ok_or_else(|| ArmError::internal("the job has no run state"))?;
     let offset: u64 = match ctx.query("offset") {
         None => 0,
         Some(text) => text.parse().map_err(|_| {
-            ArmError::bad_request("InvalidQueryParameterValue", format!("`offset` must be a non-negative integer, not `{text}`"))
+            ArmError::bad_request(
+                "InvalidQueryParameterValue",
+                format!("`offset` must be a non-negative integer, not `{text}`"),
+            )
         })?,
     };
     let path = ctx.data_dir.join("runs").join(&run.run_dir).join(LOG_FILE);
     let bytes = std::fs::read(&path).unwrap_or_default();
-    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(bytes.len());
+    let start = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(bytes.len());
     let tail = bytes[start..].to_vec();
     let next = start + tail.len();
-    Ok(Reply::bytes(StatusCode::OK, "text/plain; charset=utf-8", tail).with_headers(vec![
-        (HeaderName::from_static("x-ms-emulator-log-offset"), next.to_string()),
-        (HeaderName::from_static("x-ms-emulator-job-status"), run.status),
-    ]))
+    Ok(
+        Reply::bytes(StatusCode::OK, "text/plain; charset=utf-8", tail).with_headers(vec![
+            (
+                HeaderName::from_static("x-ms-emulator-log-offset"),
+                next.to_string(),
+            ),
+            (
+                HeaderName::from_static("x-ms-emulator-job-status"),
+                run.status,
+            ),
+        ]),
+    )
 }
 
 #[cfg(test)]

@@ -10,21 +10,21 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
 use engine::schema::Registry;
 
 use crate::arm::{ArmError, Reply, Route, now_ms};
 use crate::auth;
+use crate::executor::Executor;
 use crate::faults::Faults;
 use crate::operations;
 use crate::stats::Stats;
 use crate::store::{self, Store};
 use crate::underlying::{self, UnderlyingId};
-use crate::executor::Executor;
 use crate::{assets, blobs, computes, jobs, workspaces};
 
 /// Shared by every request.
@@ -218,9 +218,15 @@ fn dispatch(
             rest,
         } => match collection.as_str() {
             "codes" => assets::handle(tx, ctx, method, &assets::CODE, &workspace, &rest, body),
-            "environments" => {
-                assets::handle(tx, ctx, method, &assets::ENVIRONMENT, &workspace, &rest, body)
-            }
+            "environments" => assets::handle(
+                tx,
+                ctx,
+                method,
+                &assets::ENVIRONMENT,
+                &workspace,
+                &rest,
+                body,
+            ),
             _ => jobs::handle(tx, ctx, method, &workspace, &rest, body),
         },
         Route::OperationStatus { subscription, id } => {

@@ -85,7 +85,10 @@ pub(crate) async fn start(config: EmulatorConfig) -> Result<RunningEmulator, Emu
     let executor = Executor::new(store.clone(), config.data_dir.clone());
     executor.recover().map_err(|error| EmulatorError::Seed {
         origin: "database".to_owned(),
-        message: format!("failed to recover the jobs of the previous run: {}", error.message),
+        message: format!(
+            "failed to recover the jobs of the previous run: {}",
+            error.message
+        ),
     })?;
 
     let tls = if config.tls {

@@ -54,25 +54,49 @@ async fn wait_status(h: &Harness, name: &str, wanted: &[&str]) -> Json {
     loop {
         let job = h.get(&job_path(name)).await;
         assert_eq!(job.status, StatusCode::OK, "{job:?}");
-        let status = job.body["properties"]["status"].as_str().unwrap_or_default().to_owned();
+        let status = job.body["properties"]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         if wanted.contains(&status.as_str()) {
             return job.body;
         }
-        assert!(Instant::now() < deadline, "job `{name}` is `{status}`, not one of {wanted:?}: {}", job.body);
+        assert!(
+            Instant::now() < deadline,
+            "job `{name}` is `{status}`, not one of {wanted:?}: {}",
+            job.body
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 async fn status_of(h: &Harness, name: &str) -> String {
-    h.get(&job_path(name)).await.body["properties"]["status"].as_str().unwrap_or_default().to_owned()
+    h.get(&job_path(name)).await.body["properties"]["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// `(text, next offset)` of the job's log from `offset`.
 async fn logs(h: &Harness, name: &str, offset: usize) -> (String, usize) {
-    let url = format!("{}{}/_emulator/logs?offset={offset}", h.emulator().url(), job_path(name));
-    let answer = h.client.get(url).bearer_auth(crate::harness::TOKEN).send().await.expect("answered");
+    let url = format!(
+        "{}{}/_emulator/logs?offset={offset}",
+        h.emulator().url(),
+        job_path(name)
+    );
+    let answer = h
+        .client
+        .get(url)
+        .bearer_auth(crate::harness::TOKEN)
+        .send()
+        .await
+        .expect("answered");
     assert_eq!(answer.status(), StatusCode::OK);
-    let next = answer.headers()["x-ms-emulator-log-offset"].to_str().expect("text").parse().expect("a number");
+    let next = answer.headers()["x-ms-emulator-log-offset"]
+        .to_str()
+        .expect("text")
+        .parse()
+        .expect("a number");
     (answer.text().await.expect("text"), next)
 }
 
@@ -84,8 +108,13 @@ async fn a_job_runs_to_completion_and_its_log_is_served() {
     let job = wait_status(&h, "hello", &["Completed", "Failed"]).await;
     assert_eq!(job["properties"]["status"], "Completed", "{job}");
     assert_eq!(job["properties"]["emulatorRun"]["exitCode"], 0);
-    let endpoint = job["properties"]["services"]["Studio"]["endpoint"].as_str().expect("a log endpoint");
-    assert!(endpoint.ends_with("/jobs/hello/_emulator/logs"), "{endpoint}");
+    let endpoint = job["properties"]["services"]["Studio"]["endpoint"]
+        .as_str()
+        .expect("a log endpoint");
+    assert!(
+        endpoint.ends_with("/jobs/hello/_emulator/logs"),
+        "{endpoint}"
+    );
     let (text, next) = logs(&h, "hello", 0).await;
     assert_eq!(text, "hello\n");
     assert_eq!(next, 6);
@@ -97,7 +126,9 @@ async fn a_job_runs_to_completion_and_its_log_is_served() {
 
     let listed = h.get(&format!("{}/jobs", ws())).await;
     assert_eq!(listed.body["value"][0]["name"], "hello");
-    let filtered = h.get(&format!("{}/jobs?api-version=1&jobType=Sweep", ws())).await;
+    let filtered = h
+        .get(&format!("{}/jobs?api-version=1&jobType=Sweep", ws()))
+        .await;
     assert_eq!(filtered.body["value"], json!([]));
 }
 
@@ -109,7 +140,12 @@ async fn a_failing_job_keeps_its_exit_code_and_log() {
     let job = wait_status(&h, "broken", &["Completed", "Failed"]).await;
     assert_eq!(job["properties"]["status"], "Failed", "{job}");
     assert_eq!(job["properties"]["emulatorRun"]["exitCode"], 3);
-    assert!(job["properties"]["emulatorRun"]["error"]["message"].as_str().is_some_and(|m| m.contains("code 3")), "{job}");
+    assert!(
+        job["properties"]["emulatorRun"]["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("code 3")),
+        "{job}"
+    );
     assert_eq!(logs(&h, "broken", 0).await.0, "oops\n");
 
     let mut timed = command_job("cpu", "sleep 30");
@@ -117,14 +153,24 @@ async fn a_failing_job_keeps_its_exit_code_and_log() {
     submit(&h, "slow", timed).await;
     let job = wait_status(&h, "slow", &["Completed", "Failed"]).await;
     assert_eq!(job["properties"]["status"], "Failed");
-    assert!(job["properties"]["emulatorRun"]["error"]["message"].as_str().is_some_and(|m| m.contains("timeout")), "{job}");
+    assert!(
+        job["properties"]["emulatorRun"]["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("timeout")),
+        "{job}"
+    );
 }
 
 #[tokio::test]
 async fn cancel_kills_the_process() {
     let h = Harness::start().await;
     setup(&h, "cpu", cluster("Standard_DS3_v2", 2)).await;
-    submit(&h, "sleeper", command_job("cpu", "echo started; sleep 30; echo never")).await;
+    submit(
+        &h,
+        "sleeper",
+        command_job("cpu", "echo started; sleep 30; echo never"),
+    )
+    .await;
     wait_status(&h, "sleeper", &["Running"]).await;
     let started = Instant::now();
     let cancel = h.post(&format!("{}/cancel", job_path("sleeper"))).await;
@@ -137,11 +183,22 @@ async fn cancel_kills_the_process() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(logs(&h, "sleeper", 0).await.0, "started\n");
     // Canceling a finished job is accepted at once.
-    assert_eq!(h.post(&format!("{}/cancel", job_path("sleeper"))).await.status, StatusCode::OK);
+    assert_eq!(
+        h.post(&format!("{}/cancel", job_path("sleeper")))
+            .await
+            .status,
+        StatusCode::OK
+    );
     let deleted = h.delete(&job_path("sleeper")).await;
     assert_eq!(deleted.status, StatusCode::ACCEPTED);
-    assert_eq!(h.get(&job_path("sleeper")).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(h.delete(&job_path("sleeper")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        h.get(&job_path("sleeper")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        h.delete(&job_path("sleeper")).await.status,
+        StatusCode::NO_CONTENT
+    );
 }
 
 #[tokio::test]
@@ -154,14 +211,23 @@ async fn a_one_node_cluster_runs_one_job_at_a_time() {
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(status_of(&h, "second").await, "Queued");
     let compute = h.get(&compute_path("one")).await.body;
-    assert_eq!(compute["properties"]["properties"]["currentNodeCount"], 1, "{compute}");
-    assert_eq!(compute["properties"]["properties"]["nodeStateCounts"]["runningNodeCount"], 1);
+    assert_eq!(
+        compute["properties"]["properties"]["currentNodeCount"], 1,
+        "{compute}"
+    );
+    assert_eq!(
+        compute["properties"]["properties"]["nodeStateCounts"]["runningNodeCount"],
+        1
+    );
     h.post(&format!("{}/cancel", job_path("first"))).await;
     wait_status(&h, "first", &["Canceled"]).await;
     wait_status(&h, "second", &["Completed"]).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     let compute = h.get(&compute_path("one")).await.body;
-    assert_eq!(compute["properties"]["properties"]["currentNodeCount"], 0, "the cluster scales back to its minimum: {compute}");
+    assert_eq!(
+        compute["properties"]["properties"]["currentNodeCount"], 0,
+        "the cluster scales back to its minimum: {compute}"
+    );
 }
 
 #[tokio::test]
@@ -187,7 +253,11 @@ async fn an_instance_runs_two_jobs_per_core_and_nothing_when_stopped() {
     assert_eq!(h.wait(&stop).await, "Succeeded");
     submit(&h, "waits", command_job("box", "echo ran")).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(status_of(&h, "waits").await, "Queued", "a stopped instance runs nothing");
+    assert_eq!(
+        status_of(&h, "waits").await,
+        "Queued",
+        "a stopped instance runs nothing"
+    );
     let start = h.post(&format!("{}/start", compute_path("box"))).await;
     assert_eq!(h.wait(&start).await, "Succeeded");
     wait_status(&h, "waits", &["Completed"]).await;
@@ -204,7 +274,10 @@ async fn a_restart_fails_running_jobs_and_resumes_queued_ones() {
     assert_eq!(status_of(&h, "queued").await, "Queued");
     h.restart().await;
     let job = wait_status(&h, "running", &["Failed"]).await;
-    assert_eq!(job["properties"]["emulatorRun"]["error"]["message"], "the emulator stopped while the job was running");
+    assert_eq!(
+        job["properties"]["emulatorRun"]["error"]["message"],
+        "the emulator stopped while the job was running"
+    );
     wait_status(&h, "queued", &["Completed"]).await;
     assert_eq!(logs(&h, "queued", 0).await.0, "resumed\n");
 }
@@ -214,17 +287,44 @@ async fn variables_inputs_and_the_code_snapshot_reach_the_process() {
     let h = Harness::start().await;
     setup(&h, "cpu", cluster("Standard_DS3_v2", 2)).await;
     let (blob_uri, query) = pending_upload(&h, "src").await;
-    assert_eq!(put_file(&h, &blob_uri, &query, "project/train.sh", b"echo \"train $1\"\n").await.status(), StatusCode::CREATED);
-    assert_eq!(put_file(&h, &blob_uri, &query, "project/data/x.txt", b"data").await.status(), StatusCode::CREATED);
-    let code = h.put(&format!("{}/codes/src/versions/1", ws()), json!({ "properties": { "codeUri": format!("{blob_uri}/project") } })).await;
+    assert_eq!(
+        put_file(
+            &h,
+            &blob_uri,
+            &query,
+            "project/train.sh",
+            b"echo \"train $1\"\n"
+        )
+        .await
+        .status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        put_file(&h, &blob_uri, &query, "project/data/x.txt", b"data")
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let code = h
+        .put(
+            &format!("{}/codes/src/versions/1", ws()),
+            json!({ "properties": { "codeUri": format!("{blob_uri}/project") } }),
+        )
+        .await;
     assert_eq!(code.status, StatusCode::CREATED, "{code:?}");
 
-    let mut body = command_job("cpu", "sh train.sh ${{inputs.lr}} && cat data/x.txt && echo && echo \"$FROM_ENV $MINE $AZUREML_INPUT_lr\"");
+    let mut body = command_job(
+        "cpu",
+        "sh train.sh ${{inputs.lr}} && cat data/x.txt && echo && echo \"$FROM_ENV $MINE $AZUREML_INPUT_lr\"",
+    );
     body["properties"]["codeId"] = json!(format!("{}/codes/src/versions/1", ws()));
     body["properties"]["environmentVariables"] = json!({ "MINE": "mine" });
     body["properties"]["inputs"] = json!({ "lr": { "jobInputType": "literal", "value": "0.1" } });
     let submitted = submit(&h, "vars", body).await;
-    assert_eq!(submitted.body["properties"]["parameters"], json!({ "lr": "0.1" }));
+    assert_eq!(
+        submitted.body["properties"]["parameters"],
+        json!({ "lr": "0.1" })
+    );
     let job = wait_status(&h, "vars", &["Completed", "Failed"]).await;
     let (text, _) = logs(&h, "vars", 0).await;
     assert_eq!(job["properties"]["status"], "Completed", "{job} {text}");
@@ -236,19 +336,29 @@ async fn submissions_are_checked_and_only_tags_change_later() {
     let h = Harness::start().await;
     setup(&h, "cpu", cluster("Standard_DS3_v2", 2)).await;
     let mut no_env = command_job("cpu", "true");
-    no_env["properties"]["environmentId"] = json!(format!("{}/environments/missing/versions/1", ws()));
+    no_env["properties"]["environmentId"] =
+        json!(format!("{}/environments/missing/versions/1", ws()));
     let answer = h.put(&job_path("x"), no_env).await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{answer:?}");
     let no_compute = h.put(&job_path("x"), command_job("nowhere", "true")).await;
     assert_eq!(no_compute.status, StatusCode::BAD_REQUEST);
     let mut no_command = command_job("cpu", "");
     no_command["properties"]["command"] = json!("");
-    assert_eq!(h.put(&job_path("x"), no_command).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        h.put(&job_path("x"), no_command).await.status,
+        StatusCode::BAD_REQUEST
+    );
     let mut sweep = command_job("cpu", "true");
     sweep["properties"]["jobType"] = json!("Sweep");
-    assert_eq!(h.put(&job_path("x"), sweep).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        h.put(&job_path("x"), sweep).await.status,
+        StatusCode::BAD_REQUEST
+    );
     let mut curated = command_job("cpu", "true");
-    curated["properties"]["environmentId"] = json!(format!("{}/environments/AzureML-sklearn-1.5/versions/1", ws()));
+    curated["properties"]["environmentId"] = json!(format!(
+        "{}/environments/AzureML-sklearn-1.5/versions/1",
+        ws()
+    ));
     submit(&h, "curated", curated).await;
 
     let mut tagged = command_job("cpu", "true");
@@ -258,10 +368,18 @@ async fn submissions_are_checked_and_only_tags_change_later() {
     assert_eq!(retagged.status, StatusCode::OK, "{retagged:?}");
     assert_eq!(retagged.body["properties"]["tags"]["k"], "v");
     let filtered = h.get(&format!("{}/jobs?api-version=1&tag=k=v", ws())).await;
-    assert_eq!(filtered.body["value"].as_array().map(Vec::len), Some(1), "{filtered:?}");
+    assert_eq!(
+        filtered.body["value"].as_array().map(Vec::len),
+        Some(1),
+        "{filtered:?}"
+    );
     tagged["properties"]["command"] = json!("false");
     let changed = h.put(&job_path("t"), tagged).await;
     assert_eq!(changed.status, StatusCode::CONFLICT);
-    assert!(changed.message().contains("`command`"), "{}", changed.message());
+    assert!(
+        changed.message().contains("`command`"),
+        "{}",
+        changed.message()
+    );
     wait_status(&h, "t", &["Completed"]).await;
 }
