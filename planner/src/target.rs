@@ -110,21 +110,22 @@ fn remote(dir: &Path, endpoint: &str, settings: &ProviderSettings) -> Result<Tar
         endpoint: endpoint.to_owned(),
         source,
     })?;
-    let credential = match (
-        &settings.token,
+    let client_credentials = match (
         &settings.tenant_id,
         &settings.client_id,
         &settings.client_secret,
     ) {
-        (Some(token), _, _, _) => Credential::Static(token.expose().to_owned()),
-        (None, Some(tenant_id), Some(client_id), Some(client_secret)) => Credential::ClientSecret {
-            tenant_id: tenant_id.clone(),
-            client_id: client_id.clone(),
-            client_secret: client_secret.expose().to_owned(),
-            authority_host: authority_host(settings, &url),
-        },
-        _ => Credential::AzureCli,
+        (Some(tenant), Some(client), Some(secret)) => {
+            Some((tenant.as_str(), client.as_str(), secret.expose()))
+        }
+        _ => None,
     };
+    let credential = Credential::select(
+        settings.token.as_ref().map(|token| token.expose()),
+        client_credentials,
+        settings.authority_host.as_deref(),
+        &url,
+    );
     let mut config = ClientConfig::new(credential);
     config.endpoint = url;
     config.subscription_id.clone_from(&settings.subscription_id);
@@ -143,23 +144,6 @@ fn remote(dir: &Path, endpoint: &str, settings: &ProviderSettings) -> Result<Tar
         description,
         embedded: None,
     })
-}
-
-/// `authority_host` when set; else Microsoft Entra ID for Azure's own ARM endpoint, and the
-/// endpoint itself for anything else (a served emulator serves the token endpoint).
-fn authority_host(settings: &ProviderSettings, endpoint: &Url) -> Url {
-    if let Some(host) = settings
-        .authority_host
-        .as_deref()
-        .and_then(|host| Url::parse(host).ok())
-    {
-        return host;
-    }
-    if endpoint.host_str() == Some("management.azure.com") {
-        return Url::parse(engine::api::auth::DEFAULT_AUTHORITY_HOST)
-            .expect("a valid constant URL");
-    }
-    endpoint.clone()
 }
 
 /// A random bearer token for the embedded emulator: only this process knows it.

@@ -171,21 +171,22 @@ fn remote(
         endpoint: endpoint.to_owned(),
         source,
     })?;
-    let credential = match (
-        &settings.token,
+    let client_credentials = match (
         &settings.tenant_id,
         &settings.client_id,
         &settings.client_secret,
     ) {
-        (Some(token), _, _, _) => Credential::Static(token.clone()),
-        (None, Some(tenant_id), Some(client_id), Some(client_secret)) => Credential::ClientSecret {
-            tenant_id: tenant_id.clone(),
-            client_id: client_id.clone(),
-            client_secret: client_secret.clone(),
-            authority_host: authority_host(settings.authority_host.as_deref(), &url),
-        },
-        _ => Credential::AzureCli,
+        (Some(tenant), Some(client), Some(secret)) => {
+            Some((tenant.as_str(), client.as_str(), secret.as_str()))
+        }
+        _ => None,
     };
+    let credential = Credential::select(
+        settings.token.as_deref(),
+        client_credentials,
+        settings.authority_host.as_deref(),
+        &url,
+    );
     let mut config = ClientConfig::new(credential);
     config.endpoint = url;
     config.subscription_id.clone_from(&settings.subscription_id);
@@ -204,20 +205,6 @@ fn remote(
         client,
         embedded: None,
     })
-}
-
-/// `authority_host` (setting or `ARM_AUTHORITY_HOST`) when set; else Microsoft Entra ID for
-/// Azure's own ARM endpoint, and the endpoint itself for anything else (a served emulator
-/// serves the token endpoint).
-fn authority_host(configured: Option<&str>, endpoint: &Url) -> Url {
-    if let Some(host) = configured.and_then(|host| Url::parse(host).ok()) {
-        return host;
-    }
-    if endpoint.host_str() == Some("management.azure.com") {
-        return Url::parse(engine::api::auth::DEFAULT_AUTHORITY_HOST)
-            .expect("a valid constant URL");
-    }
-    endpoint.clone()
 }
 
 /// A random bearer token for the embedded emulator: only this process knows it.
@@ -289,21 +276,6 @@ mod tests {
             .await
             .expect("valid CA");
         assert_eq!(target.describe(), "https://127.0.0.1:1 (subscription `s`)");
-    }
-
-    #[test]
-    fn authority_defaults_to_entra_for_azure_and_to_the_endpoint_otherwise() {
-        let azure = Url::parse("https://management.azure.com").expect("url");
-        assert_eq!(
-            authority_host(None, &azure).as_str(),
-            "https://login.microsoftonline.com/"
-        );
-        let served = Url::parse("https://127.0.0.1:8443").expect("url");
-        assert_eq!(authority_host(None, &served), served);
-        assert_eq!(
-            authority_host(Some("https://login.example"), &served).as_str(),
-            "https://login.example/"
-        );
     }
 
     #[tokio::test]

@@ -46,6 +46,36 @@ pub enum Credential {
 }
 
 impl Credential {
+    /// The credential provider settings select, in azurerm's order: a static token; else client
+    /// credentials when tenant, client id and secret are all set (tokens from
+    /// [`authority_host_for`]); else the Azure CLI.
+    ///
+    /// ```
+    /// use engine::api::Credential;
+    /// let endpoint = url::Url::parse("https://127.0.0.1:8443").unwrap();
+    /// let credential = Credential::select(None, Some(("t", "c", "s")), None, &endpoint);
+    /// assert!(matches!(credential, Credential::ClientSecret { ref authority_host, .. } if authority_host == &endpoint));
+    /// assert!(matches!(Credential::select(Some("x"), None, None, &endpoint), Credential::Static(_)));
+    /// assert!(matches!(Credential::select(None, None, None, &endpoint), Credential::AzureCli));
+    /// ```
+    pub fn select(
+        token: Option<&str>,
+        client_credentials: Option<(&str, &str, &str)>,
+        authority_host: Option<&str>,
+        endpoint: &Url,
+    ) -> Credential {
+        match (token, client_credentials) {
+            (Some(token), _) => Credential::Static(token.to_owned()),
+            (None, Some((tenant_id, client_id, client_secret))) => Credential::ClientSecret {
+                tenant_id: tenant_id.to_owned(),
+                client_id: client_id.to_owned(),
+                client_secret: client_secret.to_owned(),
+                authority_host: authority_host_for(authority_host, endpoint),
+            },
+            (None, None) => Credential::AzureCli,
+        }
+    }
+
     /// A client-secret credential against the default authority.
     ///
     /// ```
@@ -452,8 +482,41 @@ fn azure_cli_answer(stdout: &[u8], now: SystemTime) -> Result<(AccessToken, Dura
     Ok((AccessToken(token.to_owned()), lifetime))
 }
 
+/// Where client-credentials tokens are requested: the configured authority when set (and a
+/// URL); else Microsoft Entra ID for Azure's own ARM endpoint; else the endpoint itself (a served
+/// emulator serves `/{tenant}/oauth2/v2.0/token`).
+///
+/// ```
+/// let arm = url::Url::parse("https://management.azure.com").unwrap();
+/// assert_eq!(engine::api::auth::authority_host_for(None, &arm).as_str(), "https://login.microsoftonline.com/");
+/// ```
+pub fn authority_host_for(configured: Option<&str>, endpoint: &Url) -> Url {
+    if let Some(host) = configured.and_then(|host| Url::parse(host).ok()) {
+        return host;
+    }
+    if endpoint.host_str() == Some("management.azure.com") {
+        return Url::parse(DEFAULT_AUTHORITY_HOST).expect("a valid constant URL");
+    }
+    endpoint.clone()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn authority_defaults_to_entra_for_azure_and_to_the_endpoint_otherwise() {
+        let azure = Url::parse("https://management.azure.com").expect("url");
+        assert_eq!(
+            authority_host_for(None, &azure).as_str(),
+            "https://login.microsoftonline.com/"
+        );
+        let served = Url::parse("https://127.0.0.1:8443").expect("url");
+        assert_eq!(authority_host_for(None, &served), served);
+        assert_eq!(
+            authority_host_for(Some("https://login.example"), &served).as_str(),
+            "https://login.example/"
+        );
+    }
+
     use super::*;
     use pretty_assertions::assert_eq;
 
