@@ -164,14 +164,25 @@ pub async fn apply(
         };
         match result {
             Ok(id) => {
+                // The previous environment version or run of a replacement is kept, not removed.
+                let kept = kind == StepKind::Remove
+                    && change.action == Action::Replace
+                    && registry
+                        .get(&change.addr.resource_type)
+                        .is_some_and(|schema| schema.api.collection.keeps_replaced());
                 match kind {
                     StepKind::Add => outcome.added += 1,
                     StepKind::Update => outcome.changed += 1,
+                    StepKind::Remove if kept => {}
                     StepKind::Remove => outcome.removed += 1,
                 }
                 hooks.event(&ApplyEvent::Finished {
                     addr: change.addr.clone(),
-                    verb: finished_verb(&change.action, kind),
+                    verb: if kept {
+                        "Previous object kept"
+                    } else {
+                        finished_verb(&change.action, kind)
+                    },
                     elapsed,
                     id,
                 });
@@ -212,9 +223,16 @@ async fn run_step(
     let schema = registry
         .get(&change.addr.resource_type)
         .ok_or_else(|| format!("`{}` is not in the catalogue", change.addr.resource_type))?;
+    let kept = schema.api.collection.keeps_replaced()
+        && kind == StepKind::Remove
+        && change.action == Action::Replace;
     hooks.event(&ApplyEvent::Started {
         addr: change.addr.clone(),
-        verb: started_verb(&change.action, kind),
+        verb: if kept {
+            "Keeping the previous object"
+        } else {
+            started_verb(&change.action, kind)
+        },
     });
     if schema.api.collection.keeps_replaced() {
         return run_immutable_step(change, kind, schema, cloud, hooks).await;

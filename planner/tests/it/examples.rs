@@ -48,7 +48,28 @@ fn every_example_folder_is_checked() {
         })
         .collect();
     found.sort();
-    assert_eq!(found, ["attach-everything", "quickstart", "reattach"]);
+    assert_eq!(
+        found,
+        [
+            "attach-everything",
+            "quickstart",
+            "reattach",
+            "training-run"
+        ]
+    );
+}
+
+#[test]
+fn training_run_is_valid() {
+    assert_eq!(
+        evaluated_addresses("training-run"),
+        [
+            "azureml_compute_cluster.cpu",
+            "azureml_environment.python",
+            "azureml_run.train",
+            "azureml_workspace.main"
+        ]
+    );
 }
 
 #[test]

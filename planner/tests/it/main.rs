@@ -6,6 +6,7 @@ mod examples;
 mod flags;
 mod plan_snapshots;
 mod render;
+mod runs;
 mod scenarios;
 mod served;
 
