@@ -188,6 +188,19 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
     server::start(config).await
 }
 
+/// The embedded endpoint (DESIGN §6): the emulator `amlplan` and the provider start inside their
+/// own process on `data_dir` (`<configuration>/.azureml`), over plain HTTP on 127.0.0.1, with a
+/// random bearer token only this process knows. Returns the running emulator and that token.
+pub async fn start_embedded(data_dir: &Path) -> Result<(RunningEmulator, String), EmulatorError> {
+    use rand::Rng as _;
+    let bytes: [u8; 24] = rand::rng().random();
+    let token: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    let mut config = EmulatorConfig::new(data_dir);
+    config.tls = false;
+    config.token = Some(token.clone());
+    Ok((start(config).await?, token))
+}
+
 /// The database file of a data folder.
 pub fn database_path(data_dir: &Path) -> PathBuf {
     data_dir.join("emulator.db")

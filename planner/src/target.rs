@@ -66,11 +66,7 @@ impl Target {
 
 async fn embedded(dir: &Path, settings: &ProviderSettings) -> Result<Target, TargetError> {
     let data_dir = dir.join(".azureml");
-    let token = one_off_token();
-    let mut config = emulator::EmulatorConfig::new(&data_dir);
-    config.tls = false;
-    config.token = Some(token.clone());
-    let running = emulator::start(config)
+    let (running, token) = emulator::start_embedded(&data_dir)
         .await
         .map_err(|source| TargetError::Embedded {
             path: data_dir.clone(),
@@ -144,13 +140,6 @@ fn remote(dir: &Path, endpoint: &str, settings: &ProviderSettings) -> Result<Tar
         description,
         embedded: None,
     })
-}
-
-/// A random bearer token for the embedded emulator: only this process knows it.
-fn one_off_token() -> String {
-    use rand::Rng as _;
-    let bytes: [u8; 24] = rand::rng().random();
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 fn absolute(path: &Path) -> PathBuf {

@@ -124,11 +124,7 @@ async fn embedded(settings: ProviderSettings, working_dir: &Path) -> Result<Targ
         path: data_dir.clone(),
         source,
     })?;
-    let token = one_off_token();
-    let mut config = emulator::EmulatorConfig::new(&data_dir);
-    config.tls = false;
-    config.token = Some(token.clone());
-    let running = emulator::start(config)
+    let (running, token) = emulator::start_embedded(&data_dir)
         .await
         .map_err(|source| TargetError::Embedded {
             path: data_dir.clone(),
@@ -205,13 +201,6 @@ fn remote(
         client,
         embedded: None,
     })
-}
-
-/// A random bearer token for the embedded emulator: only this process knows it.
-fn one_off_token() -> String {
-    use rand::Rng as _;
-    let bytes: [u8; 24] = rand::rng().random();
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// Fails early, at configure time, on a CA file the client could not use.
