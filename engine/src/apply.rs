@@ -380,7 +380,10 @@ async fn run_immutable_step(
                 .to_owned();
             hooks.event(&ApplyEvent::Progress {
                 addr: change.addr.clone(),
-                message: format!("submitted as `{}`", submitted.get_str("name").unwrap_or(&id)),
+                message: format!(
+                    "submitted as `{}`",
+                    submitted.get_str("name").unwrap_or(&id)
+                ),
             });
             if desired.get("wait_for_completion") == &Value::Bool(false) {
                 return Ok(Some(id));

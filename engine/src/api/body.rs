@@ -441,7 +441,9 @@ mod tests {
         object.set("name", "train-1".into());
         object.set("snapshot_hash", "abc".into());
         assert_eq!(
-            resource_id(run, &object, None).expect("addressable").as_str(),
+            resource_id(run, &object, None)
+                .expect("addressable")
+                .as_str(),
             format!("{WORKSPACE}/jobs/train-1")
         );
         let body = to_arm(run, &object);

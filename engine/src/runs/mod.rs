@@ -193,24 +193,21 @@ fn fill_run(
     }
     let hash = match values.get("source_dir") {
         Value::Null => Value::Null,
-        Value::String(dir) => match Snapshot::scan(&base_dir.join(dir))
-            .and_then(|snapshot| snapshot.content_hash())
-        {
-            Ok(hash) => Value::String(hash),
-            Err(error) => {
-                diags.push(
-                    Diagnostic::error(
-                        "Source folder cannot be snapshotted",
-                        format!(
-                            "`{addr}`: {}",
-                            crate::apply::error_chain(&error)
-                        ),
-                    )
-                    .at_attr(addr, AttrPath::attr("source_dir")),
-                );
-                Value::Unknown
+        Value::String(dir) => {
+            match Snapshot::scan(&base_dir.join(dir)).and_then(|snapshot| snapshot.content_hash()) {
+                Ok(hash) => Value::String(hash),
+                Err(error) => {
+                    diags.push(
+                        Diagnostic::error(
+                            "Source folder cannot be snapshotted",
+                            format!("`{addr}`: {}", crate::apply::error_chain(&error)),
+                        )
+                        .at_attr(addr, AttrPath::attr("source_dir")),
+                    );
+                    Value::Unknown
+                }
             }
-        },
+        }
         _ => Value::Unknown,
     };
     values.set("snapshot_hash", hash);
@@ -229,7 +226,9 @@ fn script_command(script: &Value, arguments: &Value) -> Value {
             for item in items {
                 match item {
                     Value::String(text) => words.push(shell_quote(text)),
-                    Value::Number(number) => words.push(Value::Number(*number).to_json().to_string()),
+                    Value::Number(number) => {
+                        words.push(Value::Number(*number).to_json().to_string())
+                    }
                     Value::Bool(flag) => words.push(flag.to_string()),
                     _ => return Value::Unknown,
                 }

@@ -85,7 +85,9 @@ pub async fn submit_run(
     if let Some(dir) = desired.get_str("source_dir") {
         let root = base_dir.join(dir);
         let snapshot = Snapshot::scan(&root).map_err(|error| error_chain(&error))?;
-        let hash = snapshot.content_hash().map_err(|error| error_chain(&error))?;
+        let hash = snapshot
+            .content_hash()
+            .map_err(|error| error_chain(&error))?;
         if let Some(planned) = desired.get_str("snapshot_hash")
             && planned != hash
         {
@@ -132,7 +134,10 @@ pub async fn submit_run(
                 set("mlflow.source.git.repoURL", repository);
                 set("azureml.git.repository_uri", repository);
             }
-            set("azureml.git.dirty", if git.dirty { "True" } else { "False" });
+            set(
+                "azureml.git.dirty",
+                if git.dirty { "True" } else { "False" },
+            );
         }
     }
     if let Value::Map(inputs) = desired.get("inputs") {
@@ -143,7 +148,10 @@ pub async fn submit_run(
                     Value::String(text) => text.clone(),
                     other => other.to_json().to_string(),
                 };
-                (name.clone(), json!({"jobInputType": "literal", "value": text}))
+                (
+                    name.clone(),
+                    json!({"jobInputType": "literal", "value": text}),
+                )
             })
             .collect();
         properties.insert("inputs".to_owned(), Json::Object(inputs));
@@ -157,7 +165,11 @@ pub async fn submit_run(
         .await
         .map_err(|error| fail(&error, "failed to submit the job"))?;
     let submitted = answer.json();
-    Ok(keep_client_side(schema, from_arm(schema, &submitted), desired))
+    Ok(keep_client_side(
+        schema,
+        from_arm(schema, &submitted),
+        desired,
+    ))
 }
 
 /// The read object plus the configured values the service does not return.
@@ -243,7 +255,10 @@ pub async fn upload_code(
     let sas_uri = reference["credential"]["sasUri"]
         .as_str()
         .ok_or("`startPendingUpload` answered without `credential.sasUri`")?;
-    let sas = sas_uri.split_once('?').map(|(_, query)| query).unwrap_or("");
+    let sas = sas_uri
+        .split_once('?')
+        .map(|(_, query)| query)
+        .unwrap_or("");
     let storage = BlobFolder::new(&blob_uri, sas)?;
     let known = storage.contents_by_sha256(cloud).await?;
     for file in &snapshot.files {
@@ -260,8 +275,9 @@ pub async fn upload_code(
                 cloud.data_call("PUT", &target, headers, None).await
             }
             None => {
-                let bytes = std::fs::read(&file.path)
-                    .map_err(|error| format!("failed to read `{}`: {error}", file.path.display()))?;
+                let bytes = std::fs::read(&file.path).map_err(|error| {
+                    format!("failed to read `{}`: {error}", file.path.display())
+                })?;
                 let mut headers = headers_common;
                 headers.push(("x-ms-meta-sha256".to_owned(), file.sha256.clone()));
                 summary.uploaded += 1;
@@ -340,7 +356,11 @@ impl BlobFolder {
             .map_err(|_| format!("`blobUri` `{blob_uri}` is not a URL"))?;
         let segments: Vec<&str> = url.path().trim_start_matches('/').split('/').collect();
         // The emulator serves `/_blob/{account}/{container}/...`; Azure `/{container}/...`.
-        let depth = if segments.first() == Some(&"_blob") { 3 } else { 1 };
+        let depth = if segments.first() == Some(&"_blob") {
+            3
+        } else {
+            1
+        };
         if segments.len() < depth {
             return Err(format!("`blobUri` `{blob_uri}` names no container"));
         }
@@ -390,7 +410,9 @@ impl BlobFolder {
             );
             if !marker.is_empty() {
                 url.push_str("&marker=");
-                url.push_str(&url::form_urlencoded::byte_serialize(marker.as_bytes()).collect::<String>());
+                url.push_str(
+                    &url::form_urlencoded::byte_serialize(marker.as_bytes()).collect::<String>(),
+                );
             }
             if !self.sas.is_empty() {
                 url.push('&');
@@ -407,7 +429,10 @@ impl BlobFolder {
                 .map_err(|error| fail(&error, "failed to list the workspace's blobs"))?;
             if !(200..300).contains(&answer.status) {
                 // Listing is an optimisation: without it every file is sent.
-                tracing::warn!(status = answer.status, "blob listing refused; uploading every file");
+                tracing::warn!(
+                    status = answer.status,
+                    "blob listing refused; uploading every file"
+                );
                 return Ok(known);
             }
             let text = String::from_utf8_lossy(&answer.body).into_owned();
@@ -516,7 +541,12 @@ pub async fn wait_for_run(
                 // The process's last words may land after the status.
                 let offset_text = offset.to_string();
                 if let Ok(answer) = cloud
-                    .arm_call("GET", &format!("{id}/_emulator/logs"), &[("offset", &offset_text)], None)
+                    .arm_call(
+                        "GET",
+                        &format!("{id}/_emulator/logs"),
+                        &[("offset", &offset_text)],
+                        None,
+                    )
                     .await
                 {
                     let text = String::from_utf8_lossy(&answer.body).into_owned();
@@ -567,7 +597,8 @@ pub fn run_timeout(values: &ObjectValue) -> Result<Duration, String> {
         return humantime::parse_duration(&iso.to_ascii_lowercase())
             .map_err(|_| format!("`timeout` = `{text}` is not a duration"));
     }
-    humantime::parse_duration(text).map_err(|_| format!("`timeout` = `{text}` is not a duration (e.g. `30m`)"))
+    humantime::parse_duration(text)
+        .map_err(|_| format!("`timeout` = `{text}` is not a duration (e.g. `30m`)"))
 }
 
 #[cfg(test)]
@@ -576,7 +607,10 @@ mod tests {
 
     #[test]
     fn job_names_are_safe_and_carry_the_hash() {
-        assert_eq!(job_name("My Exp", "abcd1234", 0x1f), "my-exp-abcd1234-0000001f");
+        assert_eq!(
+            job_name("My Exp", "abcd1234", 0x1f),
+            "my-exp-abcd1234-0000001f"
+        );
     }
 
     #[test]
@@ -586,7 +620,10 @@ mod tests {
             "sig=abc",
         )
         .expect("folder");
-        assert_eq!(folder.container, "http://127.0.0.1:1/_blob/acct/azureml-blobstore-x");
+        assert_eq!(
+            folder.container,
+            "http://127.0.0.1:1/_blob/acct/azureml-blobstore-x"
+        );
         assert_eq!(
             folder.blob_url("src/a b.py"),
             "http://127.0.0.1:1/_blob/acct/azureml-blobstore-x/LocalUpload/u1/src/a%20b.py?sig=abc"

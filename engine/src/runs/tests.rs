@@ -87,13 +87,22 @@ fn run_commands_and_environment_definitions_are_checked() {
     let addr = ResourceAddr::managed("azureml_environment", "e");
     for (pairs, expected) in [
         (vec![], Some("Environment without a definition")),
-        (vec![("conda_file", "x")], Some("Conda file without an image")),
         (
-            vec![("image", DEFAULT_CPU_IMAGE), ("python_path", "/usr/bin/python3")],
+            vec![("conda_file", "x")],
+            Some("Conda file without an image"),
+        ),
+        (
+            vec![
+                ("image", DEFAULT_CPU_IMAGE),
+                ("python_path", "/usr/bin/python3"),
+            ],
             Some("Conflicting environment definitions"),
         ),
         (vec![("python_path", "/usr/bin/python3")], None),
-        (vec![("image", DEFAULT_GPU_IMAGE), ("conda_file", "x")], None),
+        (
+            vec![("image", DEFAULT_GPU_IMAGE), ("conda_file", "x")],
+            None,
+        ),
     ] {
         let mut values = ObjectValue::default();
         for (name, value) in pairs {
@@ -124,13 +133,25 @@ fn a_changed_snapshot_plans_one_new_run_and_keeps_the_old_one() {
     let prior = applied(&after, "train-1", "Completed");
 
     // Unchanged: nothing to do.
-    let again = plan_resource(schema, &addr, Some(&prior), &desired, &ResourceOptions::default());
+    let again = plan_resource(
+        schema,
+        &addr,
+        Some(&prior),
+        &desired,
+        &ResourceOptions::default(),
+    );
     assert_eq!(again.action, Action::NoOp);
 
     // One changed file: a new run, created before the old one is forgotten, caused by the hash.
     std::fs::write(dir.path().join("train.py"), "print(2)\n").expect("write");
     let changed = filled(&registry, "azureml_run", run_values(dir.path()));
-    let replace = plan_resource(schema, &addr, Some(&prior), &changed, &ResourceOptions::default());
+    let replace = plan_resource(
+        schema,
+        &addr,
+        Some(&prior),
+        &changed,
+        &ResourceOptions::default(),
+    );
     assert_eq!(replace.action, Action::Replace);
     assert!(replace.create_before_destroy);
     assert_eq!(replace.reason, Some(ChangeReason::NewObjectKeepsOld));
@@ -192,7 +213,10 @@ fn a_failed_run_is_not_resubmitted_unless_its_inputs_change_or_replace_is_asked(
         Value::Map([("team".to_owned(), Value::from("ml"))].into()),
     );
     tagged.set("wait_for_completion", false.into());
-    assert_eq!(plan(&tagged, false).action, Action::Update(UpdateKind::put()));
+    assert_eq!(
+        plan(&tagged, false).action,
+        Action::Update(UpdateKind::put())
+    );
 }
 
 #[test]
@@ -219,21 +243,42 @@ fn a_changed_environment_is_a_new_version_and_the_old_one_is_kept() {
     for computed in ["environment_type", "is_archived", "provisioning_state"] {
         prior.set(computed, Value::Null);
     }
-    let same = plan_resource(schema, &addr, Some(&prior), &desired, &ResourceOptions::default());
+    let same = plan_resource(
+        schema,
+        &addr,
+        Some(&prior),
+        &desired,
+        &ResourceOptions::default(),
+    );
     assert_eq!(same.action, Action::NoOp);
 
     let mut described = desired.clone();
     described.set("description", "docs".into());
-    let update = plan_resource(schema, &addr, Some(&prior), &described, &ResourceOptions::default());
+    let update = plan_resource(
+        schema,
+        &addr,
+        Some(&prior),
+        &described,
+        &ResourceOptions::default(),
+    );
     assert_eq!(update.action, Action::Update(UpdateKind::put()));
 
     let changed = definition(DEFAULT_GPU_IMAGE);
-    let new_version = plan_resource(schema, &addr, Some(&prior), &changed, &ResourceOptions::default());
+    let new_version = plan_resource(
+        schema,
+        &addr,
+        Some(&prior),
+        &changed,
+        &ResourceOptions::default(),
+    );
     assert_eq!(new_version.action, Action::Replace);
     assert!(new_version.create_before_destroy);
     assert_eq!(new_version.reason, Some(ChangeReason::NewObjectKeepsOld));
     assert_ne!(
-        new_version.after.as_ref().and_then(|after| after.get_str("version")),
+        new_version
+            .after
+            .as_ref()
+            .and_then(|after| after.get_str("version")),
         Some(version.as_str())
     );
     assert!(

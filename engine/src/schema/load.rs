@@ -158,8 +158,7 @@ pub fn check_schema(schema: &ResourceSchema) -> Result<(), String> {
             .attribute(name)
             .ok_or_else(|| format!("api.{role} `{name}` is not an attribute"))?;
         // A job's name is generated when it is submitted (a run is never named twice).
-        let generated =
-            role == "name_attribute" && api.collection == Collection::Jobs;
+        let generated = role == "name_attribute" && api.collection == Collection::Jobs;
         if generated {
             if attribute.presence != Presence::Computed {
                 return Err(format!(
@@ -277,7 +276,8 @@ pub fn check_schema(schema: &ResourceSchema) -> Result<(), String> {
         let located_elsewhere = in_url || attribute.update == UpdateMode::Action;
         // A job's body is built by `engine::runs`: its client-side settings (source folder,
         // script, inputs, waiting) have no arm path of their own.
-        let client_side = api.collection == Collection::Jobs && attribute.presence.is_configurable();
+        let client_side =
+            api.collection == Collection::Jobs && attribute.presence.is_configurable();
         match (&attribute.arm, located_elsewhere) {
             (None, false) if client_side => {}
             (None, false) => return Err(format!("attribute `{name}` needs an arm path")),
@@ -790,7 +790,10 @@ description = "Workspace."
 
     fn in_collection(collection: &str) -> String {
         HEADER
-            .replace("collection = \"computes\"", &format!("collection = \"{collection}\""))
+            .replace(
+                "collection = \"computes\"",
+                &format!("collection = \"{collection}\""),
+            )
             .replace("compute_type = \"AmlCompute\"\n", "")
     }
 
@@ -831,7 +834,10 @@ description = "Workspace."
             "{HEADER}[attributes.x]\ntype = \"string\"\npresence = \"computed\"\narm = 'properties.properties.\"a.b\"'\ndescription = \"X.\"\n"
         );
         let schema = parse_schema("test.toml", &text).expect("valid");
-        let arm = schema.attribute("x").and_then(|x| x.arm.clone()).expect("arm");
+        let arm = schema
+            .attribute("x")
+            .and_then(|x| x.arm.clone())
+            .expect("arm");
         assert_eq!(arm.segments(), ["properties", "properties", "a.b"]);
         let empty = text.replace("\"a.b\"", "\"\"");
         assert_rejected(&empty, "empty segment");
