@@ -6,7 +6,7 @@
 //! | GET list | 200 `{value, nextLink}` (20 per page, `$skip`) |
 //! | GET | 200, secrets stripped |
 //! | PUT | 201 created / 200 updated, + `Azure-AsyncOperation`, `Location`, `Retry-After`; `Creating`/`Updating` until the provisioning delay passes |
-//! | PATCH | `properties.properties.scaleSettings` only (the schema's `patch` attributes); 200 + polling headers |
+//! | PATCH | `properties.properties.scaleSettings` only (the schema's `patch` attributes); 200 + polling headers. The api-version 2020-08-01 shape `properties.scaleSettings` (what `azure-mgmt-machinelearningservices` 1.0.1 sends) is read as the current one |
 //! | DELETE | `underlyingResourceAction=Delete\|Detach` required (400 without); 202 + polling headers; 204 when absent. `Detach` keeps the resource; `Delete` on an attached compute is refused (400: use `Detach`); `Detach` on a kind Azure ML creates is refused (400: use `Delete`); `Delete` of an AKS compute Azure ML created deletes its cluster too |
 //! | POST start/stop/restart | kinds with an `action` attribute (compute instances); 202 + polling headers; `Starting`→`Running`, `Stopping`→`Stopped`, `Restarting`→`Running` |
 //! | POST listKeys | 200 `{computeType, …secret parts}` (AKS adds kubeconfigs) |
@@ -560,6 +560,7 @@ fn patch(
     name: &str,
     request: Json,
 ) -> Result<Reply, ArmError> {
+    let request = current_update_shape(request);
     let mut record = existing(tx, ctx, workspace, name)?;
     if record.is_deleting(ctx.now) {
         return Err(ArmError::conflict(format!(
@@ -637,6 +638,20 @@ fn patch(
         ctx.now + ctx.delay_ms,
     )?;
     Ok(Reply::json(StatusCode::OK, render(ctx, &record)).with_headers(headers))
+}
+
+/// A cluster update body in the current shape. Up to api-version 2020-08-01 `ClusterUpdateParameters`
+/// held `properties.scaleSettings`; later versions nest it one level deeper
+/// (`properties.properties.scaleSettings`). The old key means nothing in the current shape, so a
+/// body with it (and without `properties.properties`) is moved, whatever api-version it names.
+fn current_update_shape(mut request: Json) -> Json {
+    if let Some(properties) = request.get_mut("properties").and_then(Json::as_object_mut)
+        && !properties.contains_key("properties")
+        && let Some(scale) = properties.remove("scaleSettings")
+    {
+        properties.insert("properties".to_owned(), json!({ "scaleSettings": scale }));
+    }
+    request
 }
 
 fn collect_leaves(json: &Json, prefix: String, leaves: &mut Vec<String>) {
@@ -971,4 +986,26 @@ pub(crate) fn render_key(tx: &Connection, ctx: &Ctx, key: &str) -> Result<Option
             }
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_2020_08_01_cluster_update_shape_is_moved_to_the_current_one() {
+        let scale = json!({ "maxNodeCount": 4, "minNodeCount": 1 });
+        assert_eq!(
+            current_update_shape(json!({ "properties": { "scaleSettings": scale } })),
+            json!({ "properties": { "properties": { "scaleSettings": scale } } })
+        );
+        let current = json!({ "properties": { "properties": { "scaleSettings": scale } } });
+        assert_eq!(current_update_shape(current.clone()), current);
+        let both = json!({ "properties": { "properties": {}, "scaleSettings": scale } });
+        assert_eq!(current_update_shape(both.clone()), both);
+        assert_eq!(
+            current_update_shape(json!({ "tags": {} })),
+            json!({ "tags": {} })
+        );
+    }
 }

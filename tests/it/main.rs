@@ -2,4 +2,5 @@
 
 mod client;
 mod conformance;
+mod python_sdk;
 mod terraform_e2e;
