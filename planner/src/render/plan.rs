@@ -108,6 +108,7 @@ impl PlanCounts {
                 Action::Update(_) => counts.change += 1,
                 Action::Delete => counts.destroy += 1,
                 Action::Detach => counts.detach += 1,
+                Action::Replace if keeps_old(change) => counts.add += 1,
                 Action::Replace => {
                     counts.add += 1;
                     counts.destroy += 1;
@@ -276,6 +277,12 @@ fn sorted(changes: &[ResourceChange]) -> Vec<&ResourceChange> {
     sorted
 }
 
+/// True for the replacement of an immutable object (an environment version, a run): a new one
+/// is created and the old one stays, so nothing is destroyed.
+fn keeps_old(change: &ResourceChange) -> bool {
+    change.reason == Some(engine::plan::ChangeReason::NewObjectKeepsOld)
+}
+
 /// The symbol of a planned action, right-aligned in three columns.
 fn action_symbol(change: &ResourceChange) -> &'static str {
     match change.action {
@@ -283,6 +290,7 @@ fn action_symbol(change: &ResourceChange) -> &'static str {
         Action::Create | Action::Attach => "  +",
         Action::Update(_) => "  ~",
         Action::Delete | Action::Detach => "  -",
+        Action::Replace if keeps_old(change) => "  +",
         Action::Replace if change.create_before_destroy => "+/-",
         Action::Replace | Action::Reattach => "-/+",
         Action::Read => " <=",
@@ -298,13 +306,17 @@ fn write_legend(out: &mut String, changes: &[&ResourceChange]) -> fmt::Result {
             Action::Update(_) => (2, "  ~ update in-place"),
             Action::Delete => (3, "  - destroy"),
             Action::Detach => (4, "  - detach (the resource is kept)"),
+            Action::Replace if keeps_old(change) => (
+                6,
+                "  + create a new version or run (the previous one is kept)",
+            ),
             Action::Replace if change.create_before_destroy => {
-                (6, "+/- create replacement and then destroy")
+                (7, "+/- create replacement and then destroy")
             }
             Action::Replace => (5, "-/+ destroy and then create replacement"),
-            Action::Reattach => (7, "-/+ detach (resource kept), then attach again"),
-            Action::Read => (8, " <= read (data resources)"),
-            Action::NoOp => (9, ""),
+            Action::Reattach => (8, "-/+ detach (resource kept), then attach again"),
+            Action::Read => (9, " <= read (data resources)"),
+            Action::NoOp => (10, ""),
         })
         .filter(|(_, line)| !line.is_empty())
         .collect();
@@ -372,6 +384,12 @@ fn header_lines(change: &ResourceChange, context: Context, all: &[ResourceChange
         Action::Update(kind) => format!("{addr} will be {}", update_phrase(kind)),
         Action::Delete => format!("{addr} will be destroyed"),
         Action::Detach => format!("{addr} will be detached (resource kept)"),
+        Action::Replace if keeps_old(change) && addr.resource_type == "azureml_run" => {
+            format!("{addr} will be submitted as a new run (the previous run is kept)")
+        }
+        Action::Replace if keeps_old(change) => {
+            format!("{addr} will be created as a new version (the previous version is kept)")
+        }
         Action::Replace => format!("{addr} must be replaced"),
         Action::Reattach => format!("{addr} must be detached and attached again"),
         Action::Read => format!("{addr} will be read during apply"),
@@ -456,6 +474,10 @@ fn write_change(
         replace_paths: &change.replace_paths,
         forces_note: if change.action == Action::Reattach {
             " # forces detach and attach"
+        } else if keeps_old(change) && change.addr.resource_type == "azureml_run" {
+            " # forces a new run"
+        } else if keeps_old(change) {
+            " # forces a new version"
         } else {
             " # forces replacement"
         },

@@ -149,14 +149,20 @@ fn training_run_completes_with_its_log_then_plans_empty_and_ignores_ignored_file
     work.write("src/helper.py", "VALUE = 1\n");
     let plan = work.expect(&["plan", "--detailed-exitcode"], 2);
     assert!(
-        plan.contains("# azureml_run.train must be replaced"),
+        plan.contains(
+            "# azureml_run.train will be submitted as a new run (the previous run is kept)"
+        ),
         "{plan}"
     );
     assert!(
         plan.contains("`snapshot_hash` changed: a new run is submitted"),
         "{plan}"
     );
-    assert!(plan.contains("# forces replacement"), "{plan}");
+    assert!(plan.contains("# forces a new run"), "{plan}");
+    assert!(
+        plan.contains("Plan: 1 to add, 0 to change, 0 to destroy."),
+        "{plan}"
+    );
     assert!(!plan.contains("azureml_environment.python will"), "{plan}");
     assert!(!plan.contains("azureml_compute_cluster.cpu will"), "{plan}");
 }
