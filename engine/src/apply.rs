@@ -344,7 +344,7 @@ async fn run_immutable_step(
                 return Ok(id);
             }
             if !is_run && let Some(id) = &id {
-                archive(cloud, id).await?;
+                crate::runs::archive(cloud, id).await?;
             }
             hooks.record(change, None)?;
             Ok(id)
@@ -423,26 +423,7 @@ async fn run_immutable_step(
                 .ok_or("the prior object has no `id`")?
                 .to_owned();
             let object = if is_run {
-                if before.get("tags") != desired.get("tags") {
-                    let mut body = cloud
-                        .arm_call("GET", &id, &[], None)
-                        .await
-                        .map_err(|error| error_chain(&error))?
-                        .json();
-                    body["properties"]["tags"] = desired.get("tags").to_json();
-                    cloud
-                        .arm_call("PUT", &id, &[], Some(&body))
-                        .await
-                        .map_err(|error| error_chain(&error))?;
-                }
-                // The client-side settings are recorded as configured; the rest as it was.
-                let mut object = before.clone();
-                for (name, attribute) in &schema.attributes {
-                    if attribute.presence.is_configurable() {
-                        object.set(name, desired.get(name).clone());
-                    }
-                }
-                object
+                crate::runs::update_run(cloud, schema, before, &desired).await?
             } else {
                 let updated = cloud
                     .create_or_update(schema, &desired)
@@ -454,26 +435,6 @@ async fn run_immutable_step(
             Ok(Some(id))
         }
     }
-}
-
-/// Archives the asset version at `id` (a re-PUT of what the service holds, with
-/// `isArchived: true`: versions are never deleted). Already gone is success.
-async fn archive(cloud: &dyn CloudApi, id: &str) -> Result<(), String> {
-    let mut body = match cloud.arm_call("GET", id, &[], None).await {
-        Ok(answer) => answer.json(),
-        Err(crate::api::ApiError::NotFound { .. }) => return Ok(()),
-        Err(error) => return Err(error_chain(&error)),
-    };
-    let Some(properties) = body.get_mut("properties").and_then(|p| p.as_object_mut()) else {
-        return Err(format!("`{id}` has no `properties` to archive"));
-    };
-    properties.insert("isArchived".to_owned(), serde_json::Value::Bool(true));
-    let request = serde_json::json!({"properties": body["properties"].clone()});
-    cloud
-        .arm_call("PUT", id, &[], Some(&request))
-        .await
-        .map_err(|error| format!("failed to archive `{id}`: {}", error_chain(&error)))?;
-    Ok(())
 }
 
 /// The object to send: the planned `after` (defaults and kept values included), with every

@@ -6,6 +6,8 @@
 //! |---|---|---|
 //! | workspaces | `/subscriptions/S/resourceGroups/G/providers/Microsoft.MachineLearningServices/workspaces/N` | name `N`, `resource_group_name` `G` |
 //! | computes | `<workspace id>/computes/N` | name `N`, `workspace_id` `<workspace id>` |
+//! | jobs (runs) | `<workspace id>/jobs/N` | name `N`, `workspace_id` `<workspace id>` (the run's client-side settings are null until the configuration sets them: an in-place update that records them) |
+//! | environments | `<workspace id>/environments/N/versions/V` | name `N`, `version` `V`, `workspace_id` `<workspace id>` |
 
 use engine::schema::{Collection, ResourceSchema};
 use engine::value::ObjectValue;
@@ -20,12 +22,6 @@ pub enum ImportError {
         id: String,
         /// What it should look like.
         expected: String,
-    },
-    /// The type cannot be imported by id (yet).
-    #[error("`{type_name}` cannot be imported by id")]
-    Unsupported {
-        /// The type.
-        type_name: String,
     },
 }
 
@@ -46,8 +42,9 @@ pub fn skeleton(schema: &ResourceSchema, id: &str) -> Result<ObjectValue, Import
     {
         return Err(not_an_id());
     }
+    let mut version = None;
     let (parent, name) = match collection {
-        Collection::Workspaces | Collection::Computes => {
+        Collection::Workspaces | Collection::Computes | Collection::Jobs => {
             let [.., kind, name] = segments.as_slice() else {
                 return Err(not_an_id());
             };
@@ -61,13 +58,22 @@ pub fn skeleton(schema: &ResourceSchema, id: &str) -> Result<ObjectValue, Import
             };
             (parent, (*name).to_owned())
         }
-        Collection::Environments | Collection::Jobs => {
-            return Err(ImportError::Unsupported {
-                type_name: schema.type_name.clone(),
-            });
+        Collection::Environments => {
+            let [.., kind, name, versions, number] = segments.as_slice() else {
+                return Err(not_an_id());
+            };
+            if !kind.eq_ignore_ascii_case(collection.segment())
+                || !versions.eq_ignore_ascii_case("versions")
+                || name.is_empty()
+                || number.is_empty()
+            {
+                return Err(not_an_id());
+            }
+            version = Some((*number).to_owned());
+            (segments[..segments.len() - 4].join("/"), (*name).to_owned())
         }
     };
-    if collection == Collection::Computes
+    if collection != Collection::Workspaces
         && !segments
             .iter()
             .any(|segment| segment.eq_ignore_ascii_case("workspaces"))
@@ -77,6 +83,9 @@ pub fn skeleton(schema: &ResourceSchema, id: &str) -> Result<ObjectValue, Import
     let mut skeleton = ObjectValue::with_id(id);
     skeleton.set(&schema.api.name_attribute, name.into());
     skeleton.set(&schema.api.parent_attribute, parent.into());
+    if let Some(version) = version {
+        skeleton.set(engine::schema::VERSION_ATTRIBUTE, version.into());
+    }
     Ok(skeleton)
 }
 
@@ -85,6 +94,9 @@ fn expected(collection: Collection) -> String {
         Collection::Workspaces => {
             "a workspace (`/subscriptions/S/resourceGroups/G/providers/Microsoft.MachineLearningServices/workspaces/NAME`)"
                 .to_owned()
+        }
+        Collection::Environments => {
+            "an environment version (`<workspace id>/environments/NAME/versions/VERSION`)".to_owned()
         }
         other => format!("an object of a workspace's `{}` (`<workspace id>/{}/NAME`)", other.segment(), other.segment()),
     }
@@ -112,6 +124,24 @@ mod tests {
         assert_eq!(skeleton.get_str("id"), Some(id.as_str()));
         assert_eq!(skeleton.get_str("name"), Some("vm-attach"));
         assert_eq!(skeleton.get_str("workspace_id"), Some(WORKSPACE));
+    }
+
+    #[test]
+    fn run_and_environment_version_ids_give_name_version_and_workspace() {
+        let id = format!("{WORKSPACE}/jobs/train-abcd1234-0000001f");
+        let run = skeleton(&schema("azureml_run"), &id).expect("a job id");
+        assert_eq!(run.get_str("name"), Some("train-abcd1234-0000001f"));
+        assert_eq!(run.get_str("workspace_id"), Some(WORKSPACE));
+        let id = format!("{WORKSPACE}/environments/python-train/versions/3");
+        let environment = skeleton(&schema("azureml_environment"), &id).expect("a version id");
+        assert_eq!(environment.get_str("id"), Some(id.as_str()));
+        assert_eq!(environment.get_str("name"), Some("python-train"));
+        assert_eq!(environment.get_str("version"), Some("3"));
+        assert_eq!(environment.get_str("workspace_id"), Some(WORKSPACE));
+        let container = format!("{WORKSPACE}/environments/python-train");
+        let error = skeleton(&schema("azureml_environment"), &container).expect_err("no version");
+        assert!(error.to_string().contains("/versions/VERSION"), "{error}");
+        assert!(skeleton(&schema("azureml_run"), &format!("{WORKSPACE}/computes/c")).is_err());
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub mod logging;
 pub mod proto;
 pub mod refresh;
 pub mod resources;
+pub mod runs;
 pub mod serve;
 pub mod server;
 pub mod settings;

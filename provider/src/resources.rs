@@ -15,8 +15,10 @@
 //! it alone plans nothing, as Terraform's write-only contract says).
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use engine::addr::{AttrPath, ResourceAddr};
+use engine::diag::Diagnostics;
 use engine::api::{ApiError, ArmId, ArmObject, CloudApi, UnderlyingResourceAction};
 use engine::plan::{Action, ResourceChange, ResourceOptions, UpdateKind, WriteMethod};
 use engine::schema::{Attribute, Collection, Registry, ResourceSchema};
@@ -30,6 +32,8 @@ pub fn listing_of(schema: &ResourceSchema, id: &str) -> Option<(String, Collecti
     let collection = schema.api.collection;
     let parent = match collection {
         Collection::Workspaces => ArmId::resource_group_id(id.subscription(), id.resource_group()?),
+        // A version is listed with its container's versions.
+        collection if collection.is_versioned() => id.ancestor(2)?,
         _ => id.ancestor(1)?,
     };
     Some((parent.as_str().to_owned(), collection))
@@ -125,16 +129,24 @@ pub struct Planned {
     pub planned: ObjectValue,
     /// Paths whose change forces delete-then-create.
     pub requires_replace: Vec<AttrPath>,
+    /// Problems found while computing the plan-time values (`engine::runs`).
+    pub diagnostics: Diagnostics,
 }
 
-/// Plans one resource: `prior` as Terraform holds it, `config` with unknowns.
+/// Plans one resource: `prior` as Terraform holds it, `config` with unknowns. The values the
+/// client computes at plan time (a run's `snapshot_hash` and `command`, an environment's
+/// derived `version`) are filled in first by `engine::runs::fill_plan_time_values`, reading a
+/// run's `source_dir` relative to `base_dir` (Terraform's working folder), as amlplan does.
 pub fn plan(
     schema: &ResourceSchema,
     prior: Option<&ObjectValue>,
     config: &ObjectValue,
     write_only_allowed: bool,
+    base_dir: &Path,
 ) -> Planned {
+    let addr = ResourceAddr::managed(&schema.type_name, "this");
     let mut desired = config.clone();
+    let diagnostics = engine::runs::fill_plan_time_values(schema, &addr, &mut desired, base_dir);
     if write_only_allowed && let Some(prior) = prior {
         // Terraform >= 1.11 stores no write-only value: nothing to compare with.
         for (name, attribute) in &schema.attributes {
@@ -143,7 +155,6 @@ pub fn plan(
             }
         }
     }
-    let addr = ResourceAddr::managed(&schema.type_name, "this");
     let change =
         engine::plan::plan_resource(schema, &addr, prior, &desired, &ResourceOptions::default());
     let planned = match (&change.action, prior) {
@@ -159,6 +170,7 @@ pub fn plan(
         change,
         planned,
         requires_replace,
+        diagnostics,
     }
 }
 
@@ -248,9 +260,10 @@ pub fn update_kind(
     schema: &ResourceSchema,
     prior: &ObjectValue,
     config: &ObjectValue,
+    base_dir: &Path,
 ) -> UpdateKind {
     // Write-only values are not compared (see the module doc); the rest decides.
-    let planned = plan(schema, Some(prior), config, true);
+    let planned = plan(schema, Some(prior), config, true, base_dir);
     match planned.change.action {
         Action::Update(kind) => kind,
         // Terraform asks for an update only when the planned object differs from the prior
@@ -322,7 +335,7 @@ mod tests {
     fn create_then_noop_then_patch_update() {
         let registry = registry();
         let schema = registry.get("azureml_compute_cluster").expect("cluster");
-        let create = plan(schema, None, &cluster_config(4), false);
+        let create = plan(schema, None, &cluster_config(4), false, Path::new("."));
         assert_eq!(create.change.action, Action::Create);
         assert_eq!(create.planned.get("id"), &Value::Unknown);
         assert!(create.requires_replace.is_empty());
@@ -337,14 +350,14 @@ mod tests {
             Some(format!("{WS}/computes/cpu").as_str())
         );
 
-        let same = plan(schema, Some(&state), &cluster_config(4), false);
+        let same = plan(schema, Some(&state), &cluster_config(4), false, Path::new("."));
         assert_eq!(same.change.action, Action::NoOp);
         assert_eq!(same.planned, state, "a no-op plans the prior object");
-        let scaled = plan(schema, Some(&state), &cluster_config(8), false);
+        let scaled = plan(schema, Some(&state), &cluster_config(8), false, Path::new("."));
         assert_eq!(scaled.change.action, Action::Update(UpdateKind::patch()));
         assert_eq!(scaled.planned.get_str("id"), state.get_str("id"));
         assert_eq!(
-            update_kind(schema, &state, &cluster_config(8)),
+            update_kind(schema, &state, &cluster_config(8), Path::new(".")),
             UpdateKind::patch()
         );
     }
@@ -369,7 +382,7 @@ mod tests {
                 ("ssh_private_key", "key".into()),
             ])
         };
-        let create = plan(schema, None, &config("a"), true);
+        let create = plan(schema, None, &config("a"), true, Path::new("."));
         assert_eq!(create.change.action, Action::Attach);
         let mut state = to_send(schema, &create.planned, &config("a"));
         state.set("id", format!("{WS}/computes/vm").into());
@@ -379,12 +392,12 @@ mod tests {
         let mut stored = state.clone();
         stored.set("ssh_private_key", Value::Null);
         assert_eq!(
-            plan(schema, Some(&stored), &config("a"), true)
+            plan(schema, Some(&stored), &config("a"), true, Path::new("."))
                 .change
                 .action,
             Action::NoOp
         );
-        let moved = plan(schema, Some(&state), &config("b"), false);
+        let moved = plan(schema, Some(&state), &config("b"), false, Path::new("."));
         assert_eq!(moved.change.action, Action::Reattach);
         assert_eq!(moved.requires_replace, vec![AttrPath::attr("resource_id")]);
     }

@@ -303,15 +303,23 @@ impl Provider for AzureMlProvider {
         let request = request.into_inner();
         self.note_capabilities(request.client_capabilities.as_ref());
         let mut response = proto::plan_resource_change::Response {
-            planned_private: request.prior_private.clone(),
+            planned_private: crate::runs::without_marker(&request.prior_private),
             ..Default::default()
         };
         match self.plan(&request) {
-            Ok((planned, requires_replace)) => {
+            Ok((planned, requires_replace, diagnostics, prior_is_null)) => {
+                let replacing = !requires_replace.is_empty()
+                    || (prior_is_null && crate::runs::is_marker(&request.prior_private));
+                if replacing && self.keeps_replaced(&request.type_name) {
+                    // Carried by Terraform to the removal half of this replacement (see
+                    // `crate::runs`): the old object is kept there.
+                    response.planned_private = crate::runs::REPLACING.to_vec();
+                }
                 response.planned_state = Some(planned);
                 response.requires_replace = requires_replace;
+                response.diagnostics = diagnostics;
             }
-            Err(diagnostic) => response.diagnostics.push(diagnostic),
+            Err(diagnostics) => response.diagnostics = diagnostics,
         }
         Ok(Response::new(response))
     }
@@ -322,7 +330,7 @@ impl Provider for AzureMlProvider {
     ) -> RpcResult<proto::apply_resource_change::Response> {
         let request = request.into_inner();
         let mut response = proto::apply_resource_change::Response {
-            private: request.planned_private.clone(),
+            private: crate::runs::without_marker(&request.planned_private),
             ..Default::default()
         };
         let (state, diagnostics) = self.apply(&request).await;
@@ -470,24 +478,52 @@ impl AzureMlProvider {
         self.encode(schema, read.as_ref())
     }
 
-    /// `PlanResourceChange`: the planned object and the paths that force a replacement.
+    /// `PlanResourceChange`: the planned object, the paths that force a replacement, warnings,
+    /// and whether there was no prior object; or the errors.
+    #[allow(clippy::type_complexity)]
     fn plan(
         &self,
         request: &proto::plan_resource_change::Request,
-    ) -> Result<(proto::DynamicValue, Vec<proto::AttributePath>), proto::Diagnostic> {
-        let schema = self.resource(&request.type_name)?;
-        let prior = Self::decode(schema, request.prior_state.as_ref(), "prior state")?;
+    ) -> Result<
+        (
+            proto::DynamicValue,
+            Vec<proto::AttributePath>,
+            Vec<proto::Diagnostic>,
+            bool,
+        ),
+        Vec<proto::Diagnostic>,
+    > {
+        let schema = self.resource(&request.type_name).map_err(|d| vec![d])?;
+        let prior = Self::decode(schema, request.prior_state.as_ref(), "prior state")
+            .map_err(|d| vec![d])?;
         let proposed = Self::decode(
             schema,
             request.proposed_new_state.as_ref(),
             "proposed state",
-        )?;
-        let config = Self::decode(schema, request.config.as_ref(), "configuration")?;
+        )
+        .map_err(|d| vec![d])?;
+        let config =
+            Self::decode(schema, request.config.as_ref(), "configuration").map_err(|d| vec![d])?;
         let (Some(_), Some(config)) = (proposed, config) else {
             // A destroy: Terraform plans it itself.
-            return Ok((self.encode(schema, None)?, Vec::new()));
+            return Ok((
+                self.encode(schema, None).map_err(|d| vec![d])?,
+                Vec::new(),
+                Vec::new(),
+                prior.is_none(),
+            ));
         };
-        let planned = resources::plan(schema, prior.as_ref(), &config, self.write_only());
+        let planned = resources::plan(
+            schema,
+            prior.as_ref(),
+            &config,
+            self.write_only(),
+            &self.working_dir,
+        );
+        let diagnostics = to_proto::diagnostics(&planned.diagnostics);
+        if planned.diagnostics.has_errors() {
+            return Err(diagnostics);
+        }
         tracing::debug!(
             "{}: {:?}",
             display_name(schema, Some(&config)),
@@ -499,9 +535,18 @@ impl AzureMlProvider {
             .map(to_proto::attribute_path)
             .collect();
         Ok((
-            self.encode(schema, Some(&planned.planned))?,
+            self.encode(schema, Some(&planned.planned))
+                .map_err(|d| vec![d])?,
             requires_replace,
+            diagnostics,
+            prior.is_none(),
         ))
+    }
+
+    fn keeps_replaced(&self, type_name: &str) -> bool {
+        self.registry
+            .get(type_name)
+            .is_some_and(|schema| schema.api.collection.keeps_replaced())
     }
 
     /// `ApplyResourceChange`: the new state (null after a removal, the prior state when an
@@ -529,6 +574,11 @@ impl AzureMlProvider {
             Ok(target) => target,
             Err(diagnostic) => return (request.prior_state.clone(), vec![diagnostic]),
         };
+        if schema.api.collection.keeps_replaced() {
+            return self
+                .apply_immutable(&target, schema, request, prior, planned, config)
+                .await;
+        }
         let result = match (&prior, planned) {
             (Some(prior), None) => self.remove(&target, schema, prior).await.map(|()| None),
             (None, Some(planned)) => self
@@ -548,6 +598,101 @@ impl AzureMlProvider {
                 Some(_) => (request.prior_state.clone(), vec![diagnostic]),
                 None => (self.encode(schema, None).ok(), vec![diagnostic]),
             },
+        }
+    }
+
+    /// `ApplyResourceChange` of an environment version or a run (see [`crate::runs`]).
+    async fn apply_immutable(
+        &self,
+        target: &Target,
+        schema: &ResourceSchema,
+        request: &proto::apply_resource_change::Request,
+        prior: Option<ObjectValue>,
+        planned: Option<ObjectValue>,
+        config: Option<ObjectValue>,
+    ) -> (Option<proto::DynamicValue>, Vec<proto::Diagnostic>) {
+        let is_run = schema.api.collection == engine::schema::Collection::Jobs;
+        let failed = |diagnostic: proto::Diagnostic| match &prior {
+            Some(_) => (request.prior_state.clone(), vec![diagnostic]),
+            None => (self.encode(schema, None).ok(), vec![diagnostic]),
+        };
+        let result = match (&prior, planned) {
+            (Some(prior), None) => {
+                let name = display_name(schema, Some(prior));
+                if crate::runs::is_marker(&request.planned_private) {
+                    tracing::info!("{name}: replaced; the previous object is kept");
+                } else if is_run {
+                    tracing::info!("{name}: forgotten; the run stays in the workspace's history");
+                } else if let Some(id) = prior.get_str("id") {
+                    let archived = engine::runs::archive(&target.client, id).await;
+                    self.cache.invalidate();
+                    if let Err(message) = archived {
+                        return failed(to_proto::error(&format!("Failed to archive {name}"), message));
+                    }
+                    tracing::info!("{name}: archived");
+                }
+                Ok(None)
+            }
+            (None, Some(planned)) if is_run => {
+                let desired = resources::to_send(schema, &planned, config.as_ref().unwrap_or(&planned));
+                let outcome = crate::runs::submit_and_wait(
+                    &target.client,
+                    schema,
+                    &desired,
+                    &self.working_dir,
+                    self.stop.subscribe(),
+                )
+                .await;
+                self.cache.invalidate();
+                match outcome {
+                    Ok(object) => Ok(Some(resources::reconcile(schema, &planned, &object))),
+                    Err((object, message)) => {
+                        let name = object
+                            .as_ref()
+                            .and_then(|object| object.get_str("name"))
+                            .unwrap_or("?");
+                        let diagnostic =
+                            to_proto::error(&format!("Run `{name}` did not complete"), message);
+                        return match object {
+                            // Terraform keeps the submitted run (tainted): it is not lost.
+                            Some(object) => match self.encode(
+                                schema,
+                                Some(&resources::reconcile(schema, &planned, &object)),
+                            ) {
+                                Ok(state) => (Some(state), vec![diagnostic]),
+                                Err(encode) => failed(encode),
+                            },
+                            None => failed(diagnostic),
+                        };
+                    }
+                }
+            }
+            (None, Some(planned)) => self
+                .create(target, schema, &planned, config.as_ref())
+                .await
+                .map(Some),
+            (Some(prior), Some(planned)) if is_run => {
+                let desired = resources::to_send(schema, &planned, config.as_ref().unwrap_or(&planned));
+                let updated = engine::runs::update_run(&target.client, schema, prior, &desired).await;
+                self.cache.invalidate();
+                updated
+                    .map(|object| Some(resources::reconcile(schema, &planned, &object)))
+                    .map_err(|message| {
+                        to_proto::error(
+                            &format!("Failed to update {}", display_name(schema, Some(prior))),
+                            message,
+                        )
+                    })
+            }
+            (Some(prior), Some(planned)) => self
+                .update(target, schema, prior, &planned, config.as_ref())
+                .await
+                .map(Some),
+            (None, None) => Ok(None),
+        };
+        match result.and_then(|state| self.encode(schema, state.as_ref())) {
+            Ok(state) => (Some(state), Vec::new()),
+            Err(diagnostic) => failed(diagnostic),
         }
     }
 
@@ -637,7 +782,7 @@ impl AzureMlProvider {
         let Some(id) = prior.get_str("id") else {
             return Err(to_proto::error(&summary(), "The state holds no `id`."));
         };
-        let kind = resources::update_kind(schema, prior, config);
+        let kind = resources::update_kind(schema, prior, config, &self.working_dir);
         let desired = resources::to_send(schema, planned, config);
         let result = self.run_update(target, schema, id, &kind, &desired).await;
         self.cache.invalidate();

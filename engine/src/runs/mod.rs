@@ -28,6 +28,9 @@ use crate::value::{ObjectValue, Value};
 
 pub use submit::{RunEvent, submit_run, wait_for_run};
 
+use crate::api::{ApiError, CloudApi};
+use crate::apply::error_chain;
+
 /// The service's default CPU image (Ubuntu 22.04, Open MPI), for `image`.
 pub const DEFAULT_CPU_IMAGE: &str = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest";
 
@@ -250,6 +253,62 @@ fn shell_quote(text: &str) -> String {
     } else {
         format!("'{}'", text.replace('\'', r"'\''"))
     }
+}
+
+/// Archives the asset version at `id` (a re-PUT of what the service holds, with
+/// `isArchived: true`: versions are never deleted): what destroying an environment version
+/// does. Already gone is success.
+pub async fn archive(cloud: &dyn CloudApi, id: &str) -> Result<(), String> {
+    let mut body = match cloud.arm_call("GET", id, &[], None).await {
+        Ok(answer) => answer.json(),
+        Err(ApiError::NotFound { .. }) => return Ok(()),
+        Err(error) => return Err(error_chain(&error)),
+    };
+    let Some(properties) = body.get_mut("properties").and_then(|p| p.as_object_mut()) else {
+        return Err(format!("`{id}` has no `properties` to archive"));
+    };
+    properties.insert("isArchived".to_owned(), serde_json::Value::Bool(true));
+    let request = serde_json::json!({"properties": body["properties"].clone()});
+    cloud
+        .arm_call("PUT", id, &[], Some(&request))
+        .await
+        .map_err(|error| format!("failed to archive `{id}`: {}", error_chain(&error)))?;
+    Ok(())
+}
+
+/// Updates the run `before` (a recorded job of `schema`) in place to `desired`: the job's tags
+/// are the only part the service changes (GET, then PUT with the new tags, only when they
+/// differ); the client-side settings are recorded as configured, the rest stays as it was.
+/// Returns the object to record.
+pub async fn update_run(
+    cloud: &dyn CloudApi,
+    schema: &ResourceSchema,
+    before: &ObjectValue,
+    desired: &ObjectValue,
+) -> Result<ObjectValue, String> {
+    let id = before
+        .get_str("id")
+        .ok_or("the prior object has no `id`")?
+        .to_owned();
+    if before.get("tags") != desired.get("tags") {
+        let mut body = cloud
+            .arm_call("GET", &id, &[], None)
+            .await
+            .map_err(|error| error_chain(&error))?
+            .json();
+        body["properties"]["tags"] = desired.get("tags").to_json();
+        cloud
+            .arm_call("PUT", &id, &[], Some(&body))
+            .await
+            .map_err(|error| error_chain(&error))?;
+    }
+    let mut object = before.clone();
+    for (name, attribute) in &schema.attributes {
+        if attribute.presence.is_configurable() {
+            object.set(name, desired.get(name).clone());
+        }
+    }
+    Ok(object)
 }
 
 #[cfg(test)]
