@@ -311,7 +311,10 @@ mod tests {
     use super::*;
     use crate::plan::PriorObject;
 
-    fn prior(entries: &[(&str, &str, &[(&str, &str)])]) -> PriorState {
+    /// `(type, name, attributes)` of each state object.
+    type Entry<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+
+    fn prior(entries: &[Entry<'_>]) -> PriorState {
         let mut state = PriorState::default();
         for (type_name, name, values) in entries {
             let mut object = ObjectValue::default();

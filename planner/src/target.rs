@@ -21,7 +21,7 @@ pub enum TargetError {
         path: PathBuf,
         /// Why.
         #[source]
-        source: emulator::EmulatorError,
+        source: Box<emulator::EmulatorError>,
     },
     /// `endpoint` is not a URL.
     #[error("`endpoint` `{endpoint}` is not a URL (use `\"embedded\"` or `https://...`)")]
@@ -34,7 +34,7 @@ pub enum TargetError {
     },
     /// The client could not be built (e.g. an unreadable CA certificate).
     #[error("failed to set up the ARM client")]
-    Client(#[source] engine::api::ApiError),
+    Client(#[source] Box<engine::api::ApiError>),
 }
 
 /// A connected target.
@@ -70,7 +70,7 @@ async fn embedded(dir: &Path, settings: &ProviderSettings) -> Result<Target, Tar
         .await
         .map_err(|source| TargetError::Embedded {
             path: data_dir.clone(),
-            source,
+            source: Box::new(source),
         })?;
     let endpoint = Url::parse(running.url()).map_err(|source| TargetError::Endpoint {
         endpoint: running.url().to_owned(),
@@ -90,7 +90,8 @@ async fn embedded(dir: &Path, settings: &ProviderSettings) -> Result<Target, Tar
     // Local and fast: poll often instead of ARM's 5 s default.
     client_config.poll.default_interval = std::time::Duration::from_millis(100);
     let database = running.database().to_owned();
-    let client = ArmClient::new(client_config).map_err(TargetError::Client)?;
+    let client =
+        ArmClient::new(client_config).map_err(|error| TargetError::Client(Box::new(error)))?;
     Ok(Target {
         client,
         description: format!(
@@ -134,7 +135,7 @@ fn remote(dir: &Path, endpoint: &str, settings: &ProviderSettings) -> Result<Tar
         .as_deref()
         .unwrap_or("(from the ids)");
     let description = format!("Target: {endpoint} (subscription {subscription})");
-    let client = ArmClient::new(config).map_err(TargetError::Client)?;
+    let client = ArmClient::new(config).map_err(|error| TargetError::Client(Box::new(error)))?;
     Ok(Target {
         client,
         description,

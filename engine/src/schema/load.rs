@@ -478,10 +478,10 @@ fn check_attributes(
             if !value_fits(default, &attribute.ty) {
                 return fail("default does not match the type");
             }
-            if let (Value::String(text), false) = (default, attribute.one_of.is_empty()) {
-                if !attribute.one_of.contains(text) {
-                    return fail("default is not one of one_of");
-                }
+            if let (Value::String(text), false) = (default, attribute.one_of.is_empty())
+                && !attribute.one_of.contains(text)
+            {
+                return fail("default is not one of one_of");
             }
         }
         if let Some(nested) = attribute.ty.nested_attributes() {
