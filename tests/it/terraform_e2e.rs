@@ -11,6 +11,7 @@
 //! | drift | `amlplan drift` on the state terraform wrote exits 0, then 2 naming the resource after an out-of-band change |
 //! | import | `terraform state rm` + `terraform import` of an attached compute, then the plan each version gives |
 //! | destroy | every underlying resource alive afterwards, no attachment left, none ever made twice |
+//! | training run | `examples/training-run`: the same actions as amlplan on empty state, the run completes, an empty plan, one changed source file plans one replacement of the run (same actions as amlplan) and uploads one file, the old run and environment version are kept, destroy archives the version and keeps the runs |
 
 use std::process::Output;
 use std::sync::OnceLock;
@@ -111,6 +112,34 @@ fn amlplan_actions(project: &Project, vars: &[&str]) -> Vec<(String, Vec<String>
     plan_actions(&json)
 }
 
+/// [`Project::example`] plus the example's other files (a run's source folder), which it
+/// leaves out.
+fn project(example: &str, served: &ServedEmulator, install: Install) -> Project {
+    let project = Project::example(example, served, install);
+    copy_tree(
+        &e2e::workspace_root().join("examples").join(example),
+        &project.config_dir(),
+    );
+    project
+}
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    for entry in std::fs::read_dir(from).expect("folder").flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let target = to.join(&name);
+        if name == ".terraform" || name == ".azureml" || target.exists() {
+            continue;
+        }
+        if path.is_dir() {
+            std::fs::create_dir_all(&target).expect("folder");
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy");
+        }
+    }
+}
+
 /// A filesystem mirror and CLI config written by `scripts/install-provider --dev`, once.
 fn mirror() -> &'static std::path::Path {
     static MIRROR: OnceLock<tempfile::TempDir> = OnceLock::new();
@@ -201,7 +230,7 @@ fn plan_actions_match_amlplan_for_every_example_and_a_scale_change() {
         let version = &terraform.version;
         for example in &examples {
             let served = ServedEmulator::start();
-            let project = Project::example(example, &served, Install::DevOverrides);
+            let project = project(example, &served, Install::DevOverrides);
             let ours = terraform_actions(&project, &terraform, &[]);
             assert!(!ours.is_empty(), "{version}: {example}: nothing planned");
             assert!(
@@ -273,7 +302,7 @@ fn amlplan_plans_nothing_on_the_state_terraform_applied() {
         let version = &terraform.version;
         for example in examples() {
             let served = ServedEmulator::start();
-            let project = Project::example(&example, &served, Install::DevOverrides);
+            let project = project(&example, &served, Install::DevOverrides);
             apply(&project, &terraform, &[]);
             let output = project.amlplan(&["drift"]);
             expect_code(&output, 0, &format!("{version}: {example}: amlplan drift"));
@@ -461,5 +490,156 @@ fn destroy_detaches_and_keeps_every_underlying_resource() {
             Some(0),
             "{version}: {state}"
         );
+    }
+}
+
+/// The values of `address` in terraform's state (`show -json`).
+fn state_values(project: &Project, terraform: &Terraform, address: &str) -> Json {
+    let output = project.terraform(terraform, &["show", "-json"]);
+    expect_code(&output, 0, &format!("{}: terraform show", terraform.version));
+    let json: Json = serde_json::from_slice(&output.stdout).expect("state JSON");
+    json["values"]["root_module"]["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .find(|resource| resource["address"] == address)
+        .unwrap_or_else(|| panic!("{address} in the state"))["values"]
+        .clone()
+}
+
+/// The actions that do something (not `no-op`).
+fn changes(actions: &[(String, Vec<String>)]) -> Vec<(String, Vec<String>)> {
+    actions
+        .iter()
+        .filter(|(_, actions)| actions != &["no-op"])
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn training_run_completes_and_one_changed_file_replaces_only_the_run_like_amlplan() {
+    for terraform in terraform_binaries() {
+        let version = &terraform.version;
+        let served = ServedEmulator::start();
+        let project = project("training-run", &served, Install::DevOverrides);
+        let empty = terraform_actions(&project, &terraform, &[]);
+        assert_eq!(empty, amlplan_actions(&project, &[]), "{version}: empty state");
+        assert_eq!(empty.len(), 4, "{version}: {empty:?}");
+
+        let applied = apply(&project, &terraform, &[]);
+        assert!(
+            applied.contains("Apply complete! Resources: 4 added, 0 changed, 0 destroyed."),
+            "{version}: {applied}"
+        );
+        assert!(applied.contains("run_status = \"Completed\""), "{version}: {applied}");
+        let run = state_values(&project, &terraform, "azureml_run.train");
+        let first_run = run["id"].as_str().expect("run id").to_owned();
+        let job = served.get(&first_run).expect("the run on the served emulator");
+        assert_eq!(job["properties"]["status"], "Completed", "{version}: {job}");
+        let environment = state_values(&project, &terraform, "azureml_environment.python");
+        let version_id = environment["id"].as_str().expect("environment id").to_owned();
+        let (code, plan) = plan_exit(&project, &terraform, &[]);
+        assert_eq!(code, 0, "{version}: plan after apply:\n{plan}");
+
+        // One changed source file: one new run, the same actions as amlplan.
+        let script = project.config_dir().join("src/train.py");
+        let mut text = std::fs::read_to_string(&script).expect("train.py");
+        text.push_str("print(\"one more line\")\n");
+        std::fs::write(&script, text).expect("train.py");
+        let changed = terraform_actions(&project, &terraform, &[]);
+        assert_eq!(changed, amlplan_actions(&project, &[]), "{version}: one file changed");
+        assert_eq!(
+            changes(&changed),
+            vec![(
+                "azureml_run.train".to_owned(),
+                vec!["delete".to_owned(), "create".to_owned()]
+            )],
+            "{version}"
+        );
+        let before = served.stats()["uploads"]["files"].as_u64().unwrap_or(0);
+        let applied = apply(&project, &terraform, &[]);
+        assert!(
+            applied.contains("Apply complete! Resources: 1 added, 0 changed, 1 destroyed."),
+            "{version}: {applied}"
+        );
+        let after = served.stats()["uploads"]["files"].as_u64().unwrap_or(0);
+        assert_eq!(after - before, 1, "{version}: one file uploaded");
+        let run = state_values(&project, &terraform, "azureml_run.train");
+        let second_run = run["id"].as_str().expect("run id").to_owned();
+        assert_ne!(second_run, first_run, "{version}: a new run");
+        let job = served.get(&second_run).expect("the new run");
+        assert_eq!(job["properties"]["status"], "Completed", "{version}: {job}");
+        assert!(served.get(&first_run).is_some(), "{version}: the old run stays in history");
+        let (code, plan) = plan_exit(&project, &terraform, &[]);
+        assert_eq!(code, 0, "{version}: plan after the new run:\n{plan}");
+
+        // Destroy archives the environment version and keeps every run (the workspace stays:
+        // its deletion would take its versions and jobs with it).
+        let output = project.terraform(
+            &terraform,
+            &[
+                "destroy",
+                "-auto-approve",
+                "-no-color",
+                "-input=false",
+                "-target=azureml_environment.python",
+            ],
+        );
+        expect_code(&output, 0, &format!("{version}: terraform destroy"));
+        let kept = served.get(&version_id).expect("the version is kept");
+        assert_eq!(kept["properties"]["isArchived"], true, "{version}: {kept}");
+        assert!(served.get(&first_run).is_some() && served.get(&second_run).is_some());
+    }
+}
+
+#[test]
+fn a_replaced_environment_version_is_kept_unarchived_and_a_failed_run_fails_apply_with_its_log() {
+    for terraform in terraform_binaries() {
+        let version = &terraform.version;
+        let served = ServedEmulator::start();
+        let project = project("training-run", &served, Install::DevOverrides);
+        apply(&project, &terraform, &[]);
+        let old = state_values(&project, &terraform, "azureml_environment.python");
+        let old_id = old["id"].as_str().expect("environment id").to_owned();
+
+        // A new environment variable: a new version (and so a new run); the old one is kept.
+        let main_tf = project.config_dir().join("main.tf");
+        let config = std::fs::read_to_string(&main_tf).expect("main.tf");
+        let config = config.replace(
+            "TRAINING_MODE = \"demo\"",
+            "TRAINING_MODE = \"demo\"\n    EXTRA = \"1\"",
+        );
+        std::fs::write(&main_tf, &config).expect("main.tf");
+        // Not compared with amlplan here: amlplan plans the run as a no-op when only its
+        // environment is replaced (it keeps the old version's id for the new one at plan time);
+        // terraform replaces the run, whose `environment_id` is unknown until the new version
+        // exists.
+        let changed = changes(&terraform_actions(&project, &terraform, &[]));
+        let replace = vec!["delete".to_owned(), "create".to_owned()];
+        assert_eq!(
+            changed,
+            vec![
+                ("azureml_environment.python".to_owned(), replace.clone()),
+                ("azureml_run.train".to_owned(), replace)
+            ],
+            "{version}"
+        );
+        let applied = apply(&project, &terraform, &[]);
+        assert!(
+            applied.contains("Apply complete! Resources: 2 added, 0 changed, 2 destroyed."),
+            "{version}: {applied}"
+        );
+        let kept = served.get(&old_id).expect("the old version is kept");
+        assert_ne!(kept["properties"]["isArchived"], true, "{version}: {kept}");
+
+        // A script that fails: apply fails with the log tail, and the run is kept in state.
+        let script = project.config_dir().join("src/train.py");
+        std::fs::write(&script, "print('about to fail')\nraise SystemExit(3)\n").expect("train.py");
+        let output = project.terraform(&terraform, &APPLY);
+        let failed = expect_code(&output, 1, &format!("{version}: apply of a failing run"));
+        assert!(failed.contains("did not complete"), "{version}: {failed}");
+        assert!(failed.contains("about to fail"), "{version}: the log tail: {failed}");
+        let run = state_values(&project, &terraform, "azureml_run.train");
+        assert_eq!(run["status"], "Failed", "{version}: {run}");
     }
 }
