@@ -6,8 +6,8 @@
 //! | RPC | engine | Terraform rule kept here |
 //! |---|---|---|
 //! | read | one cached list per parent and collection ([`crate::refresh`]); `from_arm`, the desired power `state` from `current_state`, `merge_sent` with the prior state | gone is null |
-//! | plan | `plan_resource(schema, prior, config)` | no-op plans the prior object unchanged; `Replace`/`Reattach` answer the forcing paths as `requires_replace` |
-//! | apply | create/attach (after the attachment guard), PUT/PATCH/actions by `UpdateKind`, delete or detach by `is_attachment`; `merge_sent` | the new object keeps every known planned value and is wholly known |
+//! | plan | `engine::runs::fill_plan_time_values` (base: Terraform's working folder), then `plan_resource(schema, prior, config)` | no-op plans the prior object unchanged; `Replace`/`Reattach` answer the forcing paths as `requires_replace` |
+//! | apply | environments and runs: [`crate::runs`]; the rest: create/attach (after the attachment guard), PUT/PATCH/actions by `UpdateKind`, delete or detach by `is_attachment`; `merge_sent` | the new object keeps every known planned value and is wholly known |
 //! | data source | `resource_id` from name and parent, then GET | wholly known, never null |
 //!
 //! Write-only attributes with Terraform >= 1.11: Terraform stores none, so the prior object
@@ -18,8 +18,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use engine::addr::{AttrPath, ResourceAddr};
-use engine::diag::Diagnostics;
 use engine::api::{ApiError, ArmId, ArmObject, CloudApi, UnderlyingResourceAction};
+use engine::diag::Diagnostics;
 use engine::plan::{Action, ResourceChange, ResourceOptions, UpdateKind, WriteMethod};
 use engine::schema::{Attribute, Collection, Registry, ResourceSchema};
 use engine::value::{ObjectValue, Value};
@@ -350,10 +350,22 @@ mod tests {
             Some(format!("{WS}/computes/cpu").as_str())
         );
 
-        let same = plan(schema, Some(&state), &cluster_config(4), false, Path::new("."));
+        let same = plan(
+            schema,
+            Some(&state),
+            &cluster_config(4),
+            false,
+            Path::new("."),
+        );
         assert_eq!(same.change.action, Action::NoOp);
         assert_eq!(same.planned, state, "a no-op plans the prior object");
-        let scaled = plan(schema, Some(&state), &cluster_config(8), false, Path::new("."));
+        let scaled = plan(
+            schema,
+            Some(&state),
+            &cluster_config(8),
+            false,
+            Path::new("."),
+        );
         assert_eq!(scaled.change.action, Action::Update(UpdateKind::patch()));
         assert_eq!(scaled.planned.get_str("id"), state.get_str("id"));
         assert_eq!(

@@ -627,14 +627,18 @@ impl AzureMlProvider {
                     let archived = engine::runs::archive(&target.client, id).await;
                     self.cache.invalidate();
                     if let Err(message) = archived {
-                        return failed(to_proto::error(&format!("Failed to archive {name}"), message));
+                        return failed(to_proto::error(
+                            &format!("Failed to archive {name}"),
+                            message,
+                        ));
                     }
                     tracing::info!("{name}: archived");
                 }
                 Ok(None)
             }
             (None, Some(planned)) if is_run => {
-                let desired = resources::to_send(schema, &planned, config.as_ref().unwrap_or(&planned));
+                let desired =
+                    resources::to_send(schema, &planned, config.as_ref().unwrap_or(&planned));
                 let outcome = crate::runs::submit_and_wait(
                     &target.client,
                     schema,
@@ -672,8 +676,10 @@ impl AzureMlProvider {
                 .await
                 .map(Some),
             (Some(prior), Some(planned)) if is_run => {
-                let desired = resources::to_send(schema, &planned, config.as_ref().unwrap_or(&planned));
-                let updated = engine::runs::update_run(&target.client, schema, prior, &desired).await;
+                let desired =
+                    resources::to_send(schema, &planned, config.as_ref().unwrap_or(&planned));
+                let updated =
+                    engine::runs::update_run(&target.client, schema, prior, &desired).await;
                 self.cache.invalidate();
                 updated
                     .map(|object| Some(resources::reconcile(schema, &planned, &object)))

@@ -496,7 +496,11 @@ fn destroy_detaches_and_keeps_every_underlying_resource() {
 /// The values of `address` in terraform's state (`show -json`).
 fn state_values(project: &Project, terraform: &Terraform, address: &str) -> Json {
     let output = project.terraform(terraform, &["show", "-json"]);
-    expect_code(&output, 0, &format!("{}: terraform show", terraform.version));
+    expect_code(
+        &output,
+        0,
+        &format!("{}: terraform show", terraform.version),
+    );
     let json: Json = serde_json::from_slice(&output.stdout).expect("state JSON");
     json["values"]["root_module"]["resources"]
         .as_array()
@@ -523,7 +527,11 @@ fn training_run_completes_and_one_changed_file_replaces_only_the_run_like_amlpla
         let served = ServedEmulator::start();
         let project = project("training-run", &served, Install::DevOverrides);
         let empty = terraform_actions(&project, &terraform, &[]);
-        assert_eq!(empty, amlplan_actions(&project, &[]), "{version}: empty state");
+        assert_eq!(
+            empty,
+            amlplan_actions(&project, &[]),
+            "{version}: empty state"
+        );
         assert_eq!(empty.len(), 4, "{version}: {empty:?}");
 
         let applied = apply(&project, &terraform, &[]);
@@ -531,13 +539,21 @@ fn training_run_completes_and_one_changed_file_replaces_only_the_run_like_amlpla
             applied.contains("Apply complete! Resources: 4 added, 0 changed, 0 destroyed."),
             "{version}: {applied}"
         );
-        assert!(applied.contains("run_status = \"Completed\""), "{version}: {applied}");
+        assert!(
+            applied.contains("run_status = \"Completed\""),
+            "{version}: {applied}"
+        );
         let run = state_values(&project, &terraform, "azureml_run.train");
         let first_run = run["id"].as_str().expect("run id").to_owned();
-        let job = served.get(&first_run).expect("the run on the served emulator");
+        let job = served
+            .get(&first_run)
+            .expect("the run on the served emulator");
         assert_eq!(job["properties"]["status"], "Completed", "{version}: {job}");
         let environment = state_values(&project, &terraform, "azureml_environment.python");
-        let version_id = environment["id"].as_str().expect("environment id").to_owned();
+        let version_id = environment["id"]
+            .as_str()
+            .expect("environment id")
+            .to_owned();
         let (code, plan) = plan_exit(&project, &terraform, &[]);
         assert_eq!(code, 0, "{version}: plan after apply:\n{plan}");
 
@@ -547,7 +563,11 @@ fn training_run_completes_and_one_changed_file_replaces_only_the_run_like_amlpla
         text.push_str("print(\"one more line\")\n");
         std::fs::write(&script, text).expect("train.py");
         let changed = terraform_actions(&project, &terraform, &[]);
-        assert_eq!(changed, amlplan_actions(&project, &[]), "{version}: one file changed");
+        assert_eq!(
+            changed,
+            amlplan_actions(&project, &[]),
+            "{version}: one file changed"
+        );
         assert_eq!(
             changes(&changed),
             vec![(
@@ -569,7 +589,10 @@ fn training_run_completes_and_one_changed_file_replaces_only_the_run_like_amlpla
         assert_ne!(second_run, first_run, "{version}: a new run");
         let job = served.get(&second_run).expect("the new run");
         assert_eq!(job["properties"]["status"], "Completed", "{version}: {job}");
-        assert!(served.get(&first_run).is_some(), "{version}: the old run stays in history");
+        assert!(
+            served.get(&first_run).is_some(),
+            "{version}: the old run stays in history"
+        );
         let (code, plan) = plan_exit(&project, &terraform, &[]);
         assert_eq!(code, 0, "{version}: plan after the new run:\n{plan}");
 
@@ -638,7 +661,10 @@ fn a_replaced_environment_version_is_kept_unarchived_and_a_failed_run_fails_appl
         let output = project.terraform(&terraform, &APPLY);
         let failed = expect_code(&output, 1, &format!("{version}: apply of a failing run"));
         assert!(failed.contains("did not complete"), "{version}: {failed}");
-        assert!(failed.contains("about to fail"), "{version}: the log tail: {failed}");
+        assert!(
+            failed.contains("about to fail"),
+            "{version}: the log tail: {failed}"
+        );
         let run = state_values(&project, &terraform, "azureml_run.train");
         assert_eq!(run["status"], "Failed", "{version}: {run}");
     }
