@@ -633,11 +633,14 @@ fn a_replaced_environment_version_is_kept_unarchived_and_a_failed_run_fails_appl
             "TRAINING_MODE = \"demo\"\n    EXTRA = \"1\"",
         );
         std::fs::write(&main_tf, &config).expect("main.tf");
-        // Not compared with amlplan here: amlplan plans the run as a no-op when only its
-        // environment is replaced (it keeps the old version's id for the new one at plan time);
-        // terraform replaces the run, whose `environment_id` is unknown until the new version
-        // exists.
+        // Both tools replace the run: its `environment_id` is unknown until the new version
+        // exists (amlplan forgets a replaced object's computed values while planning).
         let changed = changes(&terraform_actions(&project, &terraform, &[]));
+        assert_eq!(
+            changed,
+            changes(&amlplan_actions(&project, &[])),
+            "{version}: amlplan and terraform plan the environment change alike"
+        );
         let replace = vec!["delete".to_owned(), "create".to_owned()];
         assert_eq!(
             changed,

@@ -11,7 +11,9 @@ use std::sync::Mutex;
 use anyhow::Context as _;
 use engine::addr::ResourceAddr;
 use engine::apply::ApplyHooks;
-use engine::plan::{Desired, DesiredResource, DiffOptions, Plan, PriorState, ResourceChange};
+use engine::plan::{
+    Action, Desired, DesiredResource, DiffOptions, Plan, PriorState, ResourceChange,
+};
 use engine::secret::SecretKey;
 use engine::state::lock::LockOptions;
 use engine::state::{State, StateStore};
@@ -140,21 +142,6 @@ impl Session {
         } else {
             (stored, engine::plan::Actual::default(), Vec::new())
         };
-        let (evaluated, diagnostics) = evaluate(&self.loaded.config, &self.loaded.inputs, &known);
-        report(&self.loaded.config, &diagnostics)?;
-        let mut desired = desired(&evaluated);
-        let mut plan_time = engine::diag::Diagnostics::default();
-        for resource in &mut desired.resources {
-            if let Some(schema) = registry.get(&resource.addr.resource_type) {
-                plan_time.extend(engine::runs::fill_plan_time_values(
-                    schema,
-                    &resource.addr,
-                    &mut resource.values,
-                    &self.dir,
-                ));
-            }
-        }
-        report(&self.loaded.config, &plan_time)?;
         let targets = parse_addrs(&options.targets, "--target")?;
         let replace = parse_addrs(&options.replace, "--replace")?;
         let diff_options = DiffOptions {
@@ -164,18 +151,30 @@ impl Session {
             destroy,
             secret_key: Some(&self.key),
         };
-        let (plan, mut diagnostics) =
-            engine::plan::diff(&desired, &prior, &actual, registry, &diff_options);
-        if !options.refresh_only && !destroy {
-            let more = self.duplicates_in_new_workspaces(
-                &evaluated,
-                &known,
-                &prior,
-                &actual,
-                &diff_options,
-            );
-            diagnostics.extend(more);
-        }
+        // A replaced object's computed values (its id) are unknown until it is created again, as
+        // Terraform plans them: whatever references it must see "known after apply" (a run on a
+        // replaced environment is a new run). So plan, forget the replaced objects' values,
+        // and plan again until no more objects are forgotten.
+        let mut visible = known.clone();
+        let (evaluated, plan, diagnostics) = loop {
+            let (evaluated, plan, diagnostics) =
+                self.plan_once(&visible, &prior, &actual, &diff_options)?;
+            let replaced: Vec<ResourceAddr> = plan
+                .changes
+                .iter()
+                .filter(|change| {
+                    matches!(change.action, Action::Replace | Action::Reattach)
+                        && visible.contains_key(&change.addr)
+                })
+                .map(|change| change.addr.clone())
+                .collect();
+            if replaced.is_empty() {
+                break (evaluated, plan, diagnostics);
+            }
+            for addr in replaced {
+                visible.remove(&addr);
+            }
+        };
         report(&self.loaded.config, &diagnostics)?;
         Ok(Planned {
             plan,
@@ -232,6 +231,45 @@ impl Session {
             }
         }
         found
+    }
+
+    /// One round of planning: evaluate with `known`, fill plan-time values, diff; errors are
+    /// reported at once, warnings returned for the final round to report.
+    fn plan_once(
+        &self,
+        known: &BTreeMap<ResourceAddr, ObjectValue>,
+        prior: &PriorState,
+        actual: &engine::plan::Actual,
+        diff_options: &DiffOptions<'_>,
+    ) -> anyhow::Result<(EvaluatedConfig, Plan, engine::diag::Diagnostics)> {
+        let registry = &self.loaded.registry;
+        let (evaluated, mut diagnostics) =
+            evaluate(&self.loaded.config, &self.loaded.inputs, known);
+        let mut desired = desired(&evaluated);
+        for resource in &mut desired.resources {
+            if let Some(schema) = registry.get(&resource.addr.resource_type) {
+                diagnostics.extend(engine::runs::fill_plan_time_values(
+                    schema,
+                    &resource.addr,
+                    &mut resource.values,
+                    &self.dir,
+                ));
+            }
+        }
+        if diagnostics.has_errors() {
+            report(&self.loaded.config, &diagnostics)?;
+        }
+        let (plan, more) = engine::plan::diff(&desired, prior, actual, registry, diff_options);
+        diagnostics.extend(more);
+        if !diff_options.refresh_only && !diff_options.destroy {
+            let more =
+                self.duplicates_in_new_workspaces(&evaluated, known, prior, actual, diff_options);
+            diagnostics.extend(more);
+        }
+        if diagnostics.has_errors() {
+            report(&self.loaded.config, &diagnostics)?;
+        }
+        Ok((evaluated, plan, diagnostics))
     }
 
     /// Writes the refresh result into state: refreshed values of existing objects, and the
