@@ -69,7 +69,69 @@ pub struct ResourceSchema {
     pub attributes: BTreeMap<String, Attribute>,
 }
 
+/// The data sources of DESIGN §2 (a data source has the name of the resource type it reads).
+/// `azureml_compute` is named by the design but has no single catalogue type (computes are typed
+/// by kind), so no edge offers it yet.
+pub const DATA_SOURCES: &[&str] = &[
+    "azureml_compute",
+    "azureml_environment",
+    "azureml_workspace",
+];
+
+impl Registry {
+    /// The data sources the catalogue describes, each derived with
+    /// [`ResourceSchema::data_source`]: what `amlplan` decodes and the provider serves.
+    ///
+    /// ```
+    /// let registry = engine::schema::load_registry().unwrap();
+    /// let data = registry.data_sources();
+    /// assert!(data.get("azureml_workspace").is_some());
+    /// assert!(data.get("azureml_compute_cluster").is_none());
+    /// ```
+    pub fn data_sources(&self) -> Registry {
+        Registry {
+            resources: self
+                .iter()
+                .filter(|schema| DATA_SOURCES.contains(&schema.type_name.as_str()))
+                .map(|schema| (schema.type_name.clone(), schema.data_source()))
+                .collect(),
+        }
+    }
+}
+
 impl ResourceSchema {
+    /// The data source of this type: it reads an existing object by its lookup arguments (the
+    /// name, the parent, and the version of a versioned asset), which are required; every other
+    /// attribute is read from the service (computed, no default); write-only attributes are
+    /// dropped (they are never read back).
+    ///
+    /// ```
+    /// use engine::schema::Presence;
+    /// let registry = engine::schema::load_registry().unwrap();
+    /// let data = registry.get("azureml_environment").unwrap().data_source();
+    /// assert_eq!(data.attributes["version"].presence, Presence::Required);
+    /// assert_eq!(data.attributes["image"].presence, Presence::Computed);
+    /// ```
+    pub fn data_source(&self) -> ResourceSchema {
+        let mut schema = self.clone();
+        schema
+            .attributes
+            .retain(|_, attribute| !attribute.write_only);
+        let versioned = self.api.collection.is_versioned();
+        for (name, attribute) in &mut schema.attributes {
+            let lookup = *name == self.api.name_attribute
+                || *name == self.api.parent_attribute
+                || (versioned && name == VERSION_ATTRIBUTE);
+            attribute.presence = if lookup {
+                Presence::Required
+            } else {
+                Presence::Computed
+            };
+            attribute.default = None;
+        }
+        schema
+    }
+
     /// The attribute named `name`, at the top level.
     pub fn attribute(&self, name: &str) -> Option<&Attribute> {
         self.attributes.get(name)

@@ -120,7 +120,7 @@ impl Session {
         if writes_no_write_only_values(&self.state.terraform_version) {
             untracked_write_only(&mut prior, &first, registry, &self.key);
         }
-        let (known, actual, gone) = if options.refresh {
+        let (mut known, actual, gone) = if options.refresh {
             let mut workspaces = engine::refresh::workspaces_in(&prior);
             workspaces.extend(configured_workspaces(&first));
             let actual =
@@ -142,6 +142,7 @@ impl Session {
         } else {
             (stored, engine::plan::Actual::default(), Vec::new())
         };
+        self.read_data_sources(&mut known).await?;
         let targets = parse_addrs(&options.targets, "--target")?;
         let replace = parse_addrs(&options.replace, "--replace")?;
         let diff_options = DiffOptions {
@@ -231,6 +232,67 @@ impl Session {
             }
         }
         found
+    }
+
+    /// Reads every `data` block whose arguments are known (a data source reads an existing
+    /// object by its name and parent, as the provider's data sources do) into `known`, then
+    /// evaluates again for data sources that depend on other data sources, until nothing new
+    /// can be read. A data source whose arguments stay unknown (they depend on an object not
+    /// created yet) is an error: amlplan reads data sources at plan time only.
+    async fn read_data_sources(
+        &self,
+        known: &mut BTreeMap<ResourceAddr, ObjectValue>,
+    ) -> anyhow::Result<()> {
+        let registry = &self.loaded.registry;
+        let subscription = self.target.client.config().subscription_id.clone();
+        loop {
+            let (evaluated, diagnostics) =
+                evaluate(&self.loaded.config, &self.loaded.inputs, &*known);
+            if diagnostics.has_errors() {
+                report(&self.loaded.config, &diagnostics)?;
+            }
+            let pending: Vec<_> = evaluated
+                .data
+                .iter()
+                .filter(|(addr, _)| !known.contains_key(*addr))
+                .collect();
+            if pending.is_empty() {
+                return Ok(());
+            }
+            let mut read_any = false;
+            for (addr, instance) in &pending {
+                if instance.values.0.values().any(Value::contains_unknown) {
+                    continue;
+                }
+                let schema = registry.get(&addr.resource_type).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "`{addr}`: `{}` is not a data source amlplan reads",
+                        addr.resource_type
+                    )
+                })?;
+                let id =
+                    engine::api::resource_id(schema, &instance.values, subscription.as_deref())
+                        .map_err(|error| anyhow::anyhow!("`{addr}`: {error}"))?;
+                let object = engine::api::CloudApi::read(&self.target.client, schema, id.as_str())
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("`{addr}`: `{id}` does not exist"))?;
+                known.insert((*addr).clone(), object);
+                read_any = true;
+            }
+            if !read_any {
+                let names: Vec<String> = pending.iter().map(|(addr, _)| addr.to_string()).collect();
+                anyhow::bail!(
+                    "{} cannot be read at plan time: {} on objects that do not exist yet; \
+                     amlplan reads data sources before planning, so look up existing objects only",
+                    names.join(", "),
+                    if names.len() == 1 {
+                        "its arguments depend"
+                    } else {
+                        "their arguments depend"
+                    }
+                );
+            }
+        }
     }
 
     /// One round of planning: evaluate with `known`, fill plan-time values, diff; errors are

@@ -24,14 +24,10 @@ use super::{
 };
 use crate::source::FileId;
 
-/// Data sources of DESIGN §2. Those whose type is in the catalogue are checked with a schema
-/// derived from the resource's; the others are accepted with any arguments until the catalogue
-/// describes them.
-pub(crate) const DATA_SOURCES: &[&str] = &[
-    "azureml_compute",
-    "azureml_environment",
-    "azureml_workspace",
-];
+/// Data sources of DESIGN §2. Those whose type is in the catalogue are checked with the schema
+/// the engine derives ([`ResourceSchema::data_source`]); the others are accepted with any
+/// arguments until the catalogue describes them.
+pub(crate) use engine::schema::DATA_SOURCES;
 
 const TOP_LEVEL_BLOCKS: &[&str] = &[
     "data",
@@ -58,25 +54,10 @@ impl Catalogue {
         let data = resources
             .iter()
             .filter(|(name, _)| DATA_SOURCES.contains(&name.as_str()))
-            .map(|(name, schema)| (name.clone(), Arc::new(data_schema(schema))))
+            .map(|(name, schema)| (name.clone(), Arc::new(schema.data_source())))
             .collect();
         Catalogue { resources, data }
     }
-}
-
-/// A data source reads an existing object by its name and parent: those two arguments are
-/// required, every other attribute is read from the service.
-fn data_schema(resource: &ResourceSchema) -> ResourceSchema {
-    let mut schema = resource.clone();
-    for (name, attribute) in &mut schema.attributes {
-        let lookup = *name == resource.api.name_attribute || *name == resource.api.parent_attribute;
-        attribute.presence = if lookup {
-            Presence::Required
-        } else {
-            Presence::Computed
-        };
-    }
-    schema
 }
 
 /// Decodes one file's top-level body into `config`.

@@ -413,3 +413,68 @@ fn import_then_plan_is_empty() {
     work.expect(&["apply", "--auto-approve"], 0);
     work.expect(&["plan", "--detailed-exitcode"], 0);
 }
+
+#[test]
+fn data_sources_read_existing_objects_at_plan_time() {
+    let work = Workdir::example("quickstart");
+    work.expect(&["apply", "--auto-approve"], 0);
+    std::fs::write(
+        work.path().join("lookup.tf"),
+        r#"
+data "azureml_workspace" "existing" {
+  name                = "quickstart-mlw"
+  resource_group_name = "demo-rg"
+}
+
+data "azureml_environment" "sklearn" {
+  name         = "AzureML-sklearn-1.5"
+  version      = "1"
+  workspace_id = data.azureml_workspace.existing.id
+}
+
+resource "azureml_compute_cluster" "looked_up" {
+  name           = "lookup-cluster"
+  workspace_id   = data.azureml_workspace.existing.id
+  vm_size        = "STANDARD_DS3_V2"
+  max_node_count = 1
+}
+
+output "existing_location" {
+  value = data.azureml_workspace.existing.location
+}
+
+output "curated_image" {
+  value = data.azureml_environment.sklearn.image
+}
+"#,
+    )
+    .expect("lookup.tf");
+    let plan = work.expect(&["plan", "--detailed-exitcode"], 2);
+    assert!(
+        plan.contains("azureml_compute_cluster.looked_up will be created"),
+        "{plan}"
+    );
+    // The workspace id came from the data source: it is known in the plan.
+    assert!(plan.contains("/workspaces/quickstart-mlw\""), "{plan}");
+    let applied = work.expect(&["apply", "--auto-approve"], 0);
+    assert!(
+        applied.contains("existing_location = \"westeurope\""),
+        "{applied}"
+    );
+    assert!(applied.contains("curated_image = \""), "{applied}");
+    work.expect(&["plan", "--detailed-exitcode"], 0);
+
+    // A data source for an object that does not exist fails the plan, naming it.
+    std::fs::write(
+        work.path().join("missing.tf"),
+        "data \"azureml_workspace\" \"missing\" {\n  name                = \"no-such-mlw\"\n  resource_group_name = \"demo-rg\"\n}\n",
+    )
+    .expect("missing.tf");
+    let output = work.run(&["plan"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("data.azureml_workspace.missing") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+}
