@@ -209,13 +209,28 @@ impl State {
     pub fn to_json(&self) -> String {
         let mut sorted = self.clone();
         sorted.sort();
+        sorted.sorted_json()
+    }
+
+    /// The JSON of a state already in Terraform's order (no copy: large states are written
+    /// after every operation).
+    fn sorted_json(&self) -> String {
         let mut out = Vec::new();
         let mut serializer = serde_json::Serializer::with_formatter(&mut out, GoFormatter::new());
-        sorted
-            .serialize(&mut serializer)
+        self.serialize(&mut serializer)
             .expect("state serializes to memory");
         out.push(b'\n');
         String::from_utf8(out).expect("JSON is UTF-8")
+    }
+
+    /// Sorts `self` in place and returns its JSON with `serial` written as 0: two states with
+    /// the same content give the same text, whatever their serials.
+    fn content_json(&mut self) -> String {
+        self.sort();
+        let serial = std::mem::replace(&mut self.serial, 0);
+        let json = self.sorted_json();
+        self.serial = serial;
+        json
     }
 
     /// Sorts resources and instances as Terraform does.
@@ -427,17 +442,6 @@ impl State {
             .retain(|resource| !resource.instances.is_empty());
         removed
     }
-
-    /// True when both states hold the same content (serial aside).
-    fn same_content(&self, other: &State) -> bool {
-        let strip = |state: &State| {
-            let mut state = state.clone();
-            state.serial = 0;
-            state.sort();
-            state
-        };
-        strip(self) == strip(other)
-    }
 }
 
 fn mode_name(mode: Mode) -> &'static str {
@@ -571,7 +575,7 @@ impl serde_json::ser::Formatter for GoFormatter<'_> {
 #[derive(Debug)]
 pub struct StateStore {
     path: PathBuf,
-    last_saved: Option<State>,
+    last_saved: Option<Saved>,
     backup_done: bool,
     _lock: StateLock,
 }
@@ -583,6 +587,10 @@ impl StateStore {
         let lock = StateLock::acquire(path, options)?;
         let existing = read(path)?;
         let state = existing.clone().unwrap_or_default();
+        let existing = existing.map(|mut existing| Saved {
+            serial: existing.serial,
+            content: existing.content_json(),
+        });
         Ok((
             StateStore {
                 path: path.to_owned(),
@@ -602,8 +610,11 @@ impl StateStore {
     /// Writes `state` atomically if it differs from what was last written, bumping its serial.
     /// Returns whether it wrote.
     pub fn save(&mut self, state: &mut State) -> Result<bool, StateError> {
+        // One serialization per save and no copy of the state: apply saves after every
+        // operation, and a 10,000-resource state is about 10 MB of JSON.
+        let content = state.content_json();
         if let Some(last) = &self.last_saved {
-            if last.same_content(state) {
+            if last.content == content {
                 return Ok(false);
             }
             state.serial = state.serial.max(last.serial) + 1;
@@ -618,8 +629,12 @@ impl StateStore {
             }
             self.backup_done = true;
         }
-        write_atomic(&self.path, state.to_json().as_bytes())?;
-        self.last_saved = Some(state.clone());
+        let bytes = with_serial(&content, state.serial);
+        write_atomic(&self.path, bytes.as_bytes())?;
+        self.last_saved = Some(Saved {
+            serial: state.serial,
+            content,
+        });
         Ok(true)
     }
 
@@ -632,6 +647,24 @@ impl StateStore {
         change(state);
         self.save(state)
     }
+}
+
+/// What was last written: its serial and its content JSON (serial written as 0).
+#[derive(Debug)]
+struct Saved {
+    serial: u64,
+    content: String,
+}
+
+/// `content` (from [`State::content_json`]) with its top-level `"serial": 0` line set to
+/// `serial`. The serial is the third top-level key, so its line is the first such line.
+fn with_serial(content: &str, serial: u64) -> String {
+    const ZERO: &str = "\n  \"serial\": 0,\n";
+    debug_assert!(
+        content.contains(ZERO),
+        "the state JSON has a top-level serial"
+    );
+    content.replacen(ZERO, &format!("\n  \"serial\": {serial},\n"), 1)
 }
 
 /// Reads the state at `path` without locking it (`show`, `plan -lock=false`); `None` when the
