@@ -284,8 +284,8 @@ fn a_failing_script_fails_apply_with_the_log_tail_and_is_not_resubmitted() {
     );
 }
 
-#[test]
-fn more_runs_than_nodes_all_complete() {
+#[tokio::test(flavor = "multi_thread")]
+async fn more_runs_than_nodes_all_complete_one_at_a_time() {
     let work = Workdir::new();
     let config = std::fs::read_to_string(work.path().join("main.tf")).expect("read");
     let config = config
@@ -300,11 +300,50 @@ fn more_runs_than_nodes_all_complete() {
             "azureml_run.train[0].snapshot_hash",
         );
     std::fs::write(work.path().join("main.tf"), config).expect("write");
-    let applied = work.expect(&["apply", "--auto-approve"], 0);
+    let applied = tokio::task::block_in_place(|| work.expect(&["apply", "--auto-approve"], 0));
     let runs = work.state_objects("azureml_run");
     assert_eq!(runs.len(), 3, "{applied}");
     for run in &runs {
         assert_eq!(run["status"], "Completed", "{run}");
     }
-    work.expect(&["plan", "--detailed-exitcode"], 0);
+    tokio::task::block_in_place(|| work.expect(&["plan", "--detailed-exitcode"], 0));
+
+    // The limit held: on a 1-node cluster no two runs were running at the same time. Read each
+    // job's start and end from the emulator that ran them (its database, served again).
+    let mut config = emulator::EmulatorConfig::new(work.path().join(".azureml"));
+    config.tls = false;
+    config.token = Some(TOKEN.to_owned());
+    let running = emulator::start(config)
+        .await
+        .expect("the emulator starts on the same folder");
+    let parse = |text: &Json| {
+        time::OffsetDateTime::parse(
+            text.as_str().expect("a timestamp"),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .expect("RFC 3339")
+    };
+    let mut spans = Vec::new();
+    for run in &runs {
+        let id = run["id"].as_str().expect("a job id");
+        let job: Json = reqwest::Client::new()
+            .get(format!("{}{id}?api-version=2026-07-01", running.url()))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .expect("answer")
+            .json()
+            .await
+            .expect("JSON");
+        let times = &job["properties"]["emulatorRun"];
+        spans.push((parse(&times["startTime"]), parse(&times["endTime"])));
+    }
+    running.shutdown().await;
+    spans.sort();
+    for pair in spans.windows(2) {
+        assert!(
+            pair[0].1 <= pair[1].0,
+            "two runs overlapped on a 1-node cluster: {spans:?}"
+        );
+    }
 }
