@@ -22,6 +22,10 @@ use crate::plan::{Action, ApplyGraph, Plan, ResourceChange, Scheduler, StepKind,
 use crate::schema::{Registry, ResourceSchema};
 use crate::value::{ObjectValue, Value};
 
+/// How often a long operation is reported as still running (Terraform prints the same line
+/// every 10 seconds).
+pub const STILL_RUNNING_EVERY: Duration = Duration::from_secs(10);
+
 /// What apply needs from its caller.
 pub trait ApplyHooks: Send + Sync {
     /// The object to send for an add or update step of `change`, with every configured value
@@ -149,19 +153,48 @@ pub async fn apply(
     };
     let mut scheduler = Scheduler::new(&graph);
     let mut running = FuturesUnordered::new();
+    // The steps in flight, for the "still running" lines of long operations.
+    let mut in_flight: Vec<(usize, &ResourceAddr, &'static str, Instant)> = Vec::new();
     loop {
         for step in scheduler.next_batch(parallelism.max(1)) {
             let kind = graph.steps[step].kind;
             let change = &plan.changes[graph.steps[step].change];
+            in_flight.push((
+                step,
+                &change.addr,
+                started_verb(&change.action, kind),
+                Instant::now(),
+            ));
             running.push(async move {
                 let started = Instant::now();
                 let result = run_step(change, kind, registry, cloud, hooks).await;
                 (step, kind, change, started.elapsed(), result)
             });
         }
-        let Some((step, kind, change, elapsed, result)) = running.next().await else {
+        if running.is_empty() {
+            break;
+        }
+        let next = loop {
+            match tokio::time::timeout(STILL_RUNNING_EVERY, running.next()).await {
+                Ok(next) => break next,
+                Err(_) => {
+                    for (_, addr, verb, started) in &in_flight {
+                        hooks.event(&ApplyEvent::Progress {
+                            addr: (*addr).clone(),
+                            message: format!(
+                                "Still {}... [{}s elapsed]",
+                                verb.to_ascii_lowercase(),
+                                started.elapsed().as_secs()
+                            ),
+                        });
+                    }
+                }
+            }
+        };
+        let Some((step, kind, change, elapsed, result)) = next else {
             break;
         };
+        in_flight.retain(|(running_step, ..)| *running_step != step);
         match result {
             Ok(id) => {
                 // The previous environment version or run of a replacement is kept, not removed.

@@ -244,3 +244,17 @@ async fn kill_9_at_random_points_always_converges() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_operations_are_reported_as_still_running() {
+    // Provisioning takes 12 s: apply says so every 10 s, as Terraform does.
+    let served = Served::start(Duration::from_secs(12)).await;
+    let work = copy_example("quickstart");
+    let output = run(&served, work.path(), &["apply", "--auto-approve"]).await;
+    expect_code(&output, 0, "apply");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("azureml_workspace.main: Still creating... [10s elapsed]"),
+        "{stdout}"
+    );
+}
