@@ -624,16 +624,11 @@ fn patch(
     record.body["systemData"] = system_data(record.meta.created_at, ctx.now);
     record.meta.modified_at = ctx.now;
     store::put(tx, &record)?;
-    let location = record.body["location"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let headers = operations::begin(
+    let headers = begin_operation(
         tx,
         ctx,
         &workspace.subscription,
-        &location,
-        &record.key,
+        &record,
         "patch",
         ctx.now + ctx.delay_ms,
     )?;
@@ -753,19 +748,7 @@ fn delete(
             store::put(tx, &cluster)?;
         }
     }
-    let location = record.body["location"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let headers = operations::begin(
-        tx,
-        ctx,
-        &workspace.subscription,
-        &location,
-        &record.key,
-        "delete",
-        done_at,
-    )?;
+    let headers = begin_operation(tx, ctx, &workspace.subscription, &record, "delete", done_at)?;
     Ok(Reply::empty(StatusCode::ACCEPTED).with_headers(headers))
 }
 
@@ -948,20 +931,21 @@ fn power(
         record.settle(ctx.now);
         store::put(tx, &record)?;
     }
-    let location = record.body["location"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let headers = operations::begin(
-        tx,
-        ctx,
-        &workspace.subscription,
-        &location,
-        &record.key,
-        action,
-        done_at,
-    )?;
+    let headers = begin_operation(tx, ctx, &workspace.subscription, &record, action, done_at)?;
     Ok(Reply::empty(StatusCode::ACCEPTED).with_headers(headers))
+}
+
+/// Starts the status monitor of an operation on the compute `record`, in its location.
+fn begin_operation(
+    tx: &Connection,
+    ctx: &Ctx,
+    subscription: &str,
+    record: &Record,
+    kind: &str,
+    done_at: i64,
+) -> Result<Vec<(axum::http::HeaderName, String)>, ArmError> {
+    let location = record.body["location"].as_str().unwrap_or_default();
+    operations::begin(tx, ctx, subscription, location, &record.key, kind, done_at)
 }
 
 fn capitalise(text: &str) -> String {
