@@ -76,8 +76,7 @@ async fn embedded(dir: &Path, settings: &ProviderSettings) -> Result<Target, Tar
         endpoint: running.url().to_owned(),
         source,
     })?;
-    let mut client_config = ClientConfig::new(Credential::Static(token));
-    client_config.endpoint = endpoint;
+    let mut client_config = ClientConfig::local(endpoint, token);
     client_config.subscription_id = Some(
         settings
             .subscription_id
@@ -87,8 +86,6 @@ async fn embedded(dir: &Path, settings: &ProviderSettings) -> Result<Target, Tar
     if let Some(version) = &settings.api_version {
         client_config.api_version.clone_from(version);
     }
-    // Local and fast: poll often instead of ARM's 5 s default.
-    client_config.poll.default_interval = std::time::Duration::from_millis(100);
     let database = running.database().to_owned();
     let client =
         ArmClient::new(client_config).map_err(|error| TargetError::Client(Box::new(error)))?;

@@ -5,7 +5,6 @@
 //! the cloud.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use engine::api::{ArmClient, ClientConfig, Credential};
 use url::Url;
@@ -134,8 +133,7 @@ async fn embedded(settings: ProviderSettings, working_dir: &Path) -> Result<Targ
         endpoint: running.url().to_owned(),
         source,
     })?;
-    let mut client_config = ClientConfig::new(Credential::Static(token));
-    client_config.endpoint = endpoint;
+    let mut client_config = ClientConfig::local(endpoint, token);
     client_config.subscription_id = Some(
         settings
             .subscription_id
@@ -145,8 +143,6 @@ async fn embedded(settings: ProviderSettings, working_dir: &Path) -> Result<Targ
     if let Some(version) = &settings.api_version {
         client_config.api_version.clone_from(version);
     }
-    // Local and fast: poll often instead of ARM's 5 s default.
-    client_config.poll.default_interval = Duration::from_millis(100);
     let client =
         ArmClient::new(client_config).map_err(|error| TargetError::Client(Box::new(error)))?;
     Ok(Target {
