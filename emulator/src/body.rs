@@ -1,6 +1,6 @@
 //! Schema-driven handling of request and response bodies, for any resource type of the catalogue:
 //! validation of PUT bodies, write-only secrets (stripped from reads, carried over when a PUT omits
-//! them), and the in-place change check. Only `engine::schema` drives it: no per-type code.
+//! them), and the in-place change check. Only `model::schema` drives it: no per-type code.
 //!
 //! | rule                | behaviour                                                                 |
 //! |---------------------|---------------------------------------------------------------------------|
@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use engine::schema::{AttrType, Attribute, Presence, ResourceSchema};
+use model::schema::{AttrType, Attribute, Presence, ResourceSchema};
 use serde_json::{Map, Value as Json};
 
 use crate::arm::{ArmError, get_path, set_path};
@@ -383,10 +383,7 @@ pub(crate) fn forbidden_change(
         if !attribute.update.forces_new() || attribute.presence == Presence::Computed {
             continue;
         }
-        let default = attribute
-            .default
-            .as_ref()
-            .map(engine::value::Value::to_json);
+        let default = attribute.default.as_ref().map(model::value::Value::to_json);
         let read = |body: &Json| {
             get_path(body, arm.segments())
                 .filter(|value| !value.is_null())
@@ -438,8 +435,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn registry() -> engine::schema::Registry {
-        engine::schema::load_registry().expect("catalogue loads")
+    fn registry() -> model::schema::Registry {
+        model::schema::load_registry().expect("catalogue loads")
     }
 
     #[test]

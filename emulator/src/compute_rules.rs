@@ -1,4 +1,4 @@
-//! The service rules of computes (DESIGN §1), over `engine::schema` only:
+//! The service rules of computes (DESIGN §1), over `model::schema` only:
 //!
 //! | rule | behaviour |
 //! |---|---|
@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use engine::schema::{
+use model::schema::{
     ApiBinding, ArmPath, AttrType, Attribute, Collection, Lifecycle, Presence, Registry,
     ResourceSchema, UpdateMode,
 };
@@ -192,12 +192,7 @@ pub(crate) fn attachment_identity(schema: &ResourceSchema, body: &Json) -> Vec<S
                 .and_then(|arm| get_path(body, arm.segments()))
                 .filter(|value| !value.is_null())
                 .cloned()
-                .or_else(|| {
-                    attribute
-                        .default
-                        .as_ref()
-                        .map(engine::value::Value::to_json)
-                });
+                .or_else(|| attribute.default.as_ref().map(model::value::Value::to_json));
             match value {
                 Some(Json::String(text)) if name.ends_with("_id") => text.to_ascii_lowercase(),
                 Some(Json::String(text)) => text,
@@ -381,7 +376,7 @@ mod tests {
 
     #[test]
     fn clusters_reserve_their_maximum_nodes() {
-        let registry = engine::schema::load_registry().expect("catalogue");
+        let registry = model::schema::load_registry().expect("catalogue");
         let cluster = registry.by_compute_type("AmlCompute").expect("cluster");
         let body = json!({"properties": {"properties": {"vmSize": "STANDARD_DS3_V2", "scaleSettings": {"maxNodeCount": 5}}}});
         assert_eq!(
@@ -400,7 +395,7 @@ mod tests {
 
     #[test]
     fn kubernetes_identity_includes_the_namespace() {
-        let registry = engine::schema::load_registry().expect("catalogue");
+        let registry = model::schema::load_registry().expect("catalogue");
         let kubernetes = registry.by_compute_type("Kubernetes").expect("kubernetes");
         let a = json!({"properties": {"resourceId": "/X", "properties": {"namespace": "a"}}});
         let default = json!({"properties": {"resourceId": "/x"}});
@@ -410,7 +405,7 @@ mod tests {
 
     #[test]
     fn unknown_compute_types_are_explained() {
-        let registry = engine::schema::load_registry().expect("catalogue");
+        let registry = model::schema::load_registry().expect("catalogue");
         let error = schema_for(&registry, "ContainerInstance").expect_err("no ACI");
         assert!(error.message.contains("deployed"), "{}", error.message);
         let error = schema_for(&registry, "Batch").expect_err("no Batch");

@@ -22,7 +22,7 @@
 //! an attached Kubernetes cluster's extension. Secrets never appear in reads (only `listKeys`).
 
 use axum::http::{Method, StatusCode};
-use engine::schema::{Lifecycle, ResourceSchema, UpdateMode};
+use model::schema::{Lifecycle, ResourceSchema, UpdateMode};
 use rusqlite::Connection;
 use serde_json::{Value as Json, json};
 
@@ -335,7 +335,7 @@ fn put(
                 continue;
             };
             let unset = get_path(&stored, &crate::arm::path(&target)).is_none_or(Json::is_null);
-            if attribute.presence == engine::schema::Presence::Computed || unset {
+            if attribute.presence == model::schema::Presence::Computed || unset {
                 set_path(&mut stored, &crate::arm::path(&target), value);
             }
         }

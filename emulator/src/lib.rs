@@ -24,7 +24,7 @@
 //! | `executor`      | runs jobs as local processes within each compute's concurrency limit   |
 //! | `faults`        | fault injection                                                        |
 //!
-//! The emulator imports only `engine::schema` and `engine::value` (STYLE §2).
+//! The emulator imports only `model::schema` and `model::value` (STYLE §2).
 
 mod arm;
 mod assets;
@@ -162,7 +162,7 @@ pub enum EmulatorError {
     },
     /// The resource catalogue did not load (a bug in `schemas/`).
     #[error("the resource catalogue is invalid")]
-    Schema(#[source] engine::schema::SchemaError),
+    Schema(#[source] model::schema::SchemaError),
     /// The socket could not be bound.
     #[error("failed to listen on `{address}`")]
     Bind {

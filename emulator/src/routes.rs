@@ -15,7 +15,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
-use engine::schema::Registry;
+use model::schema::Registry;
 
 use crate::arm::{ArmError, Reply, Route, now_ms};
 use crate::auth;

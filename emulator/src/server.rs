@@ -73,7 +73,7 @@ pub(crate) async fn start(config: EmulatorConfig) -> Result<RunningEmulator, Emu
         path: config.data_dir.clone(),
         source,
     })?;
-    let mut registry = engine::schema::load_registry().map_err(EmulatorError::Schema)?;
+    let mut registry = model::schema::load_registry().map_err(EmulatorError::Schema)?;
     compute_rules::complete_registry(&mut registry);
 
     let database = crate::database_path(&config.data_dir);

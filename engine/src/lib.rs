@@ -1,17 +1,13 @@
-//! The engine of the Azure ML infrastructure-as-code tools: the resource catalogue as typed
-//! schemas, dynamic values with unknowns, and the ARM client. The planner (`amlplan`) and the
-//! Terraform provider are thin edges over this crate; the emulator uses only [`schema`] and
-//! [`value`].
+//! The engine of the Azure ML infrastructure-as-code tools: everything that talks to the cloud
+//! or to files, over the pure core in the `model` crate (re-exported here, so both front ends
+//! name one crate). The planner (`amlplan`) and the Terraform provider are thin edges over this
+//! crate; the emulator uses only `model`.
 
-pub mod addr;
+pub use model::{addr, diag, plan, schema, secret, value};
+
 pub mod api;
 pub mod apply;
-pub mod diag;
-pub mod plan;
 pub mod refresh;
 pub mod runs;
-pub mod schema;
-pub mod secret;
 pub mod snapshot;
 pub mod state;
-pub mod value;

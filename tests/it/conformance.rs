@@ -76,40 +76,61 @@ enum Operation {
 fn operation_of(file: &str) -> Option<Operation> {
     let name = file.rsplit('/').next().unwrap_or(file);
     let stem = name.split('.').next().unwrap_or(name);
-    Some(match (file.split('/').next()?, file.contains("createOrUpdate/"), file.contains("/get/"), stem) {
-        ("Compute", true, _, _) => Operation::ComputePut,
-        ("Compute", _, true, _) => Operation::ComputeGet,
-        ("Compute", _, _, "list") => Operation::ComputeList,
-        ("Compute", _, _, "delete") => Operation::ComputeDelete,
-        ("Compute", _, _, "patch") => Operation::ComputePatch,
-        ("Compute", _, _, "listKeys") => Operation::ComputePost("listKeys"),
-        ("Compute", _, _, "listNodes") => Operation::ComputePost("listNodes"),
-        ("Compute", _, _, "start") => Operation::ComputePost("start"),
-        ("Compute", _, _, "stop") => Operation::ComputePost("stop"),
-        ("Compute", _, _, "restart") => Operation::ComputePost("restart"),
-        ("Workspace", _, _, "create") if file.matches('/').count() == 1 => Operation::WorkspacePut,
-        ("Workspace", _, _, "get") if file.matches('/').count() == 1 => Operation::WorkspaceGet,
-        ("Workspace", _, _, "delete") if file.matches('/').count() == 1 => Operation::WorkspaceDelete,
-        ("Workspace", _, _, "listByResourceGroup") => Operation::WorkspaceList,
-        ("Workspace", _, _, "update") if file.matches('/').count() == 1 => Operation::WorkspacePatch,
-        ("Workspace", _, _, stem) if file.matches('/').count() == 2 => {
-            let folder = file.split('/').nth(1).unwrap_or_default();
-            let collection = if folder.starts_with("Code") { "codes" } else if folder.starts_with("Environment") { "environments" } else { return None };
-            let version = folder.ends_with("Version");
-            match stem {
-                "createOrUpdate" => Operation::AssetPut(collection, version),
-                "get" => Operation::AssetGet(collection, version),
-                "createOrGetStartPendingUpload" if collection == "codes" => Operation::StartPendingUpload,
-                _ => return None,
+    Some(
+        match (
+            file.split('/').next()?,
+            file.contains("createOrUpdate/"),
+            file.contains("/get/"),
+            stem,
+        ) {
+            ("Compute", true, _, _) => Operation::ComputePut,
+            ("Compute", _, true, _) => Operation::ComputeGet,
+            ("Compute", _, _, "list") => Operation::ComputeList,
+            ("Compute", _, _, "delete") => Operation::ComputeDelete,
+            ("Compute", _, _, "patch") => Operation::ComputePatch,
+            ("Compute", _, _, "listKeys") => Operation::ComputePost("listKeys"),
+            ("Compute", _, _, "listNodes") => Operation::ComputePost("listNodes"),
+            ("Compute", _, _, "start") => Operation::ComputePost("start"),
+            ("Compute", _, _, "stop") => Operation::ComputePost("stop"),
+            ("Compute", _, _, "restart") => Operation::ComputePost("restart"),
+            ("Workspace", _, _, "create") if file.matches('/').count() == 1 => {
+                Operation::WorkspacePut
             }
-        }
-        ("Job", _, _, "createOrUpdate") => Operation::JobPut,
-        ("Job", _, _, "get") => Operation::JobGet,
-        ("Job", _, _, "list") => Operation::JobList,
-        ("Job", _, _, "cancel") => Operation::JobCancel,
-        ("Job", _, _, "delete") => Operation::JobDelete,
-        _ => return None,
-    })
+            ("Workspace", _, _, "get") if file.matches('/').count() == 1 => Operation::WorkspaceGet,
+            ("Workspace", _, _, "delete") if file.matches('/').count() == 1 => {
+                Operation::WorkspaceDelete
+            }
+            ("Workspace", _, _, "listByResourceGroup") => Operation::WorkspaceList,
+            ("Workspace", _, _, "update") if file.matches('/').count() == 1 => {
+                Operation::WorkspacePatch
+            }
+            ("Workspace", _, _, stem) if file.matches('/').count() == 2 => {
+                let folder = file.split('/').nth(1).unwrap_or_default();
+                let collection = if folder.starts_with("Code") {
+                    "codes"
+                } else if folder.starts_with("Environment") {
+                    "environments"
+                } else {
+                    return None;
+                };
+                let version = folder.ends_with("Version");
+                match stem {
+                    "createOrUpdate" => Operation::AssetPut(collection, version),
+                    "get" => Operation::AssetGet(collection, version),
+                    "createOrGetStartPendingUpload" if collection == "codes" => {
+                        Operation::StartPendingUpload
+                    }
+                    _ => return None,
+                }
+            }
+            ("Job", _, _, "createOrUpdate") => Operation::JobPut,
+            ("Job", _, _, "get") => Operation::JobGet,
+            ("Job", _, _, "list") => Operation::JobList,
+            ("Job", _, _, "cancel") => Operation::JobCancel,
+            ("Job", _, _, "delete") => Operation::JobDelete,
+            _ => return None,
+        },
+    )
 }
 
 /// A served emulator and an HTTPS client that trusts its certificate.
@@ -125,17 +146,34 @@ impl Served {
         let mut config = emulator::EmulatorConfig::new(dir.path());
         config.token = Some(TOKEN.to_owned());
         let emulator = emulator::start(config).await.expect("the emulator starts");
-        let pem = std::fs::read(emulator.ca_certificate().expect("HTTPS writes a certificate"))
-            .expect("readable certificate");
+        let pem = std::fs::read(
+            emulator
+                .ca_certificate()
+                .expect("HTTPS writes a certificate"),
+        )
+        .expect("readable certificate");
         let http = reqwest::Client::builder()
             .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("a PEM certificate"))
             .build()
             .expect("a client");
-        Served { emulator, http, _dir: dir }
+        Served {
+            emulator,
+            http,
+            _dir: dir,
+        }
     }
 
-    async fn send(&self, method: Method, path: &str, query: &str, body: Option<&Json>) -> (StatusCode, Json) {
-        let url = format!("{}{path}?api-version=2026-07-01{query}", self.emulator.url());
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &str,
+        body: Option<&Json>,
+    ) -> (StatusCode, Json) {
+        let url = format!(
+            "{}{path}?api-version=2026-07-01{query}",
+            self.emulator.url()
+        );
         let mut request = self.http.request(method, url).bearer_auth(TOKEN);
         if let Some(body) = body {
             request = request.json(body);
@@ -143,42 +181,76 @@ impl Served {
         let response = request.send().await.expect("the emulator answers");
         let status = response.status();
         let text = response.text().await.expect("a body");
-        let body = if text.is_empty() { Json::Null } else { serde_json::from_str(&text).unwrap_or(Json::String(text)) };
+        let body = if text.is_empty() {
+            Json::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Json::String(text))
+        };
         (status, body)
     }
 
     /// Sends and requires success (prerequisites).
     async fn ensure(&self, method: Method, path: &str, body: &Json) {
         let (status, answer) = self.send(method.clone(), path, "", Some(body)).await;
-        assert!(status.is_success(), "prerequisite {method} {path} failed with {status}: {answer}");
+        assert!(
+            status.is_success(),
+            "prerequisite {method} {path} failed with {status}: {answer}"
+        );
     }
 }
 
 fn text<'a>(parameters: &'a Json, name: &str) -> &'a str {
-    parameters.get(name).and_then(Json::as_str).unwrap_or_default()
+    parameters
+        .get(name)
+        .and_then(Json::as_str)
+        .unwrap_or_default()
 }
 
 fn rg_path(parameters: &Json) -> String {
-    format!("/subscriptions/{}/resourceGroups/{}", text(parameters, "subscriptionId"), text(parameters, "resourceGroupName"))
+    format!(
+        "/subscriptions/{}/resourceGroups/{}",
+        text(parameters, "subscriptionId"),
+        text(parameters, "resourceGroupName")
+    )
 }
 
 fn workspace_path(parameters: &Json) -> String {
-    format!("{}/providers/Microsoft.MachineLearningServices/workspaces/{}", rg_path(parameters), text(parameters, "workspaceName"))
+    format!(
+        "{}/providers/Microsoft.MachineLearningServices/workspaces/{}",
+        rg_path(parameters),
+        text(parameters, "workspaceName")
+    )
 }
 
 fn compute_path(parameters: &Json) -> String {
-    format!("{}/computes/{}", workspace_path(parameters), text(parameters, "computeName"))
+    format!(
+        "{}/computes/{}",
+        workspace_path(parameters),
+        text(parameters, "computeName")
+    )
 }
 
 /// The path of an asset's or job's item (`{WS}/codes/{name}[/versions/{version}]`, `{WS}/jobs/{id}`).
 fn item_path(parameters: &Json, collection: &str, version: bool) -> String {
-    let encode = |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
+    let encode =
+        |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
     if collection == "jobs" {
-        return format!("{}/jobs/{}", workspace_path(parameters), encode(text(parameters, "id")));
+        return format!(
+            "{}/jobs/{}",
+            workspace_path(parameters),
+            encode(text(parameters, "id"))
+        );
     }
-    let mut path = format!("{}/{collection}/{}", workspace_path(parameters), encode(text(parameters, "name")));
+    let mut path = format!(
+        "{}/{collection}/{}",
+        workspace_path(parameters),
+        encode(text(parameters, "name"))
+    );
     if version {
-        path.push_str(&format!("/versions/{}", encode(text(parameters, "version"))));
+        path.push_str(&format!(
+            "/versions/{}",
+            encode(text(parameters, "version"))
+        ));
     }
     path
 }
@@ -199,7 +271,11 @@ fn shape_mismatches(expected: &Json, actual: &Json, path: &str, out: &mut Vec<St
         }
         (Json::Object(expected), Json::Object(actual)) => {
             for (key, value) in expected {
-                let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                let child = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
                 match actual.get(key) {
                     Some(found) => shape_mismatches(value, found, &child, out),
                     None if value.is_null() => {}
@@ -216,7 +292,9 @@ fn shape_mismatches(expected: &Json, actual: &Json, path: &str, out: &mut Vec<St
                 }
             }
         }
-        (Json::String(_), Json::String(_)) | (Json::Bool(_), Json::Bool(_)) | (Json::Number(_), Json::Number(_)) => {}
+        (Json::String(_), Json::String(_))
+        | (Json::Bool(_), Json::Bool(_))
+        | (Json::Number(_), Json::Number(_)) => {}
         _ => out.push(format!("{path} (kind)")),
     }
 }
@@ -224,7 +302,9 @@ fn shape_mismatches(expected: &Json, actual: &Json, path: &str, out: &mut Vec<St
 /// The first element, restricted (for objects) to the keys every element has.
 fn common_shape(elements: &[Json]) -> Option<Json> {
     let first = elements.first()?.clone();
-    let Json::Object(mut shape) = first else { return Some(first) };
+    let Json::Object(mut shape) = first else {
+        return Some(first);
+    };
     shape.retain(|key, _| elements.iter().all(|element| element.get(key).is_some()));
     Some(Json::Object(shape))
 }
@@ -291,8 +371,12 @@ const READ_ONLY: &[&str] = &[
 ];
 
 fn remove_path(json: &mut Json, segments: &[&str]) {
-    let Some((first, rest)) = segments.split_first() else { return };
-    let Some(object) = json.as_object_mut() else { return };
+    let Some((first, rest)) = segments.split_first() else {
+        return;
+    };
+    let Some(object) = json.as_object_mut() else {
+        return;
+    };
     if rest.is_empty() {
         if *first == "*" {
             object.clear();
@@ -342,10 +426,16 @@ const UPDATE_EXAMPLES: &[&str] = &["Compute/createOrUpdate/AmlCompute.json"];
 /// it: the update examples' responses omit e.g. the `vmSize` a creation needs).
 fn minimal_compute(compute_type: &str) -> Json {
     match compute_type {
-        "AmlCompute" => json!({"properties": {"computeType": "AmlCompute", "properties": {"vmSize": "STANDARD_DS3_V2", "scaleSettings": {"maxNodeCount": 1, "minNodeCount": 0}}}}),
-        "ComputeInstance" => json!({"properties": {"computeType": "ComputeInstance", "properties": {"vmSize": "STANDARD_DS3_V2"}}}),
+        "AmlCompute" => {
+            json!({"properties": {"computeType": "AmlCompute", "properties": {"vmSize": "STANDARD_DS3_V2", "scaleSettings": {"maxNodeCount": 1, "minNodeCount": 0}}}})
+        }
+        "ComputeInstance" => {
+            json!({"properties": {"computeType": "ComputeInstance", "properties": {"vmSize": "STANDARD_DS3_V2"}}})
+        }
         "AKS" => json!({"properties": {"computeType": "AKS", "resourceId": AKS_CLUSTER}}),
-        "Kubernetes" => json!({"properties": {"computeType": "Kubernetes", "resourceId": AKS_CLUSTER, "properties": {"namespace": "default"}}}),
+        "Kubernetes" => {
+            json!({"properties": {"computeType": "Kubernetes", "resourceId": AKS_CLUSTER, "properties": {"namespace": "default"}}})
+        }
         other => panic!("no creation body for compute type `{other}`"),
     }
 }
@@ -357,7 +447,10 @@ const AKS_CLUSTER: &str = "/subscriptions/{subscription}/resourceGroups/{group}/
 /// Creates a compute as `body` describes it (missing creation inputs from the minimal body of its
 /// type) and waits until it is provisioned.
 async fn create_compute(served: &Served, parameters: &Json, name: &str, body: &Json) {
-    let compute_type = body.pointer("/properties/computeType").and_then(Json::as_str).expect("a computeType");
+    let compute_type = body
+        .pointer("/properties/computeType")
+        .and_then(Json::as_str)
+        .expect("a computeType");
     let body = merged(minimal_compute(compute_type), &writable(body));
     let body = with_existing_resources(served, parameters, body).await;
     let path = format!("{}/computes/{name}", workspace_path(parameters));
@@ -367,51 +460,95 @@ async fn create_compute(served: &Served, parameters: &Json, name: &str, body: &J
 
 /// Creates a workspace as `body` describes it and waits until it is provisioned.
 async fn create_workspace(served: &Served, parameters: &Json, name: &str, body: &Json) {
-    let body = merged(json!({"location": "eastus", "properties": {}}), &writable(body));
-    let path = format!("{}/providers/Microsoft.MachineLearningServices/workspaces/{name}", rg_path(parameters));
+    let body = merged(
+        json!({"location": "eastus", "properties": {}}),
+        &writable(body),
+    );
+    let path = format!(
+        "{}/providers/Microsoft.MachineLearningServices/workspaces/{name}",
+        rg_path(parameters)
+    );
     served.ensure(Method::PUT, &path, &body).await;
     wait_succeeded(served, &path).await;
 }
 
 /// The body of the example's success response (200 first).
 fn response_body(example: &Json) -> Option<&Json> {
-    ["200", "201", "202"].iter().find_map(|code| example["responses"][*code].get("body"))
+    ["200", "201", "202"]
+        .iter()
+        .find_map(|code| example["responses"][*code].get("body"))
 }
 
 /// Creates what the example's request needs to exist.
 async fn prepare(served: &Served, operation: Operation, example: &Json, file: &str) {
     let parameters = &example["parameters"];
-    served.ensure(Method::PUT, &rg_path(parameters), &json!({"location": "eastus"})).await;
+    served
+        .ensure(
+            Method::PUT,
+            &rg_path(parameters),
+            &json!({"location": "eastus"}),
+        )
+        .await;
     let existing = response_body(example).cloned().unwrap_or(Json::Null);
     match operation {
         Operation::WorkspacePut => return,
         Operation::WorkspaceList => {
             for item in existing["value"].as_array().into_iter().flatten() {
-                create_workspace(served, parameters, item["name"].as_str().expect("named"), item).await;
+                create_workspace(
+                    served,
+                    parameters,
+                    item["name"].as_str().expect("named"),
+                    item,
+                )
+                .await;
             }
             return;
         }
         Operation::WorkspaceGet | Operation::WorkspacePatch => {
-            create_workspace(served, parameters, text(parameters, "workspaceName"), &existing).await;
+            create_workspace(
+                served,
+                parameters,
+                text(parameters, "workspaceName"),
+                &existing,
+            )
+            .await;
             return;
         }
         _ => {}
     }
-    served.ensure(Method::PUT, &workspace_path(parameters), &json!({"location": "eastus", "properties": {}})).await;
+    served
+        .ensure(
+            Method::PUT,
+            &workspace_path(parameters),
+            &json!({"location": "eastus", "properties": {}}),
+        )
+        .await;
     match operation {
         Operation::AssetGet(collection, version) => {
-            served.ensure(Method::PUT, &item_path(parameters, collection, version), &writable(&existing)).await;
+            served
+                .ensure(
+                    Method::PUT,
+                    &item_path(parameters, collection, version),
+                    &writable(&existing),
+                )
+                .await;
             return;
         }
         Operation::JobGet => {
             let body = with_job_prerequisites(served, parameters, writable(&existing)).await;
-            served.ensure(Method::PUT, &item_path(parameters, "jobs", false), &body).await;
+            served
+                .ensure(Method::PUT, &item_path(parameters, "jobs", false), &body)
+                .await;
             return;
         }
         Operation::JobList => {
             for item in existing["value"].as_array().into_iter().flatten() {
                 let body = with_job_prerequisites(served, parameters, writable(item)).await;
-                let path = format!("{}/jobs/{}", workspace_path(parameters), item["name"].as_str().expect("named"));
+                let path = format!(
+                    "{}/jobs/{}",
+                    workspace_path(parameters),
+                    item["name"].as_str().expect("named")
+                );
                 served.ensure(Method::PUT, &path, &body).await;
             }
             return;
@@ -420,7 +557,9 @@ async fn prepare(served: &Served, operation: Operation, example: &Json, file: &s
             // A running job (the examples' success codes include both 200 and 202).
             let body = json!({"properties": {"jobType": "Command", "command": "sleep 30", "environmentId": "string", "computeId": "string"}});
             let body = with_job_prerequisites(served, parameters, body).await;
-            served.ensure(Method::PUT, &item_path(parameters, "jobs", false), &body).await;
+            served
+                .ensure(Method::PUT, &item_path(parameters, "jobs", false), &body)
+                .await;
             return;
         }
         _ => {}
@@ -429,10 +568,18 @@ async fn prepare(served: &Served, operation: Operation, example: &Json, file: &s
     match operation {
         Operation::ComputeList => {
             for item in existing["value"].as_array().into_iter().flatten() {
-                create_compute(served, parameters, item["name"].as_str().expect("named"), item).await;
+                create_compute(
+                    served,
+                    parameters,
+                    item["name"].as_str().expect("named"),
+                    item,
+                )
+                .await;
             }
         }
-        Operation::ComputeGet | Operation::ComputePatch => create_compute(served, parameters, name, &existing).await,
+        Operation::ComputeGet | Operation::ComputePatch => {
+            create_compute(served, parameters, name, &existing).await
+        }
         Operation::ComputePut if UPDATE_EXAMPLES.contains(&file) => {
             // The compute as it was before the update, in the location the update names.
             let mut before = existing;
@@ -447,9 +594,33 @@ async fn prepare(served: &Served, operation: Operation, example: &Json, file: &s
             let body = json!({"properties": {"computeType": "AmlCompute", "properties": {"scaleSettings": {"maxNodeCount": nodes.max(1), "minNodeCount": nodes}}}});
             create_compute(served, parameters, name, &body).await;
         }
-        Operation::ComputePost("listKeys") => create_compute(served, parameters, name, &json!({"properties": {"computeType": "AKS"}})).await,
-        Operation::ComputePost(_) => create_compute(served, parameters, name, &json!({"properties": {"computeType": "ComputeInstance"}})).await,
-        Operation::ComputeDelete => create_compute(served, parameters, name, &json!({"properties": {"computeType": "AmlCompute"}})).await,
+        Operation::ComputePost("listKeys") => {
+            create_compute(
+                served,
+                parameters,
+                name,
+                &json!({"properties": {"computeType": "AKS"}}),
+            )
+            .await
+        }
+        Operation::ComputePost(_) => {
+            create_compute(
+                served,
+                parameters,
+                name,
+                &json!({"properties": {"computeType": "ComputeInstance"}}),
+            )
+            .await
+        }
+        Operation::ComputeDelete => {
+            create_compute(
+                served,
+                parameters,
+                name,
+                &json!({"properties": {"computeType": "AmlCompute"}}),
+            )
+            .await
+        }
         _ => {}
     }
 }
@@ -475,12 +646,30 @@ async fn with_job_prerequisites(served: &Served, parameters: &Json, mut body: Js
     let workspace = workspace_path(parameters);
     let compute = format!("{workspace}/computes/conformance-cpu");
     if served.send(Method::GET, &compute, "", None).await.0 != StatusCode::OK {
-        create_compute(served, parameters, "conformance-cpu", &json!({"properties": {"computeType": "AmlCompute"}})).await;
+        create_compute(
+            served,
+            parameters,
+            "conformance-cpu",
+            &json!({"properties": {"computeType": "AmlCompute"}}),
+        )
+        .await;
     }
     let environment = format!("{workspace}/environments/conformance-env/versions/1");
-    served.ensure(Method::PUT, &environment, &json!({"properties": {"image": "python:3.12"}})).await;
+    served
+        .ensure(
+            Method::PUT,
+            &environment,
+            &json!({"properties": {"image": "python:3.12"}}),
+        )
+        .await;
     let code = format!("{workspace}/codes/conformance-code/versions/1");
-    served.ensure(Method::PUT, &code, &json!({"properties": {"codeUri": "https://blobStorage/folderName"}})).await;
+    served
+        .ensure(
+            Method::PUT,
+            &code,
+            &json!({"properties": {"codeUri": "https://blobStorage/folderName"}}),
+        )
+        .await;
     let properties = &mut body["properties"];
     properties["computeId"] = json!(compute);
     properties["environmentId"] = json!(environment);
@@ -493,7 +682,11 @@ async fn with_job_prerequisites(served: &Served, parameters: &Json, mut body: Js
 async fn wait_succeeded(served: &Served, path: &str) {
     for _ in 0..100 {
         let (_, body) = served.send(Method::GET, path, "", None).await;
-        if body.pointer("/properties/provisioningState").and_then(Json::as_str) == Some("Succeeded") {
+        if body
+            .pointer("/properties/provisioningState")
+            .and_then(Json::as_str)
+            == Some("Succeeded")
+        {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -503,14 +696,21 @@ async fn wait_succeeded(served: &Served, path: &str) {
 
 /// Creates the underlying resource a body's `resourceId` names, so that the attach finds it.
 async fn with_existing_resources(served: &Served, parameters: &Json, mut body: Json) -> Json {
-    if let Some(id) = body.pointer("/properties/resourceId").and_then(Json::as_str).map(str::to_owned) {
+    if let Some(id) = body
+        .pointer("/properties/resourceId")
+        .and_then(Json::as_str)
+        .map(str::to_owned)
+    {
         body["properties"]["resourceId"] = Json::String(aks_cluster(served, parameters, &id).await);
     }
     body
 }
 
 #[tokio::test]
-#[allow(clippy::print_stdout, reason = "the coverage report is what this test prints")]
+#[allow(
+    clippy::print_stdout,
+    reason = "the coverage report is what this test prints"
+)]
 async fn every_implemented_example_conforms() {
     let files = example_files();
     let mut covered = Vec::new();
@@ -518,46 +718,107 @@ async fn every_implemented_example_conforms() {
     let mut failures = Vec::new();
     for file in &files {
         let Some(operation) = operation_of(file) else {
-            not_covered.push(format!("{file} (operation not implemented by the emulator yet)"));
+            not_covered.push(format!(
+                "{file} (operation not implemented by the emulator yet)"
+            ));
             continue;
         };
-        let example: Json = serde_json::from_str(&std::fs::read_to_string(examples_dir().join(file)).expect("readable"))
-            .expect("examples are JSON");
+        let example: Json = serde_json::from_str(
+            &std::fs::read_to_string(examples_dir().join(file)).expect("readable"),
+        )
+        .expect("examples are JSON");
         // A fresh emulator per example: the examples reuse names (`compute123`) across kinds.
         let served = Served::start().await;
         let parameters = &example["parameters"];
         let responses = example["responses"].as_object().expect("responses");
-        let codes: BTreeSet<u16> = responses.keys().filter_map(|code| code.parse().ok()).collect();
+        let codes: BTreeSet<u16> = responses
+            .keys()
+            .filter_map(|code| code.parse().ok())
+            .collect();
         prepare(&served, operation, &example, file).await;
-        let body = parameters.get("parameters").or_else(|| parameters.get("body")).cloned();
+        let body = parameters
+            .get("parameters")
+            .or_else(|| parameters.get("body"))
+            .cloned();
         let (method, path, query) = match operation {
             Operation::ComputePut => (Method::PUT, compute_path(parameters), String::new()),
             Operation::ComputeGet => (Method::GET, compute_path(parameters), String::new()),
-            Operation::ComputeList => (Method::GET, format!("{}/computes", workspace_path(parameters)), String::new()),
+            Operation::ComputeList => (
+                Method::GET,
+                format!("{}/computes", workspace_path(parameters)),
+                String::new(),
+            ),
             Operation::ComputeDelete => (
                 Method::DELETE,
                 compute_path(parameters),
-                format!("&underlyingResourceAction={}", text(parameters, "underlyingResourceAction")),
+                format!(
+                    "&underlyingResourceAction={}",
+                    text(parameters, "underlyingResourceAction")
+                ),
             ),
             Operation::ComputePatch => (Method::PATCH, compute_path(parameters), String::new()),
-            Operation::ComputePost(action) => (Method::POST, format!("{}/{action}", compute_path(parameters)), String::new()),
+            Operation::ComputePost(action) => (
+                Method::POST,
+                format!("{}/{action}", compute_path(parameters)),
+                String::new(),
+            ),
             Operation::WorkspacePut => (Method::PUT, workspace_path(parameters), String::new()),
             Operation::WorkspaceGet => (Method::GET, workspace_path(parameters), String::new()),
-            Operation::WorkspaceDelete => (Method::DELETE, workspace_path(parameters), String::new()),
+            Operation::WorkspaceDelete => {
+                (Method::DELETE, workspace_path(parameters), String::new())
+            }
             Operation::WorkspaceList => (
                 Method::GET,
-                format!("{}/providers/Microsoft.MachineLearningServices/workspaces", rg_path(parameters)),
+                format!(
+                    "{}/providers/Microsoft.MachineLearningServices/workspaces",
+                    rg_path(parameters)
+                ),
                 String::new(),
             ),
             Operation::WorkspacePatch => (Method::PATCH, workspace_path(parameters), String::new()),
-            Operation::AssetPut(collection, version) => (Method::PUT, item_path(parameters, collection, version), String::new()),
-            Operation::AssetGet(collection, version) => (Method::GET, item_path(parameters, collection, version), String::new()),
-            Operation::StartPendingUpload => (Method::POST, format!("{}/startPendingUpload", item_path(parameters, "codes", true)), String::new()),
-            Operation::JobPut => (Method::PUT, item_path(parameters, "jobs", false), String::new()),
-            Operation::JobGet => (Method::GET, item_path(parameters, "jobs", false), String::new()),
-            Operation::JobList => (Method::GET, format!("{}/jobs", workspace_path(parameters)), String::new()),
-            Operation::JobCancel => (Method::POST, format!("{}/cancel", item_path(parameters, "jobs", false)), String::new()),
-            Operation::JobDelete => (Method::DELETE, item_path(parameters, "jobs", false), String::new()),
+            Operation::AssetPut(collection, version) => (
+                Method::PUT,
+                item_path(parameters, collection, version),
+                String::new(),
+            ),
+            Operation::AssetGet(collection, version) => (
+                Method::GET,
+                item_path(parameters, collection, version),
+                String::new(),
+            ),
+            Operation::StartPendingUpload => (
+                Method::POST,
+                format!(
+                    "{}/startPendingUpload",
+                    item_path(parameters, "codes", true)
+                ),
+                String::new(),
+            ),
+            Operation::JobPut => (
+                Method::PUT,
+                item_path(parameters, "jobs", false),
+                String::new(),
+            ),
+            Operation::JobGet => (
+                Method::GET,
+                item_path(parameters, "jobs", false),
+                String::new(),
+            ),
+            Operation::JobList => (
+                Method::GET,
+                format!("{}/jobs", workspace_path(parameters)),
+                String::new(),
+            ),
+            Operation::JobCancel => (
+                Method::POST,
+                format!("{}/cancel", item_path(parameters, "jobs", false)),
+                String::new(),
+            ),
+            Operation::JobDelete => (
+                Method::DELETE,
+                item_path(parameters, "jobs", false),
+                String::new(),
+            ),
         };
         let body = match body {
             Some(body) if matches!(method, Method::PUT | Method::PATCH) => {
@@ -567,13 +828,20 @@ async fn every_implemented_example_conforms() {
             Some(body) if operation == Operation::StartPendingUpload => Some(body),
             _ => None,
         };
-        let (status, answer) = served.send(method.clone(), &path, &query, body.as_ref()).await;
+        let (status, answer) = served
+            .send(method.clone(), &path, &query, body.as_ref())
+            .await;
         if !codes.contains(&status.as_u16()) {
-            failures.push(format!("{file}: {method} {path} answered {status}, the example lists {codes:?}: {answer}"));
+            failures.push(format!(
+                "{file}: {method} {path} answered {status}, the example lists {codes:?}: {answer}"
+            ));
             served.emulator.shutdown().await;
             continue;
         }
-        if let Some(expected) = responses.get(status.as_str()).and_then(|response| response.get("body")) {
+        if let Some(expected) = responses
+            .get(status.as_str())
+            .and_then(|response| response.get("body"))
+        {
             let mut expected = expected.clone();
             // ARM sends `nextLink` only when another page follows and omits it on the last page;
             // the examples show a first page of a longer list, the emulator's lists here fit one.
@@ -591,12 +859,28 @@ async fn every_implemented_example_conforms() {
         served.emulator.shutdown().await;
         covered.push(file.clone());
     }
-    println!("conformance: covered {} of {} examples", covered.len(), files.len());
+    println!(
+        "conformance: covered {} of {} examples",
+        covered.len(),
+        files.len()
+    );
     for file in &not_covered {
         println!("  not covered: {file}");
     }
-    assert!(failures.is_empty(), "{} examples do not conform:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} examples do not conform:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     // Every example: computes, workspaces, code and environment assets, jobs.
-    assert!(not_covered.is_empty(), "examples not covered: {not_covered:?}");
-    assert!(covered.len() >= 39, "only {} examples covered", covered.len());
+    assert!(
+        not_covered.is_empty(),
+        "examples not covered: {not_covered:?}"
+    );
+    assert!(
+        covered.len() >= 39,
+        "only {} examples covered",
+        covered.len()
+    );
 }

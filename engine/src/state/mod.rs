@@ -15,6 +15,7 @@
 //!   unset), repeated nested blocks as lists (empty when none). Sensitive and write-only values
 //!   are stored as keyed digests ([`crate::secret`]) by [`State::set_object`], never in plaintext.
 
+pub mod key;
 pub mod lock;
 
 use std::collections::BTreeMap;

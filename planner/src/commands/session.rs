@@ -51,7 +51,7 @@ pub fn open_state(
 /// The key of the state's secret digests, beside the configuration (`.azureml/state.key`).
 pub fn secret_key(dir: &Path) -> anyhow::Result<SecretKey> {
     let path = dir.join(".azureml").join("state.key");
-    SecretKey::load_or_create(&path)
+    engine::state::key::load_or_create(&path)
         .with_context(|| format!("failed to prepare `{}`", path.display()))
 }
 

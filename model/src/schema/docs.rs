@@ -1,7 +1,7 @@
 //! Renders the Markdown reference page of a resource type (`docs/resources/<kind>.md`) from its
 //! [`ResourceSchema`]. The pages are generated, never edited: a unit test compares every page
 //! with a fresh rendering and fails when one is stale, missing or left over
-//! (`UPDATE_DOCS=1 cargo test -p engine schema::docs` rewrites them). No IO outside that test.
+//! (`UPDATE_DOCS=1 cargo test -p model schema::docs` rewrites them). No IO outside that test.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -12,9 +12,9 @@ use crate::value::Value;
 /// The file name of a type's page under `docs/resources/`: the type name without `azureml_`.
 ///
 /// ```
-/// let registry = engine::schema::load_registry().expect("the embedded catalogue is valid");
+/// let registry = model::schema::load_registry().expect("the embedded catalogue is valid");
 /// let schema = registry.get("azureml_compute_cluster").expect("in the catalogue");
-/// assert_eq!(engine::schema::docs::doc_file_name(schema), "compute_cluster.md");
+/// assert_eq!(model::schema::docs::doc_file_name(schema), "compute_cluster.md");
 /// ```
 pub fn doc_file_name(schema: &ResourceSchema) -> String {
     let short = schema
@@ -29,9 +29,9 @@ pub fn doc_file_name(schema: &ResourceSchema) -> String {
 /// sensitivity, ARM path, description), nested attributes, and the read-only attributes.
 ///
 /// ```
-/// let registry = engine::schema::load_registry().expect("the embedded catalogue is valid");
+/// let registry = model::schema::load_registry().expect("the embedded catalogue is valid");
 /// let schema = registry.get("azureml_attached_databricks").expect("in the catalogue");
-/// let page = engine::schema::docs::render_resource_doc(schema);
+/// let page = model::schema::docs::render_resource_doc(schema);
 /// assert!(page.starts_with("# `azureml_attached_databricks`"));
 /// assert!(page.contains("detach (resource kept), then attach"));
 /// ```
@@ -42,8 +42,8 @@ pub fn render_resource_doc(schema: &ResourceSchema) -> String {
     line(out, "");
     line(
         out,
-        "<!-- Generated from `schemas/` by `engine::schema::docs`; do not edit. \
-         Regenerate with `UPDATE_DOCS=1 cargo test -p engine schema::docs`. -->",
+        "<!-- Generated from `schemas/` by `model::schema::docs`; do not edit. \
+         Regenerate with `UPDATE_DOCS=1 cargo test -p model schema::docs`. -->",
     );
     line(out, "");
     line(out, &schema.description);
@@ -489,7 +489,7 @@ mod tests {
         }
         assert!(
             update || problems.is_empty(),
-            "{}\nregenerate with: UPDATE_DOCS=1 cargo test -p engine schema::docs",
+            "{}\nregenerate with: UPDATE_DOCS=1 cargo test -p model schema::docs",
             problems.join("\n")
         );
     }

@@ -43,7 +43,7 @@ impl ResourceAddr {
     /// A managed resource address without instance key.
     ///
     /// ```
-    /// let addr = engine::addr::ResourceAddr::managed("azureml_workspace", "main");
+    /// let addr = model::addr::ResourceAddr::managed("azureml_workspace", "main");
     /// assert_eq!(addr.to_string(), "azureml_workspace.main");
     /// ```
     pub fn managed(resource_type: &str, name: &str) -> ResourceAddr {
@@ -72,7 +72,7 @@ impl ResourceAddr {
     /// Parses `type.name`, `data.type.name`, `type.name[0]` or `type.name["key"]`.
     ///
     /// ```
-    /// use engine::addr::{InstanceKey, ResourceAddr};
+    /// use model::addr::{InstanceKey, ResourceAddr};
     /// let addr: ResourceAddr = "azureml_compute_cluster.gpu[\"a\"]".parse().unwrap();
     /// assert_eq!(addr.key, Some(InstanceKey::Key("a".into())));
     /// assert!("nonsense".parse::<ResourceAddr>().is_err());

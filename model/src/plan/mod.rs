@@ -125,7 +125,7 @@ impl Action {
     /// The action list of `terraform show -json` (`change.actions`).
     ///
     /// ```
-    /// use engine::plan::Action;
+    /// use model::plan::Action;
     /// assert_eq!(Action::Reattach.terraform_actions(), ["delete", "create"]);
     /// assert_eq!(Action::Attach.terraform_actions(), ["create"]);
     /// ```
@@ -248,7 +248,7 @@ impl AttachmentKey {
     /// Kubernetes attachment of the same cluster may conflict).
     ///
     /// ```
-    /// use engine::plan::AttachmentKey;
+    /// use model::plan::AttachmentKey;
     /// let key = |ws: Option<&str>, id: Option<&str>| AttachmentKey {
     ///     workspace: ws.map(str::to_owned),
     ///     identity: [("resource_id".to_owned(), id.map(str::to_owned))].into(),
@@ -331,7 +331,7 @@ impl ResourceChange {
     /// A change with no attachment keys, edges or reason (tests and hand-built plans).
     ///
     /// ```
-    /// use engine::{addr::ResourceAddr, plan::{Action, ResourceChange}};
+    /// use model::{addr::ResourceAddr, plan::{Action, ResourceChange}};
     /// let change = ResourceChange::new(ResourceAddr::managed("azureml_workspace", "w"), Action::Create);
     /// assert!(change.before.is_none());
     /// ```
@@ -468,8 +468,8 @@ pub struct ResourceOptions<'a> {
 /// `None` plans a creation. `depends_on` is left empty for the caller to fill.
 ///
 /// ```
-/// use engine::{addr::ResourceAddr, plan::{plan_resource, Action, ResourceOptions, UpdateKind}, value::ObjectValue};
-/// let registry = engine::schema::load_registry().unwrap();
+/// use model::{addr::ResourceAddr, plan::{plan_resource, Action, ResourceOptions, UpdateKind}, value::ObjectValue};
+/// let registry = model::schema::load_registry().unwrap();
 /// let schema = registry.get("azureml_compute_cluster").unwrap();
 /// let addr = ResourceAddr::managed("azureml_compute_cluster", "cpu");
 /// let mut desired = ObjectValue::default();

@@ -13,11 +13,9 @@
 //! "known only by digest" and compare a configured plaintext with [`matches`], never send the
 //! digest to the API.
 //!
-//! Pure functions, plus [`SecretKey::load_or_create`], the only file IO of this module.
+//! Pure functions: the key file is read and written by `engine::state::key`.
 
 use std::fmt;
-use std::io::Write;
-use std::path::Path;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -29,7 +27,7 @@ use crate::value::{ObjectValue, Value};
 pub const DIGEST_PREFIX: &str = "hmac-sha256:";
 
 /// The key length in bytes.
-const KEY_LEN: usize = 32;
+pub const KEY_LEN: usize = 32;
 
 /// The per-state HMAC key. Its `Debug` output never shows the key.
 #[derive(Clone, PartialEq, Eq)]
@@ -39,28 +37,6 @@ impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SecretKey(..)")
     }
-}
-
-/// Reading or creating the key file failed.
-#[derive(Debug, thiserror::Error)]
-pub enum SecretKeyError {
-    /// The file could not be read, created or written.
-    #[error("failed to access the state key `{path}`")]
-    Io {
-        /// The key file.
-        path: String,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file does not hold a hex key of the right length.
-    #[error(
-        "the state key `{path}` is not {KEY_LEN} bytes of hex; restore it or delete it (secrets will then show as changed once)"
-    )]
-    Malformed {
-        /// The key file.
-        path: String,
-    },
 }
 
 impl SecretKey {
@@ -75,67 +51,22 @@ impl SecretKey {
         SecretKey(bytes.to_vec())
     }
 
-    /// Reads the key at `path`, or creates it (mode 0600, parent folders included) when missing.
-    ///
-    /// ```
-    /// let dir = tempfile::tempdir().unwrap();
-    /// let path = dir.path().join(".azureml/state.key");
-    /// let first = engine::secret::SecretKey::load_or_create(&path).unwrap();
-    /// let again = engine::secret::SecretKey::load_or_create(&path).unwrap();
-    /// assert_eq!(first, again);
-    /// ```
-    pub fn load_or_create(path: &Path) -> Result<SecretKey, SecretKeyError> {
-        let io = |source| SecretKeyError::Io {
-            path: path.display().to_string(),
-            source,
-        };
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                let bytes = hex::decode(text.trim()).map_err(|_| SecretKeyError::Malformed {
-                    path: path.display().to_string(),
-                })?;
-                if bytes.len() != KEY_LEN {
-                    return Err(SecretKeyError::Malformed {
-                        path: path.display().to_string(),
-                    });
-                }
-                Ok(SecretKey(bytes))
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                if let Some(parent) = path.parent() {
-                    std::fs::create_dir_all(parent).map_err(io)?;
-                }
-                let key = SecretKey::generate();
-                let mut options = std::fs::OpenOptions::new();
-                options.write(true).create_new(true);
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::OpenOptionsExt;
-                    options.mode(0o600);
-                }
-                match options.open(path) {
-                    Ok(mut file) => {
-                        file.write_all(format!("{}\n", hex::encode(&key.0)).as_bytes())
-                            .map_err(io)?;
-                        file.sync_all().map_err(io)?;
-                        Ok(key)
-                    }
-                    // Another process created it first: use theirs.
-                    Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-                        SecretKey::load_or_create(path)
-                    }
-                    Err(error) => Err(io(error)),
-                }
-            }
-            Err(error) => Err(io(error)),
-        }
+    /// The key as hex digits, as it is kept in a key file.
+    pub fn to_hex(&self) -> String {
+        hex::encode(&self.0)
+    }
+
+    /// A key from its hex form; `None` unless it is [`KEY_LEN`] bytes of hex.
+    pub fn from_hex(text: &str) -> Option<SecretKey> {
+        let bytes = hex::decode(text.trim()).ok()?;
+        (bytes.len() == KEY_LEN).then_some(SecretKey(bytes))
     }
 }
 
 /// The keyed digest of `plaintext`, as stored in state: `hmac-sha256:<64 hex digits>`.
 ///
 /// ```
-/// use engine::secret::{SecretKey, digest, is_digest};
+/// use model::secret::{SecretKey, digest, is_digest};
 /// let key = SecretKey::from_bytes(b"k");
 /// let stored = digest(&key, "hunter2");
 /// assert!(is_digest(&stored));
@@ -154,7 +85,7 @@ pub fn digest(key: &SecretKey, plaintext: &str) -> String {
 /// True when `text` has the shape of a stored digest.
 ///
 /// ```
-/// assert!(!engine::secret::is_digest("hunter2"));
+/// assert!(!model::secret::is_digest("hunter2"));
 /// ```
 pub fn is_digest(text: &str) -> bool {
     text.strip_prefix(DIGEST_PREFIX).is_some_and(|hex_part| {
@@ -165,7 +96,7 @@ pub fn is_digest(text: &str) -> bool {
 /// True when `stored` is the digest of `plaintext` under `key` (constant-time comparison).
 ///
 /// ```
-/// use engine::secret::{SecretKey, digest, matches};
+/// use model::secret::{SecretKey, digest, matches};
 /// let key = SecretKey::from_bytes(b"k");
 /// assert!(matches(&key, &digest(&key, "a"), "a"));
 /// assert!(!matches(&key, &digest(&key, "a"), "b"));
@@ -210,10 +141,10 @@ pub fn value_matches(key: Option<&SecretKey>, stored: &Value, plaintext: &Value)
 /// its digest, so the object can be written to state. Digests already present are kept.
 ///
 /// ```
-/// use engine::secret::{SecretKey, digest_secrets, is_digest};
-/// let registry = engine::schema::load_registry().unwrap();
+/// use model::secret::{SecretKey, digest_secrets, is_digest};
+/// let registry = model::schema::load_registry().unwrap();
 /// let schema = registry.get("azureml_attached_virtual_machine").unwrap();
-/// let mut object = engine::value::ObjectValue::default();
+/// let mut object = model::value::ObjectValue::default();
 /// object.set("admin_password", "hunter2".into());
 /// digest_secrets(&schema.attributes, &SecretKey::from_bytes(b"k"), &mut object);
 /// assert!(is_digest(object.get_str("admin_password").unwrap()));
@@ -327,25 +258,5 @@ mod tests {
         let before = object.clone();
         digest_secrets(&schema.attributes, &key, &mut object);
         assert_eq!(object, before);
-    }
-
-    #[test]
-    fn key_file_is_private_and_reused() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("sub/state.key");
-        let key = SecretKey::load_or_create(&path).expect("create");
-        assert_eq!(SecretKey::load_or_create(&path).expect("load"), key);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-        std::fs::write(&path, "nothex").expect("write");
-        assert!(matches!(
-            SecretKey::load_or_create(&path),
-            Err(SecretKeyError::Malformed { .. })
-        ));
-        assert_eq!(format!("{key:?}"), "SecretKey(..)");
     }
 }

@@ -53,7 +53,7 @@ impl Diagnostic {
     /// An error with a summary and detail.
     ///
     /// ```
-    /// use engine::diag::{Diagnostic, Severity};
+    /// use model::diag::{Diagnostic, Severity};
     /// let diag = Diagnostic::error("Invalid value", "Use a positive number.");
     /// assert_eq!(diag.severity, Severity::Error);
     /// ```

@@ -89,7 +89,7 @@ pub enum SchemaError {
 /// Loads every embedded catalogue file.
 ///
 /// ```
-/// let registry = engine::schema::load_registry().expect("the embedded catalogue is valid");
+/// let registry = model::schema::load_registry().expect("the embedded catalogue is valid");
 /// assert!(registry.get("azureml_workspace").is_some());
 /// ```
 pub fn load_registry() -> Result<Registry, SchemaError> {

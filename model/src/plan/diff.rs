@@ -116,9 +116,9 @@ pub struct DiffOptions<'a> {
 /// Plans the configuration against state and the refreshed objects.
 ///
 /// ```
-/// use engine::plan::{diff, Action, Actual, Desired, DesiredResource, DiffOptions, PriorState};
-/// use engine::{addr::ResourceAddr, value::ObjectValue};
-/// let registry = engine::schema::load_registry().unwrap();
+/// use model::plan::{diff, Action, Actual, Desired, DesiredResource, DiffOptions, PriorState};
+/// use model::{addr::ResourceAddr, value::ObjectValue};
+/// let registry = model::schema::load_registry().unwrap();
 /// let mut values = ObjectValue::default();
 /// for (name, value) in [("name", "w"), ("resource_group_name", "rg"), ("location", "westeurope")] {
 ///     values.set(name, value.into());

@@ -83,7 +83,7 @@ impl Registry {
     /// [`ResourceSchema::data_source`]: what `amlplan` decodes and the provider serves.
     ///
     /// ```
-    /// let registry = engine::schema::load_registry().unwrap();
+    /// let registry = model::schema::load_registry().unwrap();
     /// let data = registry.data_sources();
     /// assert!(data.get("azureml_workspace").is_some());
     /// assert!(data.get("azureml_compute_cluster").is_none());
@@ -106,8 +106,8 @@ impl ResourceSchema {
     /// dropped (they are never read back).
     ///
     /// ```
-    /// use engine::schema::Presence;
-    /// let registry = engine::schema::load_registry().unwrap();
+    /// use model::schema::Presence;
+    /// let registry = model::schema::load_registry().unwrap();
     /// let data = registry.get("azureml_environment").unwrap().data_source();
     /// assert_eq!(data.attributes["version"].presence, Presence::Required);
     /// assert_eq!(data.attributes["image"].presence, Presence::Computed);
@@ -373,7 +373,7 @@ impl ArmPath {
     /// loader.
     ///
     /// ```
-    /// use engine::schema::ArmPath;
+    /// use model::schema::ArmPath;
     /// let path = ArmPath::parse(r#"properties.properties."azureml.git.dirty""#);
     /// assert_eq!(path.segments(), ["properties", "properties", "azureml.git.dirty"]);
     /// assert_eq!(path.to_string(), r#"properties.properties."azureml.git.dirty""#);

@@ -79,8 +79,8 @@ impl ApplyGraph {
     /// Builds the graph of `plan` (see the module docs for the edges).
     ///
     /// ```
-    /// use engine::addr::ResourceAddr;
-    /// use engine::plan::{Action, ApplyGraph, Plan, ResourceChange, StepKind};
+    /// use model::addr::ResourceAddr;
+    /// use model::plan::{Action, ApplyGraph, Plan, ResourceChange, StepKind};
     /// let plan = Plan { changes: vec![ResourceChange::new(ResourceAddr::managed("azureml_workspace", "w"), Action::Replace)], ..Plan::default() };
     /// let graph = ApplyGraph::build(&plan).unwrap();
     /// assert_eq!(graph.steps.iter().map(|step| step.kind).collect::<Vec<_>>(), [StepKind::Remove, StepKind::Add]);
@@ -266,8 +266,8 @@ pub enum StepState {
 /// goes on.
 ///
 /// ```
-/// use engine::addr::ResourceAddr;
-/// use engine::plan::{Action, ApplyGraph, Plan, ResourceChange, Scheduler};
+/// use model::addr::ResourceAddr;
+/// use model::plan::{Action, ApplyGraph, Plan, ResourceChange, Scheduler};
 /// let plan = Plan { changes: vec![ResourceChange::new(ResourceAddr::managed("azureml_workspace", "w"), Action::Replace)], ..Plan::default() };
 /// let graph = ApplyGraph::build(&plan).unwrap();
 /// let mut scheduler = Scheduler::new(&graph);
