@@ -35,6 +35,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
+use md5::Md5;
+use quick_xml::escape::unescape;
+use quick_xml::events::{BytesDecl, BytesText, Event};
+use quick_xml::{Reader, Writer};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value as Json, json};
 use sha2::{Digest, Sha256};
@@ -84,29 +88,49 @@ impl From<rusqlite::Error> for BlobError {
 
 impl IntoResponse for BlobError {
     fn into_response(self) -> Response {
-        let body = format!(
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{}</Code><Message>{}</Message></Error>",
-            self.code,
-            xml_escape(&self.message)
-        );
         (
             self.status,
             [
                 ("content-type", "application/xml"),
                 ("x-ms-error-code", self.code),
             ],
-            body,
+            self.to_xml(),
         )
             .into_response()
     }
 }
 
-fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
+impl BlobError {
+    /// Azure's `<Error><Code/><Message/></Error>` body.
+    fn to_xml(&self) -> Vec<u8> {
+        xml_document(|writer| {
+            writer
+                .create_element("Error")
+                .write_inner_content(|writer| {
+                    text_element(writer, "Code", self.code)?;
+                    text_element(writer, "Message", &self.message)
+                })
+                .map(drop)
+        })
+    }
+}
+
+/// An XML document: Azure's `<?xml version="1.0" encoding="utf-8"?>`, then what `write` writes.
+fn xml_document(write: impl FnOnce(&mut Writer<Vec<u8>>) -> std::io::Result<()>) -> Vec<u8> {
+    let mut writer = Writer::new(Vec::new());
+    writer
+        .write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)))
+        .and_then(|()| write(&mut writer))
+        .expect("writing XML into memory cannot fail");
+    writer.into_inner()
+}
+
+/// `<{name}>{text, escaped}</{name}>`.
+fn text_element(writer: &mut Writer<Vec<u8>>, name: &str, text: &str) -> std::io::Result<()> {
+    writer
+        .create_element(name)
+        .write_text_content(BytesText::new(text))
+        .map(drop)
 }
 
 /// The storage account and blob container of a workspace's uploads.
@@ -988,139 +1012,158 @@ fn list(
     } else {
         None
     };
-    let mut xml = format!(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ServiceEndpoint=\"{}\" ContainerName=\"{}\"><Prefix>{}</Prefix><MaxResults>{max}</MaxResults><Blobs>",
-        xml_escape(&format!("{base_url}/_blob/{account}/")),
-        xml_escape(container),
-        xml_escape(prefix)
-    );
-    for (name, row) in &blobs {
-        xml.push_str(&format!(
-            "<Blob><Name>{}</Name><Properties><Creation-Time>{}</Creation-Time><Last-Modified>{}</Last-Modified><Etag>{}</Etag><Content-Length>{}</Content-Length><Content-Type>{}</Content-Type><Content-MD5>{}</Content-MD5><BlobType>BlockBlob</BlobType><AccessTier>Hot</AccessTier><LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState><ServerEncrypted>true</ServerEncrypted></Properties>",
-            xml_escape(name),
-            http_date(row.created_at),
-            http_date(row.modified_at),
-            xml_escape(&etag(row)),
-            row.size,
-            xml_escape(&row.content_type),
-            row.md5
-        ));
-        if with_metadata {
-            xml.push_str("<Metadata>");
-            for (key, value) in &row.metadata {
-                xml.push_str(&format!(
-                    "<{key}>{}</{key}>",
-                    xml_escape(value.as_str().unwrap_or_default())
-                ));
-            }
-            xml.push_str("</Metadata>");
-        }
-        xml.push_str("</Blob>");
-    }
-    xml.push_str(&format!(
-        "</Blobs><NextMarker>{}</NextMarker></EnumerationResults>",
-        xml_escape(next_marker.as_deref().unwrap_or_default())
-    ));
+    let listing = Listing {
+        service_endpoint: format!("{base_url}/_blob/{account}/"),
+        container,
+        prefix,
+        max,
+        with_metadata,
+        blobs,
+        next_marker,
+    };
     Ok(respond(
         StatusCode::OK,
         vec![(
             HeaderName::from_static("content-type"),
             "application/xml".to_owned(),
         )],
-        xml.into_bytes(),
+        listing.to_xml(),
     ))
+}
+
+/// One page of a container listing.
+struct Listing<'a> {
+    service_endpoint: String,
+    container: &'a str,
+    prefix: &'a str,
+    max: usize,
+    with_metadata: bool,
+    blobs: Vec<(String, BlobRow)>,
+    next_marker: Option<String>,
+}
+
+impl Listing<'_> {
+    /// The `EnumerationResults` document of List Blobs.
+    fn to_xml(&self) -> Vec<u8> {
+        xml_document(|writer| {
+            writer
+                .create_element("EnumerationResults")
+                .with_attribute(("ServiceEndpoint", self.service_endpoint.as_str()))
+                .with_attribute(("ContainerName", self.container))
+                .write_inner_content(|writer| {
+                    text_element(writer, "Prefix", self.prefix)?;
+                    text_element(writer, "MaxResults", &self.max.to_string())?;
+                    writer
+                        .create_element("Blobs")
+                        .write_inner_content(|writer| {
+                            for (name, row) in &self.blobs {
+                                self.write_blob(writer, name, row)?;
+                            }
+                            Ok(())
+                        })?;
+                    text_element(
+                        writer,
+                        "NextMarker",
+                        self.next_marker.as_deref().unwrap_or_default(),
+                    )
+                })
+                .map(drop)
+        })
+    }
+
+    /// One `<Blob>`: name, properties and, when asked for, metadata.
+    fn write_blob(
+        &self,
+        writer: &mut Writer<Vec<u8>>,
+        name: &str,
+        row: &BlobRow,
+    ) -> std::io::Result<()> {
+        let properties = [
+            ("Creation-Time", http_date(row.created_at)),
+            ("Last-Modified", http_date(row.modified_at)),
+            ("Etag", etag(row)),
+            ("Content-Length", row.size.to_string()),
+            ("Content-Type", row.content_type.clone()),
+            ("Content-MD5", row.md5.clone()),
+            ("BlobType", "BlockBlob".to_owned()),
+            ("AccessTier", "Hot".to_owned()),
+            ("LeaseStatus", "unlocked".to_owned()),
+            ("LeaseState", "available".to_owned()),
+            ("ServerEncrypted", "true".to_owned()),
+        ];
+        writer
+            .create_element("Blob")
+            .write_inner_content(|writer| {
+                text_element(writer, "Name", name)?;
+                writer
+                    .create_element("Properties")
+                    .write_inner_content(|writer| {
+                        for (property, value) in &properties {
+                            text_element(writer, property, value)?;
+                        }
+                        Ok(())
+                    })?;
+                if self.with_metadata {
+                    writer
+                        .create_element("Metadata")
+                        .write_inner_content(|writer| {
+                            for (key, value) in &row.metadata {
+                                text_element(writer, key, value.as_str().unwrap_or_default())?;
+                            }
+                            Ok(())
+                        })?;
+                }
+                Ok(())
+            })
+            .map(drop)
+    }
 }
 
 /// The block ids of a `<BlockList>` body, in order (`Latest`, `Committed` and `Uncommitted` alike).
 fn parse_block_list(body: &[u8]) -> Result<Vec<String>, BlobError> {
-    let text = std::str::from_utf8(body).map_err(|_| {
-        blob_error(
-            StatusCode::BAD_REQUEST,
-            "InvalidXmlDocument",
-            "the block list is not UTF-8",
-        )
-    })?;
-    if !text.contains("<BlockList>") {
-        return Err(blob_error(
-            StatusCode::BAD_REQUEST,
-            "InvalidXmlDocument",
-            "the body must be a `<BlockList>` document",
-        ));
-    }
+    let invalid =
+        |message: String| blob_error(StatusCode::BAD_REQUEST, "InvalidXmlDocument", message);
+    let not_xml = |error: &dyn std::fmt::Display| {
+        invalid(format!("the block list is not valid XML: {error}"))
+    };
+    let text =
+        std::str::from_utf8(body).map_err(|_| invalid("the block list is not UTF-8".to_owned()))?;
+    let mut reader = Reader::from_str(text);
+    let mut is_block_list = false;
     let mut ids = Vec::new();
-    let mut rest = text;
-    while let Some(open) = rest.find('<') {
-        rest = &rest[open + 1..];
-        let Some(close) = rest.find('>') else { break };
-        let tag = &rest[..close];
-        rest = &rest[close + 1..];
-        if matches!(tag, "Latest" | "Committed" | "Uncommitted") {
-            let end = rest.find(&format!("</{tag}>")).ok_or_else(|| {
-                blob_error(
-                    StatusCode::BAD_REQUEST,
-                    "InvalidXmlDocument",
-                    format!("`<{tag}>` is not closed"),
-                )
-            })?;
-            ids.push(rest[..end].trim().to_owned());
-            rest = &rest[end..];
+    loop {
+        match reader.read_event().map_err(|error| not_xml(&error))? {
+            Event::Start(start) => match start.local_name().as_ref() {
+                "BlockList" => is_block_list = true,
+                "Latest" | "Committed" | "Uncommitted" => {
+                    let id = reader
+                        .read_text(start.name())
+                        .map_err(|error| not_xml(&error))?
+                        .into_inner();
+                    ids.push(
+                        unescape(&id)
+                            .map_err(|error| not_xml(&error))?
+                            .trim()
+                            .to_owned(),
+                    );
+                }
+                _ => {}
+            },
+            Event::Eof => break,
+            _ => {}
         }
+    }
+    if !is_block_list {
+        return Err(invalid(
+            "the body must be a `<BlockList>` document".to_owned(),
+        ));
     }
     Ok(ids)
 }
 
 /// MD5 (RFC 1321), for `Content-MD5`.
 fn md5(data: &[u8]) -> [u8; 16] {
-    const SHIFTS: [u32; 64] = [
-        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5,
-        9, 14, 20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10,
-        15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
-    ];
-    let constants: Vec<u32> = (0..64)
-        .map(|index| ((f64::from(index + 1)).sin().abs() * 4_294_967_296.0) as u32)
-        .collect();
-    let mut state: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
-    let mut message = data.to_vec();
-    let bit_length = (data.len() as u64).wrapping_mul(8);
-    message.push(0x80);
-    while message.len() % 64 != 56 {
-        message.push(0);
-    }
-    message.extend_from_slice(&bit_length.to_le_bytes());
-    for chunk in message.chunks_exact(64) {
-        let words: Vec<u32> = chunk
-            .chunks_exact(4)
-            .map(|word| u32::from_le_bytes([word[0], word[1], word[2], word[3]]))
-            .collect();
-        let [mut a, mut b, mut c, mut d] = state;
-        for index in 0..64 {
-            let (f, g) = match index / 16 {
-                0 => ((b & c) | (!b & d), index),
-                1 => ((d & b) | (!d & c), (5 * index + 1) % 16),
-                2 => (b ^ c ^ d, (3 * index + 5) % 16),
-                _ => (c ^ (b | !d), (7 * index) % 16),
-            };
-            let f = f
-                .wrapping_add(a)
-                .wrapping_add(constants[index])
-                .wrapping_add(words[g]);
-            a = d;
-            d = c;
-            c = b;
-            b = b.wrapping_add(f.rotate_left(SHIFTS[index]));
-        }
-        state = [
-            state[0].wrapping_add(a),
-            state[1].wrapping_add(b),
-            state[2].wrapping_add(c),
-            state[3].wrapping_add(d),
-        ];
-    }
-    let mut digest = [0u8; 16];
-    for (index, word) in state.iter().enumerate() {
-        digest[index * 4..index * 4 + 4].copy_from_slice(&word.to_le_bytes());
-    }
-    digest
+    Md5::digest(data).into()
 }
 
 #[cfg(test)]
@@ -1152,6 +1195,96 @@ mod tests {
         assert_eq!(parse_blob_path("/_blob/acct"), None);
     }
 
+    fn sample_row(sha256: &str, metadata: Json) -> BlobRow {
+        BlobRow {
+            sha256: sha256.to_owned(),
+            size: 15,
+            md5: "EA42DMdo8Vo17Z3fBeNUzg==".to_owned(),
+            metadata: metadata.as_object().cloned().unwrap_or_default(),
+            content_type: "text/x-python; a=\"b\"".to_owned(),
+            created_at: 1_700_000_000_000,
+            modified_at: 1_700_000_123_000,
+        }
+    }
+
+    #[test]
+    fn listings_are_the_enumeration_results_clients_parse() {
+        let listing = Listing {
+            service_endpoint: "http://127.0.0.1:1/_blob/acct/".to_owned(),
+            container: "azureml-blobstore-x",
+            prefix: "LocalUpload/a&b",
+            max: 2,
+            with_metadata: true,
+            blobs: vec![
+                (
+                    "LocalUpload/a&b/<q>.py".to_owned(),
+                    sample_row(
+                        "0123456789abcdef0123",
+                        json!({"sha256": "ab", "note": "it's \"x\" & <y>"}),
+                    ),
+                ),
+                (
+                    "LocalUpload/a&b/z.py".to_owned(),
+                    sample_row("fedcba9876543210fedc", json!({})),
+                ),
+            ],
+            next_marker: Some("LocalUpload/a&b/zz.py".to_owned()),
+        };
+        assert_eq!(
+            String::from_utf8(listing.to_xml()).expect("utf-8"),
+            concat!(
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?>",
+                "<EnumerationResults ServiceEndpoint=\"http://127.0.0.1:1/_blob/acct/\" ContainerName=\"azureml-blobstore-x\">",
+                "<Prefix>LocalUpload/a&amp;b</Prefix><MaxResults>2</MaxResults><Blobs>",
+                "<Blob><Name>LocalUpload/a&amp;b/&lt;q&gt;.py</Name><Properties>",
+                "<Creation-Time>Tue, 14 Nov 2023 22:13:20 GMT</Creation-Time><Last-Modified>Tue, 14 Nov 2023 22:15:23 GMT</Last-Modified>",
+                "<Etag>&quot;0x0123456789ABCDEF&quot;</Etag><Content-Length>15</Content-Length>",
+                "<Content-Type>text/x-python; a=&quot;b&quot;</Content-Type><Content-MD5>EA42DMdo8Vo17Z3fBeNUzg==</Content-MD5>",
+                "<BlobType>BlockBlob</BlobType><AccessTier>Hot</AccessTier><LeaseStatus>unlocked</LeaseStatus>",
+                "<LeaseState>available</LeaseState><ServerEncrypted>true</ServerEncrypted></Properties>",
+                "<Metadata><sha256>ab</sha256><note>it&apos;s &quot;x&quot; &amp; &lt;y&gt;</note></Metadata></Blob>",
+                "<Blob><Name>LocalUpload/a&amp;b/z.py</Name><Properties>",
+                "<Creation-Time>Tue, 14 Nov 2023 22:13:20 GMT</Creation-Time><Last-Modified>Tue, 14 Nov 2023 22:15:23 GMT</Last-Modified>",
+                "<Etag>&quot;0xFEDCBA9876543210&quot;</Etag><Content-Length>15</Content-Length>",
+                "<Content-Type>text/x-python; a=&quot;b&quot;</Content-Type><Content-MD5>EA42DMdo8Vo17Z3fBeNUzg==</Content-MD5>",
+                "<BlobType>BlockBlob</BlobType><AccessTier>Hot</AccessTier><LeaseStatus>unlocked</LeaseStatus>",
+                "<LeaseState>available</LeaseState><ServerEncrypted>true</ServerEncrypted></Properties>",
+                "<Metadata></Metadata></Blob>",
+                "</Blobs><NextMarker>LocalUpload/a&amp;b/zz.py</NextMarker></EnumerationResults>",
+            )
+        );
+        let empty = Listing {
+            with_metadata: false,
+            blobs: Vec::new(),
+            next_marker: None,
+            ..listing
+        };
+        assert_eq!(
+            String::from_utf8(empty.to_xml()).expect("utf-8"),
+            concat!(
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?>",
+                "<EnumerationResults ServiceEndpoint=\"http://127.0.0.1:1/_blob/acct/\" ContainerName=\"azureml-blobstore-x\">",
+                "<Prefix>LocalUpload/a&amp;b</Prefix><MaxResults>2</MaxResults><Blobs></Blobs><NextMarker></NextMarker></EnumerationResults>",
+            )
+        );
+    }
+
+    #[test]
+    fn errors_are_azure_error_documents() {
+        let error = blob_error(
+            StatusCode::FORBIDDEN,
+            "AuthenticationFailed",
+            "the token for `a<b>&'c\"` is not valid",
+        );
+        assert_eq!(
+            String::from_utf8(error.to_xml()).expect("utf-8"),
+            concat!(
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>AuthenticationFailed</Code>",
+                "<Message>the token for `a&lt;b&gt;&amp;&apos;c&quot;` is not valid</Message></Error>",
+            )
+        );
+    }
+
     #[test]
     fn block_lists_keep_their_order() {
         let body = b"<?xml version=\"1.0\"?><BlockList><Latest>AAA=</Latest><Uncommitted>BBB=</Uncommitted><Committed>CCC=</Committed></BlockList>";
@@ -1160,5 +1293,13 @@ mod tests {
             ["AAA=", "BBB=", "CCC="]
         );
         assert!(parse_block_list(b"<x/>").is_err());
+    }
+
+    #[test]
+    fn block_ids_are_trimmed_and_unclosed_ids_refused() {
+        let body = b"<BlockList>\n  <Latest> AAA= </Latest>\n  <Latest>BBB=</Latest>\n</BlockList>";
+        assert_eq!(parse_block_list(body).expect("parses"), ["AAA=", "BBB="]);
+        let error = parse_block_list(b"<BlockList><Latest>AAA=</BlockList>").expect_err("unclosed");
+        assert_eq!(error.code, "InvalidXmlDocument");
     }
 }
