@@ -1,9 +1,11 @@
-//! ARM conventions shared by every handler: the error body, the reply type, request paths parsed
-//! into [`Route`]s, paging, ids and timestamps. No resource behaviour here.
+//! ARM conventions shared by every handler: the error body (and the errors every handler gives
+//! alike), the reply type, request paths parsed into [`Route`]s, paging, ids, the digests that
+//! stored secrets and derived ids are made of, and timestamps. No resource behaviour here.
 
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value as Json, json};
+use sha2::{Digest, Sha256};
 
 /// Page size of every list (small, so that clients exercise `nextLink`).
 pub(crate) const PAGE_SIZE: usize = 20;
@@ -84,6 +86,15 @@ impl ArmError {
         }
         error
     }
+}
+
+/// 405 for a method the path does not serve.
+pub(crate) fn method_not_allowed(method: &Method) -> ArmError {
+    ArmError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "MethodNotAllowed",
+        format!("`{method}` is not supported on this path"),
+    )
 }
 
 impl From<rusqlite::Error> for ArmError {
@@ -379,6 +390,11 @@ fn percent_decode(segment: &str) -> String {
         .unwrap_or_else(|| segment.to_owned())
 }
 
+/// The ARM id of a resource group.
+pub(crate) fn group_id(subscription: &str, group: &str) -> String {
+    format!("/subscriptions/{subscription}/resourceGroups/{group}")
+}
+
 /// Lower-cased ARM id: the key resources are stored under (ARM ids are case-insensitive).
 pub(crate) fn key_of(id: &str) -> String {
     id.trim_end_matches('/').to_ascii_lowercase()
@@ -412,6 +428,12 @@ pub(crate) fn new_guid() -> String {
         &hex[17..20],
         &hex[20..32]
     )
+}
+
+/// SHA-256 of `secret`, hex: how secrets and tokens are stored, and what the stable names, ids
+/// and keys the emulator derives from an id are cut from.
+pub(crate) fn digest(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 /// One page of `items` starting at `skip`, with an absolute `nextLink` when more remain.

@@ -25,10 +25,12 @@ use axum::http::{Method, StatusCode};
 use rusqlite::Connection;
 use serde_json::{Map, Value as Json, json};
 
-use crate::arm::{ArmError, ML_PROVIDER, Reply, WorkspaceRef, key_of, page, system_data};
-use crate::routes::Ctx;
+use crate::arm::{
+    ArmError, ML_PROVIDER, Reply, WorkspaceRef, key_of, method_not_allowed, page, system_data,
+};
+use crate::body::{parse_body, properties_of};
+use crate::context::Ctx;
 use crate::store::{self, Meta, Record};
-use crate::workspaces::{self, method_not_allowed};
 
 /// One asset kind.
 pub(crate) struct AssetKind {
@@ -126,7 +128,7 @@ pub(crate) fn handle(
     rest: &[String],
     body: &[u8],
 ) -> Result<Reply, ArmError> {
-    let workspace_record = workspaces::existing(tx, workspace, ctx.now)?;
+    let workspace_record = store::workspace(tx, workspace, ctx.now)?;
     match (rest, method.clone()) {
         ([], Method::GET) => list_containers(tx, ctx, kind, &workspace_record),
         ([name], Method::GET) => get_container(tx, ctx, kind, workspace, name),
@@ -198,40 +200,6 @@ pub(crate) fn handle(
                 kind.collection
             ),
         )),
-    }
-}
-
-pub(crate) fn parse_body(bytes: &[u8]) -> Result<Json, ArmError> {
-    if bytes.is_empty() {
-        return Err(ArmError::bad_request(
-            "InvalidRequestContent",
-            "the request body is empty",
-        ));
-    }
-    let body: Json = serde_json::from_slice(bytes).map_err(|error| {
-        ArmError::bad_request(
-            "InvalidRequestContent",
-            format!("the request body is not valid JSON: {error}"),
-        )
-    })?;
-    if !body.is_object() {
-        return Err(ArmError::bad_request(
-            "InvalidRequestContent",
-            "the request body must be a JSON object",
-        ));
-    }
-    Ok(body)
-}
-
-/// The `properties` object of a body (required).
-pub(crate) fn properties_of(body: &Json) -> Result<Map<String, Json>, ArmError> {
-    match body.get("properties") {
-        Some(Json::Object(properties)) => Ok(properties.clone()),
-        _ => Err(ArmError::bad_request(
-            "ValidationError",
-            "`properties` is required and must be an object",
-        )
-        .with_target("properties")),
     }
 }
 

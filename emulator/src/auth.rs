@@ -20,9 +20,8 @@ use axum::response::{IntoResponse, Response};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value as Json, json};
 
-use crate::arm::{ArmError, now_ms};
-use crate::routes::AppState;
-use crate::seed::digest;
+use crate::arm::{ArmError, digest, now_ms};
+use crate::context::AppState;
 
 /// Lifetime of issued tokens, in seconds.
 const TOKEN_LIFETIME: i64 = 3599;

@@ -43,8 +43,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value as Json, json};
 use sha2::{Digest, Sha256};
 
-use crate::arm::{ArmError, new_guid, now_ms, timestamp};
-use crate::routes::{AppState, Ctx};
+use crate::arm::{ArmError, digest, new_guid, now_ms, timestamp};
+use crate::context::{AppState, Ctx};
 use crate::store::Record;
 
 /// How long a pending upload's token is valid.
@@ -142,13 +142,12 @@ fn workspace_storage(workspace: &Record) -> (String, String, Json) {
         .and_then(|id| id.rsplit('/').next())
         .filter(|name| !name.is_empty())
         .map_or_else(
-            || format!("ws{}", &crate::seed::digest(&workspace.key)[..12]),
+            || format!("ws{}", &digest(&workspace.key)[..12]),
             str::to_ascii_lowercase,
         );
-    let workspace_id = properties["workspaceId"].as_str().map_or_else(
-        || crate::seed::digest(&workspace.key)[..32].to_owned(),
-        str::to_owned,
-    );
+    let workspace_id = properties["workspaceId"]
+        .as_str()
+        .map_or_else(|| digest(&workspace.key)[..32].to_owned(), str::to_owned);
     (
         account,
         format!("azureml-blobstore-{workspace_id}"),

@@ -1,6 +1,7 @@
 //! Schema-driven handling of request and response bodies, for any resource type of the catalogue:
 //! validation of PUT bodies, write-only secrets (stripped from reads, carried over when a PUT omits
-//! them), and the in-place change check. Only `model::schema` drives it: no per-type code.
+//! them), and the in-place change check. Only `model::schema` drives it: no per-type code. Also
+//! the first step of every handler that takes a body: reading it as a JSON object.
 //!
 //! | rule                | behaviour                                                                 |
 //! |---------------------|---------------------------------------------------------------------------|
@@ -20,6 +21,42 @@ use model::schema::{AttrType, Attribute, Presence, ResourceSchema};
 use serde_json::{Map, Value as Json};
 
 use crate::arm::{ArmError, get_path, set_path};
+
+/// The JSON object of a request body (400 `InvalidRequestContent` when empty, not JSON or not an
+/// object).
+pub(crate) fn parse_body(bytes: &[u8]) -> Result<Json, ArmError> {
+    if bytes.is_empty() {
+        return Err(ArmError::bad_request(
+            "InvalidRequestContent",
+            "the request body is empty",
+        ));
+    }
+    let body: Json = serde_json::from_slice(bytes).map_err(|error| {
+        ArmError::bad_request(
+            "InvalidRequestContent",
+            format!("the request body is not valid JSON: {error}"),
+        )
+    })?;
+    if !body.is_object() {
+        return Err(ArmError::bad_request(
+            "InvalidRequestContent",
+            "the request body must be a JSON object",
+        ));
+    }
+    Ok(body)
+}
+
+/// The `properties` object of a body (required).
+pub(crate) fn properties_of(body: &Json) -> Result<Map<String, Json>, ArmError> {
+    match body.get("properties") {
+        Some(Json::Object(properties)) => Ok(properties.clone()),
+        _ => Err(ArmError::bad_request(
+            "ValidationError",
+            "`properties` is required and must be an object",
+        )
+        .with_target("properties")),
+    }
+}
 
 /// Checks `body` against the schema; `creating` adds the presence check of required attributes.
 pub(crate) fn validate(

@@ -219,7 +219,7 @@ pub(crate) fn break_duplicates(
         return Ok(());
     }
     let compute_type = schema.api.compute_type.as_deref().unwrap_or_default();
-    for mut other in store::children(tx, workspace_key, crate::computes::COMPUTE_KIND, now)? {
+    for mut other in store::children(tx, workspace_key, store::COMPUTE_KIND, now)? {
         if other.key == own_key
             || other.meta.superseded_by.is_some()
             || other.body["properties"]["computeType"].as_str() != Some(compute_type)
@@ -306,7 +306,7 @@ pub(crate) fn check_quota(
         .optional()?;
     let Some(limit) = limit else { return Ok(()) };
     let mut used = 0;
-    for other in store::in_subscription(tx, &subscription, crate::computes::COMPUTE_KIND, now)? {
+    for other in store::in_subscription(tx, &subscription, store::COMPUTE_KIND, now)? {
         if other.key == own_key {
             continue;
         }

@@ -27,18 +27,16 @@ use rusqlite::Connection;
 use serde_json::{Value as Json, json};
 
 use crate::arm::{
-    ArmError, Reply, WorkspaceRef, get_path, key_of, page, set_path, system_data, timestamp,
+    ArmError, Reply, WorkspaceRef, digest, get_path, key_of, method_not_allowed, page, set_path,
+    system_data, timestamp,
 };
 use crate::body;
 use crate::compute_rules as rules;
+use crate::context::Ctx;
 use crate::operations;
-use crate::routes::Ctx;
-use crate::store::{self, INSTANCE_STATE_PATH, Meta, Pending, Record};
+use crate::store::{self, COMPUTE_KIND, INSTANCE_STATE_PATH, Meta, Pending, Record};
 use crate::underlying::{self, UnderlyingId};
-use crate::workspaces::{self, method_not_allowed};
 
-/// Stored kind of computes.
-pub(crate) const COMPUTE_KIND: &str = "microsoft.machinelearningservices/workspaces/computes";
 const COMPUTE_TYPE: &str = "Microsoft.MachineLearningServices/workspaces/computes";
 const ENVELOPE: &[&str] = &[
     "id",
@@ -93,7 +91,7 @@ fn existing(
     workspace: &WorkspaceRef,
     name: &str,
 ) -> Result<Record, ArmError> {
-    workspaces::existing(tx, workspace, ctx.now)?;
+    store::workspace(tx, workspace, ctx.now)?;
     store::get(tx, &key_of(&compute_id(workspace, name)), ctx.now)?.ok_or_else(|| {
         ArmError::not_found(format!(
             "compute `{name}` was not found in workspace `{}`",
@@ -112,7 +110,7 @@ pub(crate) fn list(
     if *method != Method::GET {
         return Err(method_not_allowed(method));
     }
-    let record = workspaces::existing(tx, workspace, ctx.now)?;
+    let record = store::workspace(tx, workspace, ctx.now)?;
     let items = store::children(tx, &record.key, COMPUTE_KIND, ctx.now)?
         .iter()
         .map(|compute| render(ctx, compute))
@@ -192,7 +190,7 @@ fn put(
         .to_owned();
     let schema = rules::schema_for(&ctx.registry, &compute_type)?;
     rules::check_compute_name(name)?;
-    let workspace_record = workspaces::existing(tx, workspace, ctx.now)?;
+    let workspace_record = store::workspace(tx, workspace, ctx.now)?;
     if workspace_record.is_deleting(ctx.now) {
         return Err(ArmError::conflict(format!(
             "workspace `{}` is being deleted",
@@ -433,11 +431,9 @@ fn service_properties(compute_type: &str, stored: &mut Json, previous: Option<&R
                     json!({ "currentImageVersion": version, "latestImageVersion": version, "isLatestOsImageVersion": true })
                 });
             let applications = applications(stored);
-            let octet = u8::from_str_radix(
-                &crate::seed::digest(stored["id"].as_str().unwrap_or_default())[..2],
-                16,
-            )
-            .unwrap_or(1);
+            let octet =
+                u8::from_str_radix(&digest(stored["id"].as_str().unwrap_or_default())[..2], 16)
+                    .unwrap_or(1);
             let properties = &mut stored["properties"]["properties"];
             properties["applications"] = applications;
             properties["connectivityEndpoints"] = json!({ "publicIpAddress": format!("20.84.0.{octet}"), "privateIpAddress": format!("10.0.1.{octet}") });
@@ -520,7 +516,7 @@ fn create_managed_cluster(
     stored: &Json,
     now: i64,
 ) -> Result<Record, ArmError> {
-    let suffix = &crate::seed::digest(compute_key)[..8];
+    let suffix = &digest(compute_key)[..8];
     let cluster_name = format!("{name}-{suffix}");
     let id = UnderlyingId::parse(&format!(
         "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.ContainerService/managedClusters/{cluster_name}",
@@ -702,7 +698,7 @@ fn delete(
         )
         .with_target("underlyingResourceAction"));
     };
-    workspaces::existing(tx, workspace, ctx.now)?;
+    store::workspace(tx, workspace, ctx.now)?;
     let Some(mut record) = store::get(tx, &key_of(&compute_id(workspace, name)), ctx.now)? else {
         return Ok(Reply::empty(StatusCode::NO_CONTENT));
     };
@@ -793,7 +789,7 @@ fn list_keys(schema: &ResourceSchema, record: &Record) -> Result<Reply, ArmError
                 fqdn = record.body["properties"]["properties"]["clusterFqdn"]
                     .as_str()
                     .unwrap_or("cluster.local"),
-                token = crate::seed::digest(&format!("{cluster}/{user}")),
+                token = digest(&format!("{cluster}/{user}")),
             )
         };
         keys.insert(
@@ -830,7 +826,7 @@ fn list_nodes(ctx: &Ctx, record: &Record) -> Result<Reply, ArmError> {
     let nodes: Vec<Json> = (0..count)
         .map(|index| {
             json!({
-                "nodeId": format!("tvmps_{}_d", &crate::seed::digest(&format!("{}/{index}", record.key))[..24]),
+                "nodeId": format!("tvmps_{}_d", &digest(&format!("{}/{index}", record.key))[..24]),
                 "privateIpAddress": format!("10.0.2.{}", index + 4),
                 "publicIpAddress": format!("20.85.0.{}", index + 4),
                 "port": 50000 + index,

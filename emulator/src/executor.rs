@@ -46,7 +46,7 @@ pub(crate) const STOPPED_REASON: &str = "the emulator stopped while the job was 
 pub(crate) struct Executor {
     store: Store,
     data_dir: PathBuf,
-    wake: Notify,
+    wake: Arc<Notify>,
     /// Job key → process group id of its running command.
     running: Mutex<HashMap<String, i32>>,
     stopping: AtomicBool,
@@ -68,7 +68,7 @@ impl Executor {
         Arc::new(Executor {
             store,
             data_dir,
-            wake: Notify::new(),
+            wake: Arc::new(Notify::new()),
             running: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
         })
@@ -77,6 +77,11 @@ impl Executor {
     /// Asks for a tick soon.
     pub(crate) fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// The signal [`Executor::wake`] raises, for requests to raise without holding the executor.
+    pub(crate) fn wake_signal(&self) -> Arc<Notify> {
+        self.wake.clone()
     }
 
     /// Marks the jobs a previous emulator left running (call before serving).

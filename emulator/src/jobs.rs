@@ -24,14 +24,14 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value as Json, json};
 
 use crate::arm::{
-    ArmError, ML_PROVIDER, Reply, WorkspaceRef, key_of, page, system_data, timestamp,
+    ArmError, ML_PROVIDER, Reply, WorkspaceRef, digest, key_of, method_not_allowed, page,
+    system_data, timestamp,
 };
-use crate::assets::{self, parse_body, properties_of};
-use crate::computes::COMPUTE_KIND;
+use crate::assets;
+use crate::body::{parse_body, properties_of};
+use crate::context::Ctx;
 use crate::operations;
-use crate::routes::Ctx;
 use crate::store::{self, Meta, Record};
-use crate::workspaces::{self, method_not_allowed};
 
 /// Stored kind of jobs.
 pub(crate) const JOB_KIND: &str = "microsoft.machinelearningservices/workspaces/jobs";
@@ -79,7 +79,7 @@ pub(crate) fn run_dir_name(name: &str, key: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
         .take(40)
         .collect();
-    format!("{readable}-{}", &crate::seed::digest(key)[..12])
+    format!("{readable}-{}", &digest(key)[..12])
 }
 
 /// Parses an ISO 8601 duration such as `PT5M`, `PT1H30M`, `P1DT2H`, `PT0.5S`.
@@ -136,7 +136,7 @@ pub(crate) fn handle(
     rest: &[String],
     body: &[u8],
 ) -> Result<Reply, ArmError> {
-    let workspace_record = workspaces::existing(tx, workspace, ctx.now)?;
+    let workspace_record = store::workspace(tx, workspace, ctx.now)?;
     match (rest, method.clone()) {
         ([], Method::GET) => list(tx, ctx, workspace, &workspace_record),
         ([name], Method::GET) => Ok(Reply::json(
@@ -356,7 +356,8 @@ fn validate(
     let prefix = format!("{}/computes/", workspace.id());
     let compute_record =
         if compute.len() > prefix.len() && compute[..prefix.len()].eq_ignore_ascii_case(&prefix) {
-            store::get(tx, &key_of(compute), ctx.now)?.filter(|record| record.kind == COMPUTE_KIND)
+            store::get(tx, &key_of(compute), ctx.now)?
+                .filter(|record| record.kind == store::COMPUTE_KIND)
         } else {
             None
         };

@@ -11,6 +11,7 @@
 //! | `store`         | SQLite: resources, operations, clients, tokens, quota, counters        |
 //! | `seed`          | the built-in demo seed (`demo_seed.json`) and `--seed` files           |
 //! | `routes`        | the request pipeline (stats, faults, auth, api-version) and ARM routing |
+//! | `context`       | what handlers are given: the shared state and each request's context   |
 //! | `auth`          | the token endpoint and bearer-token checks                             |
 //! | `workspaces`    | resource groups and workspaces                                         |
 //! | `computes`      | computes: one schema-driven handler set for every compute kind        |
@@ -33,6 +34,7 @@ mod blobs;
 mod body;
 mod compute_rules;
 mod computes;
+mod context;
 mod executor;
 mod faults;
 mod jobs;

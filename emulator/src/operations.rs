@@ -13,7 +13,7 @@ use rusqlite::Connection;
 use serde_json::{Value as Json, json};
 
 use crate::arm::{ArmError, ML_PROVIDER, Reply, new_guid, timestamp};
-use crate::routes::Ctx;
+use crate::context::Ctx;
 use crate::store::{self, Operation};
 
 /// Starts tracking an operation on `resource_key` that ends at `done_at`; returns the polling

@@ -15,80 +15,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
-use model::schema::Registry;
 
-use crate::arm::{ArmError, Reply, Route, now_ms};
+use crate::arm::{ArmError, Reply, Route, method_not_allowed, now_ms};
 use crate::auth;
-use crate::executor::Executor;
-use crate::faults::Faults;
+use crate::context::{AppState, Ctx};
 use crate::operations;
-use crate::stats::Stats;
-use crate::store::{self, Store};
+use crate::store;
 use crate::underlying::{self, UnderlyingId};
 use crate::{assets, blobs, computes, jobs, workspaces};
-
-/// Shared by every request.
-pub(crate) struct AppState {
-    pub store: Store,
-    pub registry: Arc<Registry>,
-    pub base_url: String,
-    pub delay_ms: i64,
-    pub static_token: Option<String>,
-    pub stats: Stats,
-    pub faults: Faults,
-    pub data_dir: std::path::PathBuf,
-    pub executor: Arc<Executor>,
-}
-
-/// What a handler knows about its request.
-pub(crate) struct Ctx {
-    pub base_url: String,
-    pub delay_ms: i64,
-    pub registry: Arc<Registry>,
-    pub now: i64,
-    pub data_dir: std::path::PathBuf,
-    executor: Arc<Executor>,
-    path: String,
-    query: Vec<(String, String)>,
-}
-
-impl Ctx {
-    /// Asks the job executor for a scheduling pass.
-    pub(crate) fn wake_executor(&self) {
-        self.executor.wake();
-    }
-
-    /// A query parameter, by case-insensitive name.
-    pub(crate) fn query(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-
-    /// `$skip` of a list request.
-    pub(crate) fn skip(&self) -> Result<usize, ArmError> {
-        match self.query("$skip") {
-            None => Ok(0),
-            Some(text) => text.parse().map_err(|_| {
-                ArmError::bad_request(
-                    "InvalidQueryParameterValue",
-                    format!("`$skip` must be a non-negative integer, not `{text}`"),
-                )
-            }),
-        }
-    }
-
-    /// The absolute URL of the same list at `skip`.
-    pub(crate) fn next_link(&self, skip: usize) -> String {
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
-        for (key, value) in self.query.iter().filter(|(key, _)| key != "$skip") {
-            query.append_pair(key, value);
-        }
-        query.append_pair("$skip", &skip.to_string());
-        format!("{}{}?{}", self.base_url, self.path, query.finish())
-    }
-}
 
 /// The router: token endpoint, stats, and every other path through the ARM pipeline.
 pub(crate) fn router(state: Arc<AppState>) -> Router {
@@ -136,20 +70,7 @@ async fn arm(
         state.stats.fault();
         return fault.into_response();
     }
-    let query: Vec<(String, String)> =
-        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect();
-    let ctx = Ctx {
-        base_url: state.base_url.clone(),
-        delay_ms: state.delay_ms,
-        registry: state.registry.clone(),
-        now: now_ms(),
-        data_dir: state.data_dir.clone(),
-        executor: state.executor.clone(),
-        path: uri.path().to_owned(),
-        query,
-    };
+    let ctx = Ctx::new(&state, &uri);
     let route = Route::parse(uri.path());
     let static_token = state.static_token.clone();
     let result = state
@@ -276,6 +197,6 @@ fn only_get(method: &Method) -> Result<(), ArmError> {
     if *method == Method::GET {
         Ok(())
     } else {
-        Err(workspaces::method_not_allowed(method))
+        Err(method_not_allowed(method))
     }
 }

@@ -16,9 +16,8 @@ use std::collections::BTreeMap;
 use rusqlite::{Connection, params};
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
-use sha2::{Digest, Sha256};
 
-use crate::arm::ArmError;
+use crate::arm::{ArmError, digest};
 use crate::store::Store;
 use crate::underlying::{self, UnderlyingId};
 
@@ -80,11 +79,6 @@ fn default_location() -> String {
 /// Parses a seed document.
 pub(crate) fn parse(text: &str) -> Result<Seed, String> {
     serde_json::from_str(text).map_err(|error| error.to_string())
-}
-
-/// SHA-256 of a secret, hex (secrets and tokens are stored only as digests).
-pub(crate) fn digest(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 /// Loads a seed into the store in one transaction.

@@ -16,9 +16,10 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use crate::arm::now_ms;
+use crate::context::AppState;
 use crate::executor::Executor;
 use crate::faults::Faults;
-use crate::routes::{AppState, router};
+use crate::routes::router;
 use crate::stats::Stats;
 use crate::store::{self, Store};
 use crate::{EmulatorConfig, EmulatorError, compute_rules, seed, tls};
@@ -121,7 +122,7 @@ pub(crate) async fn start(config: EmulatorConfig) -> Result<RunningEmulator, Emu
         stats: Stats::default(),
         faults: Faults::new(config.faults.clone()),
         data_dir: config.data_dir.clone(),
-        executor: executor.clone(),
+        executor_wake: executor.wake_signal(),
     });
     let (stop, stopped) = watch::channel(false);
     let executor = executor.spawn(stopped.clone());

@@ -21,6 +21,9 @@
 //!
 //! Time-based states: a write records when an in-progress state ends (`Meta::ready_at`) and what
 //! it becomes; readers apply it when that time has passed, so progress survives restarts.
+//!
+//! Besides rows, it names what several handlers look up alike: the stored kind of computes
+//! ([`COMPUTE_KIND`]) and a request's live workspace ([`workspace`], or its 404).
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -29,7 +32,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
-use crate::arm::{ArmError, get_path, path, set_path};
+use crate::arm::{ArmError, WorkspaceRef, get_path, key_of, path, set_path};
 
 /// The database handle.
 #[derive(Clone)]
@@ -216,6 +219,10 @@ pub(crate) struct Pending {
     pub instance_state: Option<String>,
 }
 
+/// Stored kind of computes (listed by their workspace, which deletes them with it, and read by
+/// jobs and the compute rules).
+pub(crate) const COMPUTE_KIND: &str = "microsoft.machinelearningservices/workspaces/computes";
+
 /// JSON path of a compute instance's state.
 pub(crate) const INSTANCE_STATE_PATH: &str = "properties.properties.state";
 
@@ -326,6 +333,20 @@ pub(crate) fn get(tx: &Connection, key: &str, now: i64) -> Result<Option<Record>
         }
         None => Ok(None),
     }
+}
+
+/// The live workspace, or a 404.
+pub(crate) fn workspace(
+    tx: &Connection,
+    workspace: &WorkspaceRef,
+    now: i64,
+) -> Result<Record, ArmError> {
+    get(tx, &key_of(&workspace.id()), now)?.ok_or_else(|| {
+        ArmError::not_found(format!(
+            "workspace `{}` was not found in resource group `{}`",
+            workspace.name, workspace.group
+        ))
+    })
 }
 
 /// Live resources of `kind` under `parent`, in creation order.

@@ -24,7 +24,7 @@ use axum::http::{Method, StatusCode};
 use rusqlite::Connection;
 use serde_json::{Value as Json, json};
 
-use crate::arm::{ArmError, Reply, get_path, key_of, path};
+use crate::arm::{ArmError, Reply, get_path, group_id, key_of, path};
 use crate::store::{self, Meta, Record};
 
 /// One underlying resource type.
@@ -229,10 +229,7 @@ impl UnderlyingId {
             };
             key_of(&parent.id())
         } else {
-            key_of(&crate::workspaces::group_id(
-                &self.subscription,
-                &self.group,
-            ))
+            key_of(&group_id(&self.subscription, &self.group))
         }
     }
 
@@ -327,7 +324,7 @@ pub(crate) fn upsert(
         )
         .with_target("properties"));
     }
-    let group_key = key_of(&crate::workspaces::group_id(&id.subscription, &id.group));
+    let group_key = key_of(&group_id(&id.subscription, &id.group));
     let Some(group) = store::get(tx, &group_key, now)? else {
         return Err(ArmError::new(
             StatusCode::NOT_FOUND,

@@ -13,10 +13,13 @@ use axum::http::{Method, StatusCode};
 use rusqlite::Connection;
 use serde_json::{Value as Json, json};
 
-use crate::arm::{ArmError, Reply, WorkspaceRef, key_of, page, system_data};
+use crate::arm::{
+    ArmError, Reply, WorkspaceRef, digest, group_id, key_of, method_not_allowed, new_guid, page,
+    system_data,
+};
 use crate::body;
+use crate::context::Ctx;
 use crate::operations;
-use crate::routes::Ctx;
 use crate::store::{self, Meta, Pending, Record};
 
 /// Stored kind of resource groups.
@@ -37,11 +40,6 @@ const ENVELOPE: &[&str] = &[
     "kind",
 ];
 const PATCHABLE: &[&str] = &["tags", "sku", "identity", "properties"];
-
-/// The ARM id of a resource group.
-pub(crate) fn group_id(subscription: &str, group: &str) -> String {
-    format!("/subscriptions/{subscription}/resourceGroups/{group}")
-}
 
 fn parse_body(bytes: &[u8]) -> Result<Json, ArmError> {
     if bytes.is_empty() {
@@ -137,34 +135,12 @@ pub(crate) fn group(
     }
 }
 
-pub(crate) fn method_not_allowed(method: &Method) -> ArmError {
-    ArmError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "MethodNotAllowed",
-        format!("`{method}` is not supported on this path"),
-    )
-}
-
 fn group_not_found(group: &str) -> ArmError {
     ArmError::new(
         StatusCode::NOT_FOUND,
         "ResourceGroupNotFound",
         format!("resource group `{group}` could not be found"),
     )
-}
-
-/// The live workspace, or a 404.
-pub(crate) fn existing(
-    tx: &Connection,
-    workspace: &WorkspaceRef,
-    now: i64,
-) -> Result<Record, ArmError> {
-    store::get(tx, &key_of(&workspace.id()), now)?.ok_or_else(|| {
-        ArmError::not_found(format!(
-            "workspace `{}` was not found in resource group `{}`",
-            workspace.name, workspace.group
-        ))
-    })
 }
 
 fn render(ctx: &Ctx, record: &Record) -> Json {
@@ -219,7 +195,7 @@ pub(crate) fn workspace(
     match *method {
         Method::GET => Ok(Reply::json(
             StatusCode::OK,
-            render(ctx, &existing(tx, workspace, ctx.now)?),
+            render(ctx, &store::workspace(tx, workspace, ctx.now)?),
         )),
         Method::PUT => put_workspace(tx, ctx, workspace, parse_body(bytes)?),
         Method::PATCH => patch_workspace(tx, ctx, workspace, parse_body(bytes)?),
@@ -294,7 +270,7 @@ fn put_workspace(
                 .as_str()
                 .map(str::to_owned)
         })
-        .unwrap_or_else(crate::arm::new_guid);
+        .unwrap_or_else(new_guid);
     let location = request["location"].as_str().unwrap_or("eastus").to_owned();
     properties["workspaceId"] = json!(workspace_id);
     properties["discoveryUrl"] = json!(format!("{}/discovery", ctx.base_url));
@@ -416,7 +392,7 @@ fn service_properties(stored: &mut Json, previous: Option<&Json>, workspace: &Wo
         .take(12)
         .collect::<String>()
         .to_ascii_lowercase();
-    let suffix = &crate::seed::digest(&workspace_id)[..8];
+    let suffix = &digest(&workspace_id)[..8];
     let associated = [
         (
             "storageAccount",
@@ -458,14 +434,14 @@ fn service_properties(stored: &mut Json, previous: Option<&Json>, workspace: &Wo
     properties["serviceProvisionedResourceGroup"] = json!(format!(
         "azureml-rg-{}_{}",
         workspace.name,
-        &crate::seed::digest(&workspace_id)[..16]
+        &digest(&workspace_id)[..16]
     ));
     properties["storageHnsEnabled"] = json!(false);
 }
 
 /// A GUID-shaped id derived from `seed` (stable across restarts and PUTs).
 fn derived_guid(seed: &str) -> String {
-    let hex = crate::seed::digest(seed);
+    let hex = digest(seed);
     format!(
         "{}-{}-{}-{}-{}",
         &hex[0..8],
@@ -487,7 +463,7 @@ fn patch_workspace(
         .get("azureml_workspace")
         .ok_or_else(|| ArmError::internal("the catalogue has no `azureml_workspace`"))?;
     body::refuse_unknown_keys(&request, PATCHABLE, "")?;
-    let mut record = existing(tx, workspace, ctx.now)?;
+    let mut record = store::workspace(tx, workspace, ctx.now)?;
     if record.is_deleting(ctx.now) {
         return Err(ArmError::conflict(format!(
             "workspace `{}` is being deleted",
@@ -526,7 +502,7 @@ fn delete_workspace(
     if !record.is_deleting(ctx.now) {
         record.meta.delete_at = Some(done_at);
         store::put(tx, &record)?;
-        for mut compute in store::children(tx, &key, crate::computes::COMPUTE_KIND, ctx.now)? {
+        for mut compute in store::children(tx, &key, store::COMPUTE_KIND, ctx.now)? {
             if !compute.is_deleting(ctx.now) {
                 compute.meta.delete_at = Some(done_at);
                 store::put(tx, &compute)?;
@@ -565,12 +541,12 @@ pub(crate) fn action(
     if *method != Method::POST {
         return Err(method_not_allowed(method));
     }
-    let record = existing(tx, workspace, ctx.now)?;
+    let record = store::workspace(tx, workspace, ctx.now)?;
     let seed = record.body["properties"]["workspaceId"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let key = |label: &str| crate::seed::digest(&format!("{seed}/{label}"));
+    let key = |label: &str| digest(&format!("{seed}/{label}"));
     Ok(Reply::json(
         StatusCode::OK,
         json!({
