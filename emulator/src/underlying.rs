@@ -1,6 +1,7 @@
 //! The resources computes attach to, as generic ARM resources with synchronous PUT/GET/DELETE
 //! (`/subscriptions/{s}/resourceGroups/{g}/providers/{namespace}/{type}/{name}[/{type}/{name}]`).
-//! Each type is one row of [`TYPES`]: no per-type handlers.
+//! Each type is one row of [`TYPES`]: no per-type handlers. Every type a catalogue schema names in
+//! `api.underlying_types` has a row (a unit test below fails listing any that has none).
 //!
 //! Property shapes the emulator reads (everything else is stored and echoed):
 //!
@@ -482,6 +483,40 @@ mod tests {
         let windows = json!({"name": "w", "properties": {"storageProfile": {"osDisk": {"osType": "Windows"}, "imageReference": {"publisher": "MicrosoftWindowsServer", "offer": "WindowsServer"}}, "publicIpAddress": "1.2.3.4"}});
         assert!(
             attach_precondition(vm, &windows).is_some_and(|message| message.contains("Ubuntu"))
+        );
+    }
+
+    #[test]
+    fn every_underlying_type_the_catalogue_names_is_modelled() {
+        let registry = model::schema::load_registry().expect("catalogue loads");
+        let named: Vec<(&str, &str)> = registry
+            .iter()
+            .flat_map(|schema| {
+                schema
+                    .api
+                    .underlying_types
+                    .iter()
+                    .map(|kind| (schema.type_name.as_str(), kind.as_str()))
+            })
+            .collect();
+        assert!(
+            !named.is_empty(),
+            "no schema names an underlying resource type: the check below would prove nothing"
+        );
+        // Matched as `type_of` matches request paths: ARM types are case-insensitive.
+        let missing: Vec<String> = named
+            .iter()
+            .filter(|(_, kind)| {
+                !TYPES
+                    .iter()
+                    .any(|row| row.type_name.eq_ignore_ascii_case(kind))
+            })
+            .map(|(type_name, kind)| format!("`{type_name}` attaches `{kind}`"))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "the catalogue names underlying resource types that `underlying::TYPES` does not model:\n{}",
+            missing.join("\n")
         );
     }
 }
