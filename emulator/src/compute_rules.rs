@@ -86,6 +86,8 @@ pub(crate) fn complete_registry(registry: &mut Registry) {
                 underlying_attribute: Some("resource_id".to_owned()),
                 underlying_types: vec!["Microsoft.DataFactory/factories".to_owned()],
                 attachment_identity: vec!["resource_id".to_owned()],
+                hooks: None,
+                immutable: None,
             },
             attributes,
         },

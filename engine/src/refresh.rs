@@ -21,7 +21,7 @@ use crate::api::id::same_id;
 use crate::api::{ApiError, ArmId, ArmObject, CloudApi};
 use crate::plan::{Actual, ActualObject, PriorState};
 use crate::schema::{Collection, Registry, ResourceSchema};
-use crate::value::{ObjectValue, Value};
+use crate::value::ObjectValue;
 
 /// How many list calls run at once.
 pub const LIST_CONCURRENCY: usize = 8;
@@ -253,19 +253,33 @@ fn listings(registry: &Registry, prior: &PriorState, workspace_ids: &[String]) -
     listings.into_iter().collect()
 }
 
-/// The listing that holds the object with these state values: its parent from its ARM id.
+/// The listing that holds the object with these state values.
 fn listing_of(schema: &ResourceSchema, values: &ObjectValue) -> Option<Listing> {
-    let id = ArmId::parse(values.get_str("id")?).ok()?;
+    let (parent, collection) = parent_listing(schema, values.get_str("id")?)?;
+    Some(Listing { parent, collection })
+}
+
+/// The list call that shows the object of `schema` with ARM id `id`: its parent (lowercase; ids
+/// compare case-insensitively) and collection. A workspace is listed in its resource group, a
+/// version with its container's versions, anything else under its parent.
+///
+/// ```
+/// let registry = engine::schema::load_registry().unwrap();
+/// let cluster = registry.get("azureml_compute_cluster").unwrap();
+/// let id = "/subscriptions/s/resourceGroups/RG/providers/Microsoft.MachineLearningServices/workspaces/w/computes/cpu";
+/// let (parent, collection) = engine::refresh::parent_listing(cluster, id).unwrap();
+/// assert!(parent.ends_with("/workspaces/w") && parent.contains("/resourcegroups/rg/"));
+/// assert_eq!(collection, engine::schema::Collection::Computes);
+/// ```
+pub fn parent_listing(schema: &ResourceSchema, id: &str) -> Option<(String, Collection)> {
+    let id = ArmId::parse(id).ok()?;
     let parent = match schema.api.collection {
         Collection::Workspaces => ArmId::resource_group_id(id.subscription(), id.resource_group()?),
         // A version is listed with its container's versions.
         collection if collection.is_versioned() => id.ancestor(2)?,
         _ => id.ancestor(1)?,
     };
-    Some(Listing {
-        parent: canonical(parent.as_str()),
-        collection: schema.api.collection,
-    })
+    Some((canonical(parent.as_str()), schema.api.collection))
 }
 
 /// Ids compare case-insensitively; listings are keyed by the lowercase form.
@@ -273,27 +287,14 @@ fn canonical(id: &str) -> String {
     id.trim_end_matches('/').to_ascii_lowercase()
 }
 
-/// The refreshed values of one object: what the service returned, plus the state's values of
-/// attributes the service never returns (no ARM path, or secrets).
+/// The refreshed values of one object: what the service returned, completed from state
+/// ([`crate::resource::read_back`]).
 fn read_back(
     schema: &ResourceSchema,
     body: &serde_json::Value,
     stored: &ObjectValue,
 ) -> ObjectValue {
-    let mut values = crate::api::from_arm(schema, body);
-    // An action attribute (`state`) is observed through its computed `current_<name>`: a
-    // settled observed value that the attribute can take is the actual one.
-    for (name, attribute) in &schema.attributes {
-        if attribute.arm.is_none() && !attribute.actions.is_empty() {
-            let observed = values
-                .get_str(&format!("current_{name}"))
-                .map(str::to_owned);
-            if let Some(observed) = observed.filter(|value| attribute.actions.contains_key(value)) {
-                values.set(name, Value::from(observed));
-            }
-        }
-    }
-    crate::apply::merge_sent(schema, values, stored)
+    crate::resource::read_back(schema, crate::api::from_arm(schema, body), stored)
 }
 
 /// The state addresses whose objects refresh found gone.
@@ -310,6 +311,7 @@ pub fn gone(actual: &Actual) -> Vec<ResourceAddr> {
 mod tests {
     use super::*;
     use crate::plan::PriorObject;
+    use crate::value::Value;
 
     /// `(type, name, attributes)` of each state object.
     type Entry<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);

@@ -47,6 +47,18 @@ pub struct Diagnostic {
     pub detail: Option<String>,
     /// What it is about, if anything specific.
     pub subject: Option<Subject>,
+    /// Which known problem it is, for callers that act on one (never matched by its text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<Code>,
+}
+
+/// Known problems that a caller treats specially.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    /// One underlying resource attached twice in a workspace (DESIGN §1 rule 1): amlplan plans
+    /// again with placeholders to find these among objects not created yet.
+    DuplicateAttachment,
 }
 
 impl Diagnostic {
@@ -63,6 +75,7 @@ impl Diagnostic {
             summary: summary.into(),
             detail: Some(detail.into()),
             subject: None,
+            code: None,
         }
     }
 
@@ -71,6 +84,14 @@ impl Diagnostic {
         Diagnostic {
             severity: Severity::Warning,
             ..Diagnostic::error(summary, detail)
+        }
+    }
+
+    /// The same diagnostic with its [`Code`].
+    pub fn with_code(self, code: Code) -> Diagnostic {
+        Diagnostic {
+            code: Some(code),
+            ..self
         }
     }
 
@@ -124,6 +145,30 @@ impl Diagnostics {
     pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
         self.0.iter()
     }
+}
+
+/// An error and its causes on one line, each cause once (a message that already contains its
+/// cause's text does not repeat it), so a service's message reaches the user verbatim.
+///
+/// ```
+/// #[derive(Debug, thiserror::Error)]
+/// #[error("request failed")]
+/// struct Outer(#[source] std::io::Error);
+/// let error = Outer(std::io::Error::other("connection reset"));
+/// assert_eq!(model::diag::error_chain(&error), "request failed: connection reset");
+/// ```
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]

@@ -77,6 +77,20 @@ impl From<String> for Value {
 }
 
 impl Value {
+    /// A short name of the value's kind, for messages: `null`, `bool`, `number`, `string`,
+    /// `list`, `map`, or `value not known yet`.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::List(_) => "list",
+            Value::Map(_) => "map",
+            Value::Unknown => "value not known yet",
+        }
+    }
+
     /// True for [`Value::Null`].
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)

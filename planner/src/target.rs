@@ -1,13 +1,12 @@
-//! Where `amlplan` sends its ARM calls: a URL with credentials, or the emulator started inside
-//! this process (`endpoint` unset or `"embedded"`, DESIGN §6) on `DIR/.azureml/emulator.db`
-//! with the demo seed on first use. The embedded emulator is reached over HTTP on 127.0.0.1
-//! with a one-off token, through the same client as Azure, so the embedded path runs exactly
-//! the code that talks to the cloud.
+//! Where `amlplan` sends its ARM calls: `engine::target` builds the client from the provider
+//! settings (a URL with credentials); this module adds amlplan's edge glue, starting the
+//! emulator inside this process (`endpoint` unset or `"embedded"`, DESIGN §6) on
+//! `DIR/.azureml/emulator.db` with the demo seed on first use, and the first output line that
+//! names the target.
 
 use std::path::{Path, PathBuf};
 
-use engine::api::{ArmClient, ClientConfig, Credential};
-use url::Url;
+use engine::api::ArmClient;
 
 use crate::config::{Endpoint, ProviderSettings};
 
@@ -23,18 +22,9 @@ pub enum TargetError {
         #[source]
         source: Box<emulator::EmulatorError>,
     },
-    /// `endpoint` is not a URL.
-    #[error("`endpoint` `{endpoint}` is not a URL (use `\"embedded\"` or `https://...`)")]
-    Endpoint {
-        /// What was given.
-        endpoint: String,
-        /// Why.
-        #[source]
-        source: url::ParseError,
-    },
-    /// The client could not be built (e.g. an unreadable CA certificate).
-    #[error("failed to set up the ARM client")]
-    Client(#[source] Box<engine::api::ApiError>),
+    /// The engine could not make the target.
+    #[error(transparent)]
+    Target(#[from] engine::target::TargetError),
 }
 
 /// A connected target.
@@ -50,10 +40,42 @@ pub struct Target {
 impl Target {
     /// Connects to what `settings` name; `dir` is the configuration folder.
     pub async fn connect(dir: &Path, settings: &ProviderSettings) -> Result<Target, TargetError> {
-        match &settings.endpoint {
-            Endpoint::Embedded => embedded(dir, settings).await,
-            Endpoint::Url(endpoint) => remote(dir, endpoint, settings),
+        if let Endpoint::Url(endpoint) = &settings.endpoint {
+            let subscription = settings
+                .subscription_id
+                .as_deref()
+                .unwrap_or("(from the ids)");
+            let description = format!("Target: {endpoint} (subscription {subscription})");
+            let target = engine::target::Target::remote(settings.clone(), dir)?;
+            return Ok(Target {
+                client: target.client,
+                description,
+                embedded: None,
+            });
         }
+        let data_dir = dir.join(".azureml");
+        let (running, token) = emulator::start_embedded(&data_dir)
+            .await
+            .map_err(|source| TargetError::Embedded {
+                path: data_dir.clone(),
+                source: Box::new(source),
+            })?;
+        let database = running.database().to_owned();
+        let target = engine::target::Target::embedded(
+            settings.clone(),
+            running.url(),
+            token,
+            database.clone(),
+            emulator::DEMO_SUBSCRIPTION,
+        )?;
+        Ok(Target {
+            client: target.client,
+            description: format!(
+                "Target: embedded emulator ({})",
+                absolute(&database).display()
+            ),
+            embedded: Some(running),
+        })
     }
 
     /// Stops the embedded emulator, if any (its data stays in the folder).
@@ -62,82 +84,6 @@ impl Target {
             emulator.shutdown().await;
         }
     }
-}
-
-async fn embedded(dir: &Path, settings: &ProviderSettings) -> Result<Target, TargetError> {
-    let data_dir = dir.join(".azureml");
-    let (running, token) = emulator::start_embedded(&data_dir)
-        .await
-        .map_err(|source| TargetError::Embedded {
-            path: data_dir.clone(),
-            source: Box::new(source),
-        })?;
-    let endpoint = Url::parse(running.url()).map_err(|source| TargetError::Endpoint {
-        endpoint: running.url().to_owned(),
-        source,
-    })?;
-    let mut client_config = ClientConfig::local(endpoint, token);
-    client_config.subscription_id = Some(
-        settings
-            .subscription_id
-            .clone()
-            .unwrap_or_else(|| emulator::DEMO_SUBSCRIPTION.to_owned()),
-    );
-    if let Some(version) = &settings.api_version {
-        client_config.api_version.clone_from(version);
-    }
-    let database = running.database().to_owned();
-    let client =
-        ArmClient::new(client_config).map_err(|error| TargetError::Client(Box::new(error)))?;
-    Ok(Target {
-        client,
-        description: format!(
-            "Target: embedded emulator ({})",
-            absolute(&database).display()
-        ),
-        embedded: Some(running),
-    })
-}
-
-fn remote(dir: &Path, endpoint: &str, settings: &ProviderSettings) -> Result<Target, TargetError> {
-    let url = Url::parse(endpoint).map_err(|source| TargetError::Endpoint {
-        endpoint: endpoint.to_owned(),
-        source,
-    })?;
-    let client_credentials = match (
-        &settings.tenant_id,
-        &settings.client_id,
-        &settings.client_secret,
-    ) {
-        (Some(tenant), Some(client), Some(secret)) => {
-            Some((tenant.as_str(), client.as_str(), secret.expose()))
-        }
-        _ => None,
-    };
-    let credential = Credential::select(
-        settings.token.as_ref().map(|token| token.expose()),
-        client_credentials,
-        settings.authority_host.as_deref(),
-        &url,
-    );
-    let mut config = ClientConfig::new(credential);
-    config.endpoint = url;
-    config.subscription_id.clone_from(&settings.subscription_id);
-    config.ca_certificate = settings.ca_certificate.as_ref().map(|path| dir.join(path));
-    if let Some(version) = &settings.api_version {
-        config.api_version.clone_from(version);
-    }
-    let subscription = settings
-        .subscription_id
-        .as_deref()
-        .unwrap_or("(from the ids)");
-    let description = format!("Target: {endpoint} (subscription {subscription})");
-    let client = ArmClient::new(config).map_err(|error| TargetError::Client(Box::new(error)))?;
-    Ok(Target {
-        client,
-        description,
-        embedded: None,
-    })
 }
 
 fn absolute(path: &Path) -> PathBuf {

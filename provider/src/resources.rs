@@ -6,8 +6,8 @@
 //! | RPC | engine | Terraform rule kept here |
 //! |---|---|---|
 //! | read | one cached list per parent and collection ([`crate::refresh`]); `from_arm`, the desired power `state` from `current_state`, `merge_sent` with the prior state | gone is null |
-//! | plan | `engine::runs::fill_plan_time_values` (base: Terraform's working folder), then `plan_resource(schema, prior, config)` | no-op plans the prior object unchanged; `Replace`/`Reattach` answer the forcing paths as `requires_replace` |
-//! | apply | environments and runs: [`crate::runs`]; the rest: create/attach (after the attachment guard), PUT/PATCH/actions by `UpdateKind`, delete or detach by `is_attachment`; `merge_sent` | the new object keeps every known planned value and is wholly known |
+//! | plan | `engine::resource::fill_plan_time_values` (base: Terraform's working folder), then `plan_resource(schema, prior, config)` | no-op plans the prior object unchanged; `Replace`/`Reattach` answer the forcing paths as `requires_replace` |
+//! | apply | [`apply`]: `engine::resource::{add, update, remove}` (the same operations as amlplan's apply; kinds' hooks submit runs and archive environment versions); an attachment waits for the attachment guard first; the update's calls by `UpdateKind`, detach or delete by `is_attachment`, a replacement's old half told by the private mark of [`crate::runs`] | the new object keeps every known planned value and is wholly known |
 //! | data source | `resource_id` from name and parent, then GET | wholly known, never null |
 //!
 //! Write-only attributes with Terraform >= 1.11: Terraform stores none, so the prior object
@@ -18,26 +18,18 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use engine::addr::{AttrPath, ResourceAddr};
-use engine::api::{ApiError, ArmId, ArmObject, CloudApi, UnderlyingResourceAction};
-use engine::diag::Diagnostics;
+use engine::api::id::same_id;
+use engine::api::{ApiError, ArmObject, CloudApi, UnderlyingResourceAction};
+use engine::diag::{Diagnostics, error_chain};
 use engine::plan::{Action, ResourceChange, ResourceOptions, UpdateKind, WriteMethod};
+use engine::resource::{Observer, Operation, OperationError, Removal};
+use engine::runs::RunEvent;
 use engine::schema::{Attribute, Collection, Registry, ResourceSchema};
 use engine::value::{ObjectValue, Value};
+use tokio::sync::watch;
 
 use crate::refresh::{ListKey, RefreshCache};
-
-/// The key and parent id of the list call that holds the object with ARM id `id`.
-pub fn listing_of(schema: &ResourceSchema, id: &str) -> Option<(String, Collection)> {
-    let id = ArmId::parse(id).ok()?;
-    let collection = schema.api.collection;
-    let parent = match collection {
-        Collection::Workspaces => ArmId::resource_group_id(id.subscription(), id.resource_group()?),
-        // A version is listed with its container's versions.
-        collection if collection.is_versioned() => id.ancestor(2)?,
-        _ => id.ancestor(1)?,
-    };
-    Some((parent.as_str().to_owned(), collection))
-}
+use crate::target::Target;
 
 /// Every object of one list call as catalogue values (kinds the catalogue does not know are
 /// left out). A parent that is gone (404) holds nothing.
@@ -70,7 +62,7 @@ pub async fn read(
     let Some(id) = prior.get_str("id") else {
         return Ok(None);
     };
-    let Some((parent, collection)) = listing_of(schema, id) else {
+    let Some((parent, collection)) = engine::refresh::parent_listing(schema, id) else {
         return Ok(None);
     };
     let listing = cache
@@ -81,30 +73,9 @@ pub async fn read(
     let found = listing
         .iter()
         .find(|object| object.get_str("id").is_some_and(|other| same_id(other, id)));
-    Ok(found.map(|object| read_back(schema, object, prior)))
-}
-
-fn same_id(left: &str, right: &str) -> bool {
-    left.trim_end_matches('/')
-        .eq_ignore_ascii_case(right.trim_end_matches('/'))
-}
-
-/// What the service holds, as `engine::refresh` reads it back: an action attribute (`state`) is
-/// observed through its computed `current_<name>`, and values the service never returns come
-/// from the prior object.
-fn read_back(schema: &ResourceSchema, listed: &ObjectValue, prior: &ObjectValue) -> ObjectValue {
-    let mut values = conform(&schema.attributes, listed);
-    for (name, attribute) in &schema.attributes {
-        if attribute.arm.is_none() && !attribute.actions.is_empty() {
-            let observed = values
-                .get_str(&format!("current_{name}"))
-                .map(str::to_owned);
-            if let Some(observed) = observed.filter(|value| attribute.actions.contains_key(value)) {
-                values.set(name, Value::from(observed));
-            }
-        }
-    }
-    engine::apply::merge_sent(schema, values, prior)
+    Ok(found.map(|object| {
+        engine::resource::read_back(schema, conform(&schema.attributes, object), prior)
+    }))
 }
 
 /// Only the attributes of `attributes` (a listed compute may be read with another kind's
@@ -135,7 +106,7 @@ pub struct Planned {
 
 /// Plans one resource: `prior` as Terraform holds it, `config` with unknowns. The values the
 /// client computes at plan time (a run's `snapshot_hash` and `command`, an environment's
-/// derived `version`) are filled in first by `engine::runs::fill_plan_time_values`, reading a
+/// derived `version`) are filled in first by `engine::resource::fill_plan_time_values`, reading a
 /// run's `source_dir` relative to `base_dir` (Terraform's working folder), as amlplan does.
 pub fn plan(
     schema: &ResourceSchema,
@@ -146,7 +117,8 @@ pub fn plan(
 ) -> Planned {
     let addr = ResourceAddr::managed(&schema.type_name, "this");
     let mut desired = config.clone();
-    let diagnostics = engine::runs::fill_plan_time_values(schema, &addr, &mut desired, base_dir);
+    let diagnostics =
+        engine::resource::fill_plan_time_values(schema, &addr, &mut desired, base_dir);
     if write_only_allowed && let Some(prior) = prior {
         // Terraform >= 1.11 stores no write-only value: nothing to compare with.
         for (name, attribute) in &schema.attributes {
@@ -174,41 +146,6 @@ pub fn plan(
     }
 }
 
-/// The object to send: the planned object, with values the plan did not know (and secrets,
-/// which Terraform >= 1.11 keeps out of plans) from the configuration, which is wholly known at
-/// apply time; computed values still unknown are left to the service.
-pub fn to_send(
-    schema: &ResourceSchema,
-    planned: &ObjectValue,
-    config: &ObjectValue,
-) -> ObjectValue {
-    let mut desired = planned.clone();
-    for (name, attribute) in &schema.attributes {
-        let planned_value = desired.get(name).clone();
-        if attribute.presence.is_configurable()
-            && (planned_value.contains_unknown() || attribute.sensitive || attribute.write_only)
-        {
-            let configured = config.get(name);
-            if !configured.is_null() || planned_value.contains_unknown() {
-                desired.set(name, configured.clone());
-            }
-        }
-    }
-    for value in desired.0.values_mut() {
-        strip_unknown(value);
-    }
-    desired
-}
-
-fn strip_unknown(value: &mut Value) {
-    match value {
-        Value::Unknown => *value = Value::Null,
-        Value::List(items) => items.iter_mut().for_each(strip_unknown),
-        Value::Map(entries) => entries.values_mut().for_each(strip_unknown),
-        _ => {}
-    }
-}
-
 /// The new state after apply: every value the plan knew (Terraform refuses any other), the
 /// service's values where the plan said "known after apply", nothing unknown.
 pub fn reconcile(
@@ -219,7 +156,7 @@ pub fn reconcile(
     let mut state = ObjectValue::default();
     for name in schema.attributes.keys() {
         let mut value = merge_known(planned.get(name), result.get(name));
-        strip_unknown(&mut value);
+        engine::resource::strip_unknown(&mut value);
         state.set(name, value);
     }
     state
@@ -252,6 +189,208 @@ fn merge_known(planned: &Value, result: &Value) -> Value {
             )
         }
         (planned, _) => planned.clone(),
+    }
+}
+
+/// A failed `ApplyResourceChange`, as Terraform is told.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApplyFailure {
+    /// The diagnostic's summary.
+    pub summary: String,
+    /// Its detail, with the service's message verbatim.
+    pub detail: String,
+    /// The object to answer as the new state despite the error (a submitted run that failed:
+    /// Terraform records it tainted), already reconciled with the plan.
+    pub object: Option<ObjectValue>,
+}
+
+/// What one `ApplyResourceChange` asks for, decoded.
+#[derive(Debug, Clone, Copy)]
+pub struct ApplyRequest<'a> {
+    /// The resource type.
+    pub schema: &'a ResourceSchema,
+    /// The prior object; `None` for a create.
+    pub prior: Option<&'a ObjectValue>,
+    /// The planned object; `None` for a removal.
+    pub planned: Option<&'a ObjectValue>,
+    /// The configuration (wholly known at apply time).
+    pub config: Option<&'a ObjectValue>,
+    /// The removal is the old half of a planned replacement (the private mark, [`crate::runs`]).
+    pub replaced: bool,
+}
+
+/// Where an apply's calls go and what it may wait for.
+pub struct ApplyContext<'a> {
+    /// The configured target.
+    pub target: &'a Target,
+    /// The catalogue (the attachment guard lists computes of every kind).
+    pub registry: &'a Registry,
+    /// Terraform's working folder (a run's `source_dir` is relative to it).
+    pub working_dir: &'a Path,
+    /// Changes on `StopProvider`; long waits give up then.
+    pub stop: watch::Receiver<u64>,
+}
+
+/// Applies one change through the engine's resource operations: the new object (`None` after a
+/// removal), or the failure.
+pub async fn apply(
+    context: &ApplyContext<'_>,
+    request: ApplyRequest<'_>,
+) -> Result<Option<ObjectValue>, ApplyFailure> {
+    let schema = request.schema;
+    let observer = ProviderObserver {
+        who: display_name(schema, request.planned.or(request.prior)),
+        base_dir: context.working_dir,
+        stop: context.stop.clone(),
+    };
+    let operation = Operation {
+        cloud: &context.target.client,
+        schema,
+        observer: &observer,
+    };
+    match (request.prior, request.planned) {
+        (Some(prior), None) => {
+            let action = removal(schema, prior);
+            let verb = match action {
+                UnderlyingResourceAction::Detach => "detach",
+                UnderlyingResourceAction::Delete => "delete",
+            };
+            let removal = if request.replaced && schema.keeps_replaced() {
+                Removal::Replaced(action)
+            } else {
+                Removal::Destroy(action)
+            };
+            let removed = engine::resource::remove(operation, prior, removal)
+                .await
+                .map_err(|error| failure(&format!("Failed to {verb}"), schema, prior, error))?;
+            tracing::info!("{}: {}", observer.who, removed.describe());
+            Ok(None)
+        }
+        (None, Some(planned)) => {
+            let config = request.config.unwrap_or(planned);
+            let attach = engine::plan::is_attachment(schema, planned, true);
+            let verb = if attach {
+                "Failed to attach"
+            } else {
+                "Failed to create"
+            };
+            let desired = engine::resource::to_send(&observer.who, schema, planned, config)
+                .map_err(|message| failure(verb, schema, planned, message.into()))?;
+            if attach {
+                wait_for_other_attachments(context, schema, &desired)
+                    .await
+                    .map_err(|detail| ApplyFailure {
+                        summary: format!("{verb} {}", observer.who),
+                        detail,
+                        object: None,
+                    })?;
+            }
+            match engine::resource::add(operation, &desired).await {
+                Ok(object) => Ok(Some(reconcile(schema, planned, &object))),
+                Err(error) => {
+                    let object = error
+                        .object
+                        .as_ref()
+                        .map(|object| reconcile(schema, planned, object));
+                    Err(ApplyFailure {
+                        object,
+                        ..failure(verb, schema, &desired, error)
+                    })
+                }
+            }
+        }
+        (Some(prior), Some(planned)) => {
+            let config = request.config.unwrap_or(planned);
+            let summary = "Failed to update";
+            let kind = update_kind(schema, prior, config, context.working_dir);
+            let desired = engine::resource::to_send(&observer.who, schema, planned, config)
+                .map_err(|message| failure(summary, schema, prior, message.into()))?;
+            let object = engine::resource::update(operation, prior, &kind, &desired)
+                .await
+                .map_err(|error| failure(summary, schema, prior, error))?;
+            Ok(Some(reconcile(schema, planned, &object)))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+fn failure(
+    verb: &str,
+    schema: &ResourceSchema,
+    object: &ObjectValue,
+    error: OperationError,
+) -> ApplyFailure {
+    ApplyFailure {
+        summary: error
+            .summary
+            .unwrap_or_else(|| format!("{verb} {}", display_name(schema, Some(object)))),
+        detail: error.message,
+        object: None,
+    }
+}
+
+/// Terraform runs a rename's create and delete in parallel: an attachment waits (bounded) until
+/// no other attachment of its underlying resource exists ([`crate::attach_guard`]).
+async fn wait_for_other_attachments(
+    context: &ApplyContext<'_>,
+    schema: &ResourceSchema,
+    desired: &ObjectValue,
+) -> Result<(), String> {
+    let Some(workspace) = desired.get_str(&schema.api.parent_attribute) else {
+        return Ok(());
+    };
+    let client = &context.target.client;
+    crate::attach_guard::wait_until_alone(
+        schema,
+        desired,
+        context.target.settings.attach_wait_timeout,
+        crate::attach_guard::POLL_INTERVAL,
+        context.stop.clone(),
+        || list_objects(client, context.registry, workspace, Collection::Computes),
+    )
+    .await
+    .map_err(|error| {
+        let detail = error_chain(&error);
+        match error.advice() {
+            advice if advice.is_empty() => detail,
+            advice => format!("{detail}.\n\n{advice}"),
+        }
+    })
+}
+
+/// A resource's name for diagnostics and logs.
+pub fn display_name(schema: &ResourceSchema, object: Option<&ObjectValue>) -> String {
+    let name = object
+        .and_then(|object| object.get_str(&schema.api.name_attribute))
+        .unwrap_or("?");
+    format!("`{}` `{name}`", schema.type_name)
+}
+
+/// An operation's progress goes to the provider's log (Terraform shows it with `TF_LOG=info`);
+/// long waits stop on `StopProvider`.
+struct ProviderObserver<'a> {
+    who: String,
+    base_dir: &'a Path,
+    stop: watch::Receiver<u64>,
+}
+
+impl Observer for ProviderObserver<'_> {
+    fn event(&self, event: RunEvent) {
+        crate::runs::log_event(&self.who, event);
+    }
+
+    fn base_dir(&self) -> &Path {
+        self.base_dir
+    }
+
+    fn cancelled(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        let mut stop = self.stop.clone();
+        stop.mark_unchanged();
+        Box::pin(async move {
+            if stop.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        })
     }
 }
 
@@ -303,6 +442,14 @@ mod tests {
 
     const WS: &str = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w";
 
+    fn to_send(
+        schema: &ResourceSchema,
+        planned: &ObjectValue,
+        config: &ObjectValue,
+    ) -> Result<ObjectValue, String> {
+        engine::resource::to_send("this", schema, planned, config)
+    }
+
     fn cluster_config(max: i64) -> ObjectValue {
         object(&[
             ("name", "cpu".into()),
@@ -318,17 +465,18 @@ mod tests {
         let workspace = registry.get("azureml_workspace").expect("workspace");
         let cluster = registry.get("azureml_compute_cluster").expect("cluster");
         assert_eq!(
-            listing_of(workspace, WS),
+            engine::refresh::parent_listing(workspace, WS),
             Some((
-                "/subscriptions/s/resourceGroups/rg".to_owned(),
+                "/subscriptions/s/resourcegroups/rg".to_owned(),
                 Collection::Workspaces
             ))
         );
         let (parent, collection) =
-            listing_of(cluster, &format!("{WS}/computes/cpu")).expect("compute id");
+            engine::refresh::parent_listing(cluster, &format!("{WS}/computes/cpu"))
+                .expect("compute id");
         assert!(same_id(&parent, WS), "{parent}");
         assert_eq!(collection, Collection::Computes);
-        assert_eq!(listing_of(cluster, "not an id"), None);
+        assert_eq!(engine::refresh::parent_listing(cluster, "not an id"), None);
     }
 
     #[test]
@@ -340,7 +488,7 @@ mod tests {
         assert_eq!(create.planned.get("id"), &Value::Unknown);
         assert!(create.requires_replace.is_empty());
         // What the service answers fills every unknown.
-        let mut result = to_send(schema, &create.planned, &cluster_config(4));
+        let mut result = to_send(schema, &create.planned, &cluster_config(4)).expect("known");
         assert!(!result.0.values().any(Value::contains_unknown));
         result.set("id", format!("{WS}/computes/cpu").into());
         let state = reconcile(schema, &create.planned, &result);
@@ -396,7 +544,7 @@ mod tests {
         };
         let create = plan(schema, None, &config("a"), true, Path::new("."));
         assert_eq!(create.change.action, Action::Attach);
-        let mut state = to_send(schema, &create.planned, &config("a"));
+        let mut state = to_send(schema, &create.planned, &config("a")).expect("known");
         state.set("id", format!("{WS}/computes/vm").into());
         let state = reconcile(schema, &create.planned, &state);
         assert_eq!(removal(schema, &state), UnderlyingResourceAction::Detach);

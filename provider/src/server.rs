@@ -19,9 +19,10 @@ use crate::convert::{from_proto, msgpack, to_proto};
 use crate::proto::tfplugin6 as proto;
 use crate::proto::tfplugin6::provider_server::Provider;
 use crate::refresh::RefreshCache;
-use crate::settings::{self, ProviderSettings};
+use crate::settings;
 use crate::target::{self, Target};
 use crate::{data_sources, import, resources, validate};
+use engine::settings::{ProviderSettings, SettingProblem};
 
 type RpcResult<T> = Result<Response<T>, Status>;
 
@@ -174,7 +175,7 @@ impl Provider for AzureMlProvider {
     ) -> RpcResult<proto::validate_provider_config::Response> {
         let request = request.into_inner();
         let diagnostics = match provider_config(request.config.as_ref()) {
-            Ok(config) => settings::validate(&config)
+            Ok(config) => engine::settings::validate(&config)
                 .into_iter()
                 .map(setting_diagnostic)
                 .collect(),
@@ -250,7 +251,8 @@ impl Provider for AzureMlProvider {
         self.note_capabilities(request.client_capabilities.as_ref());
         tracing::info!("configuring for terraform {}", request.terraform_version);
         let settings = match provider_config(request.config.as_ref()).and_then(|config| {
-            settings::resolve(&config, |name| std::env::var(name).ok()).map_err(problems_diagnostic)
+            engine::settings::resolve(&config, |name| std::env::var(name).ok())
+                .map_err(problems_diagnostic)
         }) {
             Ok(settings) => settings,
             Err(diagnostic) => return Ok(Response::new(configure_failed(diagnostic))),
@@ -403,17 +405,11 @@ impl AzureMlProvider {
     }
 }
 
-/// A resource's name for diagnostics.
-fn display_name(schema: &ResourceSchema, object: Option<&ObjectValue>) -> String {
-    let name = object
-        .and_then(|object| object.get_str(&schema.api.name_attribute))
-        .unwrap_or("?");
-    format!("`{}` `{name}`", schema.type_name)
-}
+use crate::resources::display_name;
 
 fn api_error(summary: String, error: &dyn std::error::Error) -> proto::Diagnostic {
     // The service's code and message verbatim, with the call that failed.
-    to_proto::error(&summary, engine::apply::error_chain(error))
+    to_proto::error(&summary, engine::diag::error_chain(error))
 }
 
 fn encode_error(error: impl std::fmt::Display) -> proto::Diagnostic {
@@ -546,7 +542,7 @@ impl AzureMlProvider {
     fn keeps_replaced(&self, type_name: &str) -> bool {
         self.registry
             .get(type_name)
-            .is_some_and(|schema| schema.api.collection.keeps_replaced())
+            .is_some_and(ResourceSchema::keeps_replaced)
     }
 
     /// `ApplyResourceChange`: the new state (null after a removal, the prior state when an
@@ -574,257 +570,44 @@ impl AzureMlProvider {
             Ok(target) => target,
             Err(diagnostic) => return (request.prior_state.clone(), vec![diagnostic]),
         };
-        if schema.api.collection.keeps_replaced() {
-            return self
-                .apply_immutable(&target, schema, request, prior, planned, config)
-                .await;
-        }
-        let result = match (&prior, planned) {
-            (Some(prior), None) => self.remove(&target, schema, prior).await.map(|()| None),
-            (None, Some(planned)) => self
-                .create(&target, schema, &planned, config.as_ref())
-                .await
-                .map(Some),
-            (Some(prior), Some(planned)) => self
-                .update(&target, schema, prior, &planned, config.as_ref())
-                .await
-                .map(Some),
-            (None, None) => Ok(None),
+        let context = resources::ApplyContext {
+            target: &target,
+            registry: &self.registry,
+            working_dir: &self.working_dir,
+            stop: self.stop.subscribe(),
         };
-        match result.and_then(|state| self.encode(schema, state.as_ref())) {
-            Ok(state) => (Some(state), Vec::new()),
-            // A failed create leaves nothing; a failed update or removal the prior object.
-            Err(diagnostic) => match &prior {
-                Some(_) => (request.prior_state.clone(), vec![diagnostic]),
-                None => (self.encode(schema, None).ok(), vec![diagnostic]),
-            },
-        }
-    }
-
-    /// `ApplyResourceChange` of an environment version or a run (see [`crate::runs`]).
-    async fn apply_immutable(
-        &self,
-        target: &Target,
-        schema: &ResourceSchema,
-        request: &proto::apply_resource_change::Request,
-        prior: Option<ObjectValue>,
-        planned: Option<ObjectValue>,
-        config: Option<ObjectValue>,
-    ) -> (Option<proto::DynamicValue>, Vec<proto::Diagnostic>) {
-        let is_run = schema.api.collection == engine::schema::Collection::Jobs;
-        let failed = |diagnostic: proto::Diagnostic| match &prior {
-            Some(_) => (request.prior_state.clone(), vec![diagnostic]),
-            None => (self.encode(schema, None).ok(), vec![diagnostic]),
-        };
-        let result = match (&prior, planned) {
-            (Some(prior), None) => {
-                let name = display_name(schema, Some(prior));
-                if crate::runs::is_marker(&request.planned_private) {
-                    tracing::info!("{name}: replaced; the previous object is kept");
-                } else if is_run {
-                    tracing::info!("{name}: forgotten; the run stays in the workspace's history");
-                } else if let Some(id) = prior.get_str("id") {
-                    let archived = engine::runs::archive(&target.client, id).await;
-                    self.cache.invalidate();
-                    if let Err(message) = archived {
-                        return failed(to_proto::error(
-                            &format!("Failed to archive {name}"),
-                            message,
-                        ));
-                    }
-                    tracing::info!("{name}: archived");
-                }
-                Ok(None)
-            }
-            (None, Some(planned)) if is_run => {
-                let desired =
-                    resources::to_send(schema, &planned, config.as_ref().unwrap_or(&planned));
-                let outcome = crate::runs::submit_and_wait(
-                    &target.client,
-                    schema,
-                    &desired,
-                    &self.working_dir,
-                    self.stop.subscribe(),
-                )
-                .await;
-                self.cache.invalidate();
-                match outcome {
-                    Ok(object) => Ok(Some(resources::reconcile(schema, &planned, &object))),
-                    Err((object, message)) => {
-                        let name = object
-                            .as_ref()
-                            .and_then(|object| object.get_str("name"))
-                            .unwrap_or("?");
-                        let diagnostic =
-                            to_proto::error(&format!("Run `{name}` did not complete"), message);
-                        return match object {
-                            // Terraform keeps the submitted run (tainted): it is not lost.
-                            Some(object) => match self.encode(
-                                schema,
-                                Some(&resources::reconcile(schema, &planned, &object)),
-                            ) {
-                                Ok(state) => (Some(state), vec![diagnostic]),
-                                Err(encode) => failed(encode),
-                            },
-                            None => failed(diagnostic),
-                        };
-                    }
-                }
-            }
-            (None, Some(planned)) => self
-                .create(target, schema, &planned, config.as_ref())
-                .await
-                .map(Some),
-            (Some(prior), Some(planned)) if is_run => {
-                let desired =
-                    resources::to_send(schema, &planned, config.as_ref().unwrap_or(&planned));
-                let updated =
-                    engine::runs::update_run(&target.client, schema, prior, &desired).await;
-                self.cache.invalidate();
-                updated
-                    .map(|object| Some(resources::reconcile(schema, &planned, &object)))
-                    .map_err(|message| {
-                        to_proto::error(
-                            &format!("Failed to update {}", display_name(schema, Some(prior))),
-                            message,
-                        )
-                    })
-            }
-            (Some(prior), Some(planned)) => self
-                .update(target, schema, prior, &planned, config.as_ref())
-                .await
-                .map(Some),
-            (None, None) => Ok(None),
-        };
-        match result.and_then(|state| self.encode(schema, state.as_ref())) {
-            Ok(state) => (Some(state), Vec::new()),
-            Err(diagnostic) => failed(diagnostic),
-        }
-    }
-
-    async fn remove(
-        &self,
-        target: &Target,
-        schema: &ResourceSchema,
-        prior: &ObjectValue,
-    ) -> Result<(), proto::Diagnostic> {
-        let action = resources::removal(schema, prior);
-        let verb = match action {
-            engine::api::UnderlyingResourceAction::Detach => "detach",
-            engine::api::UnderlyingResourceAction::Delete => "delete",
-        };
-        let Some(id) = prior.get_str("id") else {
-            return Err(to_proto::error(
-                &format!("Failed to {verb} {}", display_name(schema, Some(prior))),
-                "The state holds no `id`.",
-            ));
-        };
-        let result = target.client.delete(schema, id, action).await;
-        self.cache.invalidate();
-        result.map_err(|error| {
-            api_error(
-                format!("Failed to {verb} {}", display_name(schema, Some(prior))),
-                &error,
-            )
-        })
-    }
-
-    async fn create(
-        &self,
-        target: &Target,
-        schema: &ResourceSchema,
-        planned: &ObjectValue,
-        config: Option<&ObjectValue>,
-    ) -> Result<ObjectValue, proto::Diagnostic> {
-        let desired = resources::to_send(schema, planned, config.unwrap_or(planned));
-        let attach = engine::plan::is_attachment(schema, &desired, true);
-        let verb = if attach { "attach" } else { "create" };
-        let summary = || format!("Failed to {verb} {}", display_name(schema, Some(&desired)));
-        if attach && let Some(workspace) = desired.get_str(&schema.api.parent_attribute) {
-            let client = &target.client;
-            let registry = &self.registry;
-            crate::attach_guard::wait_until_alone(
+        let result = resources::apply(
+            &context,
+            resources::ApplyRequest {
                 schema,
-                &desired,
-                target.settings.attach_wait_timeout,
-                crate::attach_guard::POLL_INTERVAL,
-                self.stop.subscribe(),
-                || {
-                    resources::list_objects(
-                        client,
-                        registry,
-                        workspace,
-                        engine::schema::Collection::Computes,
-                    )
-                },
-            )
-            .await
-            .map_err(|error| {
-                let mut detail = engine::apply::error_chain(&error);
-                let advice = error.advice();
-                if !advice.is_empty() {
-                    detail = format!("{detail}.\n\n{advice}");
+                prior: prior.as_ref(),
+                planned: planned.as_ref(),
+                config: config.as_ref(),
+                replaced: crate::runs::is_marker(&request.planned_private),
+            },
+        )
+        .await;
+        self.cache.invalidate();
+        let (state, failure) = match result {
+            Ok(state) => (state, None),
+            // What the failure left (a submitted run) is the new state; otherwise a failed create
+            // leaves nothing and a failed update or removal the prior object.
+            Err(failure) => match failure.object.clone() {
+                Some(object) => (Some(object), Some(failure)),
+                None if prior.is_some() => {
+                    let diagnostic = to_proto::error(&failure.summary, failure.detail);
+                    return (request.prior_state.clone(), vec![diagnostic]);
                 }
-                to_proto::error(&summary(), detail)
-            })?;
-        }
-        let result = target.client.create_or_update(schema, &desired).await;
-        self.cache.invalidate();
-        let created = result.map_err(|error| api_error(summary(), &error))?;
-        let merged = engine::apply::merge_sent(schema, created, &desired);
-        Ok(resources::reconcile(schema, planned, &merged))
-    }
-
-    async fn update(
-        &self,
-        target: &Target,
-        schema: &ResourceSchema,
-        prior: &ObjectValue,
-        planned: &ObjectValue,
-        config: Option<&ObjectValue>,
-    ) -> Result<ObjectValue, proto::Diagnostic> {
-        let config = config.unwrap_or(planned);
-        let summary = || format!("Failed to update {}", display_name(schema, Some(prior)));
-        let Some(id) = prior.get_str("id") else {
-            return Err(to_proto::error(&summary(), "The state holds no `id`."));
+                None => (None, Some(failure)),
+            },
         };
-        let kind = resources::update_kind(schema, prior, config, &self.working_dir);
-        let desired = resources::to_send(schema, planned, config);
-        let result = self.run_update(target, schema, id, &kind, &desired).await;
-        self.cache.invalidate();
-        let object = result.map_err(|error| api_error(summary(), &error))?;
-        let Some(object) = object else {
-            return Err(to_proto::error(
-                &summary(),
-                format!("`{id}` disappeared during the update."),
-            ));
-        };
-        let merged = engine::apply::merge_sent(schema, object, &desired);
-        Ok(resources::reconcile(schema, planned, &merged))
-    }
-
-    async fn run_update(
-        &self,
-        target: &Target,
-        schema: &ResourceSchema,
-        id: &str,
-        kind: &engine::plan::UpdateKind,
-        desired: &ObjectValue,
-    ) -> Result<Option<ObjectValue>, engine::api::ApiError> {
-        use engine::plan::WriteMethod;
-        let client = &target.client;
-        let mut object = match kind.write {
-            Some(WriteMethod::Put) => Some(client.create_or_update(schema, desired).await?),
-            Some(WriteMethod::Patch) => Some(client.patch(schema, id, desired).await?),
-            None => None,
-        };
-        for name in &kind.actions {
-            client.action(schema, id, name).await?;
+        let diagnostics = failure
+            .map(|failure| vec![to_proto::error(&failure.summary, failure.detail)])
+            .unwrap_or_default();
+        match self.encode(schema, state.as_ref()) {
+            Ok(state) => (Some(state), diagnostics),
+            Err(diagnostic) => (request.prior_state.clone(), vec![diagnostic]),
         }
-        if !kind.actions.is_empty() || object.is_none() {
-            object = client.read(schema, id).await?;
-        }
-        Ok(object)
     }
 
     /// `ReadDataSource`: the object named by its name and parent; an error when there is none.
@@ -915,7 +698,7 @@ fn upgrade_state(
     )
 }
 
-fn setting_diagnostic(problem: settings::SettingProblem) -> proto::Diagnostic {
+fn setting_diagnostic(problem: SettingProblem) -> proto::Diagnostic {
     let mut diagnostic = to_proto::error(&problem.summary, problem.detail);
     diagnostic.attribute = Some(to_proto::attribute_path(&engine::addr::AttrPath::attr(
         problem.name,
@@ -923,7 +706,7 @@ fn setting_diagnostic(problem: settings::SettingProblem) -> proto::Diagnostic {
     diagnostic
 }
 
-fn problems_diagnostic(problems: Vec<settings::SettingProblem>) -> proto::Diagnostic {
+fn problems_diagnostic(problems: Vec<SettingProblem>) -> proto::Diagnostic {
     // resolve() only fails with at least one problem; report the first with its path and
     // the rest in its detail.
     let mut problems = problems.into_iter();

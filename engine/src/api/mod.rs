@@ -10,6 +10,8 @@
 
 pub mod auth;
 pub mod body;
+#[cfg(test)]
+pub(crate) mod fake;
 pub mod http;
 pub mod id;
 pub mod operation;

@@ -1,8 +1,9 @@
 //! Environments and runs: the values computed on the client before planning, and the submission
 //! of a run (code snapshot upload, job, waiting with its log) in [`submit`].
 //!
-//! Plan-time values ([`fill_plan_time_values`], called by the planner on each configured object
-//! before `plan::diff`, so a plan shows what causes a new version or a new run):
+//! Plan-time values (through the kinds' hooks, `crate::resource::fill_plan_time_values`, which
+//! both front ends call on each configured object before planning, so a plan shows what causes
+//! a new version or a new run):
 //!
 //! | kind                  | value            | computed from                                            |
 //! |-----------------------|------------------|----------------------------------------------------------|
@@ -22,14 +23,14 @@ use sha2::{Digest as _, Sha256};
 
 use crate::addr::{AttrPath, ResourceAddr};
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::schema::{Collection, ResourceSchema};
+use crate::schema::ResourceSchema;
 use crate::snapshot::Snapshot;
 use crate::value::{ObjectValue, Value};
 
 pub use submit::{RunEvent, submit_run, wait_for_run};
 
 use crate::api::{ApiError, CloudApi};
-use crate::apply::error_chain;
+use crate::diag::error_chain;
 
 /// The service's default CPU image (Ubuntu 22.04, Open MPI), for `image`.
 pub const DEFAULT_CPU_IMAGE: &str = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest";
@@ -47,29 +48,17 @@ const ENVIRONMENT_CONTENT: [&str; 5] = [
     "os_type",
 ];
 
-/// Fills the values of `values` (one configured object of `schema`, at `addr`) that the client
-/// computes at plan time (see the module table), reading `source_dir` relative to `base_dir`.
-/// Other kinds are left alone. Returns the problems found, located at their attribute.
-pub fn fill_plan_time_values(
-    schema: &ResourceSchema,
-    addr: &ResourceAddr,
-    values: &mut ObjectValue,
-    base_dir: &Path,
-) -> Diagnostics {
-    let mut diags = Diagnostics::default();
-    match schema.api.collection {
-        Collection::Environments => fill_environment(addr, values, &mut diags),
-        Collection::Jobs => fill_run(addr, values, base_dir, &mut diags),
-        Collection::Workspaces | Collection::Computes => {}
-    }
-    diags
-}
-
 fn is_set(values: &ObjectValue, name: &str) -> bool {
     !values.get(name).is_null()
 }
 
-fn fill_environment(addr: &ResourceAddr, values: &mut ObjectValue, diags: &mut Diagnostics) {
+/// Fills an environment's derived `version` (when unset) and checks its definition (the
+/// `environment_version` hooks, `crate::resource::environment`).
+pub(crate) fn fill_environment(
+    addr: &ResourceAddr,
+    values: &mut ObjectValue,
+    diags: &mut Diagnostics,
+) {
     let error = |name: &str, summary: &str, detail: String| {
         Diagnostic::error(summary, detail).at_attr(addr, AttrPath::attr(name))
     };
@@ -150,7 +139,9 @@ pub fn environment_version(values: &ObjectValue) -> String {
     hex::encode(hasher.finalize())[..16].to_owned()
 }
 
-fn fill_run(
+/// Fills a run's `snapshot_hash` and `command` and checks its settings (the `run` hooks,
+/// `crate::resource::run`).
+pub(crate) fn fill_run(
     addr: &ResourceAddr,
     values: &mut ObjectValue,
     base_dir: &Path,
@@ -203,7 +194,7 @@ fn fill_run(
                     diags.push(
                         Diagnostic::error(
                             "Source folder cannot be snapshotted",
-                            format!("`{addr}`: {}", crate::apply::error_chain(&error)),
+                            format!("`{addr}`: {}", crate::diag::error_chain(&error)),
                         )
                         .at_attr(addr, AttrPath::attr("source_dir")),
                     );

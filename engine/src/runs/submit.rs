@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value as Json, json};
 
 use crate::api::{ApiError, CloudApi, RawAnswer, from_arm, to_arm};
-use crate::apply::error_chain;
+use crate::diag::error_chain;
 use crate::schema::ResourceSchema;
 use crate::snapshot::{HASH_VERSION, Snapshot, git_info};
 use crate::value::{ObjectValue, Value};
@@ -178,7 +178,7 @@ fn keep_client_side(
     read: ObjectValue,
     desired: &ObjectValue,
 ) -> ObjectValue {
-    crate::apply::merge_sent(schema, read, desired)
+    schema.merge_sent(read, desired)
 }
 
 /// `{experiment}-{hash prefix}-{random}`, lower case, only letters, digits, `-` and `_`.

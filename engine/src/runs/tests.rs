@@ -4,6 +4,7 @@ use pretty_assertions::assert_eq;
 
 use super::*;
 use crate::plan::{Action, ChangeReason, ResourceOptions, UpdateKind, plan_resource};
+use crate::resource::fill_plan_time_values;
 use crate::schema::{Registry, load_registry};
 
 const WS: &str =
@@ -164,7 +165,7 @@ fn a_changed_snapshot_plans_one_new_run_and_keeps_the_old_one() {
     assert_ne!(after.get("snapshot_hash"), prior.get("snapshot_hash"));
     assert!(
         replace
-            .describe_reason()
+            .describe_reason(Some(schema))
             .expect("reason")
             .contains("a new run is submitted")
     );
@@ -283,7 +284,7 @@ fn a_changed_environment_is_a_new_version_and_the_old_one_is_kept() {
     );
     assert!(
         new_version
-            .describe_reason()
+            .describe_reason(Some(schema))
             .expect("reason")
             .contains("the old one is kept")
     );

@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::addr::{AttrPath, PathStep, ResourceAddr};
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::schema::{AttrType, Attribute, Lifecycle as KindLifecycle, Registry, ResourceSchema};
 use crate::secret::{self, SecretKey};
 use crate::value::{ObjectValue, Value};
@@ -467,7 +467,8 @@ fn check_duplicate_attachments(
                             key.identity.get(&underlying).cloned().flatten().unwrap_or_default(),
                         ),
                     )
-                    .at_attr(&change.addr, AttrPath::attr(&underlying)),
+                    .at_attr(&change.addr, AttrPath::attr(&underlying))
+                    .with_code(Code::DuplicateAttachment),
                 );
             }
             None => {
@@ -875,6 +876,7 @@ mod tests {
         assert!(diags.has_errors());
         let diag = &diags.0[0];
         assert_eq!(diag.summary, "Resource attached twice");
+        assert_eq!(diag.code, Some(Code::DuplicateAttachment));
         assert_eq!(
             diag.subject,
             Some(crate::diag::Subject::Attr {

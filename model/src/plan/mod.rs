@@ -351,8 +351,8 @@ impl ResourceChange {
     }
 
     /// One sentence saying why the action was chosen, for humans; `None` for plain creates,
-    /// updates and no-ops.
-    pub fn describe_reason(&self) -> Option<String> {
+    /// updates and no-ops. `schema` (this change's type) words an immutable kind's new object.
+    pub fn describe_reason(&self, schema: Option<&ResourceSchema>) -> Option<String> {
         let paths = self
             .replace_paths
             .iter()
@@ -379,13 +379,14 @@ impl ResourceChange {
             (ChangeReason::DeleteBecauseNoResourceConfig, _) => {
                 "not in the configuration any more".to_owned()
             }
-            (ChangeReason::NewObjectKeepsOld, _) if self.addr.resource_type == "azureml_run" => {
-                format!(
-                    "{paths} changed: a new run is submitted; the previous one stays in the workspace's history"
-                )
-            }
             (ChangeReason::NewObjectKeepsOld, _) => {
-                format!("{paths} changed: a new version is created; the old one is kept")
+                let consequence = schema
+                    .and_then(|schema| schema.api.immutable.as_ref())
+                    .map_or(
+                        "a new object is created; the old one is kept",
+                        |immutable| immutable.reason.as_str(),
+                    );
+                format!("{paths} changed: {consequence}")
             }
             (ChangeReason::RecreateBecauseGone, Action::Attach) => {
                 "no longer attached (detached outside this configuration)".to_owned()
@@ -573,7 +574,7 @@ pub fn plan_resource(
         Action::Update(kind)
     };
 
-    if change.action == Action::Replace && schema.api.collection.keeps_replaced() {
+    if change.action == Action::Replace && schema.keeps_replaced() {
         // Immutable objects: the new one is created first and the old one is kept (apply's
         // removal step only forgets it).
         change.create_before_destroy = true;

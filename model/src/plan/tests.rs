@@ -164,7 +164,7 @@ fn vm_size_forces_replacement() {
         Some(ChangeReason::ReplaceBecauseCannotUpdate)
     );
     assert_eq!(
-        change.describe_reason().as_deref(),
+        change.describe_reason(None).as_deref(),
         Some("`vm_size` cannot change in place: the resource must be replaced")
     );
     let after = change.after.expect("after");
@@ -233,7 +233,7 @@ fn inference_cluster_tls_change_is_reattach() {
     assert_eq!(key.identity["resource_id"], Some(AKS.to_ascii_lowercase()));
     assert!(
         change
-            .describe_reason()
+            .describe_reason(None)
             .expect("reason")
             .contains("detached (resource kept)")
     );

@@ -46,8 +46,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::{
-    ApiBinding, ArmPath, AttrType, Attribute, Collection, Lifecycle, PlanRule, Presence, Registry,
-    ResourceSchema, UpdateMode,
+    ApiBinding, ArmPath, AttrType, Attribute, Collection, Immutable, Lifecycle, PlanRule, Presence,
+    Registry, ResourceSchema, UpdateMode,
 };
 use crate::value::Value;
 
@@ -131,6 +131,12 @@ pub fn parse_schema(file: &str, text: &str) -> Result<ResourceSchema, SchemaErro
             underlying_attribute: raw.api.underlying_attribute,
             underlying_types: raw.api.underlying_types,
             attachment_identity: raw.api.attachment_identity,
+            hooks: raw.api.hooks,
+            immutable: raw.api.immutable.map(|raw| Immutable {
+                new_object: raw.new_object,
+                reason: raw.reason,
+                forces: raw.forces,
+            }),
         },
         attributes,
     };
@@ -538,6 +544,18 @@ struct RawApi {
     underlying_types: Vec<String>,
     #[serde(default)]
     attachment_identity: Vec<String>,
+    #[serde(default)]
+    hooks: Option<String>,
+    #[serde(default)]
+    immutable: Option<RawImmutable>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawImmutable {
+    new_object: String,
+    reason: String,
+    forces: String,
 }
 
 #[derive(Deserialize)]

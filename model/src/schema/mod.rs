@@ -100,6 +100,43 @@ impl Registry {
 }
 
 impl ResourceSchema {
+    /// True for immutable kinds ([`ApiBinding::immutable`]): a replacement creates the new object
+    /// first and keeps the previous one (a versioned asset is kept; a run stays in the
+    /// workspace's history).
+    ///
+    /// ```
+    /// let registry = model::schema::load_registry().unwrap();
+    /// assert!(registry.get("azureml_run").unwrap().keeps_replaced());
+    /// assert!(!registry.get("azureml_compute_cluster").unwrap().keeps_replaced());
+    /// ```
+    pub fn keeps_replaced(&self) -> bool {
+        self.api.immutable.is_some()
+    }
+
+    /// `read` (an object as the service returned it) plus what was `sent` that the service
+    /// never returns: write-only and sensitive values, and attributes with no ARM path other
+    /// than the name, parent and id. State needs them to detect a later change.
+    pub fn merge_sent(
+        &self,
+        mut read: crate::value::ObjectValue,
+        sent: &crate::value::ObjectValue,
+    ) -> crate::value::ObjectValue {
+        for (name, attribute) in &self.attributes {
+            let unreadable = attribute.arm.is_none()
+                && name != &self.api.name_attribute
+                && name != &self.api.parent_attribute
+                && name != "id";
+            let hidden = attribute.write_only || attribute.sensitive;
+            if (unreadable || hidden) && read.get(name).is_null() {
+                let value = sent.get(name);
+                if !value.is_null() {
+                    read.set(name, value.clone());
+                }
+            }
+        }
+        read
+    }
+
     /// The data source of this type: it reads an existing object by its lookup arguments (the
     /// name, the parent, and the version of a versioned asset), which are required; every other
     /// attribute is read from the service (computed, no default); write-only attributes are
@@ -176,6 +213,27 @@ pub struct ApiBinding {
     /// underlying resource. Two attachments with equal values here are duplicates
     /// (Kubernetes adds `namespace`; every other kind uses the resource id alone).
     pub attachment_identity: Vec<String>,
+    /// The name of the engine's behaviour for this kind beyond the generic PUT / PATCH / DELETE
+    /// (`engine::resource::hooks_for`), e.g. `run` (submitted and waited for) or
+    /// `environment_version` (archived on destroy). `None`: the generic operations only.
+    pub hooks: Option<String>,
+    /// Set for immutable kinds (environment versions, runs): a change creates a new object and
+    /// keeps the previous one. `None`: replacement deletes (or detaches) the old object.
+    pub immutable: Option<Immutable>,
+}
+
+/// How an immutable kind's replacement is worded: the new object is created first and the old
+/// one is kept, never deleted (`[api.immutable]` in the catalogue).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Immutable {
+    /// Completes "`addr` will be ..." in a plan, e.g. `submitted as a new run (the previous run
+    /// is kept)`.
+    pub new_object: String,
+    /// Why, after the changed paths: "`x` changed: ...", e.g. `a new version is created; the
+    /// old one is kept`.
+    pub reason: String,
+    /// The note on an attribute that forces it, e.g. `forces a new run`.
+    pub forces: String,
 }
 
 /// ARM collections the catalogue uses.
@@ -202,13 +260,6 @@ impl Collection {
     /// a new version, and the old one is kept (destroy archives it).
     pub fn is_versioned(self) -> bool {
         matches!(self, Collection::Environments)
-    }
-
-    /// True for kinds whose objects are never changed nor deleted by a replacement: a new
-    /// environment version or a new run is created, and the old object stays (a versioned
-    /// asset is kept; a run stays in the workspace's history).
-    pub fn keeps_replaced(self) -> bool {
-        matches!(self, Collection::Environments | Collection::Jobs)
     }
 
     /// The URL segment of the collection.

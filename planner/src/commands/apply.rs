@@ -4,7 +4,7 @@
 use std::io::{BufRead as _, IsTerminal as _, Write};
 use std::path::Path;
 
-use engine::apply::{ApplyEvent, ApplyOutcome};
+use engine::apply::ApplyOutcome;
 
 use crate::cli::{ApplyArgs, DestroyArgs, PlanOptions, VarArgs};
 
@@ -232,60 +232,4 @@ fn confirm(destroy: bool) -> anyhow::Result<bool> {
     let mut answer = String::new();
     stdin.lock().read_line(&mut answer)?;
     Ok(answer.trim() == "yes")
-}
-
-/// One progress line, as Terraform prints them (`--json`: one JSON object per line).
-pub fn print_event(out: &mut impl Write, event: &ApplyEvent, json: bool) -> std::io::Result<()> {
-    if json {
-        let value = match event {
-            ApplyEvent::Started { addr, verb } => {
-                serde_json::json!({"type": "apply_start", "address": addr.to_string(), "message": verb})
-            }
-            ApplyEvent::Finished {
-                addr,
-                verb,
-                elapsed,
-                id,
-            } => {
-                serde_json::json!({"type": "apply_complete", "address": addr.to_string(), "message": verb, "elapsed_seconds": elapsed.as_secs_f64(), "id": id})
-            }
-            ApplyEvent::Failed { addr, message } => {
-                serde_json::json!({"type": "apply_errored", "address": addr.to_string(), "message": message})
-            }
-            ApplyEvent::Skipped { addr } => {
-                serde_json::json!({"type": "apply_skipped", "address": addr.to_string()})
-            }
-            ApplyEvent::Progress { addr, message } => {
-                serde_json::json!({"type": "apply_progress", "address": addr.to_string(), "message": message})
-            }
-            ApplyEvent::Log { addr, text } => {
-                serde_json::json!({"type": "run_log", "address": addr.to_string(), "text": text})
-            }
-        };
-        return writeln!(out, "{value}");
-    }
-    match event {
-        ApplyEvent::Started { addr, verb } => writeln!(out, "{addr}: {verb}..."),
-        ApplyEvent::Finished {
-            addr,
-            verb,
-            elapsed,
-            id,
-        } => {
-            let id = id
-                .as_deref()
-                .map(|id| format!(" [id={id}]"))
-                .unwrap_or_default();
-            writeln!(out, "{addr}: {verb} after {}s{id}", elapsed.as_secs())
-        }
-        ApplyEvent::Failed { addr, message } => writeln!(out, "{addr}: failed: {message}"),
-        ApplyEvent::Skipped { addr } => writeln!(out, "{addr}: skipped (a dependency failed)"),
-        ApplyEvent::Progress { addr, message } => writeln!(out, "{addr}: {message}"),
-        ApplyEvent::Log { addr, text } => {
-            for line in text.lines() {
-                writeln!(out, "{addr} | {line}")?;
-            }
-            Ok(())
-        }
-    }
 }

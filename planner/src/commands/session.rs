@@ -227,7 +227,7 @@ impl Session {
         );
         let mut found = engine::diag::Diagnostics::default();
         for diagnostic in diagnostics.iter() {
-            if diagnostic.summary == DUPLICATE_ATTACHMENT {
+            if diagnostic.code == Some(engine::diag::Code::DuplicateAttachment) {
                 found.push(diagnostic.clone());
             }
         }
@@ -310,7 +310,7 @@ impl Session {
         let mut desired = desired(&evaluated);
         for resource in &mut desired.resources {
             if let Some(schema) = registry.get(&resource.addr.resource_type) {
-                diagnostics.extend(engine::runs::fill_plan_time_values(
+                diagnostics.extend(engine::resource::fill_plan_time_values(
                     schema,
                     &resource.addr,
                     &mut resource.values,
@@ -371,9 +371,6 @@ impl Session {
         Ok(())
     }
 }
-
-/// The summary of the engine's error for two attachments of one resource.
-const DUPLICATE_ATTACHMENT: &str = "Resource attached twice";
 
 /// True when the state was written by a Terraform that stores write-only attributes as null
 /// (1.11 and later): such a null means "not tracked", not "unset".
@@ -622,7 +619,7 @@ impl ApplyHooks for Hooks<'_> {
         store.save(state).map_err(|error| {
             format!(
                 "the operation succeeded but saving the state failed: {}",
-                engine::apply::error_chain(&error)
+                engine::diag::error_chain(&error)
             )
         })?;
         Ok(())
@@ -634,6 +631,6 @@ impl ApplyHooks for Hooks<'_> {
 
     fn event(&self, event: &engine::apply::ApplyEvent) {
         let mut out = std::io::stdout().lock();
-        let _ = super::apply::print_event(&mut out, event, self.json);
+        let _ = crate::render::event::print_event(&mut out, event, self.json);
     }
 }

@@ -15,7 +15,7 @@ use hcl::edit::Span;
 use hcl::edit::expr::{Expression, TraversalOperator};
 use hcl::edit::structure::{Block, Body, Structure};
 
-use super::provider::PROVIDER_ARGUMENTS;
+use super::provider::argument_names;
 use super::spelling::{closest, did_you_mean};
 use super::variables::{self, VarType};
 use super::{
@@ -385,16 +385,10 @@ impl Decoder<'_> {
                     let name = attribute.key.value().as_str();
                     if name == "alias" {
                         self.error(span(&attribute.key), "Unsupported argument", "provider aliases are not supported by amlplan; configure one `azureml` provider".to_owned());
-                    } else if PROVIDER_ARGUMENTS
-                        .iter()
-                        .any(|argument| argument.name == name)
-                    {
+                    } else if argument_names().any(|argument| argument == name) {
                         attributes.push(attr_expr(attribute, self.file));
                     } else {
-                        let suggestion = did_you_mean(
-                            name,
-                            PROVIDER_ARGUMENTS.iter().map(|argument| argument.name),
-                        );
+                        let suggestion = did_you_mean(name, argument_names());
                         self.error(
                             span(&attribute.key),
                             "Unsupported argument",

@@ -1095,15 +1095,7 @@ pub(crate) fn to_bool(
 
 /// A short name of a value's kind, for messages.
 pub(crate) fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::List(_) => "list",
-        Value::Map(_) => "map",
-        Value::Unknown => "value not known yet",
-    }
+    value.kind_name()
 }
 
 #[cfg(test)]

@@ -21,9 +21,10 @@ use engine::diag::{Diagnostic, Diagnostics};
 use engine::schema::{AttrType, Attribute, Presence, ResourceSchema};
 use engine::value::{ObjectValue, Value};
 
+use super::ProviderSettings;
 use super::convert::convert_attribute;
 use super::eval::{BlockKey, Evaluator, Scope, kind_of};
-use super::provider::{self, ProviderSettings};
+use super::provider;
 use super::refs::Node;
 use super::variables::{self, InputValues, eval_diagnostic};
 use super::{BlockSpans, BodyExprs, Configuration, LifecycleOptions, ResourceBlock};

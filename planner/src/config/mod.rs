@@ -39,12 +39,12 @@ use hcl::edit::expr::Expression;
 
 use crate::source::{FileId, SourceSpan, Sources};
 
+pub use engine::settings::{Endpoint, ProviderSettings, Secret};
 pub use instances::{
     EvaluatedConfig, KnownValues, NoKnownValues, OutputValue, ResourceInstance, evaluate,
     reevaluate,
 };
 pub use load::LoadError;
-pub use provider::{Endpoint, ProviderSettings, Secret};
 pub use variables::{CliVariable, Environment, InputValues};
 
 /// A loaded configuration folder: sources, decoded blocks and the dependency order. Produced by

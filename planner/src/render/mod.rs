@@ -2,6 +2,7 @@
 //! passed in; nothing here evaluates configuration or decides what to do.
 
 pub mod diagnostic;
+pub mod event;
 
 pub use diagnostic::{render_diagnostic, render_diagnostics};
 pub mod json;

@@ -35,7 +35,7 @@ use std::io::{self, Write};
 
 use engine::addr::{AttrPath, Mode, PathStep};
 use engine::plan::{Action, Plan, ResourceChange, WriteMethod};
-use engine::schema::{AttrType, Attribute, Registry};
+use engine::schema::{AttrType, Attribute, Registry, ResourceSchema};
 use engine::value::Value;
 
 /// Options of [`render_plan`].
@@ -364,8 +364,16 @@ fn update_phrase(kind: &engine::plan::UpdateKind) -> String {
 }
 
 /// The `# ...` lines above a resource block.
-fn header_lines(change: &ResourceChange, context: Context, all: &[ResourceChange]) -> Vec<String> {
+fn header_lines(
+    change: &ResourceChange,
+    schema: Option<&ResourceSchema>,
+    context: Context,
+    all: &[ResourceChange],
+) -> Vec<String> {
     let addr = &change.addr;
+    let immutable = schema
+        .and_then(|schema| schema.api.immutable.as_ref())
+        .filter(|_| keeps_old(change));
     let mut lines = Vec::new();
     if context == Context::Drift {
         lines.push(match (&change.action, &change.after) {
@@ -384,17 +392,14 @@ fn header_lines(change: &ResourceChange, context: Context, all: &[ResourceChange
         Action::Update(kind) => format!("{addr} will be {}", update_phrase(kind)),
         Action::Delete => format!("{addr} will be destroyed"),
         Action::Detach => format!("{addr} will be detached (resource kept)"),
-        Action::Replace if keeps_old(change) && addr.resource_type == "azureml_run" => {
-            format!("{addr} will be submitted as a new run (the previous run is kept)")
-        }
-        Action::Replace if keeps_old(change) => {
-            format!("{addr} will be created as a new version (the previous version is kept)")
+        Action::Replace if let Some(immutable) = immutable => {
+            format!("{addr} will be {}", immutable.new_object)
         }
         Action::Replace => format!("{addr} must be replaced"),
         Action::Reattach => format!("{addr} must be detached and attached again"),
         Action::Read => format!("{addr} will be read during apply"),
     });
-    if let Some(reason) = change.describe_reason() {
+    if let Some(reason) = change.describe_reason(schema) {
         lines.push(format!("({reason})"));
     }
     if change.action == Action::Reattach {
@@ -451,7 +456,8 @@ fn write_change(
     context: Context,
     all: &[ResourceChange],
 ) -> fmt::Result {
-    for line in header_lines(change, context, all) {
+    let schema = registry.get(&change.addr.resource_type);
+    for line in header_lines(change, schema, context, all) {
         writeln!(out, "  # {line}")?;
     }
     let symbol = match context {
@@ -469,18 +475,14 @@ fn write_change(
         quote(&change.addr.resource_type),
         quote(&change.addr.name)
     )?;
-    let schema = registry.get(&change.addr.resource_type);
+    let forces_note = match schema.and_then(|schema| schema.api.immutable.as_ref()) {
+        _ if change.action == Action::Reattach => " # forces detach and attach".to_owned(),
+        Some(immutable) if keeps_old(change) => format!(" # {}", immutable.forces),
+        _ => " # forces replacement".to_owned(),
+    };
     let differ = Differ {
         replace_paths: &change.replace_paths,
-        forces_note: if change.action == Action::Reattach {
-            " # forces detach and attach"
-        } else if keeps_old(change) && change.addr.resource_type == "azureml_run" {
-            " # forces a new run"
-        } else if keeps_old(change) {
-            " # forces a new version"
-        } else {
-            " # forces replacement"
-        },
+        forces_note: &forces_note,
     };
     let entries = differ.object_entries(
         schema.map(|schema| &schema.attributes),
@@ -531,7 +533,7 @@ struct Entry {
     key: String,
     node: Node,
     /// The text after the first line: ` # forces replacement`, or empty.
-    note: &'static str,
+    note: String,
 }
 
 #[derive(Debug)]
@@ -603,7 +605,7 @@ fn write_entry(
         format!("{:<width$} = ", entry.key)
     };
     let comma = if in_list { "," } else { "" };
-    let note = entry.note;
+    let note = &entry.note;
     match &entry.node {
         Node::Hidden { count, noun } => {
             let plural = if *count == 1 { "" } else { "s" };
@@ -658,7 +660,7 @@ fn write_entry(
 /// Computes the entries of one resource's attributes (pure; no writing).
 struct Differ<'a> {
     replace_paths: &'a [AttrPath],
-    forces_note: &'static str,
+    forces_note: &'a str,
 }
 
 /// What the schema says about one value.
@@ -702,11 +704,11 @@ fn important(name: &str) -> bool {
 }
 
 impl Differ<'_> {
-    fn note(&self, path: &AttrPath, node: &Node) -> &'static str {
+    fn note(&self, path: &AttrPath, node: &Node) -> String {
         if node.mark() != Mark::Same && self.replace_paths.contains(path) {
-            self.forces_note
+            self.forces_note.to_owned()
         } else {
-            ""
+            String::new()
         }
     }
 
@@ -1009,7 +1011,7 @@ fn hidden_entry(count: usize, noun: &'static str) -> Entry {
     Entry {
         key: String::new(),
         node: Node::Hidden { count, noun },
-        note: "",
+        note: String::new(),
     }
 }
 

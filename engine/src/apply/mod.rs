@@ -11,16 +11,20 @@
 //! Each call is safe to repeat after a crash: PUT to a known id is create-or-replace, and a
 //! delete of something already gone succeeds.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
 
 use crate::addr::ResourceAddr;
 use crate::api::{CloudApi, UnderlyingResourceAction};
-use crate::plan::{Action, ApplyGraph, Plan, ResourceChange, Scheduler, StepKind, WriteMethod};
+use crate::plan::{Action, ApplyGraph, Plan, ResourceChange, Scheduler, StepKind};
+use crate::resource::{self, Observer, Operation, Removal, Removed};
+use crate::runs::RunEvent;
 use crate::schema::{Registry, ResourceSchema};
-use crate::value::{ObjectValue, Value};
+use crate::value::ObjectValue;
 
 /// How often a long operation is reported as still running (Terraform prints the same line
 /// every 10 seconds).
@@ -202,7 +206,7 @@ pub async fn apply(
                     && change.action == Action::Replace
                     && registry
                         .get(&change.addr.resource_type)
-                        .is_some_and(|schema| schema.api.collection.keeps_replaced());
+                        .is_some_and(ResourceSchema::keeps_replaced);
                 match kind {
                     StepKind::Add => outcome.added += 1,
                     StepKind::Update => outcome.changed += 1,
@@ -245,7 +249,9 @@ pub async fn apply(
     outcome
 }
 
-/// Runs one step; returns the object's id on success, or the error as the user reads it.
+/// Runs one step through the resource operations ([`crate::resource`]); returns the object's id
+/// on success, or the error as the user reads it. What to do comes from the plan: the removal's
+/// detach or delete, whether it is the old half of a replacement, the update's calls.
 async fn run_step(
     change: &ResourceChange,
     kind: StepKind,
@@ -256,9 +262,8 @@ async fn run_step(
     let schema = registry
         .get(&change.addr.resource_type)
         .ok_or_else(|| format!("`{}` is not in the catalogue", change.addr.resource_type))?;
-    let kept = schema.api.collection.keeps_replaced()
-        && kind == StepKind::Remove
-        && change.action == Action::Replace;
+    let replaced = matches!(change.action, Action::Replace | Action::Reattach);
+    let kept = kind == StepKind::Remove && replaced && schema.keeps_replaced();
     hooks.event(&ApplyEvent::Started {
         addr: change.addr.clone(),
         verb: if kept {
@@ -267,16 +272,32 @@ async fn run_step(
             started_verb(&change.action, kind)
         },
     });
-    if schema.api.collection.keeps_replaced() {
-        return run_immutable_step(change, kind, schema, cloud, hooks).await;
-    }
+    let base_dir = hooks.base_dir();
+    let observer = StepObserver {
+        change,
+        hooks,
+        base_dir: &base_dir,
+    };
+    let operation = Operation {
+        cloud,
+        schema,
+        observer: &observer,
+    };
+    // A failed operation may leave an object behind (a submitted run that failed): record it.
+    let failed = |error: resource::OperationError| {
+        if let Some(object) = &error.object
+            && let Err(message) = hooks.record(change, Some(object))
+        {
+            return format!("{error}; {message}");
+        }
+        error.message
+    };
     match kind {
         StepKind::Remove => {
             let before = change
                 .before
                 .as_ref()
                 .ok_or("a removal without a prior object")?;
-            let id = before.get_str("id").ok_or("the prior object has no `id`")?;
             let action = if change.before_attachment.is_some()
                 || matches!(change.action, Action::Detach | Action::Reattach)
             {
@@ -284,20 +305,22 @@ async fn run_step(
             } else {
                 UnderlyingResourceAction::Delete
             };
-            cloud
-                .delete(schema, id, action)
+            let removal = if replaced {
+                Removal::Replaced(action)
+            } else {
+                Removal::Destroy(action)
+            };
+            let removed = resource::remove(operation, before, removal)
                 .await
-                .map_err(|error| error_chain(&error))?;
-            hooks.record(change, None)?;
-            Ok(Some(id.to_owned()))
+                .map_err(failed)?;
+            if removed != Removed::Kept {
+                hooks.record(change, None)?;
+            }
+            Ok(before.get_str("id").map(str::to_owned))
         }
         StepKind::Add => {
             let desired = resolved(change, schema, hooks)?;
-            let created = cloud
-                .create_or_update(schema, &desired)
-                .await
-                .map_err(|error| error_chain(&error))?;
-            let object = merge_sent(schema, created, &desired);
+            let object = resource::add(operation, &desired).await.map_err(failed)?;
             hooks.record(change, Some(&object))?;
             Ok(object.get_str("id").map(str::to_owned))
         }
@@ -310,250 +333,55 @@ async fn run_step(
                 .before
                 .as_ref()
                 .ok_or("an update without a prior object")?;
-            let id = before
-                .get_str("id")
-                .ok_or("the prior object has no `id`")?
-                .to_owned();
-            let mut object = match update.write {
-                Some(WriteMethod::Put) => Some(
-                    cloud
-                        .create_or_update(schema, &desired)
-                        .await
-                        .map_err(|error| error_chain(&error))?,
-                ),
-                Some(WriteMethod::Patch) => Some(
-                    cloud
-                        .patch(schema, &id, &desired)
-                        .await
-                        .map_err(|error| error_chain(&error))?,
-                ),
-                None => None,
-            };
-            for name in &update.actions {
-                cloud
-                    .action(schema, &id, name)
-                    .await
-                    .map_err(|error| error_chain(&error))?;
-            }
-            if !update.actions.is_empty() || object.is_none() {
-                object = cloud
-                    .read(schema, &id)
-                    .await
-                    .map_err(|error| error_chain(&error))?;
-            }
-            let object = object.ok_or_else(|| format!("`{id}` disappeared during the update"))?;
-            let object = merge_sent(schema, object, &desired);
+            let object = resource::update(operation, before, update, &desired)
+                .await
+                .map_err(failed)?;
             hooks.record(change, Some(&object))?;
-            Ok(Some(id))
+            Ok(before.get_str("id").map(str::to_owned))
         }
     }
 }
 
-/// A step of an environment version or a run (immutable objects, `Collection::keeps_replaced`):
-///
-/// | step | environment | run |
-/// |---|---|---|
-/// | add | PUT of the version | [`crate::runs::submit_run`], recorded, then waited for unless `wait_for_completion = false` |
-/// | update | PUT (description, tags) | PUT of the job with the new tags, only when they changed |
-/// | remove of a replacement | nothing: the old version is kept | nothing: the old run stays in history |
-/// | delete | archive: PUT with `isArchived: true` | nothing: the run is forgotten |
-async fn run_immutable_step(
-    change: &ResourceChange,
-    kind: StepKind,
-    schema: &ResourceSchema,
-    cloud: &dyn CloudApi,
-    hooks: &dyn ApplyHooks,
-) -> Result<Option<String>, String> {
-    let is_run = schema.api.collection == crate::schema::Collection::Jobs;
-    match kind {
-        StepKind::Remove => {
-            let before = change
-                .before
-                .as_ref()
-                .ok_or("a removal without a prior object")?;
-            let id = before.get_str("id").map(str::to_owned);
-            if matches!(change.action, Action::Replace) {
-                // The replacement was recorded at this address: nothing to forget.
-                return Ok(id);
-            }
-            if !is_run && let Some(id) = &id {
-                crate::runs::archive(cloud, id).await?;
-            }
-            hooks.record(change, None)?;
-            Ok(id)
-        }
-        StepKind::Add if is_run => {
-            let desired = resolved(change, schema, hooks)?;
-            let addr = change.addr.clone();
-            let events = move |event: crate::runs::RunEvent| {
-                use crate::runs::RunEvent;
-                hooks.event(&match event {
-                    RunEvent::Progress(message) => ApplyEvent::Progress {
-                        addr: addr.clone(),
-                        message,
-                    },
-                    RunEvent::Status(status) => ApplyEvent::Progress {
-                        addr: addr.clone(),
-                        message: format!("status {status}"),
-                    },
-                    RunEvent::Log(text) => ApplyEvent::Log {
-                        addr: addr.clone(),
-                        text,
-                    },
-                });
-            };
-            let submitted =
-                crate::runs::submit_run(cloud, schema, &desired, &hooks.base_dir(), &events)
-                    .await?;
-            // Recorded at once: an interrupted wait must not submit the run again.
-            hooks.record(change, Some(&submitted))?;
-            let id = submitted
-                .get_str("id")
-                .ok_or("the service answered the job without an `id`")?
-                .to_owned();
-            hooks.event(&ApplyEvent::Progress {
-                addr: change.addr.clone(),
-                message: format!(
-                    "submitted as `{}`",
-                    submitted.get_str("name").unwrap_or(&id)
-                ),
-            });
-            if desired.get("wait_for_completion") == &Value::Bool(false) {
-                return Ok(Some(id));
-            }
-            let timeout = crate::runs::submit::run_timeout(&desired)?;
-            match crate::runs::wait_for_run(cloud, schema, &id, &desired, timeout, &events).await {
-                Ok(finished) => {
-                    hooks.record(change, Some(&finished))?;
-                    Ok(Some(id))
-                }
-                Err((last, message)) => {
-                    if let Some(last) = last {
-                        hooks.record(change, Some(&last))?;
-                    }
-                    Err(message)
-                }
-            }
-        }
-        StepKind::Add => {
-            let desired = resolved(change, schema, hooks)?;
-            let created = cloud
-                .create_or_update(schema, &desired)
-                .await
-                .map_err(|error| error_chain(&error))?;
-            let object = merge_sent(schema, created, &desired);
-            hooks.record(change, Some(&object))?;
-            Ok(object.get_str("id").map(str::to_owned))
-        }
-        StepKind::Update => {
-            let desired = resolved(change, schema, hooks)?;
-            let before = change
-                .before
-                .as_ref()
-                .ok_or("an update without a prior object")?;
-            let id = before
-                .get_str("id")
-                .ok_or("the prior object has no `id`")?
-                .to_owned();
-            let object = if is_run {
-                crate::runs::update_run(cloud, schema, before, &desired).await?
-            } else {
-                let updated = cloud
-                    .create_or_update(schema, &desired)
-                    .await
-                    .map_err(|error| error_chain(&error))?;
-                merge_sent(schema, updated, &desired)
-            };
-            hooks.record(change, Some(&object))?;
-            Ok(Some(id))
-        }
+/// What one step's operation reports, passed on to the caller's [`ApplyHooks`].
+struct StepObserver<'a> {
+    change: &'a ResourceChange,
+    hooks: &'a dyn ApplyHooks,
+    base_dir: &'a std::path::Path,
+}
+
+impl Observer for StepObserver<'_> {
+    fn event(&self, event: RunEvent) {
+        let addr = self.change.addr.clone();
+        self.hooks.event(&match event {
+            RunEvent::Progress(message) => ApplyEvent::Progress { addr, message },
+            RunEvent::Status(status) => ApplyEvent::Progress {
+                addr,
+                message: format!("status {status}"),
+            },
+            RunEvent::Log(text) => ApplyEvent::Log { addr, text },
+        });
+    }
+
+    fn record(&self, object: &ObjectValue) -> Result<(), String> {
+        self.hooks.record(self.change, Some(object))
+    }
+
+    fn base_dir(&self) -> &std::path::Path {
+        self.base_dir
     }
 }
 
 /// The object to send: the planned `after` (defaults and kept values included), with every
-/// value the plan did not know taken from the caller's re-evaluated configuration. A configured
-/// value the plan knew must come out the same; computed values still unknown are left out
-/// (the service fills them in).
+/// value the plan did not know taken from the caller's re-evaluated configuration
+/// ([`resource::to_send`]).
 fn resolved(
     change: &ResourceChange,
     schema: &ResourceSchema,
     hooks: &dyn ApplyHooks,
 ) -> Result<ObjectValue, String> {
     let configured = hooks.resolve(change)?;
-    let mut desired = change.after.clone().unwrap_or_else(|| configured.clone());
-    for (name, attribute) in &schema.attributes {
-        let planned = desired.get(name).clone();
-        if !attribute.presence.is_configurable() {
-            if planned.contains_unknown() {
-                desired.set(name, Value::Null);
-            }
-            continue;
-        }
-        let value = configured.get(name);
-        if value.contains_unknown() {
-            return Err(format!(
-                "`{}`: `{name}` is still unknown at apply time",
-                change.addr
-            ));
-        }
-        if planned.contains_unknown() || attribute.sensitive || attribute.write_only {
-            // Secrets: the plan may hold a digest; the configuration holds the value to send.
-            if !value.is_null() || planned.contains_unknown() {
-                desired.set(name, value.clone());
-            }
-            continue;
-        }
-        if !planned.is_null() && !agrees(&planned, value) {
-            return Err(format!(
-                "`{}`: the planned value of `{name}` changed during apply; run plan again",
-                change.addr
-            ));
-        }
-    }
-    Ok(desired)
-}
-
-/// True when every value set in `configured` equals the planned one (the plan adds defaults
-/// and kept values, so unset parts of the configuration say nothing).
-fn agrees(planned: &Value, configured: &Value) -> bool {
-    match (planned, configured) {
-        (_, Value::Null) => true,
-        (Value::Map(planned), Value::Map(configured)) => configured
-            .iter()
-            .all(|(key, value)| agrees(planned.get(key).unwrap_or(&Value::Null), value)),
-        (Value::List(planned), Value::List(configured)) => {
-            planned.len() == configured.len()
-                && planned
-                    .iter()
-                    .zip(configured)
-                    .all(|(planned, configured)| agrees(planned, configured))
-        }
-        (planned, configured) => planned == configured,
-    }
-}
-
-/// The object the service returned, plus what was sent that the service never returns
-/// (write-only and sensitive values, attributes with no ARM path): state needs them to detect
-/// a later change.
-pub fn merge_sent(
-    schema: &ResourceSchema,
-    mut read: ObjectValue,
-    sent: &ObjectValue,
-) -> ObjectValue {
-    for (name, attribute) in &schema.attributes {
-        let unreadable = attribute.arm.is_none()
-            && name != &schema.api.name_attribute
-            && name != &schema.api.parent_attribute
-            && name != "id";
-        let hidden = attribute.write_only || attribute.sensitive;
-        if (unreadable || hidden) && matches!(read.get(name), Value::Null) {
-            let value = sent.get(name);
-            if !value.is_null() {
-                read.set(name, value.clone());
-            }
-        }
-    }
-    read
+    let planned = change.after.as_ref().unwrap_or(&configured);
+    resource::to_send(&change.addr.to_string(), schema, planned, &configured)
 }
 
 fn started_verb(action: &Action, kind: StepKind) -> &'static str {
@@ -576,17 +404,5 @@ fn finished_verb(action: &Action, kind: StepKind) -> &'static str {
     }
 }
 
-/// An error and its causes on one line each, so the API's message reaches the user verbatim.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
+#[cfg(test)]
+mod tests;
