@@ -929,6 +929,33 @@ mod tests {
     }
 
     #[test]
+    fn long_running_operations_are_polled_after_their_retry_after() {
+        let answer = |headers: &[(&'static str, &'static str)]| {
+            let mut map = HeaderMap::new();
+            for (name, value) in headers {
+                map.insert(*name, value.parse().expect("header value"));
+            }
+            Answer {
+                status: 202,
+                headers: map,
+                body: Vec::new(),
+                url: Url::parse("https://127.0.0.1/op").expect("url"),
+            }
+        };
+        let poll = crate::api::PollPolicy::default();
+        assert_eq!(
+            poll_wait(&answer(&[("retry-after", "7")]), &poll),
+            Duration::from_secs(7)
+        );
+        assert_eq!(
+            poll_wait(&answer(&[("retry-after-ms", "250")]), &poll),
+            Duration::from_millis(250)
+        );
+        assert_eq!(poll_wait(&answer(&[("retry-after", "0")]), &poll), MIN_POLL_WAIT);
+        assert_eq!(poll_wait(&answer(&[]), &poll), poll.default_interval);
+    }
+
+    #[test]
     fn urls_keep_an_endpoint_prefix_and_carry_the_api_version() {
         let client = client("https://127.0.0.1:8443/arm/");
         assert_eq!(
