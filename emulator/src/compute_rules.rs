@@ -37,6 +37,7 @@ pub(crate) fn complete_registry(registry: &mut Registry) {
         arm: Some(ArmPath::parse(arm)),
         default: None,
         one_of: Vec::new(),
+        constraints: Default::default(),
         actions: BTreeMap::new(),
         on_plan: Vec::new(),
         example: None,
@@ -90,6 +91,7 @@ pub(crate) fn complete_registry(registry: &mut Registry) {
                 immutable: None,
             },
             attributes,
+            rules: Vec::new(),
         },
     );
 }

@@ -3,7 +3,7 @@
 //! name one crate). The planner (`amlplan`) and the Terraform provider are thin edges over this
 //! crate; the emulator uses only `model`.
 
-pub use model::{addr, diag, plan, schema, secret, value};
+pub use model::{addr, diag, plan, schema, secret, spelling, value};
 
 pub mod api;
 pub mod apply;

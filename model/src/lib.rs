@@ -12,4 +12,5 @@ pub mod diag;
 pub mod plan;
 pub mod schema;
 pub mod secret;
+pub mod spelling;
 pub mod value;

@@ -117,8 +117,10 @@ pub fn plan(
 ) -> Planned {
     let addr = ResourceAddr::managed(&schema.type_name, "this");
     let mut desired = config.clone();
-    let diagnostics =
+    let mut diagnostics =
         engine::resource::fill_plan_time_values(schema, &addr, &mut desired, base_dir);
+    // Values unknown at validation are known now (Terraform validated the configuration first).
+    diagnostics.extend(engine::schema::check::resource(schema, &addr, &desired));
     if write_only_allowed && let Some(prior) = prior {
         // Terraform >= 1.11 stores no write-only value: nothing to compare with.
         for (name, attribute) in &schema.attributes {

@@ -1,11 +1,9 @@
-//! Schema checks of a resource configuration that Terraform cannot do from the schema alone:
-//! closed value sets (`one_of`), at any depth, with attribute paths so Terraform points at the
-//! offending argument. Terraform itself checks names, types and required arguments before it
-//! calls the provider, so those are only re-checked here as a safety net. Unknown values pass:
-//! they are checked again at plan time with final values.
-//!
-//! TODO(#3): move into the engine next to the planner's decoding so both tools word these
-//! diagnostics identically; the provider then only converts.
+//! Checks of a resource configuration that Terraform cannot do from the schema alone: the
+//! catalogue's constraints and rules (`engine::schema::check`, the same check `amlplan` makes),
+//! with attribute paths so Terraform points at the offending argument. Terraform itself checks
+//! names, types and required arguments before it calls the provider, so presence is only
+//! re-checked here at any depth as a safety net. Unknown values pass: `PlanResourceChange`
+//! checks them again once known.
 
 use std::collections::BTreeMap;
 
@@ -27,6 +25,7 @@ pub fn resource_config(schema: &ResourceSchema, config: &ObjectValue) -> Diagnos
         &AttrPath::default(),
         &mut diagnostics,
     );
+    diagnostics.extend(engine::schema::check::resource(schema, &addr, config));
     diagnostics
 }
 
@@ -58,11 +57,11 @@ fn object(
             ),
             _ => {}
         }
-        check_value(type_name, addr, attribute, value, &path, diagnostics);
+        nested(type_name, addr, attribute, value, &path, diagnostics);
     }
 }
 
-fn check_value(
+fn nested(
     type_name: &str,
     addr: &ResourceAddr,
     attribute: &Attribute,
@@ -70,26 +69,6 @@ fn check_value(
     path: &AttrPath,
     diagnostics: &mut Diagnostics,
 ) {
-    if let Value::String(text) = value
-        && !attribute.one_of.is_empty()
-        && !attribute.one_of.iter().any(|allowed| allowed == text)
-    {
-        let allowed: Vec<String> = attribute
-            .one_of
-            .iter()
-            .map(|option| format!("`{option}`"))
-            .collect();
-        diagnostics.push(
-            Diagnostic::error(
-                "Invalid value",
-                format!(
-                    "`{path}` must be one of {}, not `{text}`.",
-                    allowed.join(", ")
-                ),
-            )
-            .at_attr(addr, path.clone()),
-        );
-    }
     match (&attribute.ty, value) {
         (AttrType::Object(nested), Value::Map(values)) => {
             object(type_name, addr, nested, values, path, diagnostics)

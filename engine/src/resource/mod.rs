@@ -237,11 +237,38 @@ pub fn fill_plan_time_values(
     hooks_for(schema).fill_plan_time_values(addr, values, base_dir)
 }
 
-/// Creates or attaches `desired`, through its kind's hooks.
+/// Values the catalogue's constraints refuse (`schema::check`), as the failure of the operation
+/// that would have sent them: values unknown at plan time are checked here, once known, before
+/// anything is sent.
+fn refuse_invalid(schema: &ResourceSchema, desired: &ObjectValue) -> Result<(), OperationError> {
+    let addr = ResourceAddr::managed(&schema.type_name, "this");
+    let problems: Vec<String> = crate::schema::check::resource(schema, &addr, desired)
+        .iter()
+        .filter(|problem| problem.severity == crate::diag::Severity::Error)
+        .map(|problem| {
+            problem
+                .detail
+                .clone()
+                .unwrap_or_else(|| problem.summary.clone())
+        })
+        .collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(OperationError {
+        summary: Some("Invalid value".to_owned()),
+        message: format!("nothing was sent: {}", problems.join(" ")),
+        object: None,
+    })
+}
+
+/// Creates or attaches `desired`, through its kind's hooks (nothing is sent when a value breaks
+/// the catalogue's constraints).
 pub async fn add(
     operation: Operation<'_>,
     desired: &ObjectValue,
 ) -> Result<ObjectValue, OperationError> {
+    refuse_invalid(operation.schema, desired)?;
     hooks_for(operation.schema).add(operation, desired).await
 }
 
@@ -252,6 +279,7 @@ pub async fn update(
     kind: &UpdateKind,
     desired: &ObjectValue,
 ) -> Result<ObjectValue, OperationError> {
+    refuse_invalid(operation.schema, desired)?;
     hooks_for(operation.schema)
         .update(operation, before, kind, desired)
         .await

@@ -261,3 +261,41 @@ fn read_back_observes_the_power_state_and_keeps_what_the_service_never_returns()
         Some("Running")
     );
 }
+
+#[tokio::test]
+async fn values_the_catalogue_refuses_are_never_sent() {
+    let registry = registry();
+    let schema = registry.get("azureml_compute_cluster").expect("cluster");
+    let cloud = FakeCloud::default();
+    let recorder = Recorder::default();
+    let operation = Operation {
+        cloud: &cloud,
+        schema,
+        observer: &recorder,
+    };
+    // Known only at apply (e.g. computed from another object's attribute), then refused.
+    let error = add(operation, &cluster(-5)).await.expect_err("refused");
+    assert_eq!(error.summary.as_deref(), Some("Invalid value"));
+    assert!(
+        error
+            .message
+            .contains("`max_node_count` must be between 0 and 2147483647, not -5"),
+        "{error}"
+    );
+    let created = add(operation, &cluster(4)).await.expect("created");
+    let mut inverted = cluster(2);
+    inverted.set("min_node_count", Value::from(3));
+    let error = update(operation, &created, &UpdateKind::patch(), &inverted)
+        .await
+        .expect_err("refused");
+    assert!(
+        error.message.contains("must not be greater than"),
+        "{error}"
+    );
+    let methods: Vec<&str> = cloud.calls().iter().map(|call| call.method).collect();
+    assert_eq!(
+        methods,
+        ["PUT"],
+        "only the valid creation reached the cloud"
+    );
+}

@@ -52,6 +52,7 @@ pub fn render_resource_doc(schema: &ResourceSchema) -> String {
     render_example(out, schema);
     render_arguments(out, schema);
     render_nested(out, schema, &schema.attributes, "");
+    render_rules(out, schema);
     render_read_only(out, schema);
     page
 }
@@ -401,10 +402,116 @@ fn describe(attribute: &Attribute) -> String {
             .join(", ");
         let _ = write!(text, " One of {values}.");
     }
+    if let Some(constraints) = constraint_words(attribute) {
+        let _ = write!(text, " {constraints}");
+    }
     if let Some(default) = &attribute.default {
         let _ = write!(text, " Default: `{}`.", value_words(default));
     }
     text
+}
+
+/// The attribute's [`super::Constraints`] as sentences, e.g. `Whole number, 0 to 10.`
+fn constraint_words(attribute: &Attribute) -> Option<String> {
+    let constraints = &attribute.constraints;
+    let mut sentences = Vec::new();
+    let show = |limit: f64| crate::value::Number(limit).to_string();
+    let range = match (constraints.minimum, constraints.maximum) {
+        (Some(min), Some(max)) => Some(format!("{} to {}", show(min), show(max))),
+        (Some(min), None) => Some(format!("at least {}", show(min))),
+        (None, Some(max)) => Some(format!("at most {}", show(max))),
+        (None, None) => None,
+    };
+    match (constraints.integer, range) {
+        (true, Some(range)) => sentences.push(format!("Whole number, {range}.")),
+        (true, None) => sentences.push("Whole number.".to_owned()),
+        (false, Some(range)) => sentences.push(format!("From {range}.")),
+        (false, None) => {}
+    }
+    let unit = if attribute.ty == AttrType::String {
+        "characters"
+    } else {
+        "elements"
+    };
+    match (constraints.min_length, constraints.max_length) {
+        (Some(1), None) if attribute.ty == AttrType::String => {
+            sentences.push("Not empty.".to_owned())
+        }
+        (Some(min), Some(max)) => sentences.push(format!("{min} to {max} {unit}.")),
+        (Some(min), None) => sentences.push(format!("At least {min} {unit}.")),
+        (None, Some(max)) => sentences.push(format!("At most {max} {unit}.")),
+        (None, None) => {}
+    }
+    for pattern in &constraints.patterns {
+        sentences.push(format!("Must {}.", pattern.rule));
+    }
+    match &constraints.format {
+        Some(super::Format::Duration { min, max }) => sentences.push(match (min, max) {
+            (Some(min), Some(max)) => format!(
+                "ISO 8601 duration from `{min}` ({}) to `{max}` ({}).",
+                min.in_words(),
+                max.in_words()
+            ),
+            (Some(min), None) => format!(
+                "ISO 8601 duration of at least `{min}` ({}).",
+                min.in_words()
+            ),
+            (None, Some(max)) => {
+                format!("ISO 8601 duration of at most `{max}` ({}).", max.in_words())
+            }
+            (None, None) => "ISO 8601 duration (`PT20M`, `P1DT12H`).".to_owned(),
+        }),
+        Some(super::Format::ArmId { types }) => {
+            let types: Vec<String> = types.iter().map(|ty| format!("`{ty}`")).collect();
+            sentences.push(format!("ARM id of a {}.", types.join(" or ")));
+        }
+        None => {}
+    }
+    (!sentences.is_empty()).then(|| sentences.join(" "))
+}
+
+fn render_rules(out: &mut String, schema: &ResourceSchema) {
+    if schema.rules.is_empty() {
+        return;
+    }
+    line(out, "## Rules between arguments");
+    line(out, "");
+    line(
+        out,
+        "Checked when the configuration is planned, by `amlplan` and by the provider.",
+    );
+    line(out, "");
+    let names = |names: &[String], joiner: &str| {
+        names
+            .iter()
+            .map(|name| format!("`{name}`"))
+            .collect::<Vec<_>>()
+            .join(joiner)
+    };
+    for rule in &schema.rules {
+        let text = match rule {
+            super::Rule::Ordered { lesser, greater } => {
+                format!("`{lesser}` is not greater than `{greater}`.")
+            }
+            super::Rule::OneRequired { attributes, reason } => {
+                format!(
+                    "At least one of {} is set: {reason}.",
+                    names(attributes, ", ")
+                )
+            }
+            super::Rule::Exclusive { attributes } => {
+                format!("At most one of {} is set.", names(attributes, ", "))
+            }
+            super::Rule::Requires {
+                attribute,
+                requires,
+            } => {
+                format!("`{attribute}` needs {}.", names(requires, " and "))
+            }
+        };
+        line(out, &format!("- {text}"));
+    }
+    line(out, "");
 }
 
 fn value_words(value: &Value) -> String {
@@ -588,7 +695,7 @@ description = "Address."
         let page = page();
         assert_eq!(
             row(&page, "resource_id"),
-            "| `resource_id` | string | required | detach (resource kept), then attach | `properties.resourceId` | The VM. |"
+            "| `resource_id` | string | required | detach (resource kept), then attach | `properties.resourceId` | The VM. ARM id of a `Microsoft.Compute/virtualMachines`. |"
         );
         assert!(row(&page, "description").contains("| in place (PUT) |"));
         assert!(row(&page, "description").contains("Text with a \\| pipe."));

@@ -29,6 +29,16 @@
 //! arm         = "properties.properties.scaleSettings.maxNodeCount"  # "a.b" quotes a dotted key
 //! default     = 0                       # what the service assumes when unset
 //! one_of      = ["A", "B"]              # closed set of strings
+//! integer     = true                    # numbers: whole; minimum / maximum bound them
+//! minimum     = 0
+//! maximum     = 2147483647
+//! min_length  = 3                       # strings: characters; lists and maps: elements
+//! max_length  = 24
+//! patterns    = [{ regex = '^[a-z]', rule = "start with a letter" },      # "`x` must <rule>"
+//!                { regex = '-[0-9]+$', matches = false, rule = "not end in -<digits>" }]
+//! format      = "duration"              # ISO 8601; duration_min / duration_max bound it
+//! format      = "arm_id"                # with arm_types = ["Microsoft.Network/virtualNetworks/subnets"]
+//!                                       # (the underlying attribute gets api.underlying_types)
 //! sensitive   = false
 //! write_only  = false
 //! on_plan     = ["use_state_for_unknown"]
@@ -36,6 +46,11 @@
 //! description = "One line."
 //!
 //! [attributes.ssl.attributes.status]    # nested attributes of an object; arm is relative
+//!
+//! [[rules]]                             # between attributes (dotted paths through objects)
+//! kind = "ordered"                      # ordered: lesser <= greater (unset: the default)
+//! lesser = "min_node_count"             # one_required: attributes + reason; exclusive:
+//! greater = "max_node_count"            # attributes; requires: attribute + requires
 //! ```
 //!
 //! The checks in [`check_schema`] are the catalogue's invariants; a file that breaks one fails
@@ -45,9 +60,10 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::duration::IsoDuration;
 use super::{
-    ApiBinding, ArmPath, AttrType, Attribute, Collection, Immutable, Lifecycle, PlanRule, Presence,
-    Registry, ResourceSchema, UpdateMode,
+    ApiBinding, ArmPath, AttrType, Attribute, Collection, Constraints, Format, Immutable,
+    Lifecycle, Pattern, PlanRule, Presence, Registry, ResourceSchema, Rule, UpdateMode,
 };
 use crate::value::Value;
 
@@ -117,7 +133,19 @@ pub fn parse_schema(file: &str, text: &str) -> Result<ResourceSchema, SchemaErro
         file: file.to_owned(),
         message,
     };
-    let attributes = convert_attributes(&raw.attributes, "").map_err(inconsistent)?;
+    let mut attributes = convert_attributes(&raw.attributes, "").map_err(inconsistent)?;
+    // The underlying resource's id must be of a type the kind attaches.
+    if let Some(underlying) = raw
+        .api
+        .underlying_attribute
+        .as_ref()
+        .and_then(|name| attributes.get_mut(name))
+        && underlying.constraints.format.is_none()
+    {
+        underlying.constraints.format = Some(Format::ArmId {
+            types: raw.api.underlying_types.clone(),
+        });
+    }
     let schema = ResourceSchema {
         type_name: raw.type_name,
         version: raw.version,
@@ -139,6 +167,7 @@ pub fn parse_schema(file: &str, text: &str) -> Result<ResourceSchema, SchemaErro
             }),
         },
         attributes,
+        rules: raw.rules,
     };
     check_schema(&schema).map_err(inconsistent)?;
     Ok(schema)
@@ -296,6 +325,7 @@ pub fn check_schema(schema: &ResourceSchema) -> Result<(), String> {
         }
     }
     check_arm_paths(&schema.attributes, &[], "", &mut Vec::new())?;
+    check_rules(schema)?;
     check_attributes(schema, &schema.attributes, "")
 }
 
@@ -490,8 +520,120 @@ fn check_attributes(
                 return fail("default is not one of one_of");
             }
         }
+        check_constraints(attribute).map_err(|message| format!("attribute `{path}`: {message}"))?;
         if let Some(nested) = attribute.ty.nested_attributes() {
             check_attributes(schema, nested, &format!("{path}."))?;
+        }
+    }
+    Ok(())
+}
+
+/// Constraints fit the attribute's type, bounds are ordered, and the default satisfies them.
+fn check_constraints(attribute: &Attribute) -> Result<(), String> {
+    let constraints = &attribute.constraints;
+    let numeric =
+        constraints.integer || constraints.minimum.is_some() || constraints.maximum.is_some();
+    if numeric && attribute.ty != AttrType::Number {
+        return Err("integer, minimum and maximum are only for numbers".to_owned());
+    }
+    let lengths = constraints.min_length.is_some() || constraints.max_length.is_some();
+    if lengths
+        && !matches!(
+            attribute.ty,
+            AttrType::String | AttrType::List(_) | AttrType::Map(_)
+        )
+    {
+        return Err("min_length and max_length are only for strings, lists and maps".to_owned());
+    }
+    if (!constraints.patterns.is_empty() || constraints.format.is_some())
+        && attribute.ty != AttrType::String
+    {
+        return Err("patterns and format are only for strings".to_owned());
+    }
+    if let (Some(minimum), Some(maximum)) = (constraints.minimum, constraints.maximum)
+        && minimum > maximum
+    {
+        return Err("minimum is greater than maximum".to_owned());
+    }
+    if let (Some(min), Some(max)) = (constraints.min_length, constraints.max_length)
+        && min > max
+    {
+        return Err("min_length is greater than max_length".to_owned());
+    }
+    if let Some(Format::Duration {
+        min: Some(min),
+        max: Some(max),
+    }) = &constraints.format
+        && min.seconds() > max.seconds()
+    {
+        return Err("duration_min is longer than duration_max".to_owned());
+    }
+    if constraints
+        .patterns
+        .iter()
+        .any(|pattern| pattern.rule.trim().is_empty())
+    {
+        return Err("a pattern needs its rule in words".to_owned());
+    }
+    if let Some(default) = &attribute.default {
+        let addr = crate::addr::ResourceAddr::managed("azureml_default", "default");
+        let problems = super::check::value(
+            attribute,
+            default,
+            &addr,
+            &crate::addr::AttrPath::attr("default"),
+        );
+        if let Some(problem) = problems.iter().next() {
+            return Err(format!(
+                "the default breaks the attribute's own constraints: {}",
+                problem.detail.as_deref().unwrap_or(&problem.summary)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every rule names configurable attributes (dotted through nested objects); an ordered pair
+/// names numbers.
+fn check_rules(schema: &ResourceSchema) -> Result<(), String> {
+    for rule in &schema.rules {
+        for name in rule.attributes() {
+            let mut attributes = &schema.attributes;
+            let mut found = None;
+            for step in name.split('.') {
+                let attribute = attributes
+                    .get(step)
+                    .ok_or_else(|| format!("a rule names unknown attribute `{name}`"))?;
+                if let AttrType::Object(nested) = &attribute.ty {
+                    attributes = nested;
+                }
+                found = Some(attribute);
+            }
+            let attribute = found.ok_or_else(|| "a rule names an empty attribute".to_owned())?;
+            if !attribute.presence.is_configurable() {
+                return Err(format!("a rule names computed attribute `{name}`"));
+            }
+            if matches!(rule, Rule::Ordered { .. }) && attribute.ty != AttrType::Number {
+                return Err(format!(
+                    "an ordered rule names `{name}`, which is not a number"
+                ));
+            }
+        }
+        match rule {
+            Rule::OneRequired { attributes, reason }
+                if attributes.len() < 2 || reason.trim().is_empty() =>
+            {
+                return Err(
+                    "a one_required rule needs two attributes or more and a reason".to_owned(),
+                );
+            }
+            Rule::Exclusive { attributes } if attributes.len() < 2 => {
+                return Err("an exclusive rule needs two attributes or more".to_owned());
+            }
+            Rule::Requires { requires, .. } if requires.is_empty() => {
+                return Err("a requires rule needs what it requires".to_owned());
+            }
+            _ => {}
         }
     }
     Ok(())
@@ -527,6 +669,8 @@ struct RawSchema {
     description: String,
     api: RawApi,
     attributes: BTreeMap<String, RawAttribute>,
+    #[serde(default)]
+    rules: Vec<Rule>,
 }
 
 #[derive(Deserialize)]
@@ -585,6 +729,39 @@ struct RawAttribute {
     description: String,
     #[serde(default)]
     attributes: BTreeMap<String, RawAttribute>,
+    #[serde(default)]
+    integer: bool,
+    #[serde(default)]
+    minimum: Option<f64>,
+    #[serde(default)]
+    maximum: Option<f64>,
+    #[serde(default)]
+    min_length: Option<usize>,
+    #[serde(default)]
+    max_length: Option<usize>,
+    #[serde(default)]
+    patterns: Vec<RawPattern>,
+    #[serde(default)]
+    format: Option<String>,
+    #[serde(default)]
+    duration_min: Option<String>,
+    #[serde(default)]
+    duration_max: Option<String>,
+    #[serde(default)]
+    arm_types: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPattern {
+    regex: String,
+    #[serde(default = "yes")]
+    matches: bool,
+    rule: String,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl<'de> Deserialize<'de> for Collection {
@@ -680,7 +857,10 @@ fn convert_attribute(raw: &RawAttribute, path: &str) -> Result<Attribute, String
         Some(text) => Some(ArmPath::parse(text)),
         None => None,
     };
+    let constraints =
+        convert_constraints(raw).map_err(|message| format!("attribute `{path}`: {message}"))?;
     Ok(Attribute {
+        constraints,
         ty,
         presence: raw.presence,
         sensitive: raw.sensitive,
@@ -693,6 +873,63 @@ fn convert_attribute(raw: &RawAttribute, path: &str) -> Result<Attribute, String
         on_plan: raw.on_plan.clone(),
         example: raw.example.clone(),
         description: raw.description.clone(),
+    })
+}
+
+fn convert_constraints(raw: &RawAttribute) -> Result<Constraints, String> {
+    let patterns = raw
+        .patterns
+        .iter()
+        .map(|pattern| {
+            let regex = regex::Regex::new(&pattern.regex).map_err(|error| {
+                format!(
+                    "pattern `{}` is not a regular expression: {error}",
+                    pattern.regex
+                )
+            })?;
+            Ok(Pattern {
+                regex,
+                matches: pattern.matches,
+                rule: pattern.rule.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let duration = |text: &Option<String>| {
+        text.as_deref()
+            .map(IsoDuration::parse)
+            .transpose()
+            .map_err(|error| error.to_string())
+    };
+    let format = match raw.format.as_deref() {
+        None => None,
+        Some("duration") => Some(Format::Duration {
+            min: duration(&raw.duration_min)?,
+            max: duration(&raw.duration_max)?,
+        }),
+        Some("arm_id") => Some(Format::ArmId {
+            types: raw.arm_types.clone(),
+        }),
+        Some(other) => return Err(format!("unknown format `{other}` (duration or arm_id)")),
+    };
+    if raw.format.as_deref() != Some("duration")
+        && (raw.duration_min.is_some() || raw.duration_max.is_some())
+    {
+        return Err("duration_min and duration_max need format = \"duration\"".to_owned());
+    }
+    if raw.format.as_deref() == Some("arm_id") && raw.arm_types.is_empty() {
+        return Err("format = \"arm_id\" needs arm_types".to_owned());
+    }
+    if raw.format.as_deref() != Some("arm_id") && !raw.arm_types.is_empty() {
+        return Err("arm_types needs format = \"arm_id\"".to_owned());
+    }
+    Ok(Constraints {
+        integer: raw.integer,
+        minimum: raw.minimum,
+        maximum: raw.maximum,
+        min_length: raw.min_length,
+        max_length: raw.max_length,
+        patterns,
+        format,
     })
 }
 
@@ -1448,5 +1685,95 @@ description = "Workspace."
     fn underlying_types_on_a_create_only_type_are_rejected() {
         let text = HEADER.replace("parent_attribute = \"workspace_id\"", "parent_attribute = \"workspace_id\"\nunderlying_types = [\"Microsoft.Compute/virtualMachines\"]");
         assert_rejected(&text, "only attachable types name an underlying resource");
+    }
+
+    fn with_count(keys: &str) -> String {
+        format!(
+            "{HEADER}[attributes.count]\ntype = \"number\"\npresence = \"optional\"\nupdate = \"put\"\narm = \"properties.properties.count\"\ndescription = \"C.\"\n{keys}\n"
+        )
+    }
+
+    #[test]
+    fn constraints_must_fit_the_type_and_be_ordered() {
+        assert_rejected(
+            &with_count("min_length = 1"),
+            "only for strings, lists and maps",
+        );
+        assert_rejected(
+            &with_count("minimum = 5\nmaximum = 1"),
+            "minimum is greater than maximum",
+        );
+        assert_rejected(&with_count("format = \"duration\""), "only for strings");
+        assert_rejected(
+            &with_count("integer = true\nminimum = 1\ndefault = 0"),
+            "the default breaks",
+        );
+        parse_schema(
+            "test.toml",
+            &with_count("integer = true\nminimum = 0\ndefault = 0"),
+        )
+        .expect("valid");
+    }
+
+    #[test]
+    fn patterns_and_formats_are_checked_when_loaded() {
+        let string = |keys: &str| {
+            format!(
+                "{HEADER}[attributes.text]\ntype = \"string\"\npresence = \"optional\"\nupdate = \"put\"\narm = \"properties.properties.text\"\ndescription = \"T.\"\n{keys}\n"
+            )
+        };
+        assert_rejected(
+            &string("patterns = [{ regex = \"(\", rule = \"x\" }]"),
+            "is not a regular expression",
+        );
+        assert_rejected(
+            &string("patterns = [{ regex = \"a\", rule = \" \" }]"),
+            "needs its rule in words",
+        );
+        assert_rejected(&string("format = \"date\""), "unknown format");
+        assert_rejected(&string("format = \"arm_id\""), "needs arm_types");
+        assert_rejected(
+            &string("duration_min = \"PT1M\""),
+            "need format = \"duration\"",
+        );
+        assert_rejected(
+            &string("format = \"duration\"\nduration_min = \"one minute\""),
+            "not an ISO 8601 duration",
+        );
+        assert_rejected(
+            &string("format = \"duration\"\nduration_min = \"PT1H\"\nduration_max = \"PT1M\""),
+            "duration_min is longer",
+        );
+        assert_rejected(
+            &string("format = \"duration\"\ndefault = \"soon\""),
+            "the default breaks",
+        );
+    }
+
+    #[test]
+    fn rules_name_configurable_attributes() {
+        let rule = |text: &str| format!("{}\n[[rules]]\n{text}\n", with_count(""));
+        assert_rejected(
+            &rule("kind = \"ordered\"\nlesser = \"count\"\ngreater = \"nothing\""),
+            "unknown attribute `nothing`",
+        );
+        assert_rejected(
+            &rule("kind = \"ordered\"\nlesser = \"count\"\ngreater = \"name\""),
+            "not a number",
+        );
+        assert_rejected(
+            &rule("kind = \"exclusive\"\nattributes = [\"count\", \"id\"]"),
+            "computed attribute `id`",
+        );
+        assert_rejected(
+            &rule("kind = \"one_required\"\nattributes = [\"count\"]\nreason = \"r\""),
+            "two attributes or more",
+        );
+        assert_rejected(&rule("kind = \"sometimes\""), "not valid");
+        parse_schema(
+            "test.toml",
+            &rule("kind = \"exclusive\"\nattributes = [\"count\", \"name\"]"),
+        )
+        .expect("valid");
     }
 }

@@ -13,7 +13,9 @@
 //! | `action`   | in place: a POST action named by [`Attribute::actions`] (instance start/stop) |
 //! | `none`     | computed by the service; never planned as a change                      |
 
+pub mod check;
 pub mod docs;
+pub mod duration;
 pub mod load;
 
 use std::collections::BTreeMap;
@@ -67,6 +69,9 @@ pub struct ResourceSchema {
     pub api: ApiBinding,
     /// Attributes by name, sorted.
     pub attributes: BTreeMap<String, Attribute>,
+    /// Rules between attributes (`[[rules]]`): ordered pairs, required or exclusive groups.
+    /// Checked with the attributes' own [`Constraints`] by [`check::resource`].
+    pub rules: Vec<Rule>,
 }
 
 /// The data sources of DESIGN §2 (a data source has the name of the resource type it reads).
@@ -306,6 +311,9 @@ pub struct Attribute {
     pub default: Option<Value>,
     /// Allowed values, for string attributes with a closed set.
     pub one_of: Vec<String>,
+    /// What a value must satisfy beyond its type and `one_of` (ranges, lengths, patterns,
+    /// formats), checked by [`check::resource`].
+    pub constraints: Constraints,
     /// For [`UpdateMode::Action`]: the POST action (`{id}/{action}`) that brings the resource to
     /// each value, e.g. `Running` → `start`, `Stopped` → `stop`. Empty otherwise.
     pub actions: BTreeMap<String, String>,
@@ -316,6 +324,123 @@ pub struct Attribute {
     pub example: Option<String>,
     /// One line for humans.
     pub description: String,
+}
+
+/// What a configured value must satisfy beyond its type (the service's own rules, as data).
+/// Every field is optional; the default constrains nothing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Constraints {
+    /// Numbers only: a whole number.
+    pub integer: bool,
+    /// Numbers only: the smallest value allowed.
+    pub minimum: Option<f64>,
+    /// Numbers only: the largest value allowed.
+    pub maximum: Option<f64>,
+    /// Strings: the fewest characters; lists and maps: the fewest elements.
+    pub min_length: Option<usize>,
+    /// Strings: the most characters; lists and maps: the most elements.
+    pub max_length: Option<usize>,
+    /// Strings only: patterns the value must match (or must not match), each with the rule it
+    /// states for people.
+    pub patterns: Vec<Pattern>,
+    /// Strings only: a format the value must have.
+    pub format: Option<Format>,
+}
+
+impl Constraints {
+    /// True when nothing is constrained.
+    pub fn is_empty(&self) -> bool {
+        *self == Constraints::default()
+    }
+}
+
+/// A regular expression a string must match (or, with `matches = false`, must not match).
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    /// The compiled expression.
+    pub regex: regex::Regex,
+    /// False: the value must *not* match.
+    pub matches: bool,
+    /// The rule in words, completing "`name` must ...", e.g. `start with a letter`.
+    pub rule: String,
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Pattern) -> bool {
+        self.regex.as_str() == other.regex.as_str()
+            && self.matches == other.matches
+            && self.rule == other.rule
+    }
+}
+
+/// Formats a string attribute can require.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Format {
+    /// An ISO 8601 duration (`PT5M`, `P1DT2H`), optionally within bounds (inclusive).
+    Duration {
+        /// The shortest duration allowed.
+        min: Option<duration::IsoDuration>,
+        /// The longest duration allowed.
+        max: Option<duration::IsoDuration>,
+    },
+    /// The ARM id of a resource of one of these types (`Microsoft.Network/virtualNetworks/subnets`),
+    /// compared without regard to case as ARM does.
+    ArmId {
+        /// The resource types allowed.
+        types: Vec<String>,
+    },
+}
+
+/// A rule between attributes of one resource (`[[rules]]` in the catalogue). Attributes are named
+/// by dotted paths through nested objects (`auto_scale.min_node_count`).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Rule {
+    /// The first number must not exceed the second (`min_node_count` ≤ `max_node_count`); an
+    /// unset one takes its default.
+    Ordered {
+        /// The smaller one.
+        lesser: String,
+        /// The larger one.
+        greater: String,
+    },
+    /// At least one of the attributes is set.
+    OneRequired {
+        /// The group.
+        attributes: Vec<String>,
+        /// Why, completing "... is needed: ...", e.g. `the service signs in with a password or a key`.
+        reason: String,
+    },
+    /// At most one of the attributes is set.
+    Exclusive {
+        /// The group.
+        attributes: Vec<String>,
+    },
+    /// When `attribute` is set, every one of `requires` is set too.
+    Requires {
+        /// The attribute that needs the others.
+        attribute: String,
+        /// What it needs.
+        requires: Vec<String>,
+    },
+}
+
+impl Rule {
+    /// Every attribute path the rule names.
+    pub fn attributes(&self) -> Vec<&str> {
+        match self {
+            Rule::Ordered { lesser, greater } => vec![lesser, greater],
+            Rule::OneRequired { attributes, .. } | Rule::Exclusive { attributes } => {
+                attributes.iter().map(String::as_str).collect()
+            }
+            Rule::Requires {
+                attribute,
+                requires,
+            } => std::iter::once(attribute.as_str())
+                .chain(requires.iter().map(String::as_str))
+                .collect(),
+        }
+    }
 }
 
 /// Value types.

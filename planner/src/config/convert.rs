@@ -1,6 +1,6 @@
 //! Converts evaluated values to the type an attribute's schema declares, with Terraform's safe
-//! conversions (number ↔ string, `"true"` → bool), and checks `one_of` and nested object
-//! attributes. Unknown and null pass through. Errors name the path inside the attribute.
+//! conversions (number ↔ string, `"true"` → bool), and checks nested object attributes (names,
+//! presence); value constraints are `engine::schema::check`'s. Unknown and null pass through. Errors name the path inside the attribute.
 
 use std::collections::BTreeMap;
 
@@ -17,8 +17,6 @@ pub(crate) struct TypeMismatch {
     /// Steps below the attribute (empty: the attribute itself).
     pub path: Vec<PathStep>,
     pub message: String,
-    /// True when the type is right but the value is not allowed (`one_of`).
-    pub disallowed_value: bool,
 }
 
 impl TypeMismatch {
@@ -26,7 +24,6 @@ impl TypeMismatch {
         TypeMismatch {
             path: Vec::new(),
             message,
-            disallowed_value: false,
         }
     }
 
@@ -36,31 +33,13 @@ impl TypeMismatch {
     }
 }
 
-/// Converts `value` for `attribute`; also checks `one_of`.
+/// Converts `value` for `attribute` (its allowed values and other constraints are checked on
+/// the whole resource by `engine::schema::check`).
 pub(crate) fn convert_attribute(
     value: Value,
     attribute: &Attribute,
 ) -> Result<Value, TypeMismatch> {
-    let converted = convert_type(value, &attribute.ty)?;
-    if let (Value::String(text), false) = (&converted, attribute.one_of.is_empty())
-        && !attribute.one_of.contains(text)
-    {
-        let allowed: Vec<String> = attribute
-            .one_of
-            .iter()
-            .map(|option| format!("`{option}`"))
-            .collect();
-        let message = format!(
-            "`{text}` is not allowed; expected one of {}{}",
-            allowed.join(", "),
-            did_you_mean(text, attribute.one_of.iter().map(String::as_str))
-        );
-        return Err(TypeMismatch {
-            disallowed_value: true,
-            ..TypeMismatch::new(message)
-        });
-    }
-    Ok(converted)
+    convert_type(value, &attribute.ty)
 }
 
 /// Converts `value` to `ty`.
@@ -254,22 +233,6 @@ mod tests {
         assert_eq!(error.message, "a number is required, and `x` is not one");
         let error = convert_type(Value::List(vec![]), &AttrType::String).expect_err("mismatch");
         assert_eq!(error.message, "a string is required, not a list");
-    }
-
-    #[test]
-    fn one_of_is_checked_with_a_suggestion() {
-        let mut kind = attribute(AttrType::String);
-        kind.one_of = vec!["Dedicated".to_owned(), "LowPriority".to_owned()];
-        let error = convert_attribute(Value::from("Dedicate"), &kind).expect_err("not allowed");
-        assert!(
-            error.message.contains("did you mean `Dedicated`?"),
-            "{}",
-            error.message
-        );
-        assert_eq!(
-            convert_attribute(Value::from("LowPriority"), &kind),
-            Ok(Value::from("LowPriority"))
-        );
     }
 
     #[test]

@@ -521,11 +521,11 @@ impl Walk<'_> {
                 };
                 body.evaluate(&block.body, attributes, &AttrPath::default())
             };
-            self.diagnostics.extend(body_diagnostics);
             let addr = ResourceAddr {
                 key: instance_key.clone(),
                 ..block.addr.clone()
             };
+            self.diagnostics.extend(body_diagnostics);
             let reference =
                 reference_object(block.schema.as_deref(), &values, self.known.instance(&addr));
             references.push((instance_key, reference));
@@ -536,6 +536,11 @@ impl Walk<'_> {
                 lifecycle: block.lifecycle.clone(),
                 spans: Arc::clone(&block.spans),
             };
+            if let (Mode::Managed, Some(schema)) = (block.addr.mode, block.schema.as_deref()) {
+                // The catalogue's constraints, as the provider and the engine check them.
+                self.diagnostics
+                    .extend(engine::schema::check::resource(schema, &addr, &instance.values));
+            }
             match block.addr.mode {
                 Mode::Managed => self.result.resources.insert(addr.clone(), instance),
                 Mode::Data => self.result.data.insert(addr.clone(), instance),
@@ -615,14 +620,9 @@ impl BodyEvaluation<'_, '_> {
                     for step in mismatch.path {
                         full = full.join(step);
                     }
-                    let summary = if mismatch.disallowed_value {
-                        "Unsupported value"
-                    } else {
-                        "Incorrect attribute value type"
-                    };
                     self.error(
                         argument,
-                        summary,
+                        "Incorrect attribute value type",
                         format!("inappropriate value for `{full}`: {}", mismatch.message),
                     );
                     values.insert(argument.name.clone(), Value::Unknown);

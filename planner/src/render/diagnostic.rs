@@ -22,6 +22,12 @@ use engine::diag::{Diagnostic, Diagnostics, Severity, Subject};
 
 use crate::source::Sources;
 
+/// How many characters before a span's start a long source line is quoted from.
+const QUOTED_BEFORE_SPAN: usize = 40;
+
+/// How many characters of a source line are quoted, from the window's start.
+const QUOTED_LINE_WIDTH: usize = 160;
+
 /// Writes every diagnostic, separated by blank lines.
 pub fn render_diagnostics(
     diagnostics: &Diagnostics,
@@ -83,17 +89,31 @@ pub fn render_diagnostic(
     writeln!(out, "{gutter}--> {name}:{}:{}", start.line, start.column)?;
     writeln!(out, "{gutter} |")?;
     let line_text = source.line_text(start.line);
-    writeln!(out, "{} | {line_text}", start.line)?;
     // Carets under the span's part of its first line (a block's span continues below).
     let line_end = source.line_start(start.line) + line_text.len();
     let underlined = source
         .slice(range.start.min(line_end)..range.end.clamp(range.start.min(line_end), line_end))
         .map_or(0, |text| text.chars().count())
         .max(1);
-    let padding: String = line_text
+    // A long line is quoted as a window around the span's start, so a huge value is never
+    // printed whole.
+    let characters: Vec<char> = line_text.chars().collect();
+    let column = (start.column - 1).min(characters.len());
+    let first = column.saturating_sub(QUOTED_BEFORE_SPAN);
+    let last = characters.len().min(first + QUOTED_LINE_WIDTH);
+    let cut_before = if first > 0 { "…" } else { "" };
+    let cut_after = if last < characters.len() { "…" } else { "" };
+    let window: String = characters[first..last].iter().collect();
+    writeln!(out, "{} | {cut_before}{window}{cut_after}", start.line)?;
+    let underlined = underlined.min(last.saturating_sub(column).max(1));
+    let padding: String = cut_before
         .chars()
-        .take(start.column - 1)
-        .map(|character| if character == '\t' { '\t' } else { ' ' })
+        .map(|_| ' ')
+        .chain(
+            characters[first..column]
+                .iter()
+                .map(|character| if *character == '\t' { '\t' } else { ' ' }),
+        )
         .collect();
     let carets = "^".repeat(underlined);
     match lines.next() {

@@ -67,7 +67,7 @@ resource "azureml_compute_cluster" "pool" {
 
 resource "azureml_compute_instance" "dev" {
   count        = 2
-  name         = format("%s-dev-%02d", var.prefix, count.index)
+  name         = format("%s-dev%02d", var.prefix, count.index)
   workspace_id = azureml_workspace.main.id
   vm_size      = "STANDARD_DS3_V2"
 
@@ -157,7 +157,7 @@ fn a_plan_from_scratch_has_every_instance_with_unknown_ids() {
 
     let dev = &evaluated.resources
         [&managed("azureml_compute_instance", "dev").with_key(InstanceKey::Index(1))];
-    assert_eq!(dev.values.get("name"), &Value::from("demo-dev-01"));
+    assert_eq!(dev.values.get("name"), &Value::from("demo-dev01"));
     assert_eq!(
         dev.values.get("schedule").to_string(),
         r#"[{action = "Stop", cron_expression = "0 18 * * *"}, {action = "Start", cron_expression = "0 8 * * 1-5"}]"#
@@ -372,14 +372,21 @@ resource "azureml_compute_cluster" "copy" {
     let shared: ResourceAddr = "data.azureml_workspace.shared".parse().expect("address");
     let existing: ResourceAddr = "data.azureml_compute.existing".parse().expect("address");
     let mut known = BTreeMap::new();
-    known.insert(shared, ObjectValue::with_id("/ws/shared"));
-    let mut compute = ObjectValue::with_id("/ws/shared/computes/gpu");
+    known.insert(shared, ObjectValue::with_id("/subscriptions/0/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/shared"));
+    let mut compute = ObjectValue::with_id(
+        "/subscriptions/0/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/shared/computes/gpu",
+    );
     compute.set("name", Value::from("gpu"));
     known.insert(existing, compute);
     let (evaluated, diagnostics) = evaluate(&config, &InputValues::new(), &known);
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     let copy = &evaluated.resources[&managed("azureml_compute_cluster", "copy")];
-    assert_eq!(copy.values.get("workspace_id"), &Value::from("/ws/shared"));
+    assert_eq!(
+        copy.values.get("workspace_id"),
+        &Value::from(
+            "/subscriptions/0/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/shared"
+        )
+    );
     assert_eq!(copy.values.get("description"), &Value::from("copy of gpu"));
 }
 
@@ -464,7 +471,7 @@ fn reevaluation_after_one_resource_matches_a_full_evaluation() {
     let mut known = BTreeMap::new();
     known.insert(
         managed("azureml_workspace", "main"),
-        ObjectValue::with_id("/ws/demo"),
+        ObjectValue::with_id("/subscriptions/0/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/demo"),
     );
     let (incremental, diagnostics) = planner::config::reevaluate(
         &config,
@@ -479,9 +486,16 @@ fn reevaluation_after_one_resource_matches_a_full_evaluation() {
     assert_eq!(incremental.outputs, full.outputs);
     assert_eq!(
         incremental.outputs["workspace_id"].value,
-        Value::from("/ws/demo")
+        Value::from(
+            "/subscriptions/0/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/demo"
+        )
     );
     let dev = &incremental.resources
         [&managed("azureml_compute_instance", "dev").with_key(InstanceKey::Index(0))];
-    assert_eq!(dev.values.get("workspace_id"), &Value::from("/ws/demo"));
+    assert_eq!(
+        dev.values.get("workspace_id"),
+        &Value::from(
+            "/subscriptions/0/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/demo"
+        )
+    );
 }

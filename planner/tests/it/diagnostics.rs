@@ -317,7 +317,7 @@ fn value_outside_a_closed_set() {
     snapshot(
         "value_outside_a_closed_set",
         &[("main.tf", &main)],
-        "Unsupported value",
+        "Invalid value",
     );
 }
 
@@ -423,5 +423,102 @@ fn engine_attribute_subjects_are_located() {
     assert!(output.contains("--> main.tf:12:20"), "{output}");
     insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!("engine_attribute_subjects_are_located", output);
+    });
+}
+
+#[test]
+fn values_the_service_refuses_are_errors_at_plan_time() {
+    let main = with_workspace(
+        r#"resource "azureml_compute_cluster" "fraction" {
+  name           = "fraction"
+  workspace_id   = azureml_workspace.main.id
+  vm_size        = "STANDARD_DS3_V2"
+  max_node_count = 1.5
+}
+
+resource "azureml_compute_cluster" "negative" {
+  name           = "negative"
+  workspace_id   = azureml_workspace.main.id
+  vm_size        = "STANDARD_DS3_V2"
+  max_node_count = -5
+}
+
+resource "azureml_compute_cluster" "huge" {
+  name           = "huge"
+  workspace_id   = azureml_workspace.main.id
+  vm_size        = "STANDARD_DS3_V2"
+  max_node_count = 99999999999999999999999
+}
+
+resource "azureml_compute_cluster" "inverted" {
+  name           = "inverted"
+  workspace_id   = azureml_workspace.main.id
+  vm_size        = ""
+  min_node_count = 5
+  max_node_count = 2
+
+  idle_time_before_scale_down = "five minutes"
+}
+
+resource "azureml_compute_cluster" "numbered" {
+  name           = "cpu-${1 + 1}"
+  workspace_id   = azureml_workspace.main.id
+  vm_size        = "STANDARD_DS3_V2"
+  max_node_count = 2
+}
+
+resource "azureml_compute_instance" "sleepy" {
+  name                      = "sleepy"
+  workspace_id              = azureml_workspace.main.id
+  vm_size                   = "STANDARD_DS3_V2"
+  subnet_id                 = "default"
+  idle_time_before_shutdown = "PT5M"
+}
+
+resource "azureml_attached_virtual_machine" "keyless" {
+  name           = "keyless"
+  workspace_id   = azureml_workspace.main.id
+  resource_id    = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.Compute/disks/d"
+  admin_username = "azureuser"
+}
+"#,
+    );
+    snapshot(
+        "values_the_service_refuses",
+        &[("main.tf", &main)],
+        "Invalid value",
+    );
+}
+
+#[test]
+fn a_huge_name_is_refused_without_echoing_it() {
+    let name = "a".repeat(1 << 20);
+    let main = with_workspace(&format!(
+        r#"resource "azureml_compute_cluster" "long" {{
+  name           = "{name}"
+  workspace_id   = azureml_workspace.main.id
+  vm_size        = "STANDARD_DS3_V2"
+  max_node_count = 2
+}}
+"#
+    ));
+    let output = rendered(&[("main.tf", &main)]);
+    assert!(
+        output.contains("`name` must be 3 to 24 characters long"),
+        "{}",
+        &output[..output.len().min(2000)]
+    );
+    assert!(
+        output.contains("--> main.tf:8:20"),
+        "{}",
+        &output[..output.len().min(2000)]
+    );
+    assert!(
+        output.len() < 2048,
+        "the diagnostic quotes the whole value ({} bytes)",
+        output.len()
+    );
+    insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("a_huge_name_is_refused", output);
     });
 }

@@ -253,6 +253,7 @@ resource "azureml_attached_virtual_machine" "first" {{
   workspace_id   = azureml_workspace.main.id
   resource_id    = "{VM_ID}"
   admin_username = "azureuser"
+  ssh_private_key = "key"
 }}
 
 resource "azureml_attached_virtual_machine" "second" {{
@@ -260,6 +261,7 @@ resource "azureml_attached_virtual_machine" "second" {{
   workspace_id   = azureml_workspace.main.id
   resource_id    = "{VM_ID}"
   admin_username = "azureuser"
+  ssh_private_key = "key"
 }}
 "#
     )

@@ -455,7 +455,7 @@ fn rename_of_an_attached_vm_is_detach_then_attach() {
     let plan = plan_simple(
         &[(
             "azureml_attached_virtual_machine.renamed",
-            vm_config("ubuntu-vm-2"),
+            vm_config("ubuntu-vm-b"),
         )],
         &[("azureml_attached_virtual_machine.original", vm_state(&old))],
     );

@@ -258,15 +258,22 @@ fn secrets_are_digests_in_state_and_hidden_in_plans() {
 #[test]
 fn a_failed_apply_keeps_what_finished_and_the_next_apply_converges() {
     let work = Workdir::example("quickstart");
-    // A name the service refuses: the workspace is created, the instance fails.
+    // A VM size only the service knows it does not offer: the workspace is created, the
+    // instance fails.
     let main = work.path().join("main.tf");
     let text = std::fs::read_to_string(&main).expect("main.tf");
-    std::fs::write(&main, text.replace("\"${var.prefix}-dev\"", "\"dev-1\"")).expect("write");
+    let instance = "vm_size                   = \"STANDARD_DS3_V2\"";
+    assert!(text.contains(instance), "the quickstart's instance size");
+    std::fs::write(
+        &main,
+        text.replace(instance, "vm_size                   = \"STANDARD_NOPE_V9\""),
+    )
+    .expect("write");
     let output = work.run(&["apply", "--auto-approve"]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("azureml_compute_instance.dev") && stderr.contains("dev-1"),
+        stderr.contains("azureml_compute_instance.dev") && stderr.contains("STANDARD_NOPE_V9"),
         "{stderr}"
     );
     let listed = work.expect(&["state", "list"], 0);

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use engine::schema::{AttrType, Attribute, Presence, ResourceSchema};
+use engine::schema::{AttrType, Attribute, Format, Presence, ResourceSchema, Rule};
 
 pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -114,11 +114,30 @@ impl Workdir {
     }
 }
 
-/// A literal of the attribute's type (the first allowed value for closed sets).
+/// A literal of the attribute's type that meets its constraints (the first allowed value for
+/// closed sets, an ARM id of the first type for ids).
 fn literal(attribute: &Attribute) -> String {
     match &attribute.ty {
-        AttrType::String => format!("{:?}", attribute.one_of.first().map_or("x", String::as_str)),
-        AttrType::Number => "1".to_owned(),
+        AttrType::String => match (&attribute.constraints.format, attribute.one_of.first()) {
+            (_, Some(first)) => format!("{first:?}"),
+            (Some(Format::ArmId { types }), None) => {
+                let (namespace, kinds) = types[0].split_once('/').expect("namespace/type");
+                let path: Vec<String> =
+                    kinds.split('/').map(|kind| format!("{kind}/xyz")).collect();
+                format!(
+                    "\"/subscriptions/0/resourceGroups/rg/providers/{namespace}/{}\"",
+                    path.join("/")
+                )
+            }
+            (Some(Format::Duration { .. }), None) => "\"PT20M\"".to_owned(),
+            (None, None) => "\"xyz\"".to_owned(),
+        },
+        AttrType::Number => attribute
+            .constraints
+            .minimum
+            .unwrap_or(1.0)
+            .max(1.0)
+            .to_string(),
         AttrType::Bool => "true".to_owned(),
         AttrType::List(_) => "[]".to_owned(),
         AttrType::Map(_) => "{}".to_owned(),
@@ -126,10 +145,19 @@ fn literal(attribute: &Attribute) -> String {
     }
 }
 
-/// One resource block setting every required argument (and required nested block).
+/// One resource block setting every required argument (and required nested block), and one
+/// argument of each group the catalogue's rules require one of.
 fn resource_block(schema: &ResourceSchema) -> String {
     let mut block = format!("resource \"{}\" \"each\" {{\n", schema.type_name);
     required_body(&schema.attributes, "  ", &mut block);
+    for rule in &schema.rules {
+        if let Rule::OneRequired { attributes, .. } = rule {
+            let attribute = schema
+                .attribute(&attributes[0])
+                .expect("a top-level attribute");
+            block.push_str(&format!("  {} = {}\n", attributes[0], literal(attribute)));
+        }
+    }
     block.push_str("}\n");
     block
 }
@@ -207,6 +235,60 @@ fn terraform_accepts_every_resource_schema() {
                 resource.type_name
             );
         }
+    }
+}
+
+#[test]
+fn terraform_shows_the_catalogue_constraints_at_validate_and_at_plan() {
+    // A literal is checked by ValidateResourceConfig; a variable is unknown there and checked by
+    // PlanResourceChange once Terraform knows it. Nothing is created either way.
+    let main_tf = format!(
+        "{}variable \"nodes\" {{\n  default = -5\n}}\n\n\
+         resource \"azureml_workspace\" \"main\" {{\n  name = \"constraints-ws\"\n  resource_group_name = \"rg\"\n  location = \"westeurope\"\n}}\n\n\
+         resource \"azureml_compute_cluster\" \"fraction\" {{\n  name = \"fraction\"\n  workspace_id = azureml_workspace.main.id\n  vm_size = \"STANDARD_DS3_V2\"\n  max_node_count = 1.5\n}}\n",
+        header()
+    );
+    let fraction_line = main_tf
+        .lines()
+        .position(|line| line.contains("1.5"))
+        .expect("the line")
+        + 1;
+    let from_variable = main_tf.replace("max_node_count = 1.5", "max_node_count = var.nodes");
+    for (terraform, version) in terraform_binaries() {
+        let workdir = Workdir::new(&main_tf);
+        let output = workdir.run(&terraform, &["validate", "-no-color"]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success(),
+            "{version}: 1.5 nodes passed validate"
+        );
+        assert!(
+            stderr.contains("`max_node_count` must be a whole number, not 1.5.")
+                && stderr.contains(&format!("on main.tf line {fraction_line}")),
+            "{version}: {stderr}"
+        );
+
+        let workdir = Workdir::new(&from_variable);
+        let validated = workdir.run(&terraform, &["validate", "-no-color"]);
+        assert!(
+            validated.status.success(),
+            "{version}: an unknown value is checked at plan, not validate: {}",
+            String::from_utf8_lossy(&validated.stderr)
+        );
+        let planned = workdir.run(&terraform, &["plan", "-no-color", "-input=false"]);
+        let stderr = String::from_utf8_lossy(&planned.stderr);
+        assert!(
+            !planned.status.success(),
+            "{version}: -5 nodes were planned"
+        );
+        assert!(
+            stderr.contains("`max_node_count` must be between 0 and 2147483647, not -5."),
+            "{version}: {stderr}"
+        );
+        assert!(
+            !workdir.config_dir().join("terraform.tfstate").exists(),
+            "{version}: plan wrote a state"
+        );
     }
 }
 
