@@ -233,3 +233,49 @@ fn one_of_suggests_the_closest_value() {
         ]
     );
 }
+
+#[test]
+fn rules_reach_into_nested_objects() {
+    let ssl = |pairs: &[(&str, &str)]| {
+        Value::Map(
+            pairs
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), Value::from(*value)))
+                .collect(),
+        )
+    };
+    assert_eq!(
+        details(
+            "azureml_inference_cluster",
+            &[(
+                "ssl",
+                ssl(&[
+                    ("status", "Enabled"),
+                    ("cert", "c"),
+                    ("key", "k"),
+                    ("leaf_domain_label", "scoring")
+                ])
+            )]
+        ),
+        [
+            "ssl.leaf_domain_label: Only one of `ssl.cert` and `ssl.leaf_domain_label` can be set; remove all but one."
+        ]
+    );
+    assert_eq!(
+        details(
+            "azureml_inference_cluster",
+            &[("ssl", ssl(&[("status", "Enabled"), ("cert", "c")]))]
+        ),
+        ["ssl.cert: `ssl.cert` needs `ssl.key` to be set too."]
+    );
+    assert!(
+        details(
+            "azureml_inference_cluster",
+            &[(
+                "ssl",
+                ssl(&[("status", "Enabled"), ("leaf_domain_label", "scoring")])
+            )]
+        )
+        .is_empty()
+    );
+}
