@@ -198,9 +198,9 @@ fn permutations(items: &[u64]) -> Vec<Vec<u64>> {
 #[tokio::test(start_paused = true)]
 async fn detaches_finish_before_attaches_of_the_same_resource_under_every_completion_order() {
     let registry = load_registry().expect("catalogue");
-    // First apply: `a` attaches vm1, `b` attaches vm2.
+    // First apply: `vma` attaches vm1, `vmb` attaches vm2.
     let first = Desired {
-        resources: vec![attachment("a", "vm1", "u"), attachment("b", "vm2", "u")],
+        resources: vec![attachment("vma", "vm1", "u"), attachment("vmb", "vm2", "u")],
     };
     let setup = FakeCloud::default();
     let recorder = Recorder::new(&first);
@@ -216,22 +216,22 @@ async fn detaches_finish_before_attaches_of_the_same_resource_under_every_comple
     let prior = recorder.state(&PriorState::default());
     assert_eq!(prior.resources.len(), 2);
 
-    // Then: `a` is renamed `c` (detach a, attach c: same vm1), `b` changes its user (detach and
-    // attach again), `d` attaches vm3 and a cluster is created.
+    // Then: `vma` is renamed `vmc` (detach vma, attach vmc: same vm1), `vmb` changes its user
+    // (detach and attach again), `vmd` attaches vm3 and a cluster is created.
     let second = Desired {
         resources: vec![
-            attachment("c", "vm1", "u"),
-            attachment("b", "vm2", "root"),
-            attachment("d", "vm3", "u"),
+            attachment("vmc", "vm1", "u"),
+            attachment("vmb", "vm2", "root"),
+            attachment("vmd", "vm3", "u"),
             cluster("cpu", WS),
         ],
     };
     let plan = plan_of(&second, &prior);
     let ids = [
-        "/computes/a",
-        "/computes/c",
-        "/computes/b",
-        "/computes/d",
+        "/computes/vma",
+        "/computes/vmc",
+        "/computes/vmb",
+        "/computes/vmd",
         "/computes/cpu",
     ];
     let mut runs = 0;
@@ -264,11 +264,11 @@ async fn detaches_finish_before_attaches_of_the_same_resource_under_every_comple
             );
             assert_detach_before_attach(
                 &cloud.calls(),
-                &[("/computes/a", "vm1"), ("/computes/b", "vm2")],
+                &[("/computes/vma", "vm1"), ("/computes/vmb", "vm2")],
                 &[
-                    ("/computes/c", "vm1"),
-                    ("/computes/b", "vm2"),
-                    ("/computes/d", "vm3"),
+                    ("/computes/vmc", "vm1"),
+                    ("/computes/vmb", "vm2"),
+                    ("/computes/vmd", "vm3"),
                 ],
             );
             runs += 1;
@@ -283,7 +283,7 @@ async fn without_the_attachment_edges_the_same_rename_attaches_twice() {
     // `ApplyGraph` adds no detach-before-attach edge) and a slow detach attaches vm1 twice.
     let registry = load_registry().expect("catalogue");
     let first = Desired {
-        resources: vec![attachment("a", "vm1", "u")],
+        resources: vec![attachment("vma", "vm1", "u")],
     };
     let cloud = FakeCloud::default();
     let recorder = Recorder::new(&first);
@@ -298,7 +298,7 @@ async fn without_the_attachment_edges_the_same_rename_attaches_twice() {
     assert!(outcome.succeeded());
     let prior = recorder.state(&PriorState::default());
     let second = Desired {
-        resources: vec![attachment("c", "vm1", "u")],
+        resources: vec![attachment("vmc", "vm1", "u")],
     };
     let mut plan = plan_of(&second, &prior);
     for change in &mut plan.changes {
@@ -306,7 +306,7 @@ async fn without_the_attachment_edges_the_same_rename_attaches_twice() {
         change.after_attachment = None;
     }
     let mut cloud_for_second = FakeCloud::default();
-    let a = format!("{WS}/computes/a").to_ascii_lowercase();
+    let a = format!("{WS}/computes/vma").to_ascii_lowercase();
     cloud_for_second.insert(&a, cloud.get(&a).expect("a attached"));
     cloud_for_second.durations.insert(a, Duration::from_secs(5));
     let recorder = Recorder::new(&second);
@@ -320,7 +320,7 @@ async fn concurrency_is_bounded_by_parallelism() {
     let registry = load_registry().expect("catalogue");
     let desired = Desired {
         resources: (0..12)
-            .map(|index| cluster(&format!("c{index}"), WS))
+            .map(|index| cluster(&format!("cpu{index}"), WS))
             .collect(),
     };
     let plan = plan_of(&desired, &PriorState::default());
@@ -338,9 +338,9 @@ async fn concurrency_is_bounded_by_parallelism() {
 async fn a_failed_dependency_skips_its_dependents_and_the_rest_finish() {
     let registry = load_registry().expect("catalogue");
     let workspace = DesiredResource::new(
-        ResourceAddr::managed("azureml_workspace", "w2"),
+        ResourceAddr::managed("azureml_workspace", "ws2"),
         object(&[
-            ("name", "w2".into()),
+            ("name", "ws2".into()),
             ("resource_group_name", "rg".into()),
             ("location", "westeurope".into()),
         ]),
@@ -353,7 +353,7 @@ async fn a_failed_dependency_skips_its_dependents_and_the_rest_finish() {
     };
     let plan = plan_of(&desired, &PriorState::default());
     let mut cloud = FakeCloud::default();
-    cloud.failing.push(format!("{}2", WS.to_ascii_lowercase()));
+    cloud.failing.push(format!("{}s2", WS.to_ascii_lowercase()));
     let recorder = Recorder::new(&desired);
     let outcome = apply(&plan, &registry, &cloud, &recorder, 4).await;
     assert_eq!(outcome.added, 1);
@@ -383,16 +383,16 @@ async fn a_failed_dependency_skips_its_dependents_and_the_rest_finish() {
 async fn every_completed_operation_is_recorded_before_its_dependents_start() {
     let registry = load_registry().expect("catalogue");
     let workspace = DesiredResource::new(
-        ResourceAddr::managed("azureml_workspace", "w"),
+        ResourceAddr::managed("azureml_workspace", "main"),
         object(&[
-            ("name", "w".into()),
+            ("name", "main".into()),
             ("resource_group_name", "rg".into()),
             ("location", "westeurope".into()),
         ]),
     );
     let mut computes: Vec<DesiredResource> = (0..3)
         .map(|index| {
-            let mut compute = cluster(&format!("c{index}"), WS);
+            let mut compute = cluster(&format!("cpu{index}"), WS);
             compute.depends_on.push(workspace.addr.clone());
             compute
         })
@@ -468,4 +468,65 @@ async fn a_long_operation_is_reported_as_still_running_every_ten_seconds() {
         })
         .expect("finished");
     assert_eq!(finished, (Duration::from_secs(25), "Creation complete"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_orphaned_key_is_destroyed_before_its_object_is_created_again() {
+    // `cpu[5]` in state and `cpu` without `count` in the configuration, one compute name: a
+    // destroy and a create of one ARM object. Run together, the PUT lands on the object the
+    // DELETE then removes (or the DELETE removes the new one).
+    let registry = load_registry().expect("catalogue");
+    let mut counted = cluster("cpu", WS);
+    counted.addr = counted
+        .addr
+        .clone()
+        .with_key(crate::addr::InstanceKey::Index(5));
+    let first = Desired {
+        resources: vec![counted],
+    };
+    let setup = FakeCloud::default();
+    let recorder = Recorder::new(&first);
+    let outcome = apply(
+        &plan_of(&first, &PriorState::default()),
+        &registry,
+        &setup,
+        &recorder,
+        4,
+    )
+    .await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let prior = recorder.state(&PriorState::default());
+
+    let second = Desired {
+        resources: vec![cluster("cpu", WS)],
+    };
+    let plan = plan_of(&second, &prior);
+    let id = format!("{WS}/computes/cpu").to_ascii_lowercase();
+    for parallelism in [2, 10] {
+        let mut cloud = FakeCloud::default();
+        cloud.insert(&id, setup.get(&id).expect("created by the first apply"));
+        cloud.durations.insert(id.clone(), Duration::from_secs(5));
+        let recorder = Recorder::new(&second);
+        let outcome = apply(&plan, &registry, &cloud, &recorder, parallelism).await;
+        assert!(outcome.succeeded(), "{outcome:?}");
+        let calls = cloud.calls();
+        let delete = calls
+            .iter()
+            .find(|call| call.method == "DELETE" && call.id == id)
+            .expect("the orphan is destroyed");
+        let put = calls
+            .iter()
+            .find(|call| call.method == "PUT" && call.id == id)
+            .expect("the configured object is created");
+        assert!(
+            delete.ended <= put.started,
+            "the create started at {:?}, before the destroy ended at {:?}",
+            put.started,
+            delete.ended
+        );
+        assert!(cloud.get(&id).is_some(), "the configured object exists");
+        let state = recorder.state(&prior);
+        let addrs: Vec<String> = state.resources.keys().map(ToString::to_string).collect();
+        assert_eq!(addrs, ["azureml_compute_cluster.cpu"]);
+    }
 }

@@ -17,15 +17,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::addr::{AttrPath, PathStep, ResourceAddr};
+use crate::addr::{AttrPath, InstanceKey, PathStep, ResourceAddr};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::schema::{AttrType, Attribute, Lifecycle as KindLifecycle, Registry, ResourceSchema};
 use crate::secret::{self, SecretKey};
 use crate::value::{ObjectValue, Value};
 
 use super::{
-    Action, AttachmentKey, ChangeReason, LifecycleOptions, Plan, ResourceChange, ResourceOptions,
-    UpdateKind, is_attachment, plan_resource,
+    Action, AttachmentKey, ChangeReason, Expansion, LifecycleOptions, Moves, ObjectKey, Plan,
+    ResourceChange, ResourceOptions, UpdateKind, is_attachment, orphan_reason, plan_resource,
 };
 
 /// One managed resource instance of the configuration, as the planner evaluated it.
@@ -111,6 +111,15 @@ pub struct DiffOptions<'a> {
     pub destroy: bool,
     /// The state's secret key, to compare write-only values with stored digests.
     pub secret_key: Option<&'a SecretKey>,
+    /// How each configured resource block repeats, by address without key. A block not listed
+    /// is taken from its instances in [`Desired`] (no key: neither; an index: `count`; a string
+    /// key: `for_each`), so only blocks with no instances (`count = 0`, an empty `for_each`)
+    /// must be listed for the orphans' reasons to be Terraform's.
+    pub expansions: BTreeMap<ResourceAddr, Expansion>,
+    /// The implied moves the caller made in state before planning ([`super::implied_moves`]):
+    /// `prior` and `actual` are already at the new addresses. Moved changes get their
+    /// `previous_addr`; blocked moves are reported.
+    pub moves: Moves,
 }
 
 /// Plans the configuration against state and the refreshed objects.
@@ -260,6 +269,7 @@ pub fn diff(
             }
             plan.changes.push(change);
         }
+        let expansions = expansions(desired, options);
         for (addr, object) in &current {
             if desired_by_addr.contains_key(addr) {
                 continue;
@@ -267,19 +277,17 @@ pub fn diff(
             let schema = registry
                 .get(&addr.resource_type)
                 .expect("state types were checked above");
-            plan.changes.push(removal(
-                schema,
-                addr,
-                object,
-                prior,
-                Some(ChangeReason::DeleteBecauseNoResourceConfig),
-            ));
+            let reason = orphan_reason(addr, expansions.get(&addr.without_key()).copied());
+            plan.changes
+                .push(removal(schema, addr, object, prior, Some(reason)));
         }
         check_duplicate_attachments(&plan.changes, registry, &mut diags);
         check_unmanaged_attachments(&plan.changes, &current, actual, registry, &mut diags);
     }
 
+    annotate_moves(&mut plan, &options.moves, &mut diags);
     if !options.targets.is_empty() {
+        check_moves_targeted(&options.moves, &options.targets, &mut diags);
         restrict_to_targets(&mut plan, &options.targets);
         diags.push(Diagnostic::warning(
             "Resource targeting is in effect",
@@ -320,12 +328,88 @@ fn removal(
     change.before = Some(object.clone());
     change.reason = reason;
     change.before_attachment = AttachmentKey::of(schema, object, false);
+    change.before_object = ObjectKey::of(schema, object);
     change.depends_on = prior
         .resources
         .get(addr)
         .map(|object| object.dependencies.clone())
         .unwrap_or_default();
     change
+}
+
+/// How each configured block repeats: the caller's list, else what its instances show.
+fn expansions(desired: &Desired, options: &DiffOptions<'_>) -> BTreeMap<ResourceAddr, Expansion> {
+    let mut expansions = options.expansions.clone();
+    for resource in &desired.resources {
+        let expansion = match resource.addr.key {
+            None => Expansion::Single,
+            Some(InstanceKey::Index(_)) => Expansion::Count,
+            Some(InstanceKey::Key(_)) => Expansion::ForEach,
+        };
+        expansions
+            .entry(resource.addr.without_key())
+            .or_insert(expansion);
+    }
+    expansions
+}
+
+/// Records each made move on the change at its new address, and warns about blocked ones (as
+/// Terraform does: the object left at the old address is planned for destruction).
+fn annotate_moves(plan: &mut Plan, moves: &Moves, diags: &mut Diagnostics) {
+    for one in &moves.moved {
+        if let Some(change) = plan.changes.iter_mut().find(|change| change.addr == one.to) {
+            change.previous_addr = Some(one.from.clone());
+        }
+    }
+    if moves.blocked.is_empty() {
+        return;
+    }
+    let items: String = moves
+        .blocked
+        .iter()
+        .map(|one| format!("\n  - {} could not move to {}", one.from, one.to))
+        .collect();
+    diags.push(Diagnostic::warning(
+        "Unresolved resource instance address changes",
+        format!(
+            "amlplan tried to adjust resource instance addresses in the prior state to how the \
+             configuration now repeats them (with or without `count`), but some adjustments did not \
+             succeed because objects already exist at the intended addresses:{items}\n\namlplan has \
+             planned to destroy these objects. If that is not what you want, resolve the conflict \
+             with `amlplan state rm` first, then plan again."
+        ),
+    ));
+}
+
+/// With `--target`, both addresses of every move must be targeted (Terraform refuses otherwise).
+fn check_moves_targeted(moves: &Moves, targets: &[ResourceAddr], diags: &mut Diagnostics) {
+    let targeted = |addr: &ResourceAddr| {
+        targets
+            .iter()
+            .any(|target| target == addr || (target.key.is_none() && *target == addr.without_key()))
+    };
+    let missing: BTreeSet<&ResourceAddr> = moves
+        .moved
+        .iter()
+        .flat_map(|one| [&one.from, &one.to])
+        .filter(|addr| !targeted(addr))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let flags: String = missing
+        .iter()
+        .map(|addr| format!("\n  --target={:?}", addr.to_string()))
+        .collect();
+    diags.push(Diagnostic::error(
+        "Moved resource instances excluded by targeting",
+        format!(
+            "Resource instances in the state have moved to new addresses in the configuration \
+             (`count` was added or removed). amlplan must plan both addresses of each move to get a \
+             correct result, but the --target options do not cover all of them.\n\nTo create a \
+             valid plan, either remove the --target options or add these:{flags}"
+        ),
+    ));
 }
 
 fn unknown_type(addr: &ResourceAddr) -> Diagnostic {
@@ -1241,5 +1325,229 @@ mod tests {
             &DiffOptions::default(),
         );
         assert_eq!(plan.changes[0].action, Action::NoOp);
+    }
+
+    fn cluster(name: &str) -> ObjectValue {
+        object(&[
+            ("name", name.into()),
+            ("workspace_id", WS.into()),
+            ("vm_size", "STANDARD_DS3_V2".into()),
+            ("max_node_count", 2.into()),
+        ])
+    }
+
+    fn cluster_state(name: &str) -> ObjectValue {
+        let mut values = cluster(name);
+        values.set("id", format!("{WS}/computes/{name}").into());
+        values
+    }
+
+    /// Diagnostics as the user reads them (summary, then detail).
+    fn text(diags: &Diagnostics) -> String {
+        diags
+            .iter()
+            .map(|diag| format!("{}\n{}", diag.summary, diag.detail.as_deref().unwrap_or("")))
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    }
+
+    #[test]
+    fn an_orphaned_key_is_destroyed_before_its_object_is_created_again() {
+        // `cpu[5]` in state, `cpu` without `count` in the configuration, one compute name.
+        let registry = load_registry().expect("catalogue");
+        let config = Desired {
+            resources: vec![desired("azureml_compute_cluster.cpu", cluster("cpu"))],
+        };
+        let state = prior(&[("azureml_compute_cluster.cpu[5]", cluster_state("cpu"))]);
+        let (plan, diags) = diff(
+            &config,
+            &state,
+            &Actual::default(),
+            &registry,
+            &DiffOptions::default(),
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(
+            actions(&plan),
+            [
+                ("azureml_compute_cluster.cpu".to_owned(), Action::Create),
+                ("azureml_compute_cluster.cpu[5]".to_owned(), Action::Delete),
+            ]
+        );
+        let orphan = &plan.changes[1];
+        assert_eq!(
+            orphan.reason,
+            Some(ChangeReason::DeleteBecauseWrongRepetition)
+        );
+        assert_eq!(
+            orphan.describe_reason(None).as_deref(),
+            Some("resource does not use count")
+        );
+        let graph = crate::plan::ApplyGraph::build(&plan).expect("acyclic");
+        // Steps: 0 create `cpu`, 1 destroy `cpu[5]`.
+        assert_eq!(graph.deps, vec![vec![1], vec![]]);
+    }
+
+    #[test]
+    fn orphaned_instance_keys_get_terraforms_reasons() {
+        let registry = load_registry().expect("catalogue");
+        let config = Desired {
+            resources: vec![
+                desired("azureml_compute_cluster.cpu[0]", cluster("cpu-0")),
+                desired("azureml_compute_cluster.cpu[1]", cluster("cpu-1")),
+                desired("azureml_compute_cluster.gpu[\"a\"]", cluster("gpu-a")),
+            ],
+        };
+        let state = prior(&[
+            ("azureml_compute_cluster.cpu[2]", cluster_state("cpu-2")),
+            ("azureml_compute_cluster.cpu[\"x\"]", cluster_state("cpu-x")),
+            ("azureml_compute_cluster.gpu[\"b\"]", cluster_state("gpu-b")),
+            ("azureml_compute_cluster.gpu", cluster_state("gpu")),
+            ("azureml_compute_cluster.none[0]", cluster_state("none-0")),
+            ("azureml_compute_cluster.gone", cluster_state("gone")),
+        ]);
+        let options = DiffOptions {
+            // `count = 0`: no instance shows how the block repeats.
+            expansions: [(
+                "azureml_compute_cluster.none".parse().expect("addr"),
+                Expansion::Count,
+            )]
+            .into(),
+            ..DiffOptions::default()
+        };
+        let (plan, diags) = diff(&config, &state, &Actual::default(), &registry, &options);
+        assert!(diags.is_empty(), "{diags:?}");
+        let reasons: Vec<(String, Option<&str>, String)> = plan
+            .changes
+            .iter()
+            .filter(|change| change.action == Action::Delete)
+            .map(|change| {
+                (
+                    change.addr.to_string(),
+                    change.reason.and_then(ChangeReason::terraform_reason),
+                    change.describe_reason(None).unwrap_or_default(),
+                )
+            })
+            .collect();
+        let expected = [
+            (
+                "azureml_compute_cluster.cpu[2]",
+                "delete_because_count_index",
+                "index [2] is out of range for count",
+            ),
+            (
+                "azureml_compute_cluster.cpu[\"x\"]",
+                "delete_because_wrong_repetition",
+                "resource does not use for_each",
+            ),
+            (
+                "azureml_compute_cluster.gone",
+                "delete_because_no_resource_config",
+                "not in the configuration any more",
+            ),
+            (
+                "azureml_compute_cluster.gpu",
+                "delete_because_wrong_repetition",
+                "resource uses count or for_each",
+            ),
+            (
+                "azureml_compute_cluster.gpu[\"b\"]",
+                "delete_because_each_key",
+                "key [\"b\"] is not in for_each map",
+            ),
+            (
+                "azureml_compute_cluster.none[0]",
+                "delete_because_count_index",
+                "index [0] is out of range for count",
+            ),
+        ]
+        .map(|(addr, reason, text)| (addr.to_owned(), Some(reason), text.to_owned()));
+        assert_eq!(reasons, expected);
+    }
+
+    #[test]
+    fn moved_instances_keep_their_previous_address_and_blocked_moves_warn() {
+        let registry = load_registry().expect("catalogue");
+        let addr = |text: &str| text.parse::<ResourceAddr>().expect("addr");
+        let config = Desired {
+            resources: vec![
+                desired("azureml_compute_cluster.cpu", cluster("cpu")),
+                desired("azureml_compute_cluster.gpu", cluster("gpu")),
+            ],
+        };
+        // As the caller left the state: `cpu[0]` moved to `cpu`; `gpu[0]` could not move.
+        let state = prior(&[
+            ("azureml_compute_cluster.cpu", cluster_state("cpu")),
+            ("azureml_compute_cluster.gpu", cluster_state("gpu")),
+            ("azureml_compute_cluster.gpu[0]", cluster_state("gpu-0")),
+        ]);
+        let options = DiffOptions {
+            moves: Moves {
+                moved: vec![crate::plan::Move {
+                    from: addr("azureml_compute_cluster.cpu[0]"),
+                    to: addr("azureml_compute_cluster.cpu"),
+                }],
+                blocked: vec![crate::plan::Move {
+                    from: addr("azureml_compute_cluster.gpu[0]"),
+                    to: addr("azureml_compute_cluster.gpu"),
+                }],
+            },
+            ..DiffOptions::default()
+        };
+        let (plan, diags) = diff(&config, &state, &Actual::default(), &registry, &options);
+        let moved = plan
+            .change(&addr("azureml_compute_cluster.cpu"))
+            .expect("planned");
+        assert_eq!(
+            moved.previous_addr,
+            Some(addr("azureml_compute_cluster.cpu[0]"))
+        );
+        let left = plan
+            .change(&addr("azureml_compute_cluster.gpu[0]"))
+            .expect("planned");
+        assert_eq!(left.action, Action::Delete);
+        assert_eq!(
+            left.reason,
+            Some(ChangeReason::DeleteBecauseWrongRepetition)
+        );
+        assert!(!diags.has_errors());
+        insta::assert_snapshot!(text(&diags), @r#"
+        Unresolved resource instance address changes
+        amlplan tried to adjust resource instance addresses in the prior state to how the configuration now repeats them (with or without `count`), but some adjustments did not succeed because objects already exist at the intended addresses:
+          - azureml_compute_cluster.gpu[0] could not move to azureml_compute_cluster.gpu
+
+        amlplan has planned to destroy these objects. If that is not what you want, resolve the conflict with `amlplan state rm` first, then plan again.
+        "#);
+
+        // With --target, both addresses of a move must be targeted.
+        let targeted = DiffOptions {
+            targets: vec![addr("azureml_compute_cluster.cpu")],
+            ..options.clone()
+        };
+        let (_, diags) = diff(&config, &state, &Actual::default(), &registry, &targeted);
+        assert!(
+            !diags
+                .iter()
+                .any(|diag| diag.severity == crate::diag::Severity::Error)
+        );
+        let targeted = DiffOptions {
+            targets: vec![addr("azureml_compute_cluster.cpu[0]")],
+            ..options
+        };
+        let (_, diags) = diff(&config, &state, &Actual::default(), &registry, &targeted);
+        let errors: Diagnostics = Diagnostics(
+            diags
+                .iter()
+                .filter(|diag| diag.severity == crate::diag::Severity::Error)
+                .cloned()
+                .collect(),
+        );
+        insta::assert_snapshot!(text(&errors), @r#"
+        Moved resource instances excluded by targeting
+        Resource instances in the state have moved to new addresses in the configuration (`count` was added or removed). amlplan must plan both addresses of each move to get a correct result, but the --target options do not cover all of them.
+
+        To create a valid plan, either remove the --target options or add these:
+          --target="azureml_compute_cluster.cpu"
+        "#);
     }
 }

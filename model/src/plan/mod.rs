@@ -33,13 +33,15 @@
 //! compute attached by `resource_id`); otherwise the old object is deleted (`Replace`).
 
 pub mod diff;
+pub mod identity;
 pub mod order;
+pub mod repetition;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::addr::{AttrPath, PathStep, ResourceAddr};
+use crate::addr::{AttrPath, InstanceKey, PathStep, ResourceAddr};
 use crate::schema::{
     AttrType, Attribute, Lifecycle as KindLifecycle, PlanRule, Presence, ResourceSchema, UpdateMode,
 };
@@ -49,7 +51,9 @@ use crate::value::{ObjectValue, Value};
 pub use diff::{
     Actual, ActualObject, Desired, DesiredResource, DiffOptions, PriorObject, PriorState, diff,
 };
+pub use identity::ObjectKey;
 pub use order::{ApplyGraph, OrderError, Scheduler, Step, StepKind};
+pub use repetition::{Expansion, Move, Moves, implied_moves, orphan_reason};
 
 /// What apply does to one resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,6 +178,13 @@ pub enum ChangeReason {
     ReplaceByRequest,
     /// The resource is in state but no longer in the configuration.
     DeleteBecauseNoResourceConfig,
+    /// The instance's key does not fit how the block repeats now (an index without `count`, a
+    /// string key without `for_each`, no key with either).
+    DeleteBecauseWrongRepetition,
+    /// The index is not below the block's `count`.
+    DeleteBecauseCountIndex,
+    /// The key is not one of the block's `for_each` keys.
+    DeleteBecauseEachKey,
     /// The object was deleted or detached outside this tool; it is created (attached) again.
     RecreateBecauseGone,
     /// An immutable object (an environment version, a run) changed: a new one is created and the
@@ -190,6 +201,9 @@ impl ChangeReason {
             ChangeReason::DeleteBecauseNoResourceConfig => {
                 Some("delete_because_no_resource_config")
             }
+            ChangeReason::DeleteBecauseWrongRepetition => Some("delete_because_wrong_repetition"),
+            ChangeReason::DeleteBecauseCountIndex => Some("delete_because_count_index"),
+            ChangeReason::DeleteBecauseEachKey => Some("delete_because_each_key"),
             ChangeReason::RecreateBecauseGone => None,
             ChangeReason::NewObjectKeepsOld => Some("replace_because_cannot_update"),
         }
@@ -325,6 +339,17 @@ pub struct ResourceChange {
     pub before_attachment: Option<AttachmentKey>,
     /// The attachment the planned object is, if it is one (add steps take it).
     pub after_attachment: Option<AttachmentKey>,
+    /// The ARM object the prior object is (removal and update steps touch it).
+    #[serde(default)]
+    pub before_object: Option<ObjectKey>,
+    /// The ARM object the planned object is (add and update steps touch it); `None` for a new
+    /// object whose name the service generates.
+    #[serde(default)]
+    pub after_object: Option<ObjectKey>,
+    /// The address the object had in state before an implied move (`x[0]` → `x` when `count` is
+    /// removed, see [`repetition`]); `None` when it did not move. Terraform's `previous_address`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_addr: Option<ResourceAddr>,
 }
 
 impl ResourceChange {
@@ -347,6 +372,9 @@ impl ResourceChange {
             create_before_destroy: false,
             before_attachment: None,
             after_attachment: None,
+            before_object: None,
+            after_object: None,
+            previous_addr: None,
         }
     }
 
@@ -378,6 +406,30 @@ impl ResourceChange {
             }
             (ChangeReason::DeleteBecauseNoResourceConfig, _) => {
                 "not in the configuration any more".to_owned()
+            }
+            (
+                ChangeReason::DeleteBecauseWrongRepetition
+                | ChangeReason::DeleteBecauseCountIndex
+                | ChangeReason::DeleteBecauseEachKey,
+                action,
+            ) => {
+                // Terraform's wording of the three (`terraform plan`'s "because ..." line).
+                let why = match (reason, &self.addr.key) {
+                    (ChangeReason::DeleteBecauseCountIndex, Some(InstanceKey::Index(index))) => {
+                        format!("index [{index}] is out of range for count")
+                    }
+                    (ChangeReason::DeleteBecauseEachKey, Some(InstanceKey::Key(key))) => {
+                        format!("key [{key:?}] is not in for_each map")
+                    }
+                    (_, Some(InstanceKey::Index(_))) => "resource does not use count".to_owned(),
+                    (_, Some(InstanceKey::Key(_))) => "resource does not use for_each".to_owned(),
+                    (_, None) => "resource uses count or for_each".to_owned(),
+                };
+                if *action == Action::Detach {
+                    format!("{why}: it is detached (resource kept)")
+                } else {
+                    why
+                }
             }
             (ChangeReason::NewObjectKeepsOld, _) => {
                 let consequence = schema
@@ -517,6 +569,7 @@ pub fn plan_resource(
         change.after_attachment = attach
             .then(|| AttachmentKey::from_values(schema, &after))
             .flatten();
+        change.after_object = ObjectKey::of(schema, &after);
         change.after = Some(after);
         return change;
     };
@@ -604,6 +657,8 @@ pub fn plan_resource(
     change.after_attachment = attach
         .then(|| AttachmentKey::from_values(schema, &after))
         .flatten();
+    change.before_object = ObjectKey::of(schema, prior);
+    change.after_object = ObjectKey::of(schema, &after);
     change.before = Some(prior.clone());
     change.after = Some(after);
     change

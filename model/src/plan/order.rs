@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::addr::ResourceAddr;
 
-use super::{Action, Plan};
+use super::{Action, AttachmentKey, ObjectKey, Plan, ResourceChange};
 
 /// What a step does to its change's resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -111,43 +111,61 @@ impl ApplyGraph {
                 }
             }
         }
-        let mut deps: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); steps.len()];
-        let mut edge = |from: Option<usize>, to: Option<usize>| {
-            if let (Some(from), Some(to)) = (from, to)
-                && from != to
-            {
-                deps[to].insert(from);
-            }
-        };
+        let mut edges = Edges::new(steps.len());
         let by_addr: BTreeMap<&ResourceAddr, usize> = changes
             .iter()
             .enumerate()
             .map(|(index, change)| (&change.addr, index))
             .collect();
+        let mut by_resource: BTreeMap<ResourceAddr, Vec<usize>> = BTreeMap::new();
+        for (index, change) in changes.iter().enumerate() {
+            by_resource
+                .entry(change.addr.without_key())
+                .or_default()
+                .push(index);
+        }
+        // The changes a recorded dependency names: its instance, or, for an address without key
+        // (Terraform records dependencies per resource, not per instance), every instance.
+        let named = |dependency: &ResourceAddr| -> Vec<usize> {
+            match by_addr.get(dependency) {
+                Some(&index) => vec![index],
+                None if dependency.key.is_none() => {
+                    by_resource.get(dependency).cloned().unwrap_or_default()
+                }
+                None => Vec::new(),
+            }
+        };
+        // A replacement under the same ARM id cannot create first: both cannot exist at once.
         let create_first = |index: usize| {
-            changes[index].create_before_destroy && changes[index].action == Action::Replace
+            let change = &changes[index];
+            change.create_before_destroy
+                && change.action == Action::Replace
+                && !matches!(
+                    (&change.before_object, &change.after_object),
+                    (Some(before), Some(after)) if before.is_same(after)
+                )
         };
 
         for (index, change) in changes.iter().enumerate() {
             // The two halves of a replacement.
             if create_first(index) {
-                edge(add_step[index], remove_step[index]);
+                edges.add(add_step[index], remove_step[index]);
             } else {
-                edge(remove_step[index], add_step[index]);
+                edges.add(remove_step[index], add_step[index]);
             }
             let ready_step = |index: usize| add_step[index].or(update_step[index]);
-            for dependency in &change.depends_on {
-                let Some(&dependency) = by_addr.get(dependency) else {
+            for dependency in change.depends_on.iter().flat_map(&named) {
+                if dependency == index {
                     continue;
-                };
+                }
                 // Adds and updates after what they depend on.
-                edge(ready_step(dependency), add_step[index]);
-                edge(ready_step(dependency), update_step[index]);
+                edges.add(ready_step(dependency), add_step[index]);
+                edges.add(ready_step(dependency), update_step[index]);
                 // Removals in reverse dependency order.
-                edge(remove_step[index], remove_step[dependency]);
+                edges.add(remove_step[index], remove_step[dependency]);
                 // Create-before-destroy: dependents move to the new object before the old goes.
                 if create_first(dependency) {
-                    edge(ready_step(index), remove_step[dependency]);
+                    edges.add(ready_step(index), remove_step[dependency]);
                 }
             }
         }
@@ -166,14 +184,17 @@ impl ApplyGraph {
             };
             for (remove, theirs) in &removals {
                 if theirs.may_equal(key) {
-                    edge(Some(*remove), Some(add));
+                    edges.add(Some(*remove), Some(add));
                 }
             }
         }
 
+        order_shared_objects(changes, &steps, &mut edges);
+
         let graph = ApplyGraph {
             steps,
-            deps: deps
+            deps: edges
+                .deps
                 .into_iter()
                 .map(|set| set.into_iter().collect())
                 .collect(),
@@ -243,6 +264,178 @@ impl ApplyGraph {
         Err(OrderError::Cycle {
             addrs: addrs.into_iter().collect(),
         })
+    }
+}
+
+/// The edges of a graph being built, both ways (for reachability).
+struct Edges {
+    /// `deps[to]`: the steps that finish before `to` starts.
+    deps: Vec<BTreeSet<usize>>,
+    /// `next[from]`: the steps that wait for `from`.
+    next: Vec<BTreeSet<usize>>,
+}
+
+impl Edges {
+    fn new(steps: usize) -> Edges {
+        Edges {
+            deps: vec![BTreeSet::new(); steps],
+            next: vec![BTreeSet::new(); steps],
+        }
+    }
+
+    /// `from` finishes before `to` starts (nothing when either is absent or they are one step).
+    fn add(&mut self, from: Option<usize>, to: Option<usize>) {
+        if let (Some(from), Some(to)) = (from, to)
+            && from != to
+        {
+            self.deps[to].insert(from);
+            self.next[from].insert(to);
+        }
+    }
+
+    /// True when a path of edges leads from `from` to `to`.
+    fn reaches(&self, from: usize, to: usize) -> bool {
+        let mut seen = BTreeSet::from([from]);
+        let mut stack = vec![from];
+        while let Some(step) = stack.pop() {
+            if step == to {
+                return true;
+            }
+            for &next in &self.next[step] {
+                if seen.insert(next) {
+                    stack.push(next);
+                }
+            }
+        }
+        false
+    }
+}
+
+/// What one step touches: the ARM objects and attachments of its side(s) of the change.
+struct Touch<'p> {
+    objects: Vec<&'p ObjectKey>,
+    attachments: Vec<&'p AttachmentKey>,
+}
+
+impl<'p> Touch<'p> {
+    fn of(change: &'p ResourceChange, kind: StepKind) -> Touch<'p> {
+        let (objects, attachments) = match kind {
+            StepKind::Remove => (vec![&change.before_object], vec![&change.before_attachment]),
+            StepKind::Add => (vec![&change.after_object], vec![&change.after_attachment]),
+            StepKind::Update => (
+                vec![&change.before_object, &change.after_object],
+                vec![&change.before_attachment, &change.after_attachment],
+            ),
+        };
+        Touch {
+            objects: objects.into_iter().flatten().collect(),
+            attachments: attachments.into_iter().flatten().collect(),
+        }
+    }
+
+    /// Whether both may touch one object or attachment, and whether they certainly do.
+    fn overlap(&self, other: &Touch<'_>) -> (bool, bool) {
+        let mut possible = false;
+        let mut certain = false;
+        for (mine, theirs) in self
+            .objects
+            .iter()
+            .flat_map(|mine| other.objects.iter().map(move |theirs| (mine, theirs)))
+        {
+            possible |= mine.may_equal(theirs);
+            certain |= mine.is_same(theirs);
+        }
+        for (mine, theirs) in self
+            .attachments
+            .iter()
+            .flat_map(|mine| other.attachments.iter().map(move |theirs| (mine, theirs)))
+        {
+            possible |= mine.may_equal(theirs);
+            certain |= mine.is_known() && mine == theirs;
+        }
+        (possible, certain)
+    }
+}
+
+/// Two steps of different changes that may touch one ARM object (or attach one resource) never
+/// run at once: a removal runs before the other step, otherwise the lower step first. When they
+/// certainly touch one object the removal-first edge is always added (a cycle it closes is an
+/// error: the plan cannot be applied safely); when they only may (an unknown name or parent),
+/// an edge is added only where the steps are not ordered yet, in the direction that keeps the
+/// graph acyclic.
+fn order_shared_objects(changes: &[ResourceChange], steps: &[Step], edges: &mut Edges) {
+    let touches: Vec<Touch<'_>> = steps
+        .iter()
+        .map(|step| Touch::of(&changes[step.change], step.kind))
+        .collect();
+    // Candidate pairs: same collection and name (or an unknown name), and every pair of steps
+    // that touch attachments.
+    let mut named: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+    let mut unnamed: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut attaching = Vec::new();
+    for (step, touch) in touches.iter().enumerate() {
+        for key in &touch.objects {
+            match &key.name {
+                Some(name) => named
+                    .entry((key.collection.as_str(), name.as_str()))
+                    .or_default()
+                    .push(step),
+                None => unnamed
+                    .entry(key.collection.as_str())
+                    .or_default()
+                    .push(step),
+            }
+        }
+        if !touch.attachments.is_empty() {
+            attaching.push(step);
+        }
+    }
+    let mut pairs: BTreeSet<(usize, usize)> = BTreeSet::new();
+    let mut pair_all = |group: &[usize], others: &[usize]| {
+        for &a in group {
+            for &b in others {
+                if steps[a].change != steps[b].change {
+                    pairs.insert((a.min(b), a.max(b)));
+                }
+            }
+        }
+    };
+    for group in named.values() {
+        pair_all(group, group);
+    }
+    for (collection, group) in &unnamed {
+        pair_all(group, group);
+        for ((other, _), others) in &named {
+            if other == collection {
+                pair_all(group, others);
+            }
+        }
+    }
+    pair_all(&attaching, &attaching);
+
+    let mut optional = Vec::new();
+    for (a, b) in pairs {
+        let (possible, certain) = touches[a].overlap(&touches[b]);
+        if !possible {
+            continue;
+        }
+        let (first, then) = match (steps[a].kind, steps[b].kind) {
+            (StepKind::Remove, kind) if kind != StepKind::Remove => (a, b),
+            (kind, StepKind::Remove) if kind != StepKind::Remove => (b, a),
+            _ => (a, b),
+        };
+        let removal_first =
+            steps[first].kind == StepKind::Remove && steps[then].kind != StepKind::Remove;
+        if certain && removal_first {
+            edges.add(Some(first), Some(then));
+        } else {
+            optional.push((first, then));
+        }
+    }
+    for (first, then) in optional {
+        if !edges.reaches(first, then) && !edges.reaches(then, first) {
+            edges.add(Some(first), Some(then));
+        }
     }
 }
 
@@ -594,5 +787,159 @@ mod tests {
         assert_eq!(scheduler.next_batch(10), [1]);
         assert_eq!(scheduler.fail(1), [0]);
         assert!(scheduler.is_finished());
+    }
+
+    fn object(parent: Option<&str>, name: &str) -> ObjectKey {
+        ObjectKey {
+            collection: "computes".to_owned(),
+            parent: parent.map(str::to_owned),
+            name: Some(name.to_owned()),
+            version: Some(String::new()),
+        }
+    }
+
+    #[test]
+    fn a_destroy_and_a_create_of_one_object_never_run_together() {
+        // `cpu[5]` in state, `cpu` (no count) in the configuration, one compute name: without the
+        // edge both steps are ready at once.
+        let mut create = change("azureml_compute_cluster.cpu", Action::Create);
+        create.after_object = Some(object(Some("w"), "cpu"));
+        let mut destroy = change("azureml_compute_cluster.cpu[5]", Action::Delete);
+        destroy.before_object = Some(object(Some("w"), "cpu"));
+        let graph = ApplyGraph::build(&plan(vec![create, destroy])).expect("acyclic");
+        assert_eq!(graph.deps, vec![vec![1], vec![]]);
+        let mut scheduler = Scheduler::new(&graph);
+        assert_eq!(scheduler.next_batch(10), [1], "only the destroy is ready");
+        scheduler.complete(1);
+        assert_eq!(scheduler.next_batch(10), [0]);
+
+        // Other objects (another name, another workspace, another collection) stay concurrent.
+        let mut create = change("azureml_compute_cluster.cpu", Action::Create);
+        create.after_object = Some(object(Some("w"), "cpu"));
+        let mut other_name = change("azureml_compute_cluster.a", Action::Delete);
+        other_name.before_object = Some(object(Some("w"), "gpu"));
+        let mut other_workspace = change("azureml_compute_cluster.b", Action::Delete);
+        other_workspace.before_object = Some(object(Some("w2"), "cpu"));
+        let mut environment = change("azureml_environment.c", Action::Delete);
+        environment.before_object = Some(ObjectKey {
+            collection: "environments".to_owned(),
+            ..object(Some("w"), "cpu")
+        });
+        let graph = ApplyGraph::build(&plan(vec![
+            create,
+            other_name,
+            other_workspace,
+            environment,
+        ]))
+        .expect("acyclic");
+        assert!(graph.deps.iter().all(Vec::is_empty), "{graph:?}");
+    }
+
+    #[test]
+    fn a_detach_waits_for_nothing_but_an_attach_of_the_same_name_waits_for_it() {
+        // Removal first whatever the actions are called (detach, then attach of one compute
+        // record), and whatever the step indices.
+        let mut attach = change("azureml_attached_virtual_machine.a", Action::Attach);
+        attach.after_object = Some(object(Some("w"), "vm"));
+        let mut detach = change("azureml_attached_virtual_machine.z", Action::Detach);
+        detach.before_object = Some(object(Some("w"), "vm"));
+        assert_eq!(
+            ordered(&plan(vec![attach, detach])),
+            [
+                "azureml_attached_virtual_machine.z:Remove",
+                "azureml_attached_virtual_machine.a:Add"
+            ]
+        );
+    }
+
+    #[test]
+    fn create_before_destroy_under_the_same_name_destroys_first() {
+        // Creating "first" would be a PUT to the old object's id; deleting the old one after it
+        // would delete the new one.
+        let mut replace = change("azureml_compute_cluster.cpu", Action::Replace);
+        replace.create_before_destroy = true;
+        replace.before_object = Some(object(Some("w"), "cpu"));
+        replace.after_object = Some(object(Some("w"), "cpu"));
+        assert_eq!(
+            ordered(&plan(vec![replace.clone()])),
+            [
+                "azureml_compute_cluster.cpu:Remove",
+                "azureml_compute_cluster.cpu:Add"
+            ]
+        );
+        // Under a new name (or a new version) the replacement is created first.
+        replace.after_object = Some(object(Some("w"), "cpu-2"));
+        assert_eq!(
+            ordered(&plan(vec![replace])),
+            [
+                "azureml_compute_cluster.cpu:Add",
+                "azureml_compute_cluster.cpu:Remove"
+            ]
+        );
+    }
+
+    #[test]
+    fn steps_that_may_share_an_object_are_serialized() {
+        // An unknown workspace (created by this plan) may be the destroyed compute's: ordered,
+        // removal first. Two creates and an update of one name: one at a time, in step order.
+        let mut destroy = change("azureml_compute_cluster.old", Action::Delete);
+        destroy.before_object = Some(object(Some("w"), "cpu"));
+        let mut create = change("azureml_compute_cluster.a", Action::Create);
+        create.after_object = Some(object(None, "cpu"));
+        let mut update = change(
+            "azureml_compute_cluster.b",
+            Action::Update(UpdateKind::patch()),
+        );
+        update.before_object = Some(object(Some("w2"), "cpu"));
+        update.after_object = Some(object(Some("w2"), "cpu"));
+        let graph = ApplyGraph::build(&plan(vec![create, update, destroy])).expect("acyclic");
+        // Steps: 0 create a, 1 update b, 2 destroy old.
+        assert_eq!(graph.deps, vec![vec![2], vec![0], vec![]]);
+    }
+
+    #[test]
+    fn a_possible_match_never_closes_a_cycle() {
+        // `x` is replaced create-first with a name unknown until apply and depends on `y`, which
+        // is destroyed: add x' -> remove x -> remove y is already a path, so the removal-first
+        // edge for the possible match (remove y -> add x') is not added against it.
+        let mut replaced = change("azureml_compute_cluster.x", Action::Replace);
+        replaced.create_before_destroy = true;
+        replaced.depends_on = vec![addr("azureml_compute_cluster.y")];
+        replaced.before_object = Some(object(Some("w"), "x"));
+        replaced.after_object = Some(ObjectKey {
+            name: None,
+            ..object(Some("w"), "x")
+        });
+        let mut destroyed = change("azureml_compute_cluster.y", Action::Delete);
+        destroyed.before_object = Some(object(Some("w"), "y"));
+        assert_eq!(
+            ordered(&plan(vec![replaced.clone(), destroyed.clone()])),
+            [
+                "azureml_compute_cluster.x:Add",
+                "azureml_compute_cluster.x:Remove",
+                "azureml_compute_cluster.y:Remove"
+            ]
+        );
+        // Known to be one object, the same plan cannot be applied safely: it is refused.
+        replaced.after_object = Some(object(Some("w"), "y"));
+        assert!(matches!(
+            ApplyGraph::build(&plan(vec![replaced, destroyed])),
+            Err(OrderError::Cycle { .. })
+        ));
+    }
+
+    #[test]
+    fn a_dependency_without_key_orders_every_instance() {
+        // Terraform records `azureml_workspace.w`, not `azureml_workspace.w[0]`.
+        let workspace = change("azureml_workspace.w[0]", Action::Delete);
+        let mut cluster = change("azureml_compute_cluster.c", Action::Delete);
+        cluster.depends_on = vec![addr("azureml_workspace.w")];
+        assert_eq!(
+            ordered(&plan(vec![workspace, cluster])),
+            [
+                "azureml_compute_cluster.c:Remove",
+                "azureml_workspace.w[0]:Remove"
+            ]
+        );
     }
 }

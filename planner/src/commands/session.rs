@@ -151,6 +151,7 @@ impl Session {
             refresh_only: options.refresh_only,
             destroy,
             secret_key: Some(&self.key),
+            ..DiffOptions::default()
         };
         // A replaced object's computed values (its id) are unknown until it is created again, as
         // Terraform plans them: whatever references it must see "known after apply" (a run on a
