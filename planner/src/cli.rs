@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// Plan and apply Azure ML workspaces and compute from Terraform-language configurations.
 #[derive(Debug, Parser)]
-#[command(name = "amlplan", version, about, long_about = None)]
+#[command(name = "amlplan", version = crate::config::version::VERSION_LINE, about, long_about = None)]
 pub struct Cli {
     /// The configuration folder (default: the current folder).
     #[arg(long, global = true, value_name = "DIR")]
@@ -41,6 +41,16 @@ pub enum Command {
     /// Inspect or edit the state.
     #[command(subcommand)]
     State(StateCommand),
+    /// Show amlplan's version, the Terraform language version it implements, and its provider.
+    Version(VersionArgs),
+}
+
+/// `amlplan version`.
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// Print JSON, in the layout of `terraform version -json`.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Input variables, shared by every command that evaluates the configuration.

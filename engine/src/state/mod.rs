@@ -14,7 +14,13 @@
 //! - Resource attributes use the provider's layout: every schema attribute present (null when
 //!   unset), repeated nested blocks as lists (empty when none). Sensitive and write-only values
 //!   are stored as keyed digests ([`crate::secret`]) by [`State::set_object`], never in plaintext.
+//! - Reading checks the state's integrity (see `integrity`): duplicate resources or instance
+//!   keys, ids that are not their objects', and two entries for one ARM object are refused with
+//!   [`StateError::Integrity`], naming the entries. Only the repair commands read without it
+//!   ([`read_unchecked`], [`StateStore::open_unchecked`]).
+//! - Entries in modules (Terraform's) are kept and written back as they are; nothing plans them.
 
+mod integrity;
 pub mod key;
 pub mod lock;
 
@@ -25,7 +31,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::addr::{InstanceKey, Mode, ResourceAddr};
-use crate::plan::{PriorObject, PriorState};
+use crate::diag::Diagnostics;
+use crate::plan::{Move, PriorObject, PriorState};
 use crate::schema::{AttrType, Attribute, Presence, Registry, ResourceSchema};
 use crate::secret::{self, SecretKey};
 use crate::value::{ObjectValue, Value};
@@ -151,9 +158,26 @@ pub enum StateError {
         /// The version found.
         version: u64,
     },
+    /// The state fails its integrity checks (the diagnostics name the entries and the repair).
+    #[error("the state file `{path}` is inconsistent: {}", summaries(.diagnostics))]
+    Integrity {
+        /// The file.
+        path: String,
+        /// What the checks found: at least one error, and any warnings.
+        diagnostics: Diagnostics,
+    },
     /// The state is locked by someone else.
     #[error(transparent)]
     Lock(#[from] LockError),
+}
+
+fn summaries(diagnostics: &Diagnostics) -> String {
+    let errors: Vec<String> = diagnostics
+        .iter()
+        .filter(|diagnostic| diagnostic.severity == crate::diag::Severity::Error)
+        .map(|diagnostic| diagnostic.summary.to_lowercase())
+        .collect();
+    errors.join("; ")
 }
 
 impl Default for State {
@@ -184,8 +208,34 @@ impl State {
         }
     }
 
-    /// Parses state JSON.
+    /// Parses state JSON and checks its integrity against the catalogue (see [`State::check`]).
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// let text = r#"{"version": 4, "terraform_version": "1.0.3", "serial": 1, "lineage": "l",
+    ///   "outputs": {}, "resources": [
+    ///     {"mode": "managed", "type": "azureml_workspace", "name": "w", "provider": "p",
+    ///      "instances": [{"schema_version": 0, "attributes": {"id": "w", "name": "w"}}]}]}"#;
+    /// let error = engine::state::State::from_json(text, Path::new("t")).unwrap_err();
+    /// assert_eq!(error.to_string(), "the state file `t` is inconsistent: invalid id in state");
+    /// ```
     pub fn from_json(text: &str, path: &Path) -> Result<State, StateError> {
+        let state = State::from_json_unchecked(text, path)?;
+        let registry = crate::schema::load_registry()
+            .expect("the embedded catalogue is valid (its own tests load it)");
+        let diagnostics = state.check(&registry);
+        if diagnostics.has_errors() {
+            return Err(StateError::Integrity {
+                path: path.display().to_string(),
+                diagnostics,
+            });
+        }
+        Ok(state)
+    }
+
+    /// Parses state JSON without the integrity checks: for the commands that repair a state
+    /// (`state list`, `state show`, `state rm`).
+    pub fn from_json_unchecked(text: &str, path: &Path) -> Result<State, StateError> {
         let state: State = serde_json::from_str(text).map_err(|source| StateError::Parse {
             path: path.display().to_string(),
             source,
@@ -197,6 +247,12 @@ impl State {
             });
         }
         Ok(state)
+    }
+
+    /// The integrity findings of this state (`integrity`'s table): errors make it unusable,
+    /// warnings are for the user (entries in modules).
+    pub fn check(&self, registry: &Registry) -> Diagnostics {
+        integrity::check(self, registry)
     }
 
     /// The file content: as Terraform writes it (see the module docs).
@@ -422,6 +478,75 @@ impl State {
         }
     }
 
+    /// Moves the current object of `from` to `to` in the root module (an implied move, see
+    /// [`crate::plan::repetition`]), keeping everything it holds. Returns whether it was there;
+    /// nothing moves when `to` is taken.
+    pub fn move_instance(&mut self, from: &ResourceAddr, to: &ResourceAddr) -> bool {
+        if self.instance(to).is_some() {
+            return false;
+        }
+        let Some((resource_index, instance_index)) =
+            self.resources
+                .iter()
+                .enumerate()
+                .find_map(|(index, resource)| {
+                    let matches = resource.module.is_none()
+                        && resource.mode == from.mode
+                        && resource.resource_type == from.resource_type
+                        && resource.name == from.name;
+                    let position = resource.instances.iter().position(|instance| {
+                        instance.index_key == from.key && instance.deposed.is_none()
+                    });
+                    matches
+                        .then_some(position)
+                        .flatten()
+                        .map(|position| (index, position))
+                })
+        else {
+            return false;
+        };
+        let mut instance = self.resources[resource_index]
+            .instances
+            .remove(instance_index);
+        instance.index_key = to.key.clone();
+        let provider = self.resources[resource_index].provider.clone();
+        let target = match self.resources.iter().position(|resource| {
+            resource.module.is_none()
+                && resource.mode == to.mode
+                && resource.resource_type == to.resource_type
+                && resource.name == to.name
+        }) {
+            Some(position) => position,
+            None => {
+                self.resources.push(StateResource {
+                    module: None,
+                    mode: to.mode,
+                    resource_type: to.resource_type.clone(),
+                    name: to.name.clone(),
+                    each: None,
+                    provider,
+                    instances: Vec::new(),
+                    extra: JsonMap::new(),
+                });
+                self.resources.len() - 1
+            }
+        };
+        self.resources[target].instances.push(instance);
+        for resource in &mut self.resources {
+            resource.each = each_of(&resource.instances);
+        }
+        self.resources
+            .retain(|resource| !resource.instances.is_empty());
+        true
+    }
+
+    /// Applies the moves of `moves` ([`crate::plan::implied_moves`]) that find their object.
+    pub fn apply_moves(&mut self, moves: &[Move]) {
+        for one in moves {
+            self.move_instance(&one.from, &one.to);
+        }
+    }
+
     /// Forgets `addr` (its resource entry goes when it has no instances left). Returns whether it
     /// was there.
     pub fn remove(&mut self, addr: &ResourceAddr) -> bool {
@@ -442,6 +567,23 @@ impl State {
         self.resources
             .retain(|resource| !resource.instances.is_empty());
         removed
+    }
+}
+
+/// `each` as Terraform writes it: `list` when an instance has an index, `map` when one has a
+/// string key, absent otherwise.
+fn each_of(instances: &[StateInstance]) -> Option<String> {
+    let keys = || {
+        instances
+            .iter()
+            .filter_map(|instance| instance.index_key.as_ref())
+    };
+    if keys().any(|key| matches!(key, InstanceKey::Index(_))) {
+        Some("list".to_owned())
+    } else if keys().any(|key| matches!(key, InstanceKey::Key(_))) {
+        Some("map".to_owned())
+    } else {
+        None
     }
 }
 
@@ -585,6 +727,23 @@ impl StateStore {
     /// Locks the state at `path` (see [`StateLock::acquire`]) and reads it; a missing or empty
     /// file gives a new empty state.
     pub fn open(path: &Path, options: &LockOptions) -> Result<(StateStore, State), StateError> {
+        StateStore::open_with(path, options, read)
+    }
+
+    /// [`StateStore::open`] without the integrity checks, for `state rm` (which repairs what
+    /// they find).
+    pub fn open_unchecked(
+        path: &Path,
+        options: &LockOptions,
+    ) -> Result<(StateStore, State), StateError> {
+        StateStore::open_with(path, options, read_unchecked)
+    }
+
+    fn open_with(
+        path: &Path,
+        options: &LockOptions,
+        read: fn(&Path) -> Result<Option<State>, StateError>,
+    ) -> Result<(StateStore, State), StateError> {
         let lock = StateLock::acquire(path, options)?;
         let existing = read(path)?;
         let state = existing.clone().unwrap_or_default();
@@ -668,13 +827,26 @@ fn with_serial(content: &str, serial: u64) -> String {
     content.replacen(ZERO, &format!("\n  \"serial\": {serial},\n"), 1)
 }
 
-/// Reads the state at `path` without locking it (`show`, `plan -lock=false`); `None` when the
-/// file is missing or empty.
+/// Reads the state at `path` without locking it (`show`, `plan -lock=false`) and checks its
+/// integrity ([`State::from_json`]); `None` when the file is missing or empty.
 pub fn read(path: &Path) -> Result<Option<State>, StateError> {
+    read_text(path, State::from_json)
+}
+
+/// [`read`] without the integrity checks, for `state list` and `state show` (which help to
+/// repair what they find).
+pub fn read_unchecked(path: &Path) -> Result<Option<State>, StateError> {
+    read_text(path, State::from_json_unchecked)
+}
+
+fn read_text(
+    path: &Path,
+    parse: fn(&str, &Path) -> Result<State, StateError>,
+) -> Result<Option<State>, StateError> {
     match read_bytes(path)? {
         Some(bytes) if !bytes.iter().all(u8::is_ascii_whitespace) => {
             let text = String::from_utf8_lossy(&bytes);
-            State::from_json(&text, path).map(Some)
+            parse(&text, path).map(Some)
         }
         _ => Ok(None),
     }

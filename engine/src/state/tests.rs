@@ -28,7 +28,7 @@ const TERRAFORM_1_11: &str = r#"{
         {
           "schema_version": 0,
           "attributes": {
-            "id": "/w",
+            "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w",
             "name": "w"
           },
           "sensitive_attributes": []
@@ -47,7 +47,7 @@ const TERRAFORM_1_11: &str = r#"{
           "schema_version": 0,
           "attributes": {
             "description": "a \u003cb\u003e \u0026 c",
-            "id": "/w/computes/cpu-0",
+            "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w/computes/cpu-0",
             "max_node_count": 4,
             "tags": null
           },
@@ -68,7 +68,7 @@ const TERRAFORM_1_11: &str = r#"{
         {
           "schema_version": 0,
           "attributes": {
-            "id": "/w",
+            "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w",
             "name": "w"
           },
           "sensitive_attributes": [],
@@ -325,4 +325,232 @@ fn empty_or_missing_files_are_no_state() {
     assert_eq!(read(&path).expect("empty"), None);
     let (_store, state) = StateStore::open(&path, &options("plan")).expect("open");
     assert_eq!(state.serial, 0);
+}
+
+const WORKSPACE_ID: &str =
+    "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w";
+
+/// A state whose `resources` are `entries` (JSON objects without the provider).
+fn state_with(entries: &[serde_json::Value]) -> String {
+    let resources: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|entry| {
+            let mut entry = entry.clone();
+            entry["provider"] = PROVIDER_CONFIG.into();
+            entry
+        })
+        .collect();
+    serde_json::json!({
+        "version": 4, "terraform_version": "1.0.3", "serial": 1, "lineage": "l",
+        "outputs": {}, "resources": resources,
+    })
+    .to_string()
+}
+
+fn cluster(name: &str, instances: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({"mode": "managed", "type": "azureml_compute_cluster", "name": name,
+        "instances": instances})
+}
+
+fn cluster_object(key: Option<serde_json::Value>, name: &str, id: &str) -> serde_json::Value {
+    let mut instance = serde_json::json!({"schema_version": 0, "attributes": {
+        "id": id, "name": name, "workspace_id": WORKSPACE_ID}});
+    if let Some(key) = key {
+        instance["index_key"] = key;
+    }
+    instance
+}
+
+fn compute_id(name: &str) -> String {
+    format!("{WORKSPACE_ID}/computes/{name}")
+}
+
+/// The findings of a state that must be refused: (severity, summary, detail) of each.
+fn findings(text: &str) -> Vec<(crate::diag::Severity, String, String)> {
+    match State::from_json(text, Path::new("terraform.tfstate")) {
+        Err(StateError::Integrity { diagnostics, path }) => {
+            assert_eq!(path, "terraform.tfstate");
+            diagnostics
+                .iter()
+                .map(|d| {
+                    (
+                        d.severity,
+                        d.summary.clone(),
+                        d.detail.clone().unwrap_or_default(),
+                    )
+                })
+                .collect()
+        }
+        other => panic!("expected an integrity error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_resource_listed_twice_is_refused_naming_both_entries() {
+    let text = state_with(&[
+        cluster(
+            "cpu",
+            serde_json::json!([cluster_object(None, "cpu", &compute_id("cpu"))]),
+        ),
+        cluster("cpu", serde_json::json!([])),
+    ]);
+    let found = findings(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].1, "Duplicate resource in state");
+    assert!(
+        found[0]
+            .2
+            .contains("lists `azureml_compute_cluster.cpu` in 2 entries")
+            && found[0]
+                .2
+                .contains("entry 1 holds `azureml_compute_cluster.cpu`")
+            && found[0].2.contains("entry 2 holds no instances"),
+        "{}",
+        found[0].2
+    );
+}
+
+#[test]
+fn an_instance_key_twice_is_refused() {
+    let text = state_with(&[cluster(
+        "cpu",
+        serde_json::json!([
+            cluster_object(Some(0.into()), "cpu-a", &compute_id("cpu-a")),
+            cluster_object(Some(0.into()), "cpu-b", &compute_id("cpu-b")),
+        ]),
+    )]);
+    let found = findings(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].1, "Duplicate instance key in state");
+    assert!(
+        found[0]
+            .2
+            .contains("`azureml_compute_cluster.cpu[0]` has 2 entries for its current object"),
+        "{}",
+        found[0].2
+    );
+}
+
+#[test]
+fn ids_that_are_not_the_objects_are_refused_with_the_reason() {
+    let cases = [
+        ("not-an-id", "it is not an ARM resource id"),
+        (
+            WORKSPACE_ID,
+            "it is the id of a `Microsoft.MachineLearningServices/workspaces`",
+        ),
+        (
+            &*compute_id("gpu"),
+            "its `name`, `workspace_id` give the id",
+        ),
+    ];
+    for (id, why) in cases {
+        let text = state_with(&[cluster(
+            "cpu",
+            serde_json::json!([cluster_object(None, "cpu", id)]),
+        )]);
+        let found = findings(&text);
+        assert_eq!(found.len(), 1, "{id}: {found:?}");
+        assert_eq!(found[0].1, "Invalid id in state", "{id}");
+        assert!(found[0].2.contains(why), "{id}: {}", found[0].2);
+        assert!(
+            found[0]
+                .2
+                .contains("`amlplan state rm 'azureml_compute_cluster.cpu'`"),
+            "{}",
+            found[0].2
+        );
+    }
+}
+
+#[test]
+fn one_object_under_two_addresses_is_refused_modules_included() {
+    let mut in_module = cluster(
+        "cpu",
+        serde_json::json!([cluster_object(None, "cpu", &compute_id("CPU"))]),
+    );
+    in_module["module"] = "module.team".into();
+    let text = state_with(&[
+        cluster(
+            "cpu",
+            serde_json::json!([cluster_object(None, "cpu", &compute_id("cpu"))]),
+        ),
+        in_module,
+    ]);
+    let found = findings(&text);
+    let summaries: Vec<&str> = found
+        .iter()
+        .map(|(_, summary, _)| summary.as_str())
+        .collect();
+    assert_eq!(
+        summaries,
+        [
+            "One object recorded twice in state",
+            "Resources in modules are not planned"
+        ]
+    );
+    assert!(
+        found[0].2.contains(
+            "`azureml_compute_cluster.cpu` and `module.team.azureml_compute_cluster.cpu` record the same ARM object"
+        ) && found[0].2.contains("`terraform state rm 'module.team.azureml_compute_cluster.cpu'`"),
+        "{}",
+        found[0].2
+    );
+}
+
+#[test]
+fn entries_in_modules_alone_are_a_warning_and_repairs_read_without_checks() {
+    let mut in_module = cluster(
+        "cpu",
+        serde_json::json!([cluster_object(None, "cpu", &compute_id("cpu"))]),
+    );
+    in_module["module"] = "module.team".into();
+    let state = State::from_json(&state_with(&[in_module]), Path::new("t")).expect("reads");
+    let warnings = state.check(&load_registry().expect("catalogue"));
+    assert!(!warnings.has_errors());
+    assert_eq!(
+        warnings.iter().next().map(|d| d.summary.as_str()),
+        Some("Resources in modules are not planned")
+    );
+
+    let broken = state_with(&[cluster(
+        "cpu",
+        serde_json::json!([cluster_object(None, "cpu", "x")]),
+    )]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("terraform.tfstate");
+    std::fs::write(&path, &broken).expect("write");
+    assert!(matches!(read(&path), Err(StateError::Integrity { .. })));
+    assert!(matches!(
+        StateStore::open(&path, &options("plan")),
+        Err(StateError::Integrity { .. })
+    ));
+    let state = read_unchecked(&path).expect("reads").expect("a state");
+    assert_eq!(state.addrs().len(), 1);
+    let (_store, state) = StateStore::open_unchecked(&path, &options("state rm")).expect("opens");
+    assert_eq!(state.addrs().len(), 1);
+}
+
+#[test]
+fn an_implied_move_keeps_the_object_and_sets_each() {
+    let text = state_with(&[cluster(
+        "cpu",
+        serde_json::json!([cluster_object(Some(0.into()), "cpu", &compute_id("cpu"))]),
+    )]);
+    let mut state = State::from_json(&text, Path::new("t")).expect("reads");
+    let from: ResourceAddr = "azureml_compute_cluster.cpu[0]".parse().expect("addr");
+    let to = from.without_key();
+    assert!(state.move_instance(&from, &to));
+    assert_eq!(state.addrs(), std::slice::from_ref(&to));
+    assert_eq!(state.resources.len(), 1);
+    assert_eq!(state.resources[0].each, None);
+    let attributes = state.resources[0].instances[0]
+        .attributes
+        .clone()
+        .expect("attributes");
+    assert_eq!(attributes["id"], compute_id("cpu"));
+    // Back again: a taken target moves nothing.
+    assert!(state.move_instance(&to, &from));
+    assert_eq!(state.resources[0].each.as_deref(), Some("list"));
+    assert!(!state.move_instance(&from, &from));
 }

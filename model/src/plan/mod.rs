@@ -469,7 +469,10 @@ pub struct Plan {
 impl Plan {
     /// True when apply would do anything.
     pub fn has_changes(&self) -> bool {
-        self.changes.iter().any(|change| !change.action.is_noop())
+        // As Terraform's `Changes.Empty`: a move alone is a change (it is saved by apply).
+        self.changes
+            .iter()
+            .any(|change| !change.action.is_noop() || change.previous_addr.is_some())
             || (self.refresh_only && !self.drift.is_empty())
     }
 

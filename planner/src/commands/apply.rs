@@ -135,9 +135,15 @@ async fn execute(
         loaded,
         store,
         state,
+        moves,
         key,
         target,
     } = session;
+    if !moves.moved.is_empty() {
+        // The implied moves touch only the state: saved first, as Terraform applies them
+        // before any operation.
+        store.save(state)?;
+    }
     let hooks = Hooks::new(loaded, key, store, state, planned, json).with_base_dir(dir);
     let outcome = engine::apply::apply(
         &planned.plan,

@@ -47,7 +47,14 @@ pub fn run(cli: Cli) -> ExitCode {
         Ok(Outcome::Changes) if detailed => ExitCode::from(2),
         Ok(Outcome::Changes) => ExitCode::SUCCESS,
         Err(error) => {
-            if error.downcast_ref::<Reported>().is_none() {
+            if let Some(engine::state::StateError::Integrity { diagnostics, .. }) =
+                error.downcast_ref()
+            {
+                // The findings name the entries and how to repair them.
+                let sources = crate::source::Sources::new();
+                let text = crate::render::diagnostic::diagnostics_to_string(diagnostics, &sources);
+                let _ = write!(std::io::stderr().lock(), "{text}");
+            } else if error.downcast_ref::<Reported>().is_none() {
                 let mut err = std::io::stderr().lock();
                 let _ = writeln!(err, "error: {error}");
                 for cause in error.chain().skip(1) {
@@ -75,6 +82,44 @@ fn dispatch(dir: &Path, command: Command) -> anyhow::Result<Outcome> {
         Command::Import(args) => import::run(&runtime()?, dir, &args),
         Command::Show(args) => show::run(dir, &args),
         Command::State(command) => show::run_state(dir, &command),
+        Command::Version(args) => version(&args),
+    }
+}
+
+/// `amlplan version`: the version, the Terraform language it implements, its provider.
+fn version(args: &crate::cli::VersionArgs) -> anyhow::Result<Outcome> {
+    use crate::config::version::{AMLPLAN_VERSION, LANGUAGE_VERSION};
+    let mut out = std::io::stdout().lock();
+    let provider = engine::state::PROVIDER_CONFIG
+        .trim_start_matches("provider[\"")
+        .trim_end_matches("\"]");
+    if args.json {
+        let json = serde_json::json!({
+            "amlplan_version": AMLPLAN_VERSION,
+            "terraform_version": LANGUAGE_VERSION,
+            "platform": format!("{}_{}", std::env::consts::OS, go_arch()),
+            "provider_selections": { provider: AMLPLAN_VERSION },
+            "terraform_outdated": false,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
+    } else {
+        writeln!(out, "amlplan v{AMLPLAN_VERSION}")?;
+        writeln!(
+            out,
+            "implements the Terraform language of v{LANGUAGE_VERSION}"
+        )?;
+        writeln!(out, "+ provider {provider} v{AMLPLAN_VERSION} (built in)")?;
+    }
+    Ok(Outcome::Success)
+}
+
+/// The architecture as Terraform names it in `platform`.
+fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        other => other,
     }
 }
 

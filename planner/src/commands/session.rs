@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use engine::addr::ResourceAddr;
 use engine::apply::ApplyHooks;
 use engine::plan::{
-    Action, Desired, DesiredResource, DiffOptions, Plan, PriorState, ResourceChange,
+    Action, Desired, DesiredResource, DiffOptions, Moves, Plan, PriorState, ResourceChange,
 };
 use engine::secret::SecretKey;
 use engine::state::lock::LockOptions;
@@ -40,12 +40,28 @@ pub fn open_state(
     args: &StateArgs,
     operation: &str,
 ) -> anyhow::Result<(StateStore, State)> {
-    let options = LockOptions {
+    Ok(StateStore::open(path, &lock_options(args, operation))?)
+}
+
+/// [`open_state`] without the state's integrity checks, for `state rm`, which repairs what they
+/// find.
+pub fn open_state_unchecked(
+    path: &Path,
+    args: &StateArgs,
+    operation: &str,
+) -> anyhow::Result<(StateStore, State)> {
+    Ok(StateStore::open_unchecked(
+        path,
+        &lock_options(args, operation),
+    )?)
+}
+
+fn lock_options(args: &StateArgs, operation: &str) -> LockOptions {
+    LockOptions {
         operation: operation.to_owned(),
         version: format!("amlplan {}", env!("CARGO_PKG_VERSION")),
         timeout: args.lock_timeout,
-    };
-    Ok(StateStore::open(path, &options)?)
+    }
 }
 
 /// The key of the state's secret digests, beside the configuration (`.azureml/state.key`).
@@ -63,8 +79,10 @@ pub struct Session {
     pub loaded: Loaded,
     /// The locked state store.
     pub store: StateStore,
-    /// The state as last saved.
+    /// The state as last saved, with the implied moves made (`x[0]` ↔ `x`, see `moves`).
     pub state: State,
+    /// The implied moves made in `state` when it was read (saved with the next write).
+    pub moves: Moves,
     /// The key of secret digests.
     pub key: SecretKey,
     /// Where calls go.
@@ -93,7 +111,13 @@ impl Session {
         operation: &str,
     ) -> anyhow::Result<Session> {
         let path = state_path(dir, state_args.state.as_deref(), Some(&loaded));
-        let (store, state) = open_state(&path, state_args, operation)?;
+        let (store, mut state) = open_state(&path, state_args, operation)?;
+        // Errors refused the state above; what is left are warnings (entries in modules).
+        report(&loaded.config, &state.check(&loaded.registry))?;
+        // As Terraform, before anything is planned: an object at `x[0]` when the block lost its
+        // `count` is the object of `x` (and the other way round).
+        let moves = engine::plan::implied_moves(&state.addrs(), &loaded.config.expansions());
+        state.apply_moves(&moves.moved);
         let key = secret_key(dir)?;
         let known = state_values(&state, &loaded);
         let (evaluated, diagnostics) = evaluate(&loaded.config, &loaded.inputs, &known);
@@ -105,6 +129,7 @@ impl Session {
             loaded,
             store,
             state,
+            moves,
             key,
             target,
         })
@@ -151,7 +176,8 @@ impl Session {
             refresh_only: options.refresh_only,
             destroy,
             secret_key: Some(&self.key),
-            ..DiffOptions::default()
+            expansions: self.loaded.config.expansions(),
+            moves: self.moves.clone(),
         };
         // A replaced object's computed values (its id) are unknown until it is created again, as
         // Terraform plans them: whatever references it must see "known after apply" (a run on a

@@ -11,7 +11,7 @@ use crate::cli::{ShowArgs, StateCommand};
 
 use super::Outcome;
 use super::plan::read_saved;
-use super::session::{open_state, state_path};
+use super::session::{open_state_unchecked, state_path};
 
 /// Runs `show`.
 pub fn run(dir: &Path, args: &ShowArgs) -> anyhow::Result<Outcome> {
@@ -54,7 +54,7 @@ pub fn run_state(dir: &Path, command: &StateCommand) -> anyhow::Result<Outcome> 
     match command {
         StateCommand::List(args) => {
             let path = state_path(dir, args.state.state.as_deref(), None);
-            if let Some(state) = engine::state::read(&path)? {
+            if let Some(state) = engine::state::read_unchecked(&path)? {
                 for addr in state.addrs() {
                     writeln!(out, "{addr}")?;
                 }
@@ -63,7 +63,7 @@ pub fn run_state(dir: &Path, command: &StateCommand) -> anyhow::Result<Outcome> 
         StateCommand::Show(args) => {
             let addr = parse(&args.addr)?;
             let path = state_path(dir, args.state.state.as_deref(), None);
-            let state = engine::state::read(&path)?
+            let state = engine::state::read_unchecked(&path)?
                 .ok_or_else(|| anyhow::anyhow!("no state at `{}`", path.display()))?;
             anyhow::ensure!(
                 state.instance(&addr).is_some(),
@@ -74,7 +74,7 @@ pub fn run_state(dir: &Path, command: &StateCommand) -> anyhow::Result<Outcome> 
         StateCommand::Rm(args) => {
             let addr = parse(&args.addr)?;
             let path = state_path(dir, args.state.state.as_deref(), None);
-            let (mut store, mut state) = open_state(&path, &args.state, "state rm")?;
+            let (mut store, mut state) = open_state_unchecked(&path, &args.state, "state rm")?;
             anyhow::ensure!(state.remove(&addr), "`{addr}` is not in the state");
             store.save(&mut state)?;
             writeln!(out, "Removed {addr} (the object itself is untouched)")?;

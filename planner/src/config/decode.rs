@@ -18,6 +18,7 @@ use hcl::edit::structure::{Block, Body, Structure};
 use super::provider::argument_names;
 use super::spelling::{closest, did_you_mean};
 use super::variables::{self, VarType};
+use super::version;
 use super::{
     AttrExpr, BlockSpans, BodyExprs, Configuration, IgnoreChanges, LifecycleOptions, LocalBlock,
     NestedBlock, OutputBlock, ProviderBlock, ResourceBlock, Validation, VariableBlock,
@@ -275,7 +276,8 @@ impl Decoder<'_> {
         for structure in block.body.iter() {
             match structure {
                 Structure::Attribute(attribute) => match attribute.key.value().as_str() {
-                    "required_version" | "experiments" => {}
+                    "required_version" => self.required_version(attribute),
+                    "experiments" => {}
                     other => self.error(span(&attribute.key), "Unsupported argument", format!("`terraform` has no argument `{other}`{}", did_you_mean(other, ["required_version"]))),
                 },
                 Structure::Block(nested) => match nested.ident.value().as_str() {
@@ -297,6 +299,51 @@ impl Decoder<'_> {
                     other => self.error(span(&nested.ident), "Unsupported block type", format!("`terraform` has no block `{other}`{}", did_you_mean(other, ["required_providers", "backend"]))),
                 },
             }
+        }
+    }
+
+    /// `required_version` against the language version amlplan implements.
+    fn required_version(&mut self, attribute: &hcl::edit::structure::Attribute) {
+        let Some(text) = literal_string(&attribute.value) else {
+            self.error(
+                span(&attribute.value),
+                "Invalid required_version constraint",
+                "`required_version` must be a literal string, as `\">= 1.5\"`".to_owned(),
+            );
+            return;
+        };
+        match version::Constraints::parse(&text) {
+            Err(reason) => self.error(
+                span(&attribute.value),
+                "Invalid required_version constraint",
+                reason,
+            ),
+            Ok(constraints) => {
+                let language = version::Version::parse(version::LANGUAGE_VERSION)
+                    .expect("the language version parses (its tests)");
+                if !constraints.allows(&language) {
+                    self.error(
+                        span(&attribute.value),
+                        "Unsupported Terraform Core version",
+                        format!("this configuration requires Terraform `{text}`; amlplan implements the Terraform language of version {}, which the constraint excludes\nhelp: use a Terraform version the constraint allows, or change the constraint if the configuration works with {}", version::LANGUAGE_VERSION, version::LANGUAGE_VERSION),
+                    );
+                }
+            }
+        }
+    }
+
+    /// A `version` constraint of the `azureml` provider against amlplan's built-in provider.
+    fn provider_version(&mut self, expr: &Expression, text: &str) {
+        let built_in =
+            version::Version::parse(version::AMLPLAN_VERSION).expect("the crate version parses");
+        match version::Constraints::parse(text) {
+            Err(reason) => self.error(span(expr), "Invalid provider version constraint", reason),
+            Ok(constraints) if !constraints.allows(&built_in) => self.error(
+                span(expr),
+                "Unsupported provider version",
+                format!("this configuration requires the `azureml` provider `{text}`; amlplan's built-in provider is version {}, which the constraint excludes", version::AMLPLAN_VERSION),
+            ),
+            Ok(_) => {}
         }
     }
 
@@ -337,7 +384,10 @@ impl Decoder<'_> {
                 let text = literal_string(value.expr());
                 match (key_name.as_str(), text) {
                     ("source", Some(text)) => self.config.terraform.azureml_source = Some(text),
-                    ("version", Some(text)) => self.config.terraform.azureml_version = Some(text),
+                    ("version", Some(text)) => {
+                        self.provider_version(value.expr(), &text);
+                        self.config.terraform.azureml_version = Some(text);
+                    }
                     ("source" | "version", None) => self.error(
                         span(value.expr()),
                         "Invalid provider requirement",

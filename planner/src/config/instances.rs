@@ -538,8 +538,11 @@ impl Walk<'_> {
             };
             if let (Mode::Managed, Some(schema)) = (block.addr.mode, block.schema.as_deref()) {
                 // The catalogue's constraints, as the provider and the engine check them.
-                self.diagnostics
-                    .extend(engine::schema::check::resource(schema, &addr, &instance.values));
+                self.diagnostics.extend(engine::schema::check::resource(
+                    schema,
+                    &addr,
+                    &instance.values,
+                ));
             }
             match block.addr.mode {
                 Mode::Managed => self.result.resources.insert(addr.clone(), instance),

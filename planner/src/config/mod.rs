@@ -15,6 +15,7 @@
 //! | `provider`    | the `provider "azureml"` settings with environment fallbacks          |
 //! | `instances`   | `count`/`for_each` expansion and the evaluation walk                  |
 //! | `spelling`    | "did you mean" suggestions                                            |
+//! | `version`     | version constraints (`required_version`, provider `version`)          |
 
 mod convert;
 mod decode;
@@ -26,6 +27,7 @@ mod provider;
 mod refs;
 mod spelling;
 mod variables;
+pub mod version;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -34,6 +36,7 @@ use std::sync::Arc;
 
 use engine::addr::{AttrPath, Mode, ResourceAddr};
 use engine::diag::{Diagnostic, Diagnostics, Subject};
+use engine::plan::Expansion;
 use engine::schema::ResourceSchema;
 use hcl::edit::expr::Expression;
 
@@ -83,6 +86,16 @@ impl Configuration {
     /// The `resource` and `data` blocks, in file order.
     pub fn resource_blocks(&self) -> &[ResourceBlock] {
         &self.blocks
+    }
+
+    /// How each managed block repeats, by address without key (for the implied moves and the
+    /// orphans' delete reasons, [`engine::plan::implied_moves`]).
+    pub fn expansions(&self) -> BTreeMap<ResourceAddr, Expansion> {
+        self.blocks
+            .iter()
+            .filter(|block| block.mode() == Mode::Managed)
+            .map(|block| (block.addr.clone(), block.expansion()))
+            .collect()
     }
 
     /// The declared input variable names.
@@ -228,6 +241,15 @@ impl ResourceBlock {
     /// True when the block sets `count` or `for_each`.
     pub fn is_expanded(&self) -> bool {
         self.count.is_some() || self.for_each.is_some()
+    }
+
+    /// How the block repeats.
+    pub fn expansion(&self) -> Expansion {
+        match (&self.count, &self.for_each) {
+            (Some(_), _) => Expansion::Count,
+            (None, Some(_)) => Expansion::ForEach,
+            (None, None) => Expansion::Single,
+        }
     }
 
     /// Where the block and its arguments are.

@@ -167,6 +167,9 @@ pub fn resource_change_json(change: &ResourceChange, registry: &Registry) -> Jso
         );
     }
     let mut entry = address_fields(&change.addr);
+    if let Some(previous) = &change.previous_addr {
+        entry.insert("previous_address".to_owned(), json!(previous.to_string()));
+    }
     entry.insert("change".to_owned(), Json::Object(body));
     if let Some(reason) = change.reason.and_then(|reason| reason.terraform_reason()) {
         entry.insert("action_reason".to_owned(), json!(reason));

@@ -177,7 +177,7 @@ fn write_plan(
 
     let changes: Vec<&ResourceChange> = sorted(&plan.changes)
         .into_iter()
-        .filter(|change| !change.action.is_noop())
+        .filter(|change| !change.action.is_noop() || change.previous_addr.is_some())
         .collect();
     if changes.is_empty() {
         if plan.destroy {
@@ -203,7 +203,7 @@ fn write_plan(
         return Ok(());
     }
 
-    if !options.no_legend {
+    if !options.no_legend && changes.iter().any(|change| !change.action.is_noop()) {
         write_legend(out, &changes)?;
         writeln!(out)?;
     }
@@ -386,6 +386,10 @@ fn header_lines(
         return lines;
     }
     lines.push(match &change.action {
+        // Terraform's wording of a move with nothing else to do.
+        Action::NoOp if let Some(previous) = &change.previous_addr => {
+            format!("{previous} has moved to {addr}")
+        }
         Action::NoOp => format!("{addr} has no changes"),
         Action::Create => format!("{addr} will be created"),
         Action::Attach => format!("{addr} will be attached"),
@@ -399,6 +403,11 @@ fn header_lines(
         Action::Reattach => format!("{addr} must be detached and attached again"),
         Action::Read => format!("{addr} will be read during apply"),
     });
+    if let Some(previous) = &change.previous_addr
+        && !change.action.is_noop()
+    {
+        lines.push(format!("(moved from {previous})"));
+    }
     if let Some(reason) = change.describe_reason(schema) {
         lines.push(format!("({reason})"));
     }

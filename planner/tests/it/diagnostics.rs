@@ -522,3 +522,46 @@ fn a_huge_name_is_refused_without_echoing_it() {
         insta::assert_snapshot!("a_huge_name_is_refused", output);
     });
 }
+
+#[test]
+fn a_required_version_that_excludes_the_language_version_is_refused() {
+    let main = with_workspace(
+        r#"terraform {
+  required_version = ">= 99.0"
+
+  required_providers {
+    azureml = {
+      source  = "azureml.local/azureml/azureml"
+      version = "~> 7.0"
+    }
+  }
+}
+"#,
+    );
+    snapshot(
+        "required_version_excludes_the_language",
+        &[("main.tf", &main)],
+        "Unsupported Terraform Core version",
+    );
+    let output = rendered(&[("main.tf", &main)]);
+    assert!(output.contains("Unsupported provider version"), "{output}");
+}
+
+#[test]
+fn required_versions_that_allow_the_language_version_load_and_malformed_ones_are_located() {
+    for allowed in [">= 1.0", "~> 1.5", ">= 1.3, < 2.0", "1.11.4"] {
+        let main = with_workspace(&format!(
+            "terraform {{\n  required_version = \"{allowed}\"\n}}\n"
+        ));
+        let output = rendered(&[("main.tf", &main)]);
+        assert!(output.is_empty(), "{allowed}: {output}");
+    }
+    let main = with_workspace("terraform {\n  required_version = \">= one\"\n}\n");
+    let output = rendered(&[("main.tf", &main)]);
+    assert!(
+        output.contains("Invalid required_version constraint")
+            && output.contains("`one` is not a version")
+            && output.contains("--> main.tf:8:22"),
+        "{output}"
+    );
+}

@@ -485,3 +485,124 @@ output "curated_image" {
         "{stderr}"
     );
 }
+
+/// `main.tf` with the cluster block's first line followed by `line`.
+fn with_cluster_line(work: &Workdir, line: &str) {
+    let main = work.path().join("main.tf");
+    let text = std::fs::read_to_string(&main).expect("main.tf");
+    let block = "resource \"azureml_compute_cluster\" \"cpu\" {\n";
+    assert!(text.contains(block), "the quickstart's cluster");
+    let reference = if line.contains("count") {
+        "cpu[0].id"
+    } else {
+        "cpu.id"
+    };
+    let text = text
+        .replace("  count = 1\n", "")
+        .replace(block, &format!("{block}{line}"))
+        .replace(
+            "azureml_compute_cluster.cpu[0].id",
+            "azureml_compute_cluster.cpu.id",
+        )
+        .replace(
+            "azureml_compute_cluster.cpu.id",
+            &format!("azureml_compute_cluster.{reference}"),
+        );
+    std::fs::write(&main, text).expect("write");
+}
+
+#[test]
+fn adding_or_removing_count_moves_the_object_and_a_key_out_of_place_is_destroyed_first() {
+    let work = Workdir::example("quickstart");
+    work.expect(&["apply", "--auto-approve"], 0);
+
+    // `count = 1`: the object of `cpu` is `cpu[0]`, as Terraform moves it; nothing to do.
+    with_cluster_line(&work, "  count = 1\n");
+    // A move alone is a change, as in Terraform (exit 2); apply saves it.
+    let plan = work.expect(&["plan", "--detailed-exitcode"], 2);
+    assert!(
+        plan.contains("# azureml_compute_cluster.cpu has moved to azureml_compute_cluster.cpu[0]")
+            && plan.contains("Plan: 0 to add, 0 to change, 0 to destroy."),
+        "{plan}"
+    );
+    let json = work.expect(&["plan", "--json"], 0);
+    assert!(
+        json.contains(r#""address":"azureml_compute_cluster.cpu[0]""#)
+            && json.contains(r#""previous_address":"azureml_compute_cluster.cpu""#),
+        "{json}"
+    );
+    let applied = work.expect(&["apply", "--auto-approve"], 0);
+    assert!(
+        applied.contains("0 added, 0 changed, 0 destroyed"),
+        "{applied}"
+    );
+    let listed = work.expect(&["state", "list"], 0);
+    assert!(
+        listed.contains("azureml_compute_cluster.cpu[0]\n"),
+        "{listed}"
+    );
+    work.expect(&["plan", "--detailed-exitcode"], 0);
+
+    // The state's instance at index 5 while the block has no count: Terraform destroys it
+    // (wrong repetition) and creates `cpu`, the same ARM object: the delete must finish first.
+    let state = work
+        .state()
+        .replace("\"index_key\": 0,", "\"index_key\": 5,");
+    std::fs::write(work.path().join("terraform.tfstate"), state).expect("write");
+    with_cluster_line(&work, "");
+    let plan = work.expect(&["plan", "--detailed-exitcode"], 2);
+    assert!(
+        plan.contains("# azureml_compute_cluster.cpu[5] will be destroyed")
+            && plan.contains("(resource does not use count)")
+            && plan.contains("# azureml_compute_cluster.cpu will be created"),
+        "{plan}"
+    );
+    let applied = work.expect(&["apply", "--auto-approve"], 0);
+    assert!(
+        applied.contains("1 added, 0 changed, 1 destroyed"),
+        "{applied}"
+    );
+    work.expect(&["plan", "--detailed-exitcode"], 0);
+}
+
+#[test]
+fn an_inconsistent_state_is_refused_naming_its_entries_and_state_commands_still_read_it() {
+    let work = Workdir::example("quickstart");
+    work.expect(&["apply", "--auto-approve"], 0);
+    let state: Json = serde_json::from_str(&work.state()).expect("state JSON");
+    let mut state = state;
+    let resources = state["resources"].as_array_mut().expect("resources");
+    let cluster = resources
+        .iter()
+        .find(|resource| resource["type"] == "azureml_compute_cluster")
+        .expect("the cluster")
+        .clone();
+    let mut copy = cluster.clone();
+    copy["name"] = "copy".into();
+    copy["module"] = "module.team".into();
+    resources.push(copy);
+    let text = serde_json::to_string_pretty(&state).expect("JSON");
+    std::fs::write(work.path().join("terraform.tfstate"), &text).expect("write");
+
+    for command in [
+        &["plan"][..],
+        &["apply", "--auto-approve"],
+        &["drift"],
+        &["show"],
+    ] {
+        let output = work.run(command);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{command:?}: {stderr}");
+        assert!(
+            stderr.contains("One object recorded twice in state")
+                && stderr.contains(
+                    "`azureml_compute_cluster.cpu` and `module.team.azureml_compute_cluster.copy` record the same ARM object"
+                )
+                && stderr.contains("nothing was planned or written"),
+            "{command:?}: {stderr}"
+        );
+    }
+    assert_eq!(work.state(), text, "the state is untouched");
+    let listed = work.expect(&["state", "list"], 0);
+    assert!(listed.contains("azureml_compute_cluster.cpu"), "{listed}");
+}
