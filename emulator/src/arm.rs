@@ -445,10 +445,23 @@ pub(crate) fn page(
     link: impl Fn(usize) -> String,
 ) -> Json {
     let total = items.len();
-    let value: Vec<Json> = items.into_iter().skip(skip).take(PAGE_SIZE).collect();
+    page_of(total, skip, item_name, items.into_iter().skip(skip), link)
+}
+
+/// One page of a collection of `total` items that `items` produces from `skip` on, on demand:
+/// only the page is built (a cluster's nodes are as many as its node count).
+pub(crate) fn page_of(
+    total: usize,
+    skip: usize,
+    item_name: &str,
+    items: impl Iterator<Item = Json>,
+    link: impl Fn(usize) -> String,
+) -> Json {
+    let value: Vec<Json> = items.take(PAGE_SIZE).collect();
     let mut body = json!({ item_name: value });
-    if skip + PAGE_SIZE < total {
-        body["nextLink"] = json!(link(skip + PAGE_SIZE));
+    let next = skip.saturating_add(PAGE_SIZE);
+    if next < total {
+        body["nextLink"] = json!(link(next));
     }
     body
 }
@@ -501,6 +514,21 @@ pub(crate) fn set_path(json: &mut Json, path: &[String], value: Json) {
         .as_object_mut()
         .expect("just made an object")
         .insert(last.clone(), value);
+}
+
+/// `text`, cut to its first 40 characters (with `…`) so that an error message stays readable
+/// whatever a request sent.
+pub(crate) fn cut(text: &str) -> String {
+    const SHOWN: usize = 40;
+    match text.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// A JSON value as an error message shows it: its JSON text, [`cut`].
+pub(crate) fn shown(value: &Json) -> String {
+    cut(&value.to_string())
 }
 
 /// Splits `a.b.c` into owned segments.
@@ -569,6 +597,16 @@ mod tests {
         let last = page(items, 40, "value", |skip| format!("next?$skip={skip}"));
         assert_eq!(last["value"].as_array().map(Vec::len), Some(5));
         assert!(last.get("nextLink").is_none());
+        let beyond = page(Vec::new(), usize::MAX, "value", |skip| format!("{skip}"));
+        assert_eq!(beyond, json!({ "value": [] }));
+    }
+
+    #[test]
+    fn long_values_are_cut_in_messages() {
+        assert_eq!(cut("short"), "short");
+        assert_eq!(cut(&"x".repeat(40)), "x".repeat(40));
+        assert_eq!(cut(&"é".repeat(1000)), format!("{}…", "é".repeat(40)));
+        assert_eq!(shown(&json!("a")), "\"a\"");
     }
 
     #[test]

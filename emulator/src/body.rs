@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use model::schema::{AttrType, Attribute, Presence, ResourceSchema};
 use serde_json::{Map, Value as Json};
 
-use crate::arm::{ArmError, get_path, set_path};
+use crate::arm::{ArmError, get_path, set_path, shown};
 
 /// The JSON object of a request body (400 `InvalidRequestContent` when empty, not JSON or not an
 /// object).
@@ -124,7 +124,7 @@ fn check_value(
     let mut wrong = |expected: &str| {
         problems.push((
             here.to_owned(),
-            format!("`{here}` must be {expected}, not `{}`", short(value)),
+            format!("`{here}` must be {expected}, not `{}`", shown(value)),
         ));
     };
     match ty {
@@ -195,15 +195,6 @@ fn check_value(
                 wrong("an object");
             }
         }
-    }
-}
-
-fn short(value: &Json) -> String {
-    let text = value.to_string();
-    if text.chars().count() > 40 {
-        format!("{}…", text.chars().take(40).collect::<String>())
-    } else {
-        text
     }
 }
 

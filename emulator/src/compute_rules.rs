@@ -7,7 +7,14 @@
 //! | create-only kinds | a PUT with `properties.resourceId` is refused (400 `BadRequest`) |
 //! | attach preconditions | the resource must be of an allowed type and exist (400 `InvalidResourceId` / `UnderlyingResourceNotFound`); VM: Ubuntu and public IP; HDInsight: public IP (400 `AttachPreconditionFailed`) |
 //! | duplicate attachment | attaching what another compute of the same type in the workspace already attaches (same attachment identity: the resource id, plus the namespace for Kubernetes) succeeds, and the earlier compute turns `Failed` with a `provisioningErrors` entry naming the new one; the `duplicate_attachments` counter grows by one per broken compute |
-//! | quota | kinds created by Azure ML with a `vm_size` consume `cores(vmSize) × nodes` of their VM family, nodes = `max_node_count` when the schema has one (a cluster reserves its maximum), else 1; stopped instances keep their cores; over the limit → 400 `QuotaExceeded` with the numbers |
+//! | quota | kinds created by Azure ML with a `vm_size` consume `cores(vmSize) × nodes` of their VM family, nodes = `max_node_count` when the schema has one (a cluster reserves its maximum), else 1; stopped instances keep their cores; over the limit → 400 `QuotaExceeded` with the numbers. A node count that is not a whole number from 0 up is refused, never read as 0, and the product saturates instead of wrapping |
+//! | property values | [`PROPERTY_RULES`]: node counts are whole numbers from 0 to 2147483647 (the API's int32), ports from 1 to 65535, `vmSize` is not blank, idle times are ISO 8601 durations (an instance's `idleTimeBeforeShutdown` from `PT15M` to `P3D`); else 400 `ValidationError` naming the property and the value. A whole number sent with a fraction part of zero (`4.0`) is stored as the integer |
+//! | ordered values | [`ORDERED_PROPERTIES`]: a cluster's `minNodeCount` is not greater than its `maxNodeCount` (400 `ValidationError`, checked on the body a PUT or a PATCH leaves) |
+//! | names | 3 to 24 letters, digits or `-`, starting with a letter, ending in neither `-` nor `-<digits>` (the API's `computeName` pattern, plus no trailing `-`) |
+//!
+//! These are the service's rules, written from the API reference: the catalogue's constraints
+//! are what the planner checks, and the emulator checks the planner (STYLE §2), so it does not
+//! read them.
 
 use std::collections::BTreeMap;
 
@@ -18,7 +25,8 @@ use model::schema::{
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value as Json, json};
 
-use crate::arm::{ArmError, get_path, key_of};
+use crate::arm::{ArmError, cut, get_path, key_of, path, set_path, shown};
+use crate::duration;
 use crate::quota;
 use crate::store::{self, Record};
 use crate::underlying::{self, UnderlyingId, UnderlyingType};
@@ -278,12 +286,30 @@ pub(crate) fn quota_demand(
         )
         .with_target("properties.properties.vmSize")
     })?;
-    let nodes = if schema.attribute("max_node_count").is_some() {
-        read("max_node_count").and_then(Json::as_i64).unwrap_or(0)
-    } else {
-        1
+    let nodes = match schema.attribute("max_node_count") {
+        None => 1,
+        Some(attribute) => match read("max_node_count").filter(|value| !value.is_null()) {
+            None => 0,
+            Some(value) => whole_number(value)
+                .filter(|nodes| *nodes >= 0)
+                .ok_or_else(|| {
+                    let at = attribute
+                        .arm
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default();
+                    ArmError::bad_request(
+                        "ValidationError",
+                        format!(
+                            "`{at}` must be a whole number from 0 up, not `{}`",
+                            shown(value)
+                        ),
+                    )
+                    .with_target(at)
+                })?,
+        },
     };
-    Ok(Some((size.family, size.cores * nodes)))
+    Ok(Some((size.family, size.cores.saturating_mul(nodes))))
 }
 
 /// Refuses a compute whose quota demand, added to every other compute of the subscription, goes
@@ -309,7 +335,7 @@ pub(crate) fn check_quota(
         )
         .optional()?;
     let Some(limit) = limit else { return Ok(()) };
-    let mut used = 0;
+    let mut used: i64 = 0;
     for other in store::in_subscription(tx, &subscription, store::COMPUTE_KIND, now)? {
         if other.key == own_key {
             continue;
@@ -323,10 +349,10 @@ pub(crate) fn check_quota(
         if let Ok(Some((other_family, cores))) = quota_demand(other_schema, &other.body)
             && other_family == family
         {
-            used += cores;
+            used = used.saturating_add(cores);
         }
     }
-    if used + demand > limit {
+    if used.saturating_add(demand) > limit {
         return Err(ArmError::bad_request(
             "QuotaExceeded",
             format!(
@@ -337,25 +363,203 @@ pub(crate) fn check_quota(
     Ok(())
 }
 
-/// Validates a compute name (`^[a-zA-Z](?![a-zA-Z0-9-]*-\d+$)[a-zA-Z0-9\-]{2,23}$`).
+/// Validates a compute name (`^[a-zA-Z](?![a-zA-Z0-9-]*-\d+$)[a-zA-Z0-9\-]{2,23}$`, and no
+/// trailing `-`).
 pub(crate) fn check_compute_name(name: &str) -> Result<(), ArmError> {
     let starts_with_letter = name
         .chars()
         .next()
         .is_some_and(|first| first.is_ascii_alphabetic());
     let allowed = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    let ends_in_number = name
-        .rsplit_once('-')
-        .is_some_and(|(_, tail)| !tail.is_empty() && tail.chars().all(|c| c.is_ascii_digit()));
-    if starts_with_letter && allowed && (3..=24).contains(&name.len()) && !ends_in_number {
+    let ends_badly = name.ends_with('-')
+        || name
+            .rsplit_once('-')
+            .is_some_and(|(_, tail)| tail.chars().all(|c| c.is_ascii_digit()));
+    if starts_with_letter && allowed && (3..=24).contains(&name.len()) && !ends_badly {
         return Ok(());
     }
     Err(ArmError::bad_request(
         "ValidationError",
         format!(
-            "compute name `{name}` is invalid: 3 to 24 letters, digits or `-`, starting with a letter and not ending in `-<digits>`"
+            "compute name `{}` ({} characters) is invalid: 3 to 24 letters, digits or `-`, starting with a letter and ending in neither `-` nor `-<digits>`",
+            cut(name),
+            name.chars().count()
         ),
     ))
+}
+
+/// What the service accepts at a property.
+#[derive(Debug, Clone, Copy)]
+enum Accepts {
+    /// A whole number in `min..=max`: a JSON integer, or a number whose fraction is zero.
+    WholeNumber { min: i64, max: i64 },
+    /// An ISO 8601 duration, within `(shortest, longest)` when given.
+    Duration(Option<(&'static str, &'static str)>),
+    /// A string that is not blank.
+    Text,
+}
+
+/// The API's int32 node counts.
+const NODE_COUNT: Accepts = Accepts::WholeNumber {
+    min: 0,
+    max: 2_147_483_647,
+};
+const PORT: Accepts = Accepts::WholeNumber {
+    min: 1,
+    max: 65_535,
+};
+
+/// `(computeType, ARM path from the body root, what the service accepts there)`; an absent or
+/// `null` value is left to the presence rules.
+const PROPERTY_RULES: &[(&str, &str, Accepts)] = &[
+    ("AmlCompute", "properties.properties.vmSize", Accepts::Text),
+    (
+        "AmlCompute",
+        "properties.properties.scaleSettings.minNodeCount",
+        NODE_COUNT,
+    ),
+    (
+        "AmlCompute",
+        "properties.properties.scaleSettings.maxNodeCount",
+        NODE_COUNT,
+    ),
+    (
+        "AmlCompute",
+        "properties.properties.scaleSettings.nodeIdleTimeBeforeScaleDown",
+        Accepts::Duration(None),
+    ),
+    (
+        "ComputeInstance",
+        "properties.properties.vmSize",
+        Accepts::Text,
+    ),
+    (
+        "ComputeInstance",
+        "properties.properties.idleTimeBeforeShutdown",
+        Accepts::Duration(Some(("PT15M", "P3D"))),
+    ),
+    ("AKS", "properties.properties.agentCount", NODE_COUNT),
+    ("VirtualMachine", "properties.properties.sshPort", PORT),
+    (
+        "VirtualMachine",
+        "properties.properties.notebookServerPort",
+        PORT,
+    ),
+    ("HDInsight", "properties.properties.sshPort", PORT),
+    (
+        "SynapseSpark",
+        "properties.properties.nodeCount",
+        NODE_COUNT,
+    ),
+    (
+        "SynapseSpark",
+        "properties.properties.autoScaleProperties.minNodeCount",
+        NODE_COUNT,
+    ),
+    (
+        "SynapseSpark",
+        "properties.properties.autoScaleProperties.maxNodeCount",
+        NODE_COUNT,
+    ),
+];
+
+/// `(computeType, lower, upper)`: when both are set, `lower` is not greater than `upper`.
+const ORDERED_PROPERTIES: &[(&str, &str, &str)] = &[
+    (
+        "AmlCompute",
+        "properties.properties.scaleSettings.minNodeCount",
+        "properties.properties.scaleSettings.maxNodeCount",
+    ),
+    (
+        "SynapseSpark",
+        "properties.properties.autoScaleProperties.minNodeCount",
+        "properties.properties.autoScaleProperties.maxNodeCount",
+    ),
+];
+
+/// Checks the property values of a compute body of `compute_type` against [`PROPERTY_RULES`] and
+/// [`ORDERED_PROPERTIES`] (400 `ValidationError` with the property as target), and stores whole
+/// numbers as integers, as the service's typed fields hold them.
+pub(crate) fn check_values(compute_type: &str, body: &mut Json) -> Result<(), ArmError> {
+    for (_, at, accepts) in PROPERTY_RULES
+        .iter()
+        .filter(|(kind, ..)| *kind == compute_type)
+    {
+        let segments = path(at);
+        let Some(value) = get_path(body, &segments).filter(|value| !value.is_null()) else {
+            continue;
+        };
+        let accepted = accept(value, *accepts).ok_or_else(|| {
+            ArmError::bad_request("ValidationError", refusal(at, value, *accepts)).with_target(*at)
+        })?;
+        set_path(body, &segments, accepted);
+    }
+    for (_, lower, upper) in ORDERED_PROPERTIES
+        .iter()
+        .filter(|(kind, ..)| *kind == compute_type)
+    {
+        let read = |at: &str| get_path(body, &path(at)).and_then(whole_number);
+        if let (Some(low), Some(high)) = (read(lower), read(upper))
+            && low > high
+        {
+            return Err(ArmError::bad_request(
+                "ValidationError",
+                format!("`{lower}` ({low}) must not be greater than `{upper}` ({high})"),
+            )
+            .with_target(*lower));
+        }
+    }
+    Ok(())
+}
+
+/// The value to store when `value` is accepted.
+fn accept(value: &Json, accepts: Accepts) -> Option<Json> {
+    match accepts {
+        Accepts::WholeNumber { min, max } => whole_number(value)
+            .filter(|number| (min..=max).contains(number))
+            .map(Json::from),
+        Accepts::Duration(bounds) => {
+            let length = value.as_str().and_then(duration::parse)?;
+            let within = bounds.is_none_or(|(shortest, longest)| {
+                let bound = |text| duration::parse(text).expect("the bounds are durations");
+                (bound(shortest)..=bound(longest)).contains(&length)
+            });
+            within.then(|| value.clone())
+        }
+        Accepts::Text => value
+            .as_str()
+            .filter(|text| !text.trim().is_empty())
+            .map(|_| value.clone()),
+    }
+}
+
+fn refusal(at: &str, value: &Json, accepts: Accepts) -> String {
+    let value = shown(value);
+    match accepts {
+        Accepts::WholeNumber { min, max } => {
+            format!("`{at}` must be a whole number from {min} to {max}, not `{value}`")
+        }
+        Accepts::Duration(None) => {
+            format!("`{at}` must be an ISO 8601 duration such as `PT5M`, not `{value}`")
+        }
+        Accepts::Duration(Some((shortest, longest))) => format!(
+            "`{at}` must be an ISO 8601 duration from `{shortest}` to `{longest}`, not `{value}`"
+        ),
+        Accepts::Text => format!("`{at}` must be a non-empty string, not `{value}`"),
+    }
+}
+
+/// A JSON number as a whole number: an integer, or a number whose fraction is zero within
+/// ±2^53 (beyond, a double no longer holds every integer). Anything else, 2^63 included, is not.
+pub(crate) fn whole_number(value: &Json) -> Option<i64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    value.as_i64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|number| number.fract() == 0.0 && number.abs() <= EXACT)
+            // Exact: a whole number within ±2^53.
+            .map(|number| number as i64)
+    })
 }
 
 #[cfg(test)]
@@ -371,11 +575,149 @@ mod tests {
             "ab",
             "1cpu",
             "cpu-1",
+            "cpu-",
+            "cpu--",
             "cpu_cluster",
             "a-very-long-compute-name-x",
+            "cpué",
         ] {
             assert!(check_compute_name(bad).is_err(), "{bad}");
         }
+        let error = check_compute_name(&"x".repeat(1 << 20)).expect_err("1 MiB name");
+        assert!(error.message.len() < 300, "{}", error.message);
+        assert!(
+            error.message.contains("1048576 characters"),
+            "{}",
+            error.message
+        );
+    }
+
+    fn cluster_body(scale: Json) -> Json {
+        json!({"properties": {"computeType": "AmlCompute", "properties": {"vmSize": "STANDARD_DS3_V2", "scaleSettings": scale}}})
+    }
+
+    #[track_caller]
+    fn refused(compute_type: &str, mut body: Json) -> ArmError {
+        check_values(compute_type, &mut body).expect_err("refused")
+    }
+
+    #[test]
+    fn node_counts_are_whole_numbers_of_the_int32_range() {
+        let max = "properties.properties.scaleSettings.maxNodeCount";
+        for (bad, shown) in [
+            (json!(1e30), "1e+30"),
+            (json!(9_223_372_036_854_775_808_u64), "9223372036854775808"),
+            (json!(2_147_483_648_i64), "2147483648"),
+            (json!(-1), "-1"),
+            (json!(1.5), "1.5"),
+            (json!("4"), "\"4\""),
+            (json!(true), "true"),
+        ] {
+            let error = refused("AmlCompute", cluster_body(json!({ "maxNodeCount": bad })));
+            assert_eq!(error.status, axum::http::StatusCode::BAD_REQUEST);
+            assert_eq!(error.code, "ValidationError");
+            assert_eq!(error.target.as_deref(), Some(max));
+            assert_eq!(
+                error.message,
+                format!("`{max}` must be a whole number from 0 to 2147483647, not `{shown}`")
+            );
+        }
+        let mut body = cluster_body(json!({ "minNodeCount": 0.0, "maxNodeCount": 2_147_483_647 }));
+        check_values("AmlCompute", &mut body).expect("in range");
+        let scale = &body["properties"]["properties"]["scaleSettings"];
+        assert!(
+            scale["minNodeCount"].is_i64(),
+            "stored as an integer: {scale}"
+        );
+    }
+
+    #[test]
+    fn the_minimum_is_not_above_the_maximum() {
+        let error = refused(
+            "AmlCompute",
+            cluster_body(json!({ "minNodeCount": 5, "maxNodeCount": 2 })),
+        );
+        assert_eq!(
+            error.target.as_deref(),
+            Some("properties.properties.scaleSettings.minNodeCount")
+        );
+        assert!(
+            error.message.contains("(5) must not be greater than"),
+            "{}",
+            error.message
+        );
+        let mut equal = cluster_body(json!({ "minNodeCount": 2, "maxNodeCount": 2 }));
+        check_values("AmlCompute", &mut equal).expect("equal is fine");
+    }
+
+    #[test]
+    fn durations_sizes_and_ports_follow_the_service() {
+        let error = refused(
+            "AmlCompute",
+            cluster_body(
+                json!({ "maxNodeCount": 1, "nodeIdleTimeBeforeScaleDown": "five minutes" }),
+            ),
+        );
+        assert_eq!(
+            error.message,
+            "`properties.properties.scaleSettings.nodeIdleTimeBeforeScaleDown` must be an ISO 8601 duration such as `PT5M`, not `\"five minutes\"`"
+        );
+        let instance = |properties: Json| json!({"properties": {"computeType": "ComputeInstance", "properties": properties}});
+        for idle in ["PT14M", "P3DT1S", "PT"] {
+            let error = refused(
+                "ComputeInstance",
+                instance(json!({ "vmSize": "Standard_DS3_v2", "idleTimeBeforeShutdown": idle })),
+            );
+            assert_eq!(
+                error.target.as_deref(),
+                Some("properties.properties.idleTimeBeforeShutdown"),
+                "{idle}"
+            );
+        }
+        let mut fine =
+            instance(json!({ "vmSize": "Standard_DS3_v2", "idleTimeBeforeShutdown": "PT15M" }));
+        check_values("ComputeInstance", &mut fine).expect("15 minutes is the shortest");
+        for size in ["", "   "] {
+            let error = refused("ComputeInstance", instance(json!({ "vmSize": size })));
+            assert_eq!(
+                error.target.as_deref(),
+                Some("properties.properties.vmSize")
+            );
+        }
+        let vm = |port: Json| json!({"properties": {"computeType": "VirtualMachine", "properties": {"sshPort": port}}});
+        for port in [json!(0), json!(65_536), json!(22.5)] {
+            let error = refused("VirtualMachine", vm(port));
+            assert_eq!(
+                error.target.as_deref(),
+                Some("properties.properties.sshPort")
+            );
+        }
+        check_values("VirtualMachine", &mut vm(json!(65_535))).expect("highest port");
+    }
+
+    #[test]
+    fn huge_node_counts_do_not_pass_quota_as_zero() {
+        let registry = model::schema::load_registry().expect("catalogue");
+        let cluster = registry.by_compute_type("AmlCompute").expect("cluster");
+        for bad in [
+            json!(1e30),
+            json!(9_223_372_036_854_775_808_u64),
+            json!(-1),
+            json!(1.5),
+        ] {
+            let body = cluster_body(json!({ "maxNodeCount": bad }));
+            let error = quota_demand(cluster, &body).expect_err("not a node count");
+            assert_eq!(
+                error.target.as_deref(),
+                Some("properties.properties.scaleSettings.maxNodeCount")
+            );
+        }
+        let body = cluster_body(json!({ "maxNodeCount": i64::MAX }));
+        assert_eq!(
+            quota_demand(cluster, &body).expect("a whole number"),
+            Some(("standardDSv2Family", i64::MAX)),
+            "saturates, not wraps"
+        );
     }
 
     #[test]

@@ -12,6 +12,8 @@
 //! | POST listKeys | 200 `{computeType, …secret parts}` (AKS adds kubeconfigs) |
 //! | POST listNodes | 200 `{nodes, nextLink}` for clusters (`minNodeCount` idle nodes) and running instances |
 //!
+//! A PUT body, and the body a PATCH leaves, must meet the service's property rules (node counts,
+//! durations, ports, ordered minimum and maximum: `compute_rules`) before anything is stored.
 //! A PUT to an existing name with another `computeType` or `resourceId`, or changing an attribute
 //! that cannot change in place, is refused (400 `Conflict`: detach/delete first). A PUT to an
 //! existing compute that omits type-specific properties the catalogue does not model keeps them
@@ -27,8 +29,8 @@ use rusqlite::Connection;
 use serde_json::{Value as Json, json};
 
 use crate::arm::{
-    ArmError, Reply, WorkspaceRef, digest, get_path, key_of, method_not_allowed, page, set_path,
-    system_data, timestamp,
+    ArmError, Reply, WorkspaceRef, digest, get_path, key_of, method_not_allowed, page, page_of,
+    set_path, system_data, timestamp,
 };
 use crate::body;
 use crate::compute_rules as rules;
@@ -254,6 +256,7 @@ fn put(
         }
     };
     body::validate(schema, &request, previous.is_none())?;
+    rules::check_values(&compute_type, &mut request)?;
 
     let underlying = match (&requested_resource, attaching, &previous) {
         (Some(resource_id), true, None) => {
@@ -605,6 +608,7 @@ fn patch(
     }
     body::validate(schema, &request, false)?;
     merge(&mut record.body, &request);
+    rules::check_values(&compute_type, &mut record.body)?;
     rules::check_quota(
         tx,
         &ctx.registry,
@@ -823,20 +827,20 @@ fn list_nodes(ctx: &Ctx, record: &Record) -> Result<Reply, ArmError> {
             ));
         }
     };
-    let nodes: Vec<Json> = (0..count)
-        .map(|index| {
-            json!({
-                "nodeId": format!("tvmps_{}_d", &digest(&format!("{}/{index}", record.key))[..24]),
-                "privateIpAddress": format!("10.0.2.{}", index + 4),
-                "publicIpAddress": format!("20.85.0.{}", index + 4),
-                "port": 50000 + index,
-                "nodeState": "idle",
-            })
+    let total = usize::try_from(count).unwrap_or(0);
+    let skip = ctx.skip()?;
+    let nodes = (skip..total).map(|index| {
+        json!({
+            "nodeId": format!("tvmps_{}_d", &digest(&format!("{}/{index}", record.key))[..24]),
+            "privateIpAddress": format!("10.0.2.{}", index + 4),
+            "publicIpAddress": format!("20.85.0.{}", index + 4),
+            "port": 50000 + index,
+            "nodeState": "idle",
         })
-        .collect();
+    });
     Ok(Reply::json(
         StatusCode::OK,
-        page(nodes, ctx.skip()?, "nodes", |skip| ctx.next_link(skip)),
+        page_of(total, skip, "nodes", nodes, |skip| ctx.next_link(skip)),
     ))
 }
 

@@ -36,6 +36,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::arm::{ArmError, WorkspaceRef, now_ms};
 use crate::assets;
+use crate::duration;
 use crate::jobs::{self, LOG_FILE};
 use crate::store::{self, Store};
 
@@ -471,7 +472,7 @@ fn launch_plan(
     };
     let timeout = properties["limits"]["timeout"]
         .as_str()
-        .and_then(jobs::parse_duration);
+        .and_then(duration::parse);
     Ok(Start {
         key: key.to_owned(),
         name: record.name.clone(),

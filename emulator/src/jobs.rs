@@ -17,8 +17,6 @@
 //! existing code version; `environmentVariables` a map of strings; `inputs` typed
 //! (`literal` needs `value`, the others `uri`); `limits.timeout` an ISO 8601 duration.
 
-use std::time::Duration;
-
 use axum::http::{HeaderName, Method, StatusCode};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value as Json, json};
@@ -30,6 +28,7 @@ use crate::arm::{
 use crate::assets;
 use crate::body::{parse_body, properties_of};
 use crate::context::Ctx;
+use crate::duration;
 use crate::operations;
 use crate::store::{self, Meta, Record};
 
@@ -80,36 +79,6 @@ pub(crate) fn run_dir_name(name: &str, key: &str) -> String {
         .take(40)
         .collect();
     format!("{readable}-{}", &digest(key)[..12])
-}
-
-/// Parses an ISO 8601 duration such as `PT5M`, `PT1H30M`, `P1DT2H`, `PT0.5S`.
-pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
-    let rest = text.strip_prefix('P').or_else(|| text.strip_prefix('p'))?;
-    let mut seconds = 0f64;
-    let mut in_time = false;
-    let mut number = String::new();
-    let mut any = false;
-    for c in rest.chars() {
-        match c.to_ascii_uppercase() {
-            'T' if !in_time && number.is_empty() => in_time = true,
-            '0'..='9' | '.' => number.push(c),
-            unit => {
-                let value: f64 = number.parse().ok()?;
-                number.clear();
-                any = true;
-                seconds += value
-                    * match (unit, in_time) {
-                        ('W', false) => 604_800.0,
-                        ('D', false) => 86_400.0,
-                        ('H', true) => 3_600.0,
-                        ('M', true) => 60.0,
-                        ('S', true) => 1.0,
-                        _ => return None,
-                    };
-            }
-        }
-    }
-    (any && number.is_empty() && seconds.is_finite()).then(|| Duration::from_secs_f64(seconds))
 }
 
 fn job_id(workspace: &WorkspaceRef, name: &str) -> String {
@@ -428,7 +397,7 @@ fn validate(
         .get("limits")
         .and_then(|limits| limits.get("timeout"))
         .filter(|value| !value.is_null())
-        && timeout.as_str().and_then(parse_duration).is_none()
+        && timeout.as_str().and_then(duration::parse).is_none()
     {
         return Err(invalid(
             "limits.timeout",
@@ -678,19 +647,6 @@ fn read_logs(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn iso_durations_parse() {
-        assert_eq!(parse_duration("PT5M"), Some(Duration::from_secs(300)));
-        assert_eq!(parse_duration("PT1H30M"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("P1DT2S"), Some(Duration::from_secs(86_402)));
-        assert_eq!(parse_duration("PT0.5S"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_duration("P1W"), Some(Duration::from_secs(604_800)));
-        assert_eq!(parse_duration("5M"), None);
-        assert_eq!(parse_duration("PT"), None);
-        assert_eq!(parse_duration("P5M"), None, "months are not a fixed length");
-        assert_eq!(parse_duration("PT5"), None);
-    }
 
     #[test]
     fn run_folders_are_readable_and_distinct() {

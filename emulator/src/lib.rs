@@ -15,8 +15,9 @@
 //! | `auth`          | the token endpoint and bearer-token checks                             |
 //! | `workspaces`    | resource groups and workspaces                                         |
 //! | `computes`      | computes: one schema-driven handler set for every compute kind        |
-//! | `compute_rules` | attach/create rules, attach preconditions, duplicates, quota           |
+//! | `compute_rules` | attach/create rules, attach preconditions, duplicates, quota, property values and names |
 //! | `body`          | schema-driven body validation, secret stripping, merging               |
+//! | `duration`      | ISO 8601 durations                                                     |
 //! | `underlying`    | VMs, HDInsight, Databricks, ... as generic ARM resources               |
 //! | `operations`    | long-running operations and their status monitors                     |
 //! | `assets`        | code and environment containers and versions (curated environments)    |
@@ -35,6 +36,7 @@ mod body;
 mod compute_rules;
 mod computes;
 mod context;
+mod duration;
 mod executor;
 mod faults;
 mod jobs;
