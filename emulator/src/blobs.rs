@@ -100,6 +100,16 @@ impl IntoResponse for BlobError {
     }
 }
 
+/// An error as the blob service answers it: Azure Storage's XML error document with
+/// `x-ms-error-code` (for refusals made before a blob handler runs, `edge`).
+pub(crate) fn error_response(
+    status: StatusCode,
+    code: &'static str,
+    message: impl Into<String>,
+) -> Response {
+    blob_error(status, code, message).into_response()
+}
+
 impl BlobError {
     /// Azure's `<Error><Code/><Message/></Error>` body.
     fn to_xml(&self) -> Vec<u8> {

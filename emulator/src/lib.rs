@@ -6,7 +6,8 @@
 //!
 //! | module          | owns                                                                   |
 //! |-----------------|------------------------------------------------------------------------|
-//! | [`server`]      | the accept loop (TLS or plain), graceful shutdown                      |
+//! | [`server`]      | the accept loop (TLS or plain), hyper's limits and timeouts, graceful shutdown |
+//! | `edge`          | request limits, the body read timeout, the error body of every refusal |
 //! | `tls`           | the CA and server certificates under `<data_dir>/tls/`                 |
 //! | `store`         | SQLite: resources, operations, clients, tokens, quota, counters        |
 //! | `seed`          | the built-in demo seed (`demo_seed.json`) and `--seed` files           |
@@ -37,6 +38,7 @@ mod compute_rules;
 mod computes;
 mod context;
 mod duration;
+mod edge;
 mod executor;
 mod faults;
 mod jobs;
@@ -86,10 +88,18 @@ pub struct EmulatorConfig {
     pub provision_delay: Duration,
     /// Injected failures and latency.
     pub faults: FaultConfig,
+    /// How long a connection may take to send a request's head (and the TLS handshake): hyper's
+    /// HTTP/1 header read timeout, after which the connection is closed. hyper starts it as soon
+    /// as it waits for a head, so it also bounds how long an idle keep-alive connection is kept.
+    pub header_read_timeout: Duration,
+    /// How long a request body may go without a byte before it is refused (408, connection
+    /// closed): a body shorter than its `Content-Length` cannot hold a connection.
+    pub body_read_timeout: Duration,
 }
 
 impl EmulatorConfig {
-    /// Defaults: `127.0.0.1:0`, HTTPS, no static token, the demo seed, no delay, no faults.
+    /// Defaults: `127.0.0.1:0`, HTTPS, no static token, the demo seed, no delay, no faults, 30 s
+    /// to send a request head, 5 s between bytes of a body.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         EmulatorConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -99,6 +109,8 @@ impl EmulatorConfig {
             seed: None,
             provision_delay: Duration::ZERO,
             faults: FaultConfig::default(),
+            header_read_timeout: Duration::from_secs(30),
+            body_read_timeout: Duration::from_secs(5),
         }
     }
 }

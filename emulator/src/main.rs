@@ -51,6 +51,13 @@ enum Command {
         /// Seed of the fault generator, for reproducible runs.
         #[arg(long)]
         fault_seed: Option<u64>,
+        /// How long a client may take to send a request's head (idle keep-alive connections are
+        /// closed after as long), e.g. `30s`.
+        #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+        header_read_timeout: std::time::Duration,
+        /// How long a request body may go without a byte before it is refused with 408, e.g. `5s`.
+        #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+        body_read_timeout: std::time::Duration,
     },
 }
 
@@ -85,6 +92,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         fault_rate,
         fault_latency,
         fault_seed,
+        header_read_timeout,
+        body_read_timeout,
     } = cli.command;
     let mut config = emulator::EmulatorConfig::new(data);
     config.listen = listen;
@@ -92,6 +101,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     config.token = token;
     config.seed = seed;
     config.provision_delay = provision_delay;
+    config.header_read_timeout = header_read_timeout;
+    config.body_read_timeout = body_read_timeout;
     config.faults = emulator::FaultConfig {
         rate: fault_rate,
         latency: fault_latency,

@@ -1,5 +1,6 @@
-//! The request pipeline and the route table. Every ARM request goes through, in order:
-//! count (stats) → injected fault or latency → authenticate (401) → route (404) → authorize the
+//! The request pipeline and the route table. Every request first passes the edge (`edge`: head
+//! limits, the whole body read under a timeout; any error answer in its family's format). Every
+//! ARM request then goes through, in order: count (stats) → injected fault or latency → authenticate (401) → route (404) → authorize the
 //! path's subscription (403) → `api-version` present (400) → handler, inside one database
 //! transaction committed before the response is sent. The token endpoint and `/_emulator/stats`
 //! are outside the ARM pipeline (no faults, not counted), and so is the blob endpoint
@@ -13,19 +14,22 @@ use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 
 use crate::arm::{ArmError, Reply, Route, method_not_allowed, now_ms};
 use crate::auth;
 use crate::context::{AppState, Ctx};
+use crate::edge::{self, EdgeConfig};
 use crate::operations;
 use crate::store;
 use crate::underlying::{self, UnderlyingId};
 use crate::{assets, blobs, computes, jobs, workspaces};
 
-/// The router: token endpoint, stats, and every other path through the ARM pipeline.
-pub(crate) fn router(state: Arc<AppState>) -> Router {
+/// The router: token endpoint, stats, blobs, and every other path through the ARM pipeline; all
+/// behind the edge, which alone limits bodies.
+pub(crate) fn router(state: Arc<AppState>, edge: EdgeConfig) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(auth::token))
         .route(
@@ -33,11 +37,10 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             get(auth::openid_configuration),
         )
         .route("/_emulator/stats", get(stats))
-        .route(
-            "/_blob/{*rest}",
-            any(blobs::handle).layer(DefaultBodyLimit::max(1 << 30)),
-        )
+        .route("/_blob/{*rest}", any(blobs::handle))
         .fallback(arm)
+        .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn_with_state(edge, edge::guard))
         .with_state(state)
 }
 

@@ -2,21 +2,31 @@
 //! TLS, binds the loopback socket and runs the accept loop (HTTP/1.1 and HTTP/2, over TLS or
 //! plain TCP) until [`RunningEmulator::shutdown`], which stops accepting and lets open
 //! connections finish their requests (at most 5 s).
+//!
+//! No connection waits for a client forever: the TLS handshake and the first request's head must
+//! arrive within the header read timeout (hyper-util's version detection and a TLS handshake have
+//! no timeout of their own), and hyper's HTTP/1 header read timeout bounds every later head and
+//! the idle time between requests. Bodies are bounded by `edge`. hyper's own limits are raised
+//! above `edge`'s (header fields, HTTP/2 header list) so that the emulator answers oversized
+//! requests itself.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use axum::extract::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt as _;
 
 use crate::arm::now_ms;
 use crate::context::AppState;
+use crate::edge::{self, EdgeConfig};
 use crate::executor::Executor;
 use crate::faults::Faults;
 use crate::routes::router;
@@ -128,7 +138,19 @@ pub(crate) async fn start(config: EmulatorConfig) -> Result<RunningEmulator, Emu
     let executor = executor.spawn(stopped.clone());
     let ca_certificate = tls.as_ref().map(|(_, ca)| ca.clone());
     let acceptor = tls.map(|(acceptor, _)| acceptor);
-    let task = tokio::spawn(accept_loop(listener, acceptor, router(state), stopped));
+    let app = router(
+        state,
+        EdgeConfig {
+            body_read_timeout: config.body_read_timeout,
+        },
+    );
+    let task = tokio::spawn(accept_loop(
+        listener,
+        acceptor,
+        app,
+        config.header_read_timeout,
+        stopped,
+    ));
     tracing::info!(%url, "emulator listening");
     Ok(RunningEmulator {
         url,
@@ -171,6 +193,7 @@ async fn accept_loop(
     listener: TcpListener,
     acceptor: Option<TlsAcceptor>,
     app: axum::Router,
+    header_read_timeout: Duration,
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut connections = JoinSet::new();
@@ -180,16 +203,19 @@ async fn accept_loop(
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
-                let service = TowerToHyperService::new(app.clone());
+                let app = app.clone();
                 let acceptor = acceptor.clone();
                 let stopped = stopped.clone();
                 connections.spawn(async move {
                     match acceptor {
-                        Some(acceptor) => match acceptor.accept(stream).await {
-                            Ok(stream) => serve(TokioIo::new(stream), service, stopped).await,
-                            Err(error) => tracing::debug!(%error, "TLS handshake failed"),
-                        },
-                        None => serve(TokioIo::new(stream), service, stopped).await,
+                        Some(acceptor) => {
+                            match tokio::time::timeout(header_read_timeout, acceptor.accept(stream)).await {
+                                Ok(Ok(stream)) => serve(TokioIo::new(stream), app, header_read_timeout, stopped).await,
+                                Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
+                                Err(_) => tracing::debug!("TLS handshake timed out"),
+                            }
+                        }
+                        None => serve(TokioIo::new(stream), app, header_read_timeout, stopped).await,
                     }
                 });
             }
@@ -204,25 +230,64 @@ async fn accept_loop(
     connections.abort_all();
 }
 
+/// hyper's connection settings: timers (without one hyper applies no timeout), the header read
+/// timeout, and limits above the emulator's own (`edge`).
+fn connection_builder(header_read_timeout: Duration) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout)
+        .max_headers(edge::HYPER_MAX_HEADERS);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(edge::H2_MAX_HEADER_LIST_BYTES);
+    builder
+}
+
 async fn serve<I>(
     io: I,
-    service: TowerToHyperService<axum::Router>,
+    app: axum::Router,
+    header_read_timeout: Duration,
     mut stopped: watch::Receiver<bool>,
 ) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let started = Arc::new(Notify::new());
+    let signal = started.clone();
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        signal.notify_one();
+        app.clone().oneshot(request)
+    });
+    let builder = connection_builder(header_read_timeout);
     let connection = builder.serve_connection(io, service);
     tokio::pin!(connection);
-    tokio::select! {
-        result = connection.as_mut() => {
-            if let Err(error) = result {
-                tracing::debug!(%error, "connection ended with an error");
+    // Until hyper has a first request, none of its timeouts runs (it is still detecting the
+    // protocol), so this one does.
+    let first_request = tokio::time::timeout(header_read_timeout, started.notified());
+    tokio::pin!(first_request);
+    let mut waiting = true;
+    loop {
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(error) = result {
+                    tracing::debug!(%error, "connection ended with an error");
+                }
+                return;
             }
-        }
-        _ = stopped.changed() => {
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
+            outcome = &mut first_request, if waiting => {
+                if outcome.is_err() {
+                    tracing::debug!("no request within the header read timeout; closing");
+                    return;
+                }
+                waiting = false;
+            }
+            _ = stopped.changed() => {
+                connection.as_mut().graceful_shutdown();
+                let _ = connection.await;
+                return;
+            }
         }
     }
 }

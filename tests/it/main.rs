@@ -3,4 +3,5 @@
 mod client;
 mod conformance;
 mod python_sdk;
+mod service_rules;
 mod terraform_e2e;
