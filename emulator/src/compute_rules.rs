@@ -10,7 +10,7 @@
 //! | quota | kinds created by Azure ML with a `vm_size` consume `cores(vmSize) × nodes` of their VM family, nodes = `max_node_count` when the schema has one (a cluster reserves its maximum), else 1; stopped instances keep their cores; over the limit → 400 `QuotaExceeded` with the numbers. A node count that is not a whole number from 0 up is refused, never read as 0, and the product saturates instead of wrapping |
 //! | property values | [`PROPERTY_RULES`]: node counts are whole numbers from 0 to 2147483647 (the API's int32), ports from 1 to 65535, `vmSize` is not blank, idle times are ISO 8601 durations (an instance's `idleTimeBeforeShutdown` from `PT15M` to `P3D`); else 400 `ValidationError` naming the property and the value. A whole number sent with a fraction part of zero (`4.0`) is stored as the integer |
 //! | ordered values | [`ORDERED_PROPERTIES`]: a cluster's `minNodeCount` is not greater than its `maxNodeCount` (400 `ValidationError`, checked on the body a PUT or a PATCH leaves) |
-//! | names | 3 to 24 letters, digits or `-`, starting with a letter, ending in neither `-` nor `-<digits>` (the API's `computeName` pattern, plus no trailing `-`) |
+//! | names | 3 to 24 letters, digits or `-`, starting with a letter, not ending in `-<digits>` (the API's `computeName` pattern) |
 //!
 //! These are the service's rules, written from the API reference: the catalogue's constraints
 //! are what the planner checks, and the emulator checks the planner (STYLE §2), so it does not
@@ -363,25 +363,24 @@ pub(crate) fn check_quota(
     Ok(())
 }
 
-/// Validates a compute name (`^[a-zA-Z](?![a-zA-Z0-9-]*-\d+$)[a-zA-Z0-9\-]{2,23}$`, and no
-/// trailing `-`).
+/// Validates a compute name (`^[a-zA-Z](?![a-zA-Z0-9-]*-\d+$)[a-zA-Z0-9\-]{2,23}$`).
 pub(crate) fn check_compute_name(name: &str) -> Result<(), ArmError> {
     let starts_with_letter = name
         .chars()
         .next()
         .is_some_and(|first| first.is_ascii_alphabetic());
     let allowed = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    let ends_badly = name.ends_with('-')
-        || name
-            .rsplit_once('-')
-            .is_some_and(|(_, tail)| tail.chars().all(|c| c.is_ascii_digit()));
+    // The reference's lookahead: no `-<digits>` at the end (a bare trailing `-` is allowed).
+    let ends_badly = name
+        .rsplit_once('-')
+        .is_some_and(|(_, tail)| !tail.is_empty() && tail.chars().all(|c| c.is_ascii_digit()));
     if starts_with_letter && allowed && (3..=24).contains(&name.len()) && !ends_badly {
         return Ok(());
     }
     Err(ArmError::bad_request(
         "ValidationError",
         format!(
-            "compute name `{}` ({} characters) is invalid: 3 to 24 letters, digits or `-`, starting with a letter and ending in neither `-` nor `-<digits>`",
+            "compute name `{}` ({} characters) is invalid: 3 to 24 letters, digits or `-`, starting with a letter and not ending in `-<digits>`",
             cut(name),
             name.chars().count()
         ),
@@ -568,15 +567,15 @@ mod tests {
 
     #[test]
     fn compute_names_follow_the_api_pattern() {
-        for good in ["cpu", "cpu-cluster", "gpu-a100", "A1b"] {
+        // The reference's pattern allows a trailing `-` (as the catalogue does).
+        for good in ["cpu", "cpu-cluster", "gpu-a100", "A1b", "cpu-", "cpu--"] {
             assert!(check_compute_name(good).is_ok(), "{good}");
         }
         for bad in [
             "ab",
             "1cpu",
             "cpu-1",
-            "cpu-",
-            "cpu--",
+            "c-12",
             "cpu_cluster",
             "a-very-long-compute-name-x",
             "cpué",
