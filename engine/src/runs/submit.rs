@@ -272,7 +272,11 @@ pub async fn upload_code(
                 let mut headers = headers_common;
                 headers.push(("x-ms-copy-source".to_owned(), storage.authorized(source)));
                 summary.copied += 1;
-                cloud.data_call("PUT", &target, headers, None).await
+                // An empty body, so the request says `Content-Length: 0`: Azure Storage
+                // refuses a Put Blob without one (411 MissingContentLengthHeader).
+                cloud
+                    .data_call("PUT", &target, headers, Some(Vec::new()))
+                    .await
             }
             None => {
                 let bytes = std::fs::read(&file.path).map_err(|error| {
