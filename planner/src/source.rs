@@ -40,6 +40,9 @@ pub struct SourceFile {
     text: String,
     /// Byte offset of the start of every line.
     line_starts: Vec<usize>,
+    /// Byte ranges that hold sensitive values (a sensitive variable's default, a secret
+    /// argument's literal): quoted lines show them as `*`.
+    masked: Vec<Range<usize>>,
 }
 
 impl SourceFile {
@@ -53,7 +56,40 @@ impl SourceFile {
             name: name.into(),
             text,
             line_starts,
+            masked: Vec::new(),
         }
+    }
+
+    /// Marks `range` as holding a sensitive value: [`SourceFile::quoted_line`] hides it.
+    pub fn mask(&mut self, range: Range<usize>) {
+        self.masked.push(range);
+    }
+
+    /// A 1-based line as diagnostics quote it: [`SourceFile::line_text`] with every character
+    /// of a masked range replaced by `*` (so columns and carets stay where they were).
+    ///
+    /// ```
+    /// use planner::source::SourceFile;
+    /// let mut file = SourceFile::new("main.tf", "default = \"hunter2\"\n");
+    /// file.mask(10..19);
+    /// assert_eq!(file.quoted_line(1), "default = *********");
+    /// ```
+    pub fn quoted_line(&self, line: usize) -> String {
+        let start = self.line_start(line);
+        let text = self.line_text(line);
+        if self.masked.is_empty() {
+            return text.to_owned();
+        }
+        text.char_indices()
+            .map(|(offset, character)| {
+                let at = start + offset;
+                if self.masked.iter().any(|range| range.contains(&at)) {
+                    '*'
+                } else {
+                    character
+                }
+            })
+            .collect()
     }
 
     /// The file name as shown in diagnostics.
@@ -134,6 +170,13 @@ impl Sources {
     /// The file with this id.
     pub fn get(&self, id: FileId) -> Option<&SourceFile> {
         self.files.get(id.0)
+    }
+
+    /// Marks `range` of file `id` as sensitive ([`SourceFile::mask`]).
+    pub fn mask(&mut self, id: FileId, range: Range<usize>) {
+        if let Some(file) = self.files.get_mut(id.0) {
+            file.mask(range);
+        }
     }
 
     /// The file with this name.

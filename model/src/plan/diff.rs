@@ -40,6 +40,9 @@ pub struct DesiredResource {
     pub depends_on: Vec<ResourceAddr>,
     /// The `lifecycle` block.
     pub lifecycle: LifecycleOptions,
+    /// Top-level attributes set from sensitive values, besides the schema's secrets
+    /// ([`super::ResourceChange::sensitive`]).
+    pub sensitive: BTreeSet<String>,
 }
 
 impl DesiredResource {
@@ -50,6 +53,7 @@ impl DesiredResource {
             values,
             depends_on: Vec::new(),
             lifecycle: LifecycleOptions::default(),
+            sensitive: BTreeSet::new(),
         }
     }
 }
@@ -255,6 +259,7 @@ pub fn diff(
                 change.reason = Some(ChangeReason::RecreateBecauseGone);
             }
             change.depends_on = resource.depends_on.clone();
+            change.sensitive = resource.sensitive.clone();
             if change.action.removes() {
                 if resource.lifecycle.prevent_destroy {
                     diags.push(prevent_destroy(addr, "replace"));

@@ -37,7 +37,7 @@ pub mod identity;
 pub mod order;
 pub mod repetition;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -346,6 +346,10 @@ pub struct ResourceChange {
     /// object whose name the service generates.
     #[serde(default)]
     pub after_object: Option<ObjectKey>,
+    /// Top-level attributes set from sensitive values (a sensitive variable, `sensitive()`),
+    /// shown as the schema's secrets are: `(sensitive value)`. See [`ResourceChange::view`].
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub sensitive: BTreeSet<String>,
     /// The address the object had in state before an implied move (`x[0]` → `x` when `count` is
     /// removed, see [`repetition`]); `None` when it did not move. Terraform's `previous_address`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -375,7 +379,14 @@ impl ResourceChange {
             before_object: None,
             after_object: None,
             previous_addr: None,
+            sensitive: BTreeSet::new(),
         }
+    }
+
+    /// The schema as the change is shown: `schema` with the attributes of
+    /// [`ResourceChange::sensitive`] marked sensitive (borrowed when there are none).
+    pub fn view<'s>(&self, schema: &'s ResourceSchema) -> std::borrow::Cow<'s, ResourceSchema> {
+        schema.with_sensitive(&self.sensitive)
     }
 
     /// One sentence saying why the action was chosen, for humans; `None` for plain creates,

@@ -18,7 +18,7 @@ pub mod docs;
 pub mod duration;
 pub mod load;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::Serialize;
@@ -105,6 +105,22 @@ impl Registry {
 }
 
 impl ResourceSchema {
+    /// This schema with the top-level attributes `names` marked sensitive (set from sensitive
+    /// values in a configuration), so that plans and diagnostics hide them as they hide the
+    /// schema's own secrets. Borrowed when `names` is empty.
+    pub fn with_sensitive(&self, names: &BTreeSet<String>) -> std::borrow::Cow<'_, ResourceSchema> {
+        if names.is_empty() {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut marked = self.clone();
+        for name in names {
+            if let Some(attribute) = marked.attributes.get_mut(name) {
+                attribute.sensitive = true;
+            }
+        }
+        std::borrow::Cow::Owned(marked)
+    }
+
     /// True for immutable kinds ([`ApiBinding::immutable`]): a replacement creates the new object
     /// first and keeps the previous one (a versioned asset is kept; a run stays in the
     /// workspace's history).

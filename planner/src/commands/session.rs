@@ -475,6 +475,7 @@ pub fn desired(evaluated: &EvaluatedConfig) -> Desired {
                 values: instance.values.clone(),
                 depends_on: instance.depends_on.clone(),
                 lifecycle: instance.lifecycle.clone(),
+                sensitive: instance.sensitive.clone(),
             })
             .collect(),
     }

@@ -436,6 +436,9 @@ impl Decoder<'_> {
                     if name == "alias" {
                         self.error(span(&attribute.key), "Unsupported argument", "provider aliases are not supported by amlplan; configure one `azureml` provider".to_owned());
                     } else if argument_names().any(|argument| argument == name) {
+                        if engine::settings::SETTINGS.iter().any(|setting| setting.name == name && setting.sensitive) {
+                            self.config.sources.mask(self.file, span(&attribute.value));
+                        }
                         attributes.push(attr_expr(attribute, self.file));
                     } else {
                         let suggestion = did_you_mean(name, argument_names());
@@ -561,6 +564,13 @@ impl Decoder<'_> {
                     );
                 }
             }
+        }
+        if variable.sensitive
+            && let Some(default) = &variable.default
+        {
+            self.config
+                .sources
+                .mask(default.file, default.value_span.clone());
         }
         self.config.variables.insert(name, variable);
     }
@@ -1067,6 +1077,10 @@ impl Decoder<'_> {
                 };
                 self.error(key_span, "Unconfigurable attribute", format!("`{name}` {why} and cannot be configured\nhelp: remove this argument; read it elsewhere as a reference"));
                 continue;
+            }
+            if definition.sensitive || definition.write_only {
+                // A secret written in the file is never quoted back.
+                self.config.sources.mask(self.file, span(&attribute.value));
             }
             if let Some(first) = seen.get(name) {
                 let first = self.location(self.file, first.start);

@@ -11,7 +11,8 @@
 //! builds; this module knows nothing about blocks, schemas or files.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 use std::path::Path;
 
@@ -74,6 +75,23 @@ pub(crate) struct Scope<'a> {
     pub base_dir: &'a Path,
     /// Why references are refused in this context (e.g. "in a variable definitions file").
     pub restriction: Option<&'static str>,
+    /// Which references are sensitive (`None`: none is).
+    pub sensitive: Option<&'a Sensitivity>,
+}
+
+/// The sensitive sources of a configuration, as Terraform marks them: a value that reads one of
+/// them (or calls `sensitive()`) is sensitive, unless `nonsensitive()` unwraps it. Marks are per
+/// whole value: a local that mixes secrets with other members is sensitive as a whole (Terraform
+/// marks each member), which hides more, never less.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Sensitivity {
+    /// `var.*` declared `sensitive = true`.
+    pub variables: BTreeSet<String>,
+    /// `local.*` whose value is sensitive.
+    pub locals: BTreeSet<String>,
+    /// Per resource or data block: its sensitive attributes (the schema's secrets and those set
+    /// from sensitive values).
+    pub attributes: HashMap<BlockKey, BTreeSet<String>>,
 }
 
 impl<'a> Scope<'a> {
@@ -87,6 +105,7 @@ impl<'a> Scope<'a> {
             each: None,
             base_dir,
             restriction: Some(restriction),
+            sensitive: None,
         }
     }
 }
@@ -111,11 +130,26 @@ fn lookup<'f>(mut frame: Option<&'f Frame<'f>>, name: &str) -> Option<&'f Value>
 /// Evaluates expressions in one [`Scope`].
 pub(crate) struct Evaluator<'s> {
     scope: &'s Scope<'s>,
+    /// Whether what was evaluated since the last [`Evaluator::take_sensitive`] read a sensitive
+    /// value.
+    sensitive: Cell<bool>,
 }
 
 impl<'s> Evaluator<'s> {
     pub(crate) fn new(scope: &'s Scope<'s>) -> Evaluator<'s> {
-        Evaluator { scope }
+        Evaluator {
+            scope,
+            sensitive: Cell::new(false),
+        }
+    }
+
+    /// Whether the expressions evaluated since the last call read a sensitive value; resets.
+    pub(crate) fn take_sensitive(&self) -> bool {
+        self.sensitive.replace(false)
+    }
+
+    fn mark(&self) {
+        self.sensitive.set(true);
     }
 
     /// Evaluates one expression.
@@ -271,6 +305,16 @@ impl<'s> Evaluator<'s> {
             let after = elements
                 .get(index + 1)
                 .map_or(next_strip, |next| element_strip(next));
+            if out.len() > functions::MAX_VALUE_BYTES {
+                return Err(EvalError::new(
+                    "Value too large",
+                    format!(
+                        "this template's text is too large: {}",
+                        functions::too_long()
+                    ),
+                    template_span(element),
+                ));
+            }
             match element {
                 Element::Literal(literal) => {
                     out.push_str(strip_literal(literal.value(), before, after))
@@ -504,11 +548,19 @@ impl<'s> Evaluator<'s> {
                 }
             }
         }
-        Ok(if for_expr.key_expr.is_some() {
+        let result = if for_expr.key_expr.is_some() {
             Value::Map(object)
         } else {
             Value::List(list)
-        })
+        };
+        functions::check_bounds(&result).map_err(|reason| {
+            EvalError::new(
+                "Value too large",
+                format!("the result of this `for` expression is too large: {reason}"),
+                for_expr.span(),
+            )
+        })?;
+        Ok(result)
     }
 
     fn call(&self, call: &FuncCall, frame: Option<&Frame<'_>>) -> EvalResult {
@@ -549,6 +601,20 @@ impl<'s> Evaluator<'s> {
                     ),
                     span,
                 ));
+            }
+            "sensitive" | "nonsensitive" => {
+                let [argument] = arguments.as_slice() else {
+                    return Err(EvalError::new(
+                        "Invalid function argument",
+                        format!("`{name}` takes exactly one argument"),
+                        span,
+                    ));
+                };
+                let before = self.sensitive.get();
+                let value = self.expr(argument, frame)?;
+                // `sensitive` marks its value; `nonsensitive` drops the marks of its argument.
+                self.sensitive.set(before || name == "sensitive");
+                return Ok(value);
             }
             "can" => {
                 let [argument] = arguments.as_slice() else {
@@ -778,7 +844,19 @@ impl<'s> Evaluator<'s> {
                     (self.scope.locals, "local value")
                 };
                 match values.and_then(|values| values.get(name)) {
-                    Some(value) => Ok((Cow::Borrowed(value), 1)),
+                    Some(value) => {
+                        if let Some(sensitive) = self.scope.sensitive {
+                            let names = if root == "var" {
+                                &sensitive.variables
+                            } else {
+                                &sensitive.locals
+                            };
+                            if names.contains(name) {
+                                self.mark();
+                            }
+                        }
+                        Ok((Cow::Borrowed(value), 1))
+                    }
                     None => Err(EvalError::new(
                         format!("Reference to undeclared {what}"),
                         format!(
@@ -835,6 +913,7 @@ impl<'s> Evaluator<'s> {
                 let (Some(resource_type), Some(name)) = (attr(0), attr(1)) else {
                     return invalid("a data source reference needs a type and a name, as in `data.azureml_workspace.main`".to_owned());
                 };
+                self.mark_block(Mode::Data, resource_type, name, &operators[2..]);
                 self.block(Mode::Data, resource_type, name, span)
                     .map(|value| (Cow::Borrowed(value), 2))
             }
@@ -849,6 +928,7 @@ impl<'s> Evaluator<'s> {
                         "a reference to a resource type must be followed by the resource name, as in `{resource_type}.example`"
                     ));
                 };
+                self.mark_block(Mode::Managed, resource_type, name, &operators[1..]);
                 self.block(Mode::Managed, resource_type, name, span)
                     .map(|value| (Cow::Borrowed(value), 1))
             }
@@ -857,6 +937,30 @@ impl<'s> Evaluator<'s> {
                 format!("there is no variable named `{other}`"),
                 span,
             )),
+        }
+    }
+
+    /// Marks a reference to a block as sensitive when the attribute it reads is (`rest`: the
+    /// operators after the block's name; keys and splats are passed over), or when it takes a
+    /// whole instance that holds a sensitive attribute.
+    fn mark_block(&self, mode: Mode, resource_type: &str, name: &str, rest: &[&TraversalOperator]) {
+        let Some(sensitive) = self.scope.sensitive else {
+            return;
+        };
+        let key: BlockKey = (mode, resource_type.to_owned(), name.to_owned());
+        let Some(attributes) = sensitive.attributes.get(&key) else {
+            return;
+        };
+        let read = rest.iter().find_map(|operator| match operator {
+            TraversalOperator::GetAttr(attribute) => Some(attribute.value().as_str()),
+            _ => None,
+        });
+        let marked = match read {
+            Some(attribute) => attributes.contains(attribute),
+            None => !attributes.is_empty(),
+        };
+        if marked {
+            self.mark();
         }
     }
 
@@ -881,6 +985,15 @@ impl<'s> Evaluator<'s> {
                 ))
             }
         }
+    }
+}
+
+/// Where a template element is, for an error about the text built so far.
+fn template_span(element: &Element) -> Option<Range<usize>> {
+    match element {
+        Element::Literal(literal) => literal.span(),
+        Element::Interpolation(interpolation) => interpolation.expr.span(),
+        Element::Directive(_) => None,
     }
 }
 
@@ -1115,6 +1228,7 @@ mod tests {
             each: None,
             base_dir: Path::new("."),
             restriction: None,
+            sensitive: None,
         };
         Evaluator::new(&scope).eval(&expr)
     }

@@ -129,6 +129,15 @@ static FUNCTIONS: &[Function] = &[
                     .ok_or_else(|| format!("element must be a string, not a {}", kind_of(item)))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let separators = separator
+            .len()
+            .saturating_mul(parts.len().saturating_sub(1));
+        room_for(
+            parts
+                .iter()
+                .map(String::len)
+                .fold(separators, usize::saturating_add),
+        )?;
         Ok(Value::String(parts.join(&separator)))
     }),
     function("jsondecode", 1, Some(1), |args, _| {
@@ -215,6 +224,11 @@ static FUNCTIONS: &[Function] = &[
         );
         if search.len() > 1 && search.starts_with('/') && search.ends_with('/') {
             return Err("regular expression patterns (`/.../`) are not supported by amlplan; use a plain substring".to_owned());
+        }
+        if !search.is_empty() && replacement.len() > search.len() {
+            let grows = (replacement.len() - search.len())
+                .saturating_mul(text.matches(search.as_str()).count());
+            room_for(text.len().saturating_add(grows))?;
         }
         Ok(Value::String(text.replace(&search, &replacement)))
     }),
@@ -314,6 +328,84 @@ static FUNCTIONS: &[Function] = &[
     }),
 ];
 
+/// The most bytes of string one value may hold (every string in it counted), so that a small
+/// configuration cannot make amlplan allocate gigabytes (`format("%999999999d", 1)`, a local
+/// that doubles another one forty times).
+pub(crate) const MAX_VALUE_BYTES: usize = 16 << 20;
+
+/// The most elements (list items, map entries, scalars) one value may hold.
+pub(crate) const MAX_VALUE_ELEMENTS: usize = 1 << 20;
+
+/// The deepest nesting of lists and maps in one value.
+pub(crate) const MAX_VALUE_DEPTH: usize = 64;
+
+/// Checks `value` against [`MAX_VALUE_BYTES`], [`MAX_VALUE_ELEMENTS`] and [`MAX_VALUE_DEPTH`];
+/// the error says which bound it passes. Stops as soon as one is passed.
+pub(crate) fn check_bounds(value: &Value) -> Result<(), String> {
+    fn walk(
+        value: &Value,
+        depth: usize,
+        bytes: &mut usize,
+        elements: &mut usize,
+    ) -> Result<(), String> {
+        *elements += 1;
+        if *elements > MAX_VALUE_ELEMENTS {
+            return Err(format!(
+                "it holds more than {MAX_VALUE_ELEMENTS} elements, the most amlplan builds in one value"
+            ));
+        }
+        match value {
+            Value::String(text) => {
+                *bytes += text.len();
+                if *bytes > MAX_VALUE_BYTES {
+                    return Err(too_long());
+                }
+            }
+            Value::List(items) => {
+                nested(depth)?;
+                for item in items {
+                    walk(item, depth + 1, bytes, elements)?;
+                }
+            }
+            Value::Map(entries) => {
+                nested(depth)?;
+                for (key, item) in entries {
+                    *bytes += key.len();
+                    walk(item, depth + 1, bytes, elements)?;
+                }
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) | Value::Unknown => {}
+        }
+        Ok(())
+    }
+    fn nested(depth: usize) -> Result<(), String> {
+        if depth >= MAX_VALUE_DEPTH {
+            return Err(format!(
+                "its lists and maps nest deeper than {MAX_VALUE_DEPTH} levels, the most amlplan builds"
+            ));
+        }
+        Ok(())
+    }
+    walk(value, 0, &mut 0, &mut 0)
+}
+
+/// The error of a string over [`MAX_VALUE_BYTES`].
+pub(crate) fn too_long() -> String {
+    format!(
+        "it would hold more than {} MiB of text, the most amlplan builds in one value",
+        MAX_VALUE_BYTES >> 20
+    )
+}
+
+/// Refuses to build a string of `length` bytes over [`MAX_VALUE_BYTES`] (checked before it is
+/// allocated).
+fn room_for(length: usize) -> Result<(), String> {
+    if length > MAX_VALUE_BYTES {
+        return Err(too_long());
+    }
+    Ok(())
+}
+
 /// Functions implemented by the evaluator itself.
 const EVALUATOR_FUNCTIONS: &[&str] = &["can", "templatefile", "try"];
 
@@ -348,7 +440,9 @@ pub(crate) fn call(
     if !function.structural && args.iter().any(Value::contains_unknown) {
         return Ok(Value::Unknown);
     }
-    (function.run)(&args, base_dir)
+    let result = (function.run)(&args, base_dir)?;
+    check_bounds(&result).map_err(|reason| format!("its result is too large: {reason}"))?;
+    Ok(result)
 }
 
 /// Reads a UTF-8 file named by `path` (relative to `base_dir`).
@@ -515,7 +609,17 @@ fn format(spec: &str, args: &[Value]) -> Result<String, String> {
                 digits.push(digit);
                 characters.next();
             }
-            precision = Some(digits.parse().unwrap_or(0));
+            precision = Some(digits.parse().unwrap_or(usize::MAX));
+        }
+        if width
+            .parse::<usize>()
+            .map_or(!width.is_empty(), |width| width > MAX_VALUE_BYTES)
+            || precision.is_some_and(|precision| precision > MAX_VALUE_BYTES)
+        {
+            return Err(format!(
+                "the width or precision of a verb is larger than {} MiB, the most text amlplan builds in one value",
+                MAX_VALUE_BYTES >> 20
+            ));
         }
         let verb = characters
             .next()
@@ -569,6 +673,7 @@ fn format(spec: &str, args: &[Value]) -> Result<String, String> {
             'g' => Number(number()?).to_string(),
             other => return Err(format!("unsupported format verb `%{other}`")),
         };
+        room_for(out.len().saturating_add(width.parse().unwrap_or(0)))?;
         let rendered = match (verb, precision) {
             ('s' | 'v' | 'q', Some(limit)) => rendered.chars().take(limit).collect(),
             _ => rendered,

@@ -23,7 +23,7 @@ use engine::value::{ObjectValue, Value};
 
 use super::ProviderSettings;
 use super::convert::convert_attribute;
-use super::eval::{BlockKey, Evaluator, Scope, kind_of};
+use super::eval::{BlockKey, Evaluator, Scope, Sensitivity, kind_of};
 use super::provider;
 use super::refs::Node;
 use super::variables::{self, InputValues, eval_diagnostic};
@@ -75,6 +75,9 @@ pub struct ResourceInstance {
     pub lifecycle: LifecycleOptions,
     /// Where the block and each argument are in the sources.
     pub spans: Arc<BlockSpans>,
+    /// The top-level arguments set from sensitive values (a sensitive variable, attribute or
+    /// `sensitive()`), besides the schema's secrets: plans show them as `(sensitive value)`.
+    pub sensitive: std::collections::BTreeSet<String>,
 }
 
 impl ResourceInstance {
@@ -118,6 +121,7 @@ struct WalkState {
     locals: BTreeMap<String, Value>,
     blocks: HashMap<BlockKey, Value>,
     instances_of: Vec<Vec<ResourceAddr>>,
+    sensitivity: Sensitivity,
 }
 
 /// Evaluates `config`: see the module documentation. Diagnostics name file, line and column.
@@ -211,12 +215,20 @@ fn walk(
         variables: _,
         ..
     } = previous;
+    let mut sensitivity = state.sensitivity;
+    sensitivity.variables = config
+        .variables
+        .values()
+        .filter(|variable| variable.sensitive)
+        .map(|variable| variable.name.clone())
+        .collect();
     let mut walk = Walk {
         config,
         known,
         locals: state.locals,
         blocks: state.blocks,
         instances_of: state.instances_of,
+        sensitivity,
         result: EvaluatedConfig {
             resources,
             data,
@@ -251,6 +263,7 @@ fn walk(
         locals: walk.locals,
         blocks: walk.blocks,
         instances_of: walk.instances_of,
+        sensitivity: walk.sensitivity,
     };
     result
 }
@@ -261,6 +274,7 @@ struct Walk<'a> {
     locals: BTreeMap<String, Value>,
     blocks: HashMap<BlockKey, Value>,
     instances_of: Vec<Vec<ResourceAddr>>,
+    sensitivity: Sensitivity,
     result: EvaluatedConfig,
     diagnostics: &'a mut Diagnostics,
 }
@@ -285,24 +299,54 @@ impl Walk<'_> {
             each: None,
             base_dir: &self.config.dir,
             restriction: None,
+            sensitive: Some(&self.sensitivity),
         }
     }
 
     fn local(&mut self, name: &str, variables: &BTreeMap<String, Value>) {
         let local = &self.config.locals[name];
-        let result = Evaluator::new(&self.scope(variables)).eval(&local.value.expr);
+        let (result, sensitive) = {
+            let scope = self.scope(variables);
+            let evaluator = Evaluator::new(&scope);
+            let result = evaluator.eval(&local.value.expr);
+            (result, evaluator.take_sensitive())
+        };
         let value = result.unwrap_or_else(|error| {
             self.diagnostics
                 .push(eval_diagnostic(self.config, local.value.file, error));
             Value::Unknown
         });
+        if sensitive {
+            self.sensitivity.locals.insert(name.to_owned());
+        } else {
+            self.sensitivity.locals.remove(name);
+        }
         self.locals.insert(name.to_owned(), value);
     }
 
     fn output(&mut self, name: &str, variables: &BTreeMap<String, Value>) {
         let output = &self.config.outputs[name];
         let Some(expr) = &output.value else { return };
-        let result = Evaluator::new(&self.scope(variables)).eval(&expr.expr);
+        let (result, sensitive) = {
+            let scope = self.scope(variables);
+            let evaluator = Evaluator::new(&scope);
+            let result = evaluator.eval(&expr.expr);
+            (result, evaluator.take_sensitive())
+        };
+        if sensitive && !output.sensitive && result.is_ok() {
+            // Terraform's rule and words: a root output must say it exports a secret.
+            self.error_at(
+                expr.file,
+                expr.value_span.clone(),
+                "Output refers to sensitive values",
+                "this value is derived from a sensitive value\nTo reduce the risk of \
+                 accidentally exporting sensitive data that was intended to be only internal, \
+                 amlplan (as Terraform) requires that any root module output containing sensitive \
+                 data be explicitly marked as sensitive, to confirm your intent.\nhelp: if you do \
+                 intend to export this data, add `sensitive = true` to the output"
+                    .to_owned(),
+            );
+        }
         let value = result.unwrap_or_else(|error| {
             self.diagnostics
                 .push(eval_diagnostic(self.config, expr.file, error));
@@ -393,7 +437,25 @@ impl Walk<'_> {
         let Some(for_each) = &block.for_each else {
             return Some(Expansion::Single);
         };
-        let result = Evaluator::new(&self.scope(variables)).eval(&for_each.expr);
+        let (result, sensitive) = {
+            let scope = self.scope(variables);
+            let evaluator = Evaluator::new(&scope);
+            let result = evaluator.eval(&for_each.expr);
+            (result, evaluator.take_sensitive())
+        };
+        if sensitive && result.is_ok() {
+            // Instance keys are shown everywhere (addresses, plans, state).
+            self.error_at(
+                file,
+                for_each.value_span.clone(),
+                "Invalid for_each argument",
+                "sensitive values, or values derived from sensitive values, cannot be used as \
+                 `for_each` arguments: the keys would be shown in every address\nhelp: use \
+                 `nonsensitive()` on a value that is not secret"
+                    .to_owned(),
+            );
+            return None;
+        }
         let value = match result {
             Ok(value) => value,
             Err(error) => {
@@ -502,11 +564,24 @@ impl Walk<'_> {
             .collect();
         depends_on.sort();
         depends_on.dedup();
+        let mut sensitive_attributes: std::collections::BTreeSet<String> = block
+            .schema
+            .as_deref()
+            .map(|schema| {
+                schema
+                    .attributes
+                    .iter()
+                    .filter(|(_, attribute)| attribute.sensitive || attribute.write_only)
+                    .map(|(name, _)| name.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut references: Vec<(Option<InstanceKey>, Value)> =
             Vec::with_capacity(instance_keys.len());
         let mut addrs = Vec::with_capacity(instance_keys.len());
         for (instance_key, count_index, each) in instance_keys {
             let mut body_diagnostics = Diagnostics::default();
+            let mut sensitive = std::collections::BTreeSet::new();
             let values = {
                 let mut scope = self.scope(variables);
                 scope.count_index = count_index;
@@ -518,6 +593,7 @@ impl Walk<'_> {
                     block,
                     evaluator: &evaluator,
                     diagnostics: &mut body_diagnostics,
+                    sensitive: &mut sensitive,
                 };
                 body.evaluate(&block.body, attributes, &AttrPath::default())
             };
@@ -535,11 +611,14 @@ impl Walk<'_> {
                 depends_on: depends_on.clone(),
                 lifecycle: block.lifecycle.clone(),
                 spans: Arc::clone(&block.spans),
+                sensitive: sensitive.clone(),
             };
+            sensitive_attributes.extend(sensitive);
             if let (Mode::Managed, Some(schema)) = (block.addr.mode, block.schema.as_deref()) {
                 // The catalogue's constraints, as the provider and the engine check them.
+                // Values set from sensitive ones are never quoted.
                 self.diagnostics.extend(engine::schema::check::resource(
-                    schema,
+                    &schema.with_sensitive(&instance.sensitive),
                     &addr,
                     &instance.values,
                 ));
@@ -568,6 +647,9 @@ impl Walk<'_> {
                 .next()
                 .map_or(Value::Unknown, |(_, value)| value)
         };
+        self.sensitivity
+            .attributes
+            .insert(key.clone(), sensitive_attributes);
         self.blocks.insert(key, value);
         self.instances_of[index] = addrs;
     }
@@ -579,6 +661,8 @@ struct BodyEvaluation<'b, 'e> {
     block: &'b ResourceBlock,
     evaluator: &'b Evaluator<'e>,
     diagnostics: &'b mut Diagnostics,
+    /// The top-level arguments (and nested blocks) set from sensitive values.
+    sensitive: &'b mut std::collections::BTreeSet<String>,
 }
 
 impl BodyEvaluation<'_, '_> {
@@ -590,7 +674,20 @@ impl BodyEvaluation<'_, '_> {
     ) -> BTreeMap<String, Value> {
         let mut values = BTreeMap::new();
         for argument in &body.attributes {
-            let value = match self.evaluator.eval(&argument.expr) {
+            let result = self.evaluator.eval(&argument.expr);
+            let tainted = self.evaluator.take_sensitive();
+            if tainted {
+                let top = path
+                    .0
+                    .first()
+                    .and_then(|step| match step {
+                        PathStep::Attr(name) => Some(name.clone()),
+                        PathStep::Index(_) | PathStep::Key(_) => None,
+                    })
+                    .unwrap_or_else(|| argument.name.clone());
+                self.sensitive.insert(top);
+            }
+            let value = match result {
                 Ok(value) => value,
                 Err(error) => {
                     self.diagnostics
@@ -623,10 +720,18 @@ impl BodyEvaluation<'_, '_> {
                     for step in mismatch.path {
                         full = full.join(step);
                     }
+                    let message = if tainted || definition.sensitive || definition.write_only {
+                        // The mismatch may quote the value.
+                        "the value is sensitive, so it is not shown, and it is not of the type \
+                         this argument takes"
+                            .to_owned()
+                    } else {
+                        mismatch.message
+                    };
                     self.error(
                         argument,
                         "Incorrect attribute value type",
-                        format!("inappropriate value for `{full}`: {}", mismatch.message),
+                        format!("inappropriate value for `{full}`: {message}"),
                     );
                     values.insert(argument.name.clone(), Value::Unknown);
                 }

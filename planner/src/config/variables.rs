@@ -18,7 +18,7 @@ use hcl::edit::expr::{Expression, ObjectKey};
 use hcl::edit::structure::Structure;
 
 use super::convert;
-use super::eval::{EvalError, Evaluator, Scope, kind_of};
+use super::eval::{EvalError, Evaluator, Scope, Sensitivity, kind_of};
 use super::spelling::did_you_mean;
 use super::{Configuration, VariableBlock};
 use crate::source::{FileId, SourceFile};
@@ -583,6 +583,9 @@ pub(crate) fn resolve(
     resolved
 }
 
+/// What a diagnostic says instead of a message that could quote a sensitive value.
+const SENSITIVE_NOT_SHOWN: &str = "the value is sensitive, so it is not shown";
+
 fn resolve_one(
     config: &Configuration,
     variable: &VariableBlock,
@@ -625,6 +628,11 @@ fn resolve_one(
                 match parsed {
                     Ok(value) => value,
                     Err(message) => {
+                        let message = if variable.sensitive {
+                            SENSITIVE_NOT_SHOWN.to_owned()
+                        } else {
+                            message
+                        };
                         diagnostics.push(invalid(
                             format!("it is not a valid {} expression ({message})", variable.ty),
                             origin,
@@ -674,6 +682,11 @@ fn resolve_one(
     match convert_to(value, &variable.ty) {
         Ok(value) => value,
         Err(message) => {
+            let message = if variable.sensitive {
+                format!("{SENSITIVE_NOT_SHOWN}, and it is not a {}", variable.ty)
+            } else {
+                message
+            };
             diagnostics.push(invalid(message, &origin));
             Value::Unknown
         }
@@ -697,6 +710,14 @@ fn validate(
         return;
     }
     let own = BTreeMap::from([(variable.name.clone(), value)]);
+    let sensitivity = Sensitivity {
+        variables: variable
+            .sensitive
+            .then(|| variable.name.clone())
+            .into_iter()
+            .collect(),
+        ..Sensitivity::default()
+    };
     let scope = Scope {
         variables: Some(&own),
         locals: None,
@@ -705,6 +726,7 @@ fn validate(
         each: None,
         base_dir: &config.dir,
         restriction: None,
+        sensitive: Some(&sensitivity),
     };
     let evaluator = Evaluator::new(&scope);
     for rule in &variable.validations {
@@ -731,7 +753,13 @@ fn validate(
         if passed {
             continue;
         }
+        evaluator.take_sensitive();
         let message = match evaluator.eval(&rule.error_message.expr) {
+            // Terraform's words: the message is not shown when it holds a sensitive value.
+            Ok(_) if evaluator.take_sensitive() => {
+                "The error message included a sensitive value, so it will not be displayed."
+                    .to_owned()
+            }
             Ok(Value::String(text)) => text,
             _ => "the validation rule failed".to_owned(),
         };

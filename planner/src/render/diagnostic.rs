@@ -97,7 +97,7 @@ pub fn render_diagnostic(
         .max(1);
     // A long line is quoted as a window around the span's start, so a huge value is never
     // printed whole.
-    let characters: Vec<char> = line_text.chars().collect();
+    let characters: Vec<char> = source.quoted_line(start.line).chars().collect();
     let column = (start.column - 1).min(characters.len());
     let first = column.saturating_sub(QUOTED_BEFORE_SPAN);
     let last = characters.len().min(first + QUOTED_LINE_WIDTH);

@@ -65,11 +65,13 @@ pub fn plan_json_with(plan: &Plan, registry: &Registry, options: &JsonOptions) -
         .filter_map(|change| {
             let after = change.after.as_ref()?;
             let mut entry = address_fields(&change.addr);
-            let schema = registry.get(&change.addr.resource_type);
-            let attributes = schema.map(|schema| &schema.attributes);
+            let schema = registry
+                .get(&change.addr.resource_type)
+                .map(|schema| change.view(schema));
+            let attributes = schema.as_ref().map(|schema| &schema.attributes);
             entry.insert(
                 "schema_version".to_owned(),
-                json!(schema.map_or(0, |schema| schema.version)),
+                json!(schema.as_ref().map_or(0, |schema| schema.version)),
             );
             entry.insert("values".to_owned(), object_values(attributes, after));
             entry.insert(
@@ -103,9 +105,10 @@ pub fn plan_json_with(plan: &Plan, registry: &Registry, options: &JsonOptions) -
 
 /// One entry of `resource_changes` or `resource_drift`.
 pub fn resource_change_json(change: &ResourceChange, registry: &Registry) -> Json {
-    let attributes = registry
+    let schema = registry
         .get(&change.addr.resource_type)
-        .map(|schema| &schema.attributes);
+        .map(|schema| change.view(schema));
+    let attributes = schema.as_ref().map(|schema| &schema.attributes);
     let mut body = Map::new();
     body.insert(
         "actions".to_owned(),

@@ -465,7 +465,10 @@ fn write_change(
     context: Context,
     all: &[ResourceChange],
 ) -> fmt::Result {
-    let schema = registry.get(&change.addr.resource_type);
+    let viewed = registry
+        .get(&change.addr.resource_type)
+        .map(|schema| change.view(schema));
+    let schema = viewed.as_deref();
     for line in header_lines(change, schema, context, all) {
         writeln!(out, "  # {line}")?;
     }

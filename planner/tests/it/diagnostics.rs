@@ -565,3 +565,197 @@ fn required_versions_that_allow_the_language_version_load_and_malformed_ones_are
         "{output}"
     );
 }
+
+const SECRET: &str = "hunter2-the-secret";
+
+fn with_secret(rest: &str) -> String {
+    with_workspace(&format!(
+        r#"variable "secret" {{
+  type      = string
+  sensitive = true
+  default   = "{SECRET}"
+}}
+
+{rest}"#
+    ))
+}
+
+#[test]
+fn an_output_of_a_sensitive_value_must_say_so() {
+    let main = with_secret(
+        r#"output "leak" {
+  value = "prefix-${var.secret}"
+}
+"#,
+    );
+    snapshot(
+        "output_refers_to_sensitive_values",
+        &[("main.tf", &main)],
+        "Output refers to sensitive values",
+    );
+}
+
+#[test]
+fn sensitivity_travels_through_locals_functions_and_attributes() {
+    let refused = [
+        "local.derived",
+        "upper(local.derived)",
+        "sensitive(\"plain\")",
+        "[for part in split(\"-\", var.secret) : part]",
+        "azureml_attached_virtual_machine.vm.ssh_private_key",
+        "azureml_attached_virtual_machine.vm",
+        "azureml_compute_cluster.cpu.description",
+    ];
+    let accepted = [
+        "nonsensitive(var.secret)",
+        "azureml_attached_virtual_machine.vm.id",
+        "azureml_compute_cluster.cpu.name",
+        "length(nonsensitive(local.derived)) > 0",
+    ];
+    for (value, refuse) in refused
+        .iter()
+        .map(|value| (value, true))
+        .chain(accepted.iter().map(|value| (value, false)))
+    {
+        let main = with_secret(&format!(
+            r#"locals {{
+  derived = "x-${{var.secret}}"
+}}
+
+resource "azureml_attached_virtual_machine" "vm" {{
+  name            = "trainvm"
+  workspace_id    = azureml_workspace.main.id
+  resource_id     = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm"
+  admin_username  = "azureuser"
+  ssh_private_key = "-----BEGIN KEY-----"
+}}
+
+resource "azureml_compute_cluster" "cpu" {{
+  name           = "cpu"
+  workspace_id   = azureml_workspace.main.id
+  vm_size        = "STANDARD_DS3_V2"
+  max_node_count = 1
+  description    = local.derived
+}}
+
+output "out" {{
+  value = {value}
+}}
+"#
+        ));
+        let output = rendered(&[("main.tf", &main)]);
+        assert_eq!(
+            output.contains("Output refers to sensitive values"),
+            refuse,
+            "`{value}`:\n{output}"
+        );
+        assert!(
+            !output.contains(SECRET),
+            "`{value}` quoted the secret:\n{output}"
+        );
+        let marked = output.contains("sensitive = true");
+        assert_eq!(marked, refuse, "`{value}`: {output}");
+    }
+}
+
+#[test]
+fn diagnostics_never_quote_a_sensitive_default_or_secret_literal() {
+    let main = format!(
+        r#"variable "pin" {{
+  type      = number
+  sensitive = true
+  default   = "{SECRET}"
+}}
+
+{WORKSPACE}
+resource "azureml_attached_virtual_machine" "vm" {{
+  name           = "trainvm"
+  workspace_id   = azureml_workspace.main.id
+  resource_id    = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm"
+  admin_username = "azureuser"
+  admin_password = ["{SECRET}"]
+}}
+"#
+    );
+    let output = rendered(&[("main.tf", &main)]);
+    assert!(
+        output.contains("Invalid value for input variable")
+            && output.contains("Incorrect attribute value type")
+            && output.contains("--> main.tf:4:15")
+            && output.contains("the value is sensitive, so it is not shown"),
+        "{output}"
+    );
+    assert!(!output.contains(SECRET), "a secret is quoted:\n{output}");
+    assert!(!output.contains("hunter2"), "a secret is quoted:\n{output}");
+}
+
+#[test]
+fn a_sensitive_for_each_is_refused_and_validation_messages_hide_secrets() {
+    let main = with_secret(
+        r#"resource "azureml_compute_cluster" "each" {
+  for_each       = toset([var.secret])
+  name           = "cpu"
+  workspace_id   = azureml_workspace.main.id
+  vm_size        = "STANDARD_DS3_V2"
+  max_node_count = 1
+}
+"#,
+    );
+    let output = rendered(&[("main.tf", &main)]);
+    assert!(
+        output.contains("Invalid for_each argument")
+            && output.contains("sensitive values, or values derived from sensitive values"),
+        "{output}"
+    );
+    assert!(!output.contains(SECRET), "{output}");
+}
+
+#[test]
+fn a_function_result_too_large_to_build_is_an_error() {
+    snapshot(
+        "format_width_too_large",
+        &[("main.tf", "locals {\n  s = format(\"%999999999d\", 1)\n}\n")],
+        "Error in function call",
+    );
+}
+
+#[test]
+fn values_that_grow_past_the_bounds_are_errors_not_gigabytes() {
+    // Forty locals that double the one before: 2^40 bytes unbounded.
+    let mut doubling = String::from("locals {\n  l0 = \"0123456789abcdef\"\n");
+    for index in 1..=40 {
+        doubling.push_str(&format!(
+            "  l{index} = \"${{local.l{}}}${{local.l{}}}\"\n",
+            index - 1,
+            index - 1
+        ));
+    }
+    doubling.push_str("}\n");
+    let cases = [
+        (doubling.as_str(), "this template's text is too large"),
+        (
+            "locals {\n  a = replace(format(\"%1000000s\", \"\"), \" \", format(\"%1000s\", \"\"))\n}\n",
+            "more than 16 MiB of text",
+        ),
+        (
+            "locals {\n  a = join(format(\"%1000000s\", \"\"), [for i in split(\",\", format(\"%99s\", \"\")) : i])\n  b = join(format(\"%100000s\", \"\"), split(\"\", format(\"%1000s\", \"\")))\n}\n",
+            "more than 16 MiB of text",
+        ),
+        (
+            "locals {\n  s = split(\"\", format(\"%2000s\", \"\"))\n  a = [for x in local.s : [for y in local.s : x]]\n}\n",
+            "the result of this `for` expression is too large",
+        ),
+    ];
+    for (text, expected) in cases {
+        let started = std::time::Instant::now();
+        let output = rendered(&[("main.tf", text)]);
+        assert!(output.contains(expected), "{expected}:\n{output}");
+        assert!(
+            output.len() < 16 * 1024,
+            "the error quotes the value ({} bytes)",
+            output.len()
+        );
+        // Not a timing test: a guard that the bound stops the work (seconds, not minutes).
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    }
+}

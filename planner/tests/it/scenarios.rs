@@ -606,3 +606,31 @@ fn an_inconsistent_state_is_refused_naming_its_entries_and_state_commands_still_
     let listed = work.expect(&["state", "list"], 0);
     assert!(listed.contains("azureml_compute_cluster.cpu"), "{listed}");
 }
+
+#[test]
+fn an_argument_set_from_a_sensitive_variable_is_never_shown() {
+    const SECRET: &str = "friendly-but-secret-name";
+    let work = Workdir::example("quickstart");
+    let main = work.path().join("main.tf");
+    let text = std::fs::read_to_string(&main).expect("main.tf");
+    let literal = "friendly_name       = \"Quickstart workspace\"";
+    assert!(text.contains(literal), "the quickstart's workspace");
+    let text = text.replace(literal, "friendly_name       = var.shown_name")
+        + "\nvariable \"shown_name\" {\n  type      = string\n  sensitive = true\n}\n";
+    std::fs::write(&main, text).expect("write");
+    let var = format!("shown_name={SECRET}");
+    let plan = work.expect(&["plan", "--var", &var], 0);
+    assert!(
+        plan.contains("+ friendly_name           = (sensitive value)"),
+        "{plan}"
+    );
+    let json = work.expect(&["plan", "--json", "--var", &var], 0);
+    let applied = work.expect(&["apply", "--auto-approve", "--var", &var], 0);
+    for (what, output) in [("plan", &plan), ("plan --json", &json), ("apply", &applied)] {
+        assert!(
+            !output.contains(SECRET),
+            "{what} shows the secret:\n{output}"
+        );
+    }
+    assert!(json.contains(r#""friendly_name":true"#), "{json}");
+}
