@@ -6,6 +6,8 @@
 //! `.venv`, and `terraform` on PATH, each version once. With none found the callers skip,
 //! unless `REQUIRE_TERRAFORM=1` (CI), where that is a failure.
 
+pub mod fuzz;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
