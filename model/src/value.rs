@@ -194,6 +194,37 @@ impl Value {
     }
 }
 
+impl Value {
+    /// The cty type of this value as Terraform writes it in JSON (state outputs, plans): a
+    /// literal's type, as HCL gives it — `"string"`, `"number"`, `"bool"`, `["tuple", [...]]`
+    /// for lists, `["object", {...}]` for maps; `"dynamic"` for null and unknown.
+    ///
+    /// ```
+    /// use model::value::Value;
+    /// let value = Value::List(vec![Value::from("a"), Value::from(1)]);
+    /// assert_eq!(value.cty_type_json(), serde_json::json!(["tuple", ["string", "number"]]));
+    /// ```
+    pub fn cty_type_json(&self) -> serde_json::Value {
+        match self {
+            Value::Null | Value::Unknown => "dynamic".into(),
+            Value::Bool(_) => "bool".into(),
+            Value::Number(_) => "number".into(),
+            Value::String(_) => "string".into(),
+            Value::List(items) => serde_json::json!([
+                "tuple",
+                items.iter().map(Value::cty_type_json).collect::<Vec<_>>()
+            ]),
+            Value::Map(entries) => serde_json::json!([
+                "object",
+                entries
+                    .iter()
+                    .map(|(key, value)| (key.clone(), value.cty_type_json()))
+                    .collect::<serde_json::Map<String, serde_json::Value>>()
+            ]),
+        }
+    }
+}
+
 impl fmt::Display for Value {
     /// Terraform-like literal syntax, for plans and diagnostics.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

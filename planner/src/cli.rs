@@ -38,6 +38,8 @@ pub enum Command {
     Import(ImportArgs),
     /// Show a saved plan, or the state.
     Show(ShowArgs),
+    /// Show the root outputs saved in the state.
+    Output(OutputArgs),
     /// Inspect or edit the state.
     #[command(subcommand)]
     State(StateCommand),
@@ -200,6 +202,23 @@ pub struct ShowArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// The state file.
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+}
+
+/// `amlplan output [NAME]`.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// One output; without it, every output (sensitive ones hidden).
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    /// Print JSON (one output: its value; all: name, value, type and sensitivity).
+    #[arg(long, conflicts_with = "raw")]
+    pub json: bool,
+    /// Print one string, number or bool output as it is, for scripts.
+    #[arg(long, requires = "name")]
+    pub raw: bool,
     /// The state file.
     #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,

@@ -321,6 +321,39 @@ fn amlplan_plans_nothing_on_the_state_terraform_applied() {
 }
 
 #[test]
+fn after_either_tool_applies_the_other_plans_nothing_outputs_included() {
+    for terraform in terraform_binaries() {
+        let version = &terraform.version;
+        // The examples without secrets: a state's secret digests are keyed per folder, so
+        // terraform's provider sees amlplan's digests of attachment secrets as changes (the
+        // shared state key is issue "shared state").
+        for example in ["quickstart", "training-run"] {
+            // amlplan applies, terraform plans: no resource and no output changes.
+            let served = ServedEmulator::start();
+            let first = project(example, &served, Install::DevOverrides);
+            let output = first.amlplan(&["apply", "--auto-approve"]);
+            expect_code(&output, 0, &format!("{version}: {example}: amlplan apply"));
+            let (code, text) = plan_exit(&first, &terraform, &[]);
+            assert_eq!(
+                code, 0,
+                "{version}: {example}: terraform plan after amlplan apply:\n{text}"
+            );
+
+            // terraform applies, amlplan plans nothing (outputs included).
+            let served = ServedEmulator::start();
+            let second = project(example, &served, Install::DevOverrides);
+            apply(&second, &terraform, &[]);
+            let output = second.amlplan(&["plan", "--detailed-exitcode"]);
+            expect_code(
+                &output,
+                0,
+                &format!("{version}: {example}: amlplan plan after terraform apply"),
+            );
+        }
+    }
+}
+
+#[test]
 fn amlplan_drift_reads_the_state_terraform_wrote() {
     for terraform in terraform_binaries() {
         let version = &terraform.version;

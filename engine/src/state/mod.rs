@@ -478,6 +478,35 @@ impl State {
         }
     }
 
+    /// Replaces the root outputs with `outputs` (name, value, sensitive) as Terraform saves them:
+    /// `{"value": ..., "type": <cty type>, "sensitive": true}` (the flag only when set); null
+    /// and unknown values are not saved.
+    ///
+    /// ```
+    /// let mut state = engine::state::State::new();
+    /// let value = engine::value::Value::from("x");
+    /// state.set_outputs([("id", &value, true)]);
+    /// assert_eq!(state.outputs["id"], serde_json::json!({"sensitive": true, "type": "string", "value": "x"}));
+    /// ```
+    pub fn set_outputs<'v>(
+        &mut self,
+        outputs: impl IntoIterator<Item = (&'v str, &'v Value, bool)>,
+    ) {
+        self.outputs = outputs
+            .into_iter()
+            .filter(|(_, value, _)| !value.is_null() && !value.contains_unknown())
+            .map(|(name, value, sensitive)| {
+                let mut entry = JsonMap::new();
+                if sensitive {
+                    entry.insert("sensitive".to_owned(), true.into());
+                }
+                entry.insert("type".to_owned(), value.cty_type_json());
+                entry.insert("value".to_owned(), value.to_json());
+                (name.to_owned(), serde_json::Value::Object(entry))
+            })
+            .collect();
+    }
+
     /// Moves the current object of `from` to `to` in the root module (an implied move, see
     /// [`crate::plan::repetition`]), keeping everything it holds. Returns whether it was there;
     /// nothing moves when `to` is taken.

@@ -475,16 +475,120 @@ pub struct Plan {
     pub refresh_only: bool,
     /// Planned by `destroy`.
     pub destroy: bool,
+    /// Root outputs whose saved value changes, sorted by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<OutputChange>,
+}
+
+/// A root output whose value in state changes (Terraform's "Changes to Outputs").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputChange {
+    /// The output's name.
+    pub name: String,
+    /// The saved value; `None` when none is saved.
+    #[serde(
+        default,
+        serialize_with = "object_serde::serialize_value",
+        deserialize_with = "object_serde::deserialize_value"
+    )]
+    pub before: Option<Value>,
+    /// The planned value (possibly unknown); `None` when the output goes away.
+    #[serde(
+        default,
+        serialize_with = "object_serde::serialize_value",
+        deserialize_with = "object_serde::deserialize_value"
+    )]
+    pub after: Option<Value>,
+    /// Declared `sensitive` (before or after): values are never shown.
+    pub sensitive: bool,
+}
+
+impl OutputChange {
+    /// `create`, `update` or `delete`.
+    pub fn action(&self) -> &'static str {
+        match (&self.before, &self.after) {
+            (None, _) => "create",
+            (Some(_), None) => "delete",
+            (Some(_), Some(_)) => "update",
+        }
+    }
+}
+
+/// The root outputs whose saved value changes: `saved` is the state's `outputs` JSON
+/// (`{name: {value, type, sensitive?}}`), `planned` the evaluated outputs (name, value,
+/// sensitive; `None` for all of them when destroying). Values are compared, not types (a
+/// `list(string)` Terraform saved and the tuple amlplan evaluates are the same output). An
+/// unknown value is always a change; a null one is no output.
+///
+/// ```
+/// use model::{plan::output_changes, value::Value};
+/// let saved = serde_json::json!({"a": {"value": "x", "type": "string"}});
+/// let saved = saved.as_object().unwrap();
+/// let same = output_changes(saved, Some(&[("a".to_owned(), Value::from("x"), false)]));
+/// assert!(same.is_empty());
+/// let changed = output_changes(saved, Some(&[("a".to_owned(), Value::from("y"), false)]));
+/// assert_eq!(changed[0].action(), "update");
+/// assert_eq!(output_changes(saved, None)[0].action(), "delete");
+/// ```
+pub fn output_changes(
+    saved: &serde_json::Map<String, serde_json::Value>,
+    planned: Option<&[(String, Value, bool)]>,
+) -> Vec<OutputChange> {
+    let saved_value = |name: &str| {
+        saved
+            .get(name)
+            .and_then(|entry| entry.get("value"))
+            .map(Value::from_json)
+    };
+    let saved_sensitive = |name: &str| {
+        saved
+            .get(name)
+            .and_then(|entry| entry.get("sensitive"))
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false)
+    };
+    let planned = planned.unwrap_or_default();
+    let mut changes: Vec<OutputChange> = planned
+        .iter()
+        .filter(|(_, value, _)| !value.is_null())
+        .filter_map(|(name, value, sensitive)| {
+            let before = saved_value(name);
+            let unchanged = before.as_ref() == Some(value) && !value.contains_unknown();
+            (!unchanged).then(|| OutputChange {
+                name: name.clone(),
+                before,
+                after: Some(value.clone()),
+                sensitive: *sensitive || saved_sensitive(name),
+            })
+        })
+        .collect();
+    for name in saved.keys() {
+        let still = planned
+            .iter()
+            .any(|(planned, value, _)| planned == name && !value.is_null());
+        if !still {
+            changes.push(OutputChange {
+                name: name.clone(),
+                before: saved_value(name),
+                after: None,
+                sensitive: saved_sensitive(name),
+            });
+        }
+    }
+    changes.sort_by(|a, b| a.name.cmp(&b.name));
+    changes
 }
 
 impl Plan {
     /// True when apply would do anything.
     pub fn has_changes(&self) -> bool {
-        // As Terraform's `Changes.Empty`: a move alone is a change (it is saved by apply).
+        // As Terraform's `Changes.Empty`: a move alone is a change (it is saved by apply), and
+        // so is a root output's new value.
         self.changes
             .iter()
             .any(|change| !change.action.is_noop() || change.previous_addr.is_some())
             || (self.refresh_only && !self.drift.is_empty())
+            || (!self.refresh_only && !self.outputs.is_empty())
     }
 
     /// The change of `addr`, if any.
@@ -1038,6 +1142,21 @@ mod object_serde {
                     .collect::<BTreeMap<_, _>>()
             })
             .serialize(serializer)
+    }
+
+    /// [`serialize`] for one optional value (an output's).
+    pub fn serialize_value<S: Serializer>(
+        value: &Option<Value>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        value.as_ref().map(to_repr).serialize(serializer)
+    }
+
+    /// [`deserialize`] for one optional value.
+    pub fn deserialize_value<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Value>, D::Error> {
+        Ok(Option::<Repr>::deserialize(deserializer)?.map(from_repr))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(

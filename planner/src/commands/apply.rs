@@ -153,8 +153,23 @@ async fn execute(
         parallelism,
     )
     .await;
+    let evaluated = hooks.final_evaluation();
+    drop(hooks);
+    // Root outputs are saved as Terraform saves them (none after a destroy), so that either
+    // tool plans no output change afterwards.
+    if planned.plan.destroy {
+        state.set_outputs([]);
+    } else {
+        state.set_outputs(
+            evaluated
+                .outputs
+                .iter()
+                .map(|(name, output)| (name.as_str(), &output.value, output.sensitive)),
+        );
+    }
+    store.save(state)?;
     if outcome.succeeded() {
-        print_outputs(&hooks.final_evaluation())?;
+        print_outputs(&evaluated)?;
     }
     Ok(outcome)
 }

@@ -81,6 +81,7 @@ fn dispatch(dir: &Path, command: Command) -> anyhow::Result<Outcome> {
         Command::Drift(args) => drift::run(&runtime()?, dir, &args),
         Command::Import(args) => import::run(&runtime()?, dir, &args),
         Command::Show(args) => show::run(dir, &args),
+        Command::Output(args) => show::run_output(dir, &args),
         Command::State(command) => show::run_state(dir, &command),
         Command::Version(args) => version(&args),
     }

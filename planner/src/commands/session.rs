@@ -204,6 +204,18 @@ impl Session {
             }
         };
         report(&self.loaded.config, &diagnostics)?;
+        let mut plan = plan;
+        if !options.refresh_only {
+            let planned: Vec<(String, Value, bool)> = evaluated
+                .outputs
+                .iter()
+                .map(|(name, output)| (name.clone(), output.value.clone(), output.sensitive))
+                .collect();
+            plan.outputs = engine::plan::output_changes(
+                &self.state.outputs,
+                (!destroy).then_some(planned.as_slice()),
+            );
+        }
         Ok(Planned {
             plan,
             evaluated,

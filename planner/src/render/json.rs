@@ -91,7 +91,7 @@ pub fn plan_json_with(plan: &Plan, registry: &Registry, options: &JsonOptions) -
         .iter()
         .map(|change| resource_change_json(change, registry))
         .collect();
-    json!({
+    let mut document = json!({
         "format_version": FORMAT_VERSION,
         "terraform_version": env!("CARGO_PKG_VERSION"),
         "planned_values": {"root_module": {"resources": planned}},
@@ -100,7 +100,38 @@ pub fn plan_json_with(plan: &Plan, registry: &Registry, options: &JsonOptions) -
         "applyable": plan.has_changes(),
         "complete": !options.targeted,
         "errored": false,
-    })
+    });
+    if !plan.outputs.is_empty() {
+        document["output_changes"] = output_changes(plan);
+    }
+    document
+}
+
+/// `output_changes`: each changed root output, as Terraform writes it (sensitive values null).
+fn output_changes(plan: &Plan) -> Json {
+    let value = |value: &Option<Value>, sensitive: bool| match value {
+        Some(value) if !sensitive && !value.contains_unknown() => value.to_json(),
+        _ => Json::Null,
+    };
+    let entries: Map<String, Json> = plan
+        .outputs
+        .iter()
+        .map(|output| {
+            let after_unknown = output.after.as_ref().is_some_and(Value::contains_unknown);
+            (
+                output.name.clone(),
+                json!({
+                    "actions": [output.action()],
+                    "before": value(&output.before, output.sensitive),
+                    "after": value(&output.after, output.sensitive),
+                    "after_unknown": after_unknown,
+                    "before_sensitive": output.sensitive,
+                    "after_sensitive": output.sensitive,
+                }),
+            )
+        })
+        .collect();
+    Json::Object(entries)
 }
 
 /// One entry of `resource_changes` or `resource_drift`.

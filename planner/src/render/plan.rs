@@ -179,6 +179,15 @@ fn write_plan(
         .into_iter()
         .filter(|change| !change.action.is_noop() || change.previous_addr.is_some())
         .collect();
+    if changes.is_empty() && !plan.outputs.is_empty() {
+        write_outputs(out, plan)?;
+        writeln!(out)?;
+        return writeln!(
+            out,
+            "You can apply this plan to save these new output values to the state, without \
+             changing any real infrastructure."
+        );
+    }
     if changes.is_empty() {
         if plan.destroy {
             writeln!(out, "No changes. No objects need to be destroyed.")?;
@@ -220,7 +229,46 @@ fn write_plan(
         )?;
         writeln!(out)?;
     }
-    writeln!(out, "Plan: {}.", PlanCounts::of(plan))
+    writeln!(out, "Plan: {}.", PlanCounts::of(plan))?;
+    if !plan.outputs.is_empty() {
+        writeln!(out)?;
+        write_outputs(out, plan)?;
+    }
+    Ok(())
+}
+
+/// Terraform's "Changes to Outputs:" section.
+fn write_outputs(out: &mut String, plan: &Plan) -> fmt::Result {
+    writeln!(out, "Changes to Outputs:")?;
+    let width = plan
+        .outputs
+        .iter()
+        .map(|output| output.name.len())
+        .max()
+        .unwrap_or(0);
+    let shown = |value: &Option<engine::value::Value>, sensitive: bool| match value {
+        None => "null".to_owned(),
+        Some(_) if sensitive => SENSITIVE.to_owned(),
+        Some(value) => value.to_string(),
+    };
+    for output in &plan.outputs {
+        let name = &output.name;
+        let after = shown(&output.after, output.sensitive);
+        match output.action() {
+            "create" => writeln!(out, "  + {name:width$} = {after}")?,
+            "delete" => writeln!(
+                out,
+                "  - {name:width$} = {} -> null",
+                shown(&output.before, output.sensitive)
+            )?,
+            _ => writeln!(
+                out,
+                "  ~ {name:width$} = {} -> {after}",
+                shown(&output.before, output.sensitive)
+            )?,
+        }
+    }
+    Ok(())
 }
 
 fn write_refresh_only(

@@ -634,3 +634,61 @@ fn an_argument_set_from_a_sensitive_variable_is_never_shown() {
     }
     assert!(json.contains(r#""friendly_name":true"#), "{json}");
 }
+
+#[test]
+fn root_outputs_are_saved_as_terraform_saves_them_and_a_new_one_is_a_change() {
+    let work = Workdir::example("quickstart");
+    work.expect(&["apply", "--auto-approve"], 0);
+    let state: Json = serde_json::from_str(&work.state()).expect("state JSON");
+    let cluster_id = format!(
+        "{DEMO_RG}/providers/Microsoft.MachineLearningServices/workspaces/quickstart-mlw/computes/cpu-cluster"
+    );
+    assert_eq!(
+        state["outputs"]["cluster_id"],
+        serde_json::json!({"type": "string", "value": cluster_id}),
+        "{state}"
+    );
+    assert_eq!(
+        work.expect(&["output", "--raw", "cluster_id"], 0),
+        cluster_id
+    );
+    let all = work.expect(&["output"], 0);
+    assert!(
+        all.contains(&format!("cluster_id = \"{cluster_id}\"\n")),
+        "{all}"
+    );
+    let json: Json =
+        serde_json::from_str(&work.expect(&["output", "--json"], 0)).expect("output JSON");
+    assert_eq!(json["workspace_id"]["type"], "string");
+
+    // A new output alone is a change (exit 2); apply saves it, sensitive and hidden.
+    let main = work.path().join("main.tf");
+    let text = std::fs::read_to_string(&main).expect("main.tf")
+        + "\noutput \"names\" {\n  value     = [azureml_compute_cluster.cpu.name, \"x\"]\n  sensitive = true\n}\n";
+    std::fs::write(&main, text).expect("write");
+    let plan = work.expect(&["plan", "--detailed-exitcode"], 2);
+    assert!(
+        plan.contains("Changes to Outputs:\n  + names = (sensitive value)")
+            && plan.contains("without changing any real infrastructure"),
+        "{plan}"
+    );
+    let applied = work.expect(&["apply", "--auto-approve"], 0);
+    assert!(applied.contains("names = <sensitive>"), "{applied}");
+    work.expect(&["plan", "--detailed-exitcode"], 0);
+    let state: Json = serde_json::from_str(&work.state()).expect("state JSON");
+    assert_eq!(
+        state["outputs"]["names"],
+        serde_json::json!({"sensitive": true, "type": ["tuple", ["string", "string"]], "value": ["cpu-cluster", "x"]})
+    );
+    assert_eq!(
+        work.expect(&["output", "names"], 0),
+        "[\n  \"cpu-cluster\",\n  \"x\",\n]\n"
+    );
+    assert!(work.expect(&["output"], 0).contains("names = <sensitive>"));
+    let output = work.run(&["output", "--raw", "names"]);
+    assert_eq!(output.status.code(), Some(1));
+
+    work.expect(&["destroy", "--auto-approve"], 0);
+    let state: Json = serde_json::from_str(&work.state()).expect("state JSON");
+    assert_eq!(state["outputs"], serde_json::json!({}));
+}
