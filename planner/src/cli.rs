@@ -45,6 +45,51 @@ pub enum Command {
     State(StateCommand),
     /// Show amlplan's version, the Terraform language version it implements, and its provider.
     Version(VersionArgs),
+    /// List, show, select, create or delete workspaces (each has its own state).
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+}
+
+/// `amlplan workspace ...`, as `terraform workspace`.
+#[derive(Debug, Subcommand)]
+pub enum WorkspaceCommand {
+    /// List the workspaces; the selected one is marked with `*`.
+    List,
+    /// Print the selected workspace.
+    Show,
+    /// Select a workspace.
+    Select(WorkspaceSelectArgs),
+    /// Create a workspace and select it.
+    New(WorkspaceNameArgs),
+    /// Delete a workspace (its state must manage nothing, unless --force).
+    Delete(WorkspaceDeleteArgs),
+}
+
+/// A workspace name.
+#[derive(Debug, Args)]
+pub struct WorkspaceNameArgs {
+    /// The workspace.
+    pub name: String,
+}
+
+/// `workspace select`.
+#[derive(Debug, Args)]
+pub struct WorkspaceSelectArgs {
+    /// The workspace.
+    pub name: String,
+    /// Create it when it does not exist.
+    #[arg(long)]
+    pub or_create: bool,
+}
+
+/// `workspace delete`.
+#[derive(Debug, Args)]
+pub struct WorkspaceDeleteArgs {
+    /// The workspace.
+    pub name: String,
+    /// Delete it even when its state still manages objects (they are kept, unmanaged).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `amlplan version`.

@@ -354,6 +354,46 @@ fn after_either_tool_applies_the_other_plans_nothing_outputs_included() {
 }
 
 #[test]
+fn a_workspace_amlplan_creates_is_terraforms_and_the_other_way_round() {
+    for terraform in terraform_binaries() {
+        let version = &terraform.version;
+        let served = ServedEmulator::start();
+        let project = project("quickstart", &served, Install::DevOverrides);
+        let output = project.amlplan(&["workspace", "new", "dev"]);
+        expect_code(&output, 0, &format!("{version}: amlplan workspace new"));
+        let output = project.amlplan(&["apply", "--auto-approve"]);
+        expect_code(&output, 0, &format!("{version}: amlplan apply in dev"));
+        let shown = expect_code(
+            &project.terraform(&terraform, &["workspace", "show"]),
+            0,
+            &format!("{version}: terraform workspace show"),
+        );
+        assert!(shown.contains("dev"), "{version}: {shown}");
+        let (code, text) = plan_exit(&project, &terraform, &[]);
+        assert_eq!(
+            code, 0,
+            "{version}: terraform plan in amlplan's dev workspace:\n{text}"
+        );
+
+        let output = project.terraform(&terraform, &["workspace", "new", "-no-color", "prod"]);
+        expect_code(&output, 0, &format!("{version}: terraform workspace new"));
+        let listed = expect_code(
+            &project.amlplan(&["workspace", "list"]),
+            0,
+            "amlplan workspace list",
+        );
+        assert_eq!(listed, "  default\n  dev\n* prod\n\n", "{version}");
+        apply(&project, &terraform, &[]);
+        let output = project.amlplan(&["plan", "--detailed-exitcode"]);
+        expect_code(
+            &output,
+            0,
+            &format!("{version}: amlplan plan in terraform's prod workspace"),
+        );
+    }
+}
+
+#[test]
 fn amlplan_drift_reads_the_state_terraform_wrote() {
     for terraform in terraform_binaries() {
         let version = &terraform.version;

@@ -12,6 +12,7 @@ pub mod plan;
 pub mod session;
 mod show;
 mod validate;
+pub mod workspace;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -84,6 +85,7 @@ fn dispatch(dir: &Path, command: Command) -> anyhow::Result<Outcome> {
         Command::Output(args) => show::run_output(dir, &args),
         Command::State(command) => show::run_state(dir, &command),
         Command::Version(args) => version(&args),
+        Command::Workspace(command) => workspace::run(dir, &command),
     }
 }
 
@@ -141,6 +143,7 @@ pub fn load(dir: &Path, vars: &VarArgs) -> anyhow::Result<Loaded> {
     let (mut config, mut diagnostics) = Configuration::load_dir(dir, &registry)?;
     let cli_variables = cli_variables(vars);
     let (inputs, more) = config.load_inputs(&cli_variables, &Environment::from_process());
+    let inputs = inputs.with_workspace(&workspace::current(dir)?);
     diagnostics.extend(more);
     report(&config, &diagnostics)?;
     Ok(Loaded {

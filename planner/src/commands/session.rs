@@ -25,13 +25,23 @@ use crate::target::Target;
 
 use super::{Loaded, report};
 
-/// The state file of `dir`: `--state`, else a local backend's `path`, else `terraform.tfstate`.
-pub fn state_path(dir: &Path, state: Option<&Path>, loaded: Option<&Loaded>) -> PathBuf {
+/// The state file of `dir`: `--state`, else the selected workspace's (the `default` one is a
+/// local backend's `path`, else `terraform.tfstate`; see [`super::workspace`]).
+pub fn state_path(
+    dir: &Path,
+    state: Option<&Path>,
+    loaded: Option<&Loaded>,
+) -> anyhow::Result<PathBuf> {
     if let Some(path) = state {
-        return path.to_owned();
+        return Ok(path.to_owned());
     }
     let backend = loaded.and_then(|loaded| loaded.config.terraform_settings().state_path.clone());
-    dir.join(backend.unwrap_or_else(|| "terraform.tfstate".to_owned()))
+    let default = PathBuf::from(backend.unwrap_or_else(|| "terraform.tfstate".to_owned()));
+    let workspace = match loaded {
+        Some(loaded) => loaded.inputs.workspace().to_owned(),
+        None => super::workspace::current(dir)?,
+    };
+    Ok(super::workspace::state_path(dir, &default, &workspace))
 }
 
 /// Opens (and locks) the state for `operation`.
@@ -110,7 +120,7 @@ impl Session {
         state_args: &StateArgs,
         operation: &str,
     ) -> anyhow::Result<Session> {
-        let path = state_path(dir, state_args.state.as_deref(), Some(&loaded));
+        let path = state_path(dir, state_args.state.as_deref(), Some(&loaded))?;
         let (store, mut state) = open_state(&path, state_args, operation)?;
         // Errors refused the state above; what is left are warnings (entries in modules).
         report(&loaded.config, &state.check(&loaded.registry))?;

@@ -32,7 +32,7 @@ pub fn run(dir: &Path, args: &ShowArgs) -> anyhow::Result<Outcome> {
         }
         return Ok(Outcome::Success);
     }
-    let path = state_path(dir, args.state.as_deref(), None);
+    let path = state_path(dir, args.state.as_deref(), None)?;
     let Some(state) = engine::state::read(&path)? else {
         writeln!(out, "No state.")?;
         return Ok(Outcome::Success);
@@ -49,7 +49,7 @@ pub fn run(dir: &Path, args: &ShowArgs) -> anyhow::Result<Outcome> {
 
 /// Runs `output`: the root outputs as Terraform's `output` shows them.
 pub fn run_output(dir: &Path, args: &OutputArgs) -> anyhow::Result<Outcome> {
-    let path = state_path(dir, args.state.as_deref(), None);
+    let path = state_path(dir, args.state.as_deref(), None)?;
     let state = engine::state::read(&path)?.unwrap_or_default();
     let mut out = std::io::stdout().lock();
     let Some(name) = &args.name else {
@@ -163,7 +163,7 @@ pub fn run_state(dir: &Path, command: &StateCommand) -> anyhow::Result<Outcome> 
     let mut out = std::io::stdout().lock();
     match command {
         StateCommand::List(args) => {
-            let path = state_path(dir, args.state.state.as_deref(), None);
+            let path = state_path(dir, args.state.state.as_deref(), None)?;
             if let Some(state) = engine::state::read_unchecked(&path)? {
                 for addr in state.addrs() {
                     writeln!(out, "{addr}")?;
@@ -172,7 +172,7 @@ pub fn run_state(dir: &Path, command: &StateCommand) -> anyhow::Result<Outcome> 
         }
         StateCommand::Show(args) => {
             let addr = parse(&args.addr)?;
-            let path = state_path(dir, args.state.state.as_deref(), None);
+            let path = state_path(dir, args.state.state.as_deref(), None)?;
             let state = engine::state::read_unchecked(&path)?
                 .ok_or_else(|| anyhow::anyhow!("no state at `{}`", path.display()))?;
             anyhow::ensure!(
@@ -183,7 +183,7 @@ pub fn run_state(dir: &Path, command: &StateCommand) -> anyhow::Result<Outcome> 
         }
         StateCommand::Rm(args) => {
             let addr = parse(&args.addr)?;
-            let path = state_path(dir, args.state.state.as_deref(), None);
+            let path = state_path(dir, args.state.state.as_deref(), None)?;
             let (mut store, mut state) = open_state_unchecked(&path, &args.state, "state rm")?;
             anyhow::ensure!(state.remove(&addr), "`{addr}` is not in the state");
             store.save(&mut state)?;

@@ -77,6 +77,8 @@ pub(crate) struct Scope<'a> {
     pub restriction: Option<&'static str>,
     /// Which references are sensitive (`None`: none is).
     pub sensitive: Option<&'a Sensitivity>,
+    /// `terraform.workspace` (`None`: `default`).
+    pub workspace: Option<&'a str>,
 }
 
 /// The sensitive sources of a configuration, as Terraform marks them: a value that reads one of
@@ -106,6 +108,7 @@ impl<'a> Scope<'a> {
             base_dir,
             restriction: Some(restriction),
             sensitive: None,
+            workspace: None,
         }
     }
 }
@@ -903,7 +906,10 @@ impl<'s> Evaluator<'s> {
                 ),
             },
             "terraform" => match attr(0) {
-                Some("workspace") => Ok((Cow::Owned(Value::from("default")), 1)),
+                Some("workspace") => Ok((
+                    Cow::Owned(Value::from(self.scope.workspace.unwrap_or("default"))),
+                    1,
+                )),
                 _ => invalid(
                     "the only supported attribute of `terraform` is `terraform.workspace`"
                         .to_owned(),
@@ -1229,6 +1235,7 @@ mod tests {
             base_dir: Path::new("."),
             restriction: None,
             sensitive: None,
+            workspace: None,
         };
         Evaluator::new(&scope).eval(&expr)
     }

@@ -229,6 +229,7 @@ fn walk(
         blocks: state.blocks,
         instances_of: state.instances_of,
         sensitivity,
+        workspace: inputs.workspace(),
         result: EvaluatedConfig {
             resources,
             data,
@@ -275,6 +276,7 @@ struct Walk<'a> {
     blocks: HashMap<BlockKey, Value>,
     instances_of: Vec<Vec<ResourceAddr>>,
     sensitivity: Sensitivity,
+    workspace: &'a str,
     result: EvaluatedConfig,
     diagnostics: &'a mut Diagnostics,
 }
@@ -300,6 +302,7 @@ impl Walk<'_> {
             base_dir: &self.config.dir,
             restriction: None,
             sensitive: Some(&self.sensitivity),
+            workspace: Some(self.workspace),
         }
     }
 

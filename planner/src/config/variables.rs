@@ -329,16 +329,31 @@ pub(crate) enum RawValue {
 pub struct InputValues {
     pub(crate) values: BTreeMap<String, (RawValue, Origin)>,
     pub(crate) environment: Environment,
+    /// The selected workspace (`terraform.workspace`); `None` is `default`.
+    pub(crate) workspace: Option<String>,
 }
 
 impl InputValues {
     /// The values as text, one `name=value` line each in name order (same values, same
     /// text; where they came from is left out). Holds secrets: only for keyed digests.
     pub fn fingerprint(&self) -> String {
-        self.values
+        let values: String = self
+            .values
             .iter()
             .map(|(name, (raw, _))| format!("{name}={raw:?}\n"))
-            .collect()
+            .collect();
+        format!("{values}terraform.workspace={}\n", self.workspace())
+    }
+
+    /// The selected workspace, as `terraform.workspace` reads it.
+    pub fn workspace(&self) -> &str {
+        self.workspace.as_deref().unwrap_or("default")
+    }
+
+    /// These values in workspace `name`.
+    pub fn with_workspace(mut self, name: &str) -> InputValues {
+        self.workspace = Some(name.to_owned());
+        self
     }
 
     /// No values, empty environment.
@@ -363,6 +378,7 @@ impl InputValues {
                 })
                 .collect(),
             environment,
+            workspace: None,
         }
     }
 }
@@ -380,6 +396,7 @@ impl Configuration {
         let mut inputs = InputValues {
             values: BTreeMap::new(),
             environment: environment.clone(),
+            workspace: None,
         };
         for (key, value) in &environment.variables {
             if let Some(name) = key.strip_prefix("TF_VAR_")
@@ -727,6 +744,7 @@ fn validate(
         base_dir: &config.dir,
         restriction: None,
         sensitive: Some(&sensitivity),
+        workspace: None,
     };
     let evaluator = Evaluator::new(&scope);
     for rule in &variable.validations {

@@ -692,3 +692,83 @@ fn root_outputs_are_saved_as_terraform_saves_them_and_a_new_one_is_a_change() {
     let state: Json = serde_json::from_str(&work.state()).expect("state JSON");
     assert_eq!(state["outputs"], serde_json::json!({}));
 }
+
+#[test]
+fn workspaces_keep_their_states_where_terraform_keeps_them() {
+    let work = Workdir::example("quickstart");
+    let main = work.path().join("main.tf");
+    let text = std::fs::read_to_string(&main).expect("main.tf");
+    let name = "name                = \"${var.prefix}-mlw\"";
+    assert!(text.contains(name), "the quickstart's workspace name");
+    std::fs::write(
+        &main,
+        text.replace(
+            name,
+            "name                = \"${var.prefix}-${terraform.workspace}\"",
+        ),
+    )
+    .expect("write");
+    work.expect(&["apply", "--auto-approve"], 0);
+    assert!(work.state().contains("workspaces/quickstart-default"));
+
+    let created = work.expect(&["workspace", "new", "dev"], 0);
+    assert!(
+        created.starts_with("Created and switched to workspace \"dev\"!"),
+        "{created}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(work.path().join(".terraform/environment")).expect("environment"),
+        "dev"
+    );
+    assert_eq!(
+        work.expect(&["workspace", "list"], 0),
+        "  default\n* dev\n\n"
+    );
+    assert_eq!(work.expect(&["workspace", "show"], 0), "dev\n");
+    let applied = work.expect(&["apply", "--auto-approve"], 0);
+    assert!(
+        applied.contains("3 added"),
+        "a new workspace starts empty: {applied}"
+    );
+    let dev_state = std::fs::read_to_string(
+        work.path()
+            .join("terraform.tfstate.d/dev/terraform.tfstate"),
+    )
+    .expect("the dev workspace's state");
+    assert!(
+        dev_state.contains("workspaces/quickstart-dev"),
+        "{dev_state}"
+    );
+    work.expect(&["plan", "--detailed-exitcode"], 0);
+
+    // TF_WORKSPACE overrides the selection, as in Terraform.
+    let output = Command::new(env!("CARGO_BIN_EXE_amlplan"))
+        .args(["plan", "--detailed-exitcode"])
+        .current_dir(work.path())
+        .env("TF_WORKSPACE", "default")
+        .env_remove("AZUREML_ENDPOINT")
+        .output()
+        .expect("amlplan runs");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let refused = work.run(&["workspace", "delete", "dev"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("your active workspace"));
+    work.expect(&["workspace", "select", "default"], 0);
+    assert!(!work.path().join(".terraform/environment").exists());
+    let refused = work.run(&["workspace", "delete", "dev"]);
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("is not empty"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    work.expect(&["workspace", "delete", "-force", "dev"], 0);
+    assert_eq!(work.expect(&["workspace", "list"], 0), "* default\n\n");
+    let missing = work.run(&["workspace", "select", "prod"]);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("doesn't exist"));
+}
