@@ -393,6 +393,103 @@ fn a_workspace_amlplan_creates_is_terraforms_and_the_other_way_round() {
     }
 }
 
+/// The quickstart with its workspace's resource group taken from another provider's object:
+/// `terraform_data` (Terraform 1.4 and later), or on older versions a `terraform_remote_state`
+/// of a local state file written here; both are Terraform's built-in provider, offline.
+fn with_foreign_group(project: &Project, terraform: &Terraform) -> &'static str {
+    let main = project.config_dir().join("main.tf");
+    let text = std::fs::read_to_string(&main).expect("main.tf");
+    let group = "resource_group_name = \"demo-rg\"";
+    assert!(text.contains(group), "the quickstart's resource group");
+    let (reference, block, target) = if terraform.semver >= (1, 4, 0) {
+        (
+            "terraform_data.rg.output",
+            "resource \"terraform_data\" \"rg\" {\n  input = \"demo-rg\"\n}\n",
+            "terraform_data.rg",
+        )
+    } else {
+        let network = serde_json::json!({"version": 4, "terraform_version": "1.0.3", "serial": 1,
+            "lineage": "net", "outputs": {"rg": {"value": "demo-rg", "type": "string"}}, "resources": []});
+        std::fs::write(
+            project.config_dir().join("network.tfstate"),
+            network.to_string(),
+        )
+        .expect("write");
+        (
+            "data.terraform_remote_state.network.outputs.rg",
+            "data \"terraform_remote_state\" \"network\" {\n  backend = \"local\"\n  config = {\n    path = \"network.tfstate\"\n  }\n}\n",
+            "data.terraform_remote_state.network",
+        )
+    };
+    std::fs::write(
+        &main,
+        format!(
+            "{}\n{block}",
+            text.replace(group, &format!("resource_group_name = {reference}"))
+        ),
+    )
+    .expect("write");
+    target
+}
+
+#[test]
+fn other_providers_objects_come_from_terraforms_state_and_stay_terraforms() {
+    for terraform in terraform_binaries() {
+        let version = &terraform.version;
+        let served = ServedEmulator::start();
+        let project = project("quickstart", &served, Install::DevOverrides);
+        let foreign = with_foreign_group(&project, &terraform);
+
+        // Before Terraform applied its part, amlplan refuses the workspace, naming it.
+        let output = project.amlplan(&["apply", "--auto-approve"]);
+        let refused = expect_code(&output, 1, &format!("{version}: amlplan apply first"));
+        assert!(
+            refused.contains("`azureml_workspace.main` cannot be applied")
+                && refused.contains(&format!("`{foreign}`"))
+                && refused.contains("run `terraform apply` first"),
+            "{version}: {refused}"
+        );
+
+        // Terraform applies only its part; amlplan then applies the rest.
+        let target = if foreign.starts_with("data.") {
+            vec![
+                "apply",
+                "-refresh-only",
+                "-auto-approve",
+                "-no-color",
+                "-input=false",
+            ]
+        } else {
+            vec![
+                "apply",
+                "-auto-approve",
+                "-no-color",
+                "-input=false",
+                "-target=terraform_data.rg",
+            ]
+        };
+        expect_code(
+            &project.terraform(&terraform, &target),
+            0,
+            &format!("{version}: terraform {target:?}"),
+        );
+        let output = project.amlplan(&["apply", "--auto-approve"]);
+        let applied = expect_code(&output, 0, &format!("{version}: amlplan apply"));
+        assert!(
+            applied
+                .contains("Note: 1 object of other providers (terraform: 1) is left to Terraform"),
+            "{version}: {applied}"
+        );
+        let (code, text) = plan_exit(&project, &terraform, &[]);
+        assert_eq!(
+            code, 0,
+            "{version}: terraform plan after amlplan apply:\n{text}"
+        );
+        let output = project.amlplan(&["plan", "--detailed-exitcode"]);
+        expect_code(&output, 0, &format!("{version}: amlplan plan"));
+    }
+}
+
 #[test]
 fn amlplan_drift_reads_the_state_terraform_wrote() {
     for terraform in terraform_binaries() {

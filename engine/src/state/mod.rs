@@ -368,7 +368,7 @@ impl State {
     pub fn prior(&self, registry: &Registry) -> PriorState {
         let mut resources = BTreeMap::new();
         for addr in self.addrs() {
-            if addr.mode != Mode::Managed {
+            if addr.mode != Mode::Managed || !is_azureml(&addr.resource_type) {
                 continue;
             }
             let Some(instance) = self.instance(&addr) else {
@@ -395,6 +395,23 @@ impl State {
             );
         }
         PriorState { resources }
+    }
+
+    /// The objects of other providers (root module, resources and data sources) as Terraform
+    /// last wrote them: amlplan does not plan them, references read these values.
+    pub fn foreign_values(&self) -> BTreeMap<ResourceAddr, ObjectValue> {
+        self.addrs()
+            .into_iter()
+            .filter(|addr| !is_azureml(&addr.resource_type))
+            .filter_map(|addr| {
+                let attributes = self.instance(&addr)?.attributes.as_ref()?.as_object()?;
+                let entries = attributes
+                    .iter()
+                    .map(|(name, json)| (name.clone(), Value::from_json(unwrap_dynamic(json))))
+                    .collect();
+                Some((addr, ObjectValue(entries)))
+            })
+            .collect()
     }
 
     /// Records the object of `addr`: every schema attribute present, unknowns as null, secrets
@@ -597,6 +614,29 @@ impl State {
             .retain(|resource| !resource.instances.is_empty());
         removed
     }
+}
+
+/// An attribute of a dynamic type as Terraform stores it, `{"value": V, "type": T}`, is `V`
+/// (without the provider's schema, an object of exactly those two members with a type is
+/// taken to be one, as `terraform_data`'s `input` and `output`).
+fn unwrap_dynamic(json: &serde_json::Value) -> &serde_json::Value {
+    match json.as_object() {
+        Some(members)
+            if members.len() == 2
+                && members.contains_key("value")
+                && members
+                    .get("type")
+                    .is_some_and(|ty| ty.is_string() || ty.is_array()) =>
+        {
+            &members["value"]
+        }
+        _ => json,
+    }
+}
+
+/// Whether a resource type is the `azureml` provider's (the others are left to Terraform).
+pub fn is_azureml(resource_type: &str) -> bool {
+    resource_type.starts_with("azureml_")
 }
 
 /// `each` as Terraform writes it: `list` when an instance has an index, `map` when one has a

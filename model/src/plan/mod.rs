@@ -478,6 +478,10 @@ pub struct Plan {
     /// Root outputs whose saved value changes, sorted by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outputs: Vec<OutputChange>,
+    /// How many configured objects of each other provider the plan leaves to Terraform (their
+    /// values were read from the state).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub left_to_terraform: BTreeMap<String, usize>,
 }
 
 /// A root output whose value in state changes (Terraform's "Changes to Outputs").

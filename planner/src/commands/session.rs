@@ -215,6 +215,27 @@ impl Session {
         };
         report(&self.loaded.config, &diagnostics)?;
         let mut plan = plan;
+        for provider in evaluated.foreign.values() {
+            *plan.left_to_terraform.entry(provider.clone()).or_default() += 1;
+        }
+        let mut waiting = engine::diag::Diagnostics::default();
+        for instance in evaluated.resources.values() {
+            let missing = missing_foreign(instance, &evaluated, &known);
+            if !missing.is_empty() && instance.values.0.values().any(Value::contains_unknown) {
+                waiting.push(
+                    engine::diag::Diagnostic::warning(
+                        "Depends on objects missing from the state",
+                        format!(
+                            "`{}` uses values of {}, which the state does not hold: amlplan leaves other providers' objects to Terraform, so `{}` can be applied only after `terraform apply` has created them",
+                            instance.addr,
+                            missing.join(", "),
+                            instance.addr
+                        ),
+                    ),
+                );
+            }
+        }
+        report(&self.loaded.config, &waiting)?;
         if !options.refresh_only {
             let planned: Vec<(String, Value, bool)> = evaluated
                 .outputs
@@ -495,12 +516,65 @@ pub fn desired(evaluated: &EvaluatedConfig) -> Desired {
             .map(|instance| DesiredResource {
                 addr: instance.addr.clone(),
                 values: instance.values.clone(),
-                depends_on: instance.depends_on.clone(),
+                // Managed objects only, as Terraform records dependencies.
+                depends_on: instance
+                    .depends_on
+                    .iter()
+                    .filter(|addr| addr.mode == engine::addr::Mode::Managed)
+                    .cloned()
+                    .collect(),
                 lifecycle: instance.lifecycle.clone(),
                 sensitive: instance.sensitive.clone(),
             })
             .collect(),
     }
+}
+
+/// The refusal of an object whose values are still unknown at apply: it names the arguments
+/// and the other providers' objects missing from the state that they come from.
+fn still_unknown(
+    instance: &crate::config::ResourceInstance,
+    evaluated: &EvaluatedConfig,
+    known: &BTreeMap<ResourceAddr, ObjectValue>,
+) -> String {
+    let arguments: Vec<String> = instance
+        .values
+        .0
+        .iter()
+        .filter(|(_, value)| value.contains_unknown())
+        .map(|(name, _)| format!("`{name}`"))
+        .collect();
+    let missing = missing_foreign(instance, evaluated, known);
+    if missing.is_empty() {
+        return format!(
+            "`{}` cannot be applied: {} still unknown after everything it depends on was applied",
+            instance.addr,
+            arguments.join(", ")
+        );
+    }
+    format!(
+        "`{}` cannot be applied: {} come from {}, which the state does not hold (amlplan leaves other providers' objects to Terraform)\n  help: run `terraform apply` first, then apply again; nothing was sent for `{}`",
+        instance.addr,
+        arguments.join(", "),
+        missing.join(", "),
+        instance.addr
+    )
+}
+
+/// The other providers' objects `instance` depends on that the state does not hold.
+fn missing_foreign(
+    instance: &crate::config::ResourceInstance,
+    evaluated: &EvaluatedConfig,
+    known: &BTreeMap<ResourceAddr, ObjectValue>,
+) -> Vec<String> {
+    instance
+        .depends_on
+        .iter()
+        .filter(|dependency| {
+            evaluated.foreign.contains_key(*dependency) && !known.contains_key(*dependency)
+        })
+        .map(|dependency| format!("`{dependency}`"))
+        .collect()
 }
 
 /// Workspace ids the configuration names that are known now (so attachments in them that the
@@ -519,12 +593,14 @@ fn configured_workspaces(evaluated: &EvaluatedConfig) -> Vec<String> {
 /// The state's objects as known values for evaluation (secrets are digests: references to
 /// them see the digest, never a plaintext the state does not hold).
 pub fn state_values(state: &State, loaded: &Loaded) -> BTreeMap<ResourceAddr, ObjectValue> {
-    state
+    let mut values: BTreeMap<ResourceAddr, ObjectValue> = state
         .prior(&loaded.registry)
         .resources
         .into_iter()
         .map(|(addr, object)| (addr, object.values))
-        .collect()
+        .collect();
+    values.extend(state.foreign_values());
+    values
 }
 
 fn parse_addrs(texts: &[String], flag: &str) -> anyhow::Result<Vec<ResourceAddr>> {
@@ -625,11 +701,17 @@ impl ApplyHooks for Hooks<'_> {
             }
             live.evaluated = evaluated;
         }
-        live.evaluated
+        let instance = live
+            .evaluated
             .resources
             .get(&change.addr)
-            .map(|instance| instance.values.clone())
-            .ok_or_else(|| format!("`{}` is no longer in the configuration", change.addr))
+            .ok_or_else(|| format!("`{}` is no longer in the configuration", change.addr))?;
+        if instance.values.0.values().any(Value::contains_unknown) {
+            // Everything this object depends on in amlplan's plan is applied by now, so what
+            // is still unknown comes from objects left to Terraform that the state lacks.
+            return Err(still_unknown(instance, &live.evaluated, &live.known));
+        }
+        Ok(instance.values.clone())
     }
 
     fn record(&self, change: &ResourceChange, object: Option<&ObjectValue>) -> Result<(), String> {

@@ -161,6 +161,28 @@ fn literal_string(expr: &Expression) -> Option<String> {
     }
 }
 
+/// `azurerm` or `azurerm.west` (a provider reference) as text.
+fn traversal_text(expr: &Expression) -> Option<String> {
+    match expr {
+        Expression::Variable(name) => Some(name.value().to_string()),
+        Expression::Traversal(traversal) => {
+            let Expression::Variable(root) = &traversal.expr else {
+                return None;
+            };
+            let mut text = root.value().to_string();
+            for operator in traversal.operators.iter() {
+                let TraversalOperator::GetAttr(name) = operator.value() else {
+                    return None;
+                };
+                text.push('.');
+                text.push_str(name.value().as_str());
+            }
+            Some(text)
+        }
+        _ => None,
+    }
+}
+
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.chars().all(|character| {
@@ -175,14 +197,6 @@ impl Decoder<'_> {
         self.diagnostics.push(Diagnostic {
             subject: Some(subject),
             ..Diagnostic::error(summary, detail)
-        });
-    }
-
-    fn warning(&mut self, range: Range<usize>, summary: &str, detail: String) {
-        let subject = self.config.span(self.file, range);
-        self.diagnostics.push(Diagnostic {
-            subject: Some(subject),
-            ..Diagnostic::warning(summary, detail)
         });
     }
 
@@ -359,11 +373,7 @@ impl Decoder<'_> {
             };
             let name = attribute.key.value().as_str();
             if name != "azureml" {
-                self.warning(
-                    span(&attribute.key),
-                    "Provider not used by amlplan",
-                    format!("amlplan manages only `azureml` resources; any `{name}` resources in this configuration are reported as unsupported"),
-                );
+                // Another provider's requirement: its resources are left to Terraform.
                 continue;
             }
             let Expression::Object(object) = &attribute.value else {
@@ -412,11 +422,8 @@ impl Decoder<'_> {
             return;
         };
         if labels[0] != "azureml" {
-            self.error(
-                span(&block.labels[0]),
-                "Unsupported provider",
-                format!("amlplan configures only the `azureml` provider, not `{}`\nhelp: manage `{}` resources with terraform, in a separate configuration", labels[0], labels[0]),
-            );
+            // Another provider's settings: its resources are left to Terraform, so they are
+            // not evaluated here.
             return;
         }
         if let Some(existing) = &self.config.provider {
@@ -692,12 +699,7 @@ impl Decoder<'_> {
             return;
         }
         if !resource_type.starts_with("azureml_") {
-            let provider = resource_type.split('_').next().unwrap_or(resource_type);
-            self.error(
-                type_span,
-                "Unsupported resource type",
-                format!("`{resource_type}` belongs to the `{provider}` provider; amlplan plans only `azureml` resources\nhelp: manage `{provider}` resources with terraform, in a separate configuration"),
-            );
+            self.foreign(block, mode, resource_type, name);
             return;
         }
         let schema = match mode {
@@ -860,6 +862,73 @@ impl Decoder<'_> {
             lifecycle,
             spans: Arc::new(spans),
             managed_dependencies: Vec::new(),
+            foreign: None,
+        });
+    }
+
+    /// A resource or data block of another provider (`azurerm_*`, `terraform_data`): amlplan
+    /// does not plan it, so only what decides its instances is kept (`count`, `for_each`,
+    /// `depends_on`); references to it read the state (see `instances`).
+    fn foreign(&mut self, block: &Block, mode: Mode, resource_type: &str, name: &str) {
+        let kind = block.ident.value().as_str();
+        let addr = ResourceAddr {
+            mode,
+            resource_type: resource_type.to_owned(),
+            name: name.to_owned(),
+            key: None,
+        };
+        if let Some(existing) = self.config.resource_block(&addr) {
+            let first = self.location(existing.spans.file, existing.spans.header.start);
+            self.error(
+                header(block),
+                &format!("Duplicate {kind} block"),
+                format!("`{addr}` is already declared at {first}"),
+            );
+            return;
+        }
+        // Terraform's rule: the type's prefix names the provider, unless `provider` says.
+        let mut provider = resource_type.split('_').next().unwrap_or(resource_type).to_owned();
+        let (mut count, mut for_each, mut depends_on) = (None, None, Vec::new());
+        for attribute in block.body.attributes() {
+            match attribute.key.value().as_str() {
+                "count" => count = Some(attr_expr(attribute, self.file)),
+                "for_each" => for_each = Some(attr_expr(attribute, self.file)),
+                "depends_on" => depends_on = self.depends_on(&attribute.value),
+                "provider" => {
+                    if let Some(text) = traversal_text(&attribute.value) {
+                        provider = text.split('.').next().unwrap_or(&text).to_owned();
+                    }
+                }
+                _ => {}
+            }
+        }
+        if count.is_some() && for_each.is_some() {
+            self.error(
+                header(block),
+                "Invalid combination of \"count\" and \"for_each\"",
+                "set either `count` or `for_each`, not both".to_owned(),
+            );
+            return;
+        }
+        let spans = BlockSpans {
+            file: self.file,
+            header: header(block),
+            attributes: BTreeMap::new(),
+        };
+        self.config
+            .block_lookup
+            .insert(addr.clone(), self.config.blocks.len());
+        self.config.blocks.push(ResourceBlock {
+            addr,
+            schema: None,
+            body: BodyExprs::default(),
+            count,
+            for_each,
+            depends_on,
+            lifecycle: LifecycleOptions::default(),
+            spans: Arc::new(spans),
+            managed_dependencies: Vec::new(),
+            foreign: Some(provider),
         });
     }
 

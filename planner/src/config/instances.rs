@@ -69,7 +69,7 @@ pub struct ResourceInstance {
     /// blocks are maps, repeated nested blocks lists of maps). May contain `Value::Unknown`.
     pub values: ObjectValue,
     /// Managed instances this one depends on: through references (also via locals and data
-    /// sources) and `depends_on`.
+    /// sources) and `depends_on`; other providers' data sources are listed too.
     pub depends_on: Vec<ResourceAddr>,
     /// The `lifecycle` options of the block.
     pub lifecycle: LifecycleOptions,
@@ -107,6 +107,9 @@ pub struct EvaluatedConfig {
     pub data: BTreeMap<ResourceAddr, ResourceInstance>,
     /// Outputs by name.
     pub outputs: BTreeMap<String, OutputValue>,
+    /// Instances of other providers' blocks (left to Terraform; their values come from the
+    /// state), with their provider.
+    pub foreign: BTreeMap<ResourceAddr, String>,
     /// The provider settings (environment fallbacks applied).
     pub provider: ProviderSettings,
     /// Input variable values after conversion to their types.
@@ -212,6 +215,7 @@ fn walk(
         data,
         outputs,
         provider,
+        foreign,
         variables: _,
         ..
     } = previous;
@@ -235,6 +239,7 @@ fn walk(
             data,
             outputs,
             provider,
+            foreign,
             ..EvaluatedConfig::default()
         },
         diagnostics,
@@ -527,6 +532,7 @@ impl Walk<'_> {
         for old in std::mem::take(&mut self.instances_of[index]) {
             self.result.resources.remove(&old);
             self.result.data.remove(&old);
+            self.result.foreign.remove(&old);
         }
         let key: BlockKey = (
             block.addr.mode,
@@ -583,6 +589,21 @@ impl Walk<'_> {
             Vec::with_capacity(instance_keys.len());
         let mut addrs = Vec::with_capacity(instance_keys.len());
         for (instance_key, count_index, each) in instance_keys {
+            if let Some(provider) = &block.foreign {
+                // Left to Terraform: the object as Terraform last applied it, else unknown.
+                let addr = ResourceAddr {
+                    key: instance_key.clone(),
+                    ..block.addr.clone()
+                };
+                let value = self
+                    .known
+                    .instance(&addr)
+                    .map_or(Value::Unknown, |known| Value::Map(known.0.clone()));
+                references.push((instance_key, value));
+                self.result.foreign.insert(addr.clone(), provider.clone());
+                addrs.push(addr);
+                continue;
+            }
             let mut body_diagnostics = Diagnostics::default();
             let mut sensitive = std::collections::BTreeSet::new();
             let values = {

@@ -93,7 +93,7 @@ impl Configuration {
     pub fn expansions(&self) -> BTreeMap<ResourceAddr, Expansion> {
         self.blocks
             .iter()
-            .filter(|block| block.mode() == Mode::Managed)
+            .filter(|block| block.mode() == Mode::Managed && block.foreign.is_none())
             .map(|block| (block.addr.clone(), block.expansion()))
             .collect()
     }
@@ -219,6 +219,9 @@ pub struct ResourceBlock {
     pub(crate) spans: Arc<BlockSpans>,
     /// Managed blocks this one depends on, through references, `depends_on`, locals and data.
     pub(crate) managed_dependencies: Vec<usize>,
+    /// The provider (local name) of a block amlplan leaves to Terraform (`azurerm`,
+    /// `terraform`); `None` for `azureml` blocks.
+    pub(crate) foreign: Option<String>,
 }
 
 impl ResourceBlock {
@@ -241,6 +244,11 @@ impl ResourceBlock {
     /// True when the block sets `count` or `for_each`.
     pub fn is_expanded(&self) -> bool {
         self.count.is_some() || self.for_each.is_some()
+    }
+
+    /// The provider of a block amlplan leaves to Terraform; `None` for `azureml` blocks.
+    pub fn foreign_provider(&self) -> Option<&str> {
+        self.foreign.as_deref()
     }
 
     /// How the block repeats.

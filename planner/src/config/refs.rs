@@ -356,8 +356,11 @@ pub(crate) fn resolve(config: &mut Configuration, diagnostics: &mut Diagnostics)
             if !seen.insert(node.clone()) {
                 continue;
             }
+            // Managed blocks, and other providers' data sources (read from the state, so an
+            // object that needs one missing from it can be named).
             if let Node::Block(target) = node
-                && config.blocks[target].addr.mode == Mode::Managed
+                && (config.blocks[target].addr.mode == Mode::Managed
+                    || config.blocks[target].foreign.is_some())
             {
                 managed.insert(target);
                 continue;

@@ -148,6 +148,22 @@ fn write_plan(
     registry: &Registry,
     options: &RenderOptions,
 ) -> fmt::Result {
+    if !plan.left_to_terraform.is_empty() {
+        let total: usize = plan.left_to_terraform.values().sum();
+        let each: Vec<String> = plan
+            .left_to_terraform
+            .iter()
+            .map(|(provider, count)| format!("{provider}: {count}"))
+            .collect();
+        writeln!(
+            out,
+            "Note: {total} object{} of other providers ({}) {} left to Terraform; amlplan read {} values from the state.\n",
+            if total == 1 { "" } else { "s" },
+            each.join(", "),
+            if total == 1 { "is" } else { "are" },
+            if total == 1 { "its" } else { "their" },
+        )?;
+    }
     if plan.refresh_only {
         return write_refresh_only(out, plan, registry, options);
     }

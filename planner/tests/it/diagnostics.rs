@@ -102,7 +102,7 @@ fn unknown_resource_type() {
 }
 
 #[test]
-fn other_provider_blocks_are_unsupported() {
+fn modules_are_refused_and_other_providers_blocks_accepted() {
     let main = r#"provider "azurerm" {
   features {}
 }
@@ -117,10 +117,12 @@ module "network" {
 }
 "#;
     snapshot(
-        "other_provider_blocks_are_unsupported",
+        "modules_are_not_supported",
         &[("main.tf", main)],
-        "Unsupported resource type",
+        "Unsupported block type",
     );
+    let output = rendered(&[("main.tf", main)]);
+    assert!(!output.contains("azurerm"), "other providers' blocks are accepted: {output}");
 }
 
 #[test]

@@ -772,3 +772,137 @@ fn workspaces_keep_their_states_where_terraform_keeps_them() {
     let missing = work.run(&["workspace", "select", "prod"]);
     assert!(String::from_utf8_lossy(&missing.stderr).contains("doesn't exist"));
 }
+
+/// Two entries of other providers as Terraform 1.11 writes them (`terraform_data`'s `output`
+/// is of a dynamic type, so it is stored with its type).
+const FOREIGN_STATE: &str = r#"{
+  "version": 4,
+  "terraform_version": "1.11.4",
+  "serial": 2,
+  "lineage": "6c0b9c55-0c2c-4f59-a8d9-2b3f2f0e5f11",
+  "outputs": {},
+  "resources": [
+    {
+      "mode": "managed",
+      "type": "azurerm_resource_group",
+      "name": "shared",
+      "provider": "provider[\"registry.terraform.io/hashicorp/azurerm\"]",
+      "instances": [
+        {
+          "schema_version": 0,
+          "attributes": {
+            "id": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/shared-rg",
+            "location": "westeurope",
+            "managed_by": "",
+            "name": "shared-rg",
+            "tags": {},
+            "timeouts": null
+          },
+          "sensitive_attributes": [],
+          "private": "eyJzY2hlbWFfdmVyc2lvbiI6IjAifQ=="
+        }
+      ]
+    },
+    {
+      "mode": "managed",
+      "type": "terraform_data",
+      "name": "rg",
+      "provider": "provider[\"terraform.io/builtin/terraform\"]",
+      "instances": [
+        {
+          "schema_version": 0,
+          "attributes": {
+            "id": "0c7c3f0e-8f5e-4a71-9d59-3c8e0a1b2c3d",
+            "input": {"value": "demo-rg", "type": "string"},
+            "output": {"value": "demo-rg", "type": "string"},
+            "triggers_replace": null
+          },
+          "sensitive_attributes": []
+        }
+      ]
+    }
+  ],
+  "check_results": null
+}
+"#;
+
+#[test]
+fn other_providers_objects_are_read_from_the_state_and_written_back_unchanged() {
+    let work = Workdir::example("quickstart");
+    let main = work.path().join("main.tf");
+    let text = std::fs::read_to_string(&main).expect("main.tf");
+    let group = "resource_group_name = \"demo-rg\"";
+    assert!(text.contains(group), "the quickstart's resource group");
+    let text = text.replace(group, "resource_group_name = terraform_data.rg.output")
+        + r#"
+provider "azurerm" {
+  features {}
+}
+
+resource "terraform_data" "rg" {
+  input = "demo-rg"
+}
+
+resource "azurerm_resource_group" "shared" {
+  name     = "shared-rg"
+  location = "westeurope"
+  lifecycle {
+    ignore_changes = [tags]
+  }
+}
+
+output "shared_group" {
+  value = azurerm_resource_group.shared.id
+}
+"#;
+    std::fs::write(&main, text).expect("write");
+
+    // Nothing in the state: the workspace's group is unknown, and applying it is refused.
+    let output = work.run(&["plan"]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("Note: 2 objects of other providers (azurerm: 1, terraform: 1) are left to Terraform")
+            && stdout.contains("resource_group_name     = (known after apply)"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("Depends on objects missing from the state")
+            && stderr.contains("`azureml_workspace.main` uses values of `terraform_data.rg`"),
+        "{stderr}"
+    );
+    let output = work.run(&["apply", "--auto-approve"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("`azureml_workspace.main` cannot be applied: `resource_group_name` come from `terraform_data.rg`")
+            && stderr.contains("run `terraform apply` first"),
+        "{stderr}"
+    );
+    let (_, workspaces) = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(emulator_get(
+            &work.data_dir(),
+            "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/demo-rg/providers/Microsoft.MachineLearningServices/workspaces",
+        ));
+    assert_eq!(workspaces["value"], serde_json::json!([]), "nothing was created");
+
+    // Terraform applied its part: amlplan reads it, applies its own, keeps Terraform's.
+    std::fs::write(work.path().join("terraform.tfstate"), FOREIGN_STATE).expect("write");
+    let applied = work.expect(&["apply", "--auto-approve"], 0);
+    assert!(applied.contains("3 added"), "{applied}");
+    assert!(applied.contains("shared_group = \"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/shared-rg\""), "{applied}");
+    let written: Json = serde_json::from_str(&work.state()).expect("state");
+    let terraform: Json = serde_json::from_str(FOREIGN_STATE).expect("fixture");
+    for entry in terraform["resources"].as_array().expect("resources") {
+        assert!(
+            written["resources"].as_array().expect("resources").contains(entry),
+            "{entry} is kept as Terraform wrote it"
+        );
+    }
+    assert!(work.state().contains("workspaces/quickstart-mlw"));
+    work.expect(&["plan", "--detailed-exitcode"], 0);
+}
