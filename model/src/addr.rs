@@ -1,6 +1,6 @@
 //! Resource addresses (`azureml_compute_cluster.gpu`, `data.azureml_workspace.main`,
-//! `azureml_attached_virtual_machine.vm["a"]`) and attribute paths (`ssl.cert`). Parsing and
-//! display only; no lookup logic.
+//! `azureml_attached_virtual_machine.vm["a"]`, `module.team["ml"].azureml_compute_cluster.cpu`)
+//! and attribute paths (`ssl.cert`). Parsing and display only; no lookup logic.
 
 use std::fmt;
 
@@ -26,9 +26,130 @@ pub enum InstanceKey {
     Key(String),
 }
 
+/// One module call instance on a path: `module.team["ml"]`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ModuleStep {
+    /// The `module` block's label.
+    pub name: String,
+    /// Its `count`/`for_each` key, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<InstanceKey>,
+}
+
+/// The module instance a resource is in: empty for the root module, else each call from the
+/// root down (`module.team["ml"].module.network`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ModulePath(pub Vec<ModuleStep>);
+
+impl ModulePath {
+    /// Whether this is the root module.
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The path of a call inside this module instance.
+    pub fn child(&self, name: &str, key: Option<InstanceKey>) -> ModulePath {
+        let mut steps = self.0.clone();
+        steps.push(ModuleStep {
+            name: name.to_owned(),
+            key,
+        });
+        ModulePath(steps)
+    }
+
+    /// Parses `module.a`, `module.a[0].module.b["k"]` (the empty string is the root).
+    ///
+    /// ```
+    /// use model::addr::ModulePath;
+    /// let path = ModulePath::parse("module.team[\"ml\"].module.net").unwrap();
+    /// assert_eq!(path.to_string(), "module.team[\"ml\"].module.net");
+    /// assert!(ModulePath::parse("").unwrap().is_root());
+    /// ```
+    pub fn parse(text: &str) -> Result<ModulePath, AddrError> {
+        let (path, rest) = split_module_prefix(text).ok_or_else(|| AddrError(text.to_owned()))?;
+        if !rest.is_empty() {
+            return Err(AddrError(text.to_owned()));
+        }
+        Ok(path)
+    }
+}
+
+impl fmt::Display for ModulePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, step) in self.0.iter().enumerate() {
+            if index > 0 {
+                f.write_str(".")?;
+            }
+            write!(f, "module.{}", step.name)?;
+            write_key(f, &step.key)?;
+        }
+        Ok(())
+    }
+}
+
+fn write_key(f: &mut fmt::Formatter<'_>, key: &Option<InstanceKey>) -> fmt::Result {
+    match key {
+        Some(InstanceKey::Index(index)) => write!(f, "[{index}]"),
+        Some(InstanceKey::Key(key)) => write!(f, "[{key:?}]"),
+        None => Ok(()),
+    }
+}
+
+/// Reads `[0]` or `["k"]` at the start of `text`: the key and the rest.
+fn read_key(text: &str) -> Option<(Option<InstanceKey>, &str)> {
+    let Some(inner) = text.strip_prefix('[') else {
+        return Some((None, text));
+    };
+    if let Some(quoted) = inner.strip_prefix('"') {
+        let end = quoted.find("\"]")?;
+        let key = quoted[..end].to_owned();
+        return Some((Some(InstanceKey::Key(key)), &quoted[end + 2..]));
+    }
+    let end = inner.find(']')?;
+    let index = inner[..end].parse().ok()?;
+    Some((Some(InstanceKey::Index(index)), &inner[end + 1..]))
+}
+
+/// Splits the leading `module.NAME[KEY].` steps off `text`.
+fn split_module_prefix(text: &str) -> Option<(ModulePath, &str)> {
+    let mut steps = Vec::new();
+    let mut rest = text;
+    while let Some(after) = rest.strip_prefix("module.") {
+        let end = after.find(['[', '.']).unwrap_or(after.len());
+        let name = &after[..end];
+        if !valid_label(name) {
+            return None;
+        }
+        let (key, after_key) = read_key(&after[end..])?;
+        steps.push(ModuleStep {
+            name: name.to_owned(),
+            key,
+        });
+        rest = match after_key.strip_prefix('.') {
+            Some(next) => next,
+            None if after_key.is_empty() => after_key,
+            None => return None,
+        };
+    }
+    Some((ModulePath(steps), rest))
+}
+
+/// A block label or name: letters, digits, `_`, `-`, not starting with a digit.
+fn valid_label(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && !text.starts_with(|c: char| c.is_ascii_digit())
+}
+
 /// The address of one resource instance.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ResourceAddr {
+    /// The module instance (root when empty).
+    #[serde(default, skip_serializing_if = "ModulePath::is_root")]
+    pub module: ModulePath,
     /// Managed or data.
     pub mode: Mode,
     /// The resource type, e.g. `azureml_compute_cluster`.
@@ -48,11 +169,18 @@ impl ResourceAddr {
     /// ```
     pub fn managed(resource_type: &str, name: &str) -> ResourceAddr {
         ResourceAddr {
+            module: ModulePath::default(),
             mode: Mode::Managed,
             resource_type: resource_type.to_owned(),
             name: name.to_owned(),
             key: None,
         }
+    }
+
+    /// The same address in module instance `module`.
+    pub fn in_module(mut self, module: ModulePath) -> ResourceAddr {
+        self.module = module;
+        self
     }
 
     /// The same address with an instance key.
@@ -69,25 +197,28 @@ impl ResourceAddr {
         }
     }
 
-    /// Parses `type.name`, `data.type.name`, `type.name[0]` or `type.name["key"]`.
+    /// Parses `type.name`, `data.type.name`, `type.name[0]` or `type.name["key"]`, each
+    /// optionally after a module path (`module.team["ml"].type.name`).
     ///
     /// ```
     /// use model::addr::{InstanceKey, ResourceAddr};
     /// let addr: ResourceAddr = "azureml_compute_cluster.gpu[\"a\"]".parse().unwrap();
     /// assert_eq!(addr.key, Some(InstanceKey::Key("a".into())));
     /// assert!("nonsense".parse::<ResourceAddr>().is_err());
+    /// let addr: ResourceAddr = "module.team[\"ml\"].azureml_compute_cluster.cpu".parse().unwrap();
+    /// assert_eq!(addr.module.to_string(), "module.team[\"ml\"]");
+    /// assert_eq!(addr.to_string(), "module.team[\"ml\"].azureml_compute_cluster.cpu");
     /// ```
     pub fn parse(text: &str) -> Result<ResourceAddr, AddrError> {
         let bad = || AddrError(text.to_owned());
+        let (module, text) = split_module_prefix(text).ok_or_else(bad)?;
         let (base, key) = match text.find('[') {
             Some(open) => {
-                let inner = text[open + 1..].strip_suffix(']').ok_or_else(bad)?;
-                let key = if let Some(quoted) = inner.strip_prefix('"') {
-                    InstanceKey::Key(quoted.strip_suffix('"').ok_or_else(bad)?.to_owned())
-                } else {
-                    InstanceKey::Index(inner.parse().map_err(|_| bad())?)
-                };
-                (&text[..open], Some(key))
+                let (key, rest) = read_key(&text[open..]).ok_or_else(bad)?;
+                if !rest.is_empty() {
+                    return Err(bad());
+                }
+                (&text[..open], key)
             }
             None => (text, None),
         };
@@ -97,16 +228,11 @@ impl ResourceAddr {
             [resource_type, name] => (Mode::Managed, *resource_type, *name),
             _ => return Err(bad()),
         };
-        let valid = |s: &str| {
-            !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-                && !s.starts_with(|c: char| c.is_ascii_digit())
-        };
-        if !valid(resource_type) || !valid(name) {
+        if !valid_label(resource_type) || !valid_label(name) {
             return Err(bad());
         }
         Ok(ResourceAddr {
+            module,
             mode,
             resource_type: resource_type.to_owned(),
             name: name.to_owned(),
@@ -124,15 +250,14 @@ impl std::str::FromStr for ResourceAddr {
 
 impl fmt::Display for ResourceAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.module.is_root() {
+            write!(f, "{}.", self.module)?;
+        }
         if self.mode == Mode::Data {
             f.write_str("data.")?;
         }
         write!(f, "{}.{}", self.resource_type, self.name)?;
-        match &self.key {
-            Some(InstanceKey::Index(index)) => write!(f, "[{index}]"),
-            Some(InstanceKey::Key(key)) => write!(f, "[{key:?}]"),
-            None => Ok(()),
-        }
+        write_key(f, &self.key)
     }
 }
 

@@ -9,7 +9,7 @@
 //! | an `id` that is not an ARM id, or not of the kind's ARM type    | error    |
 //! | an `id` other than the one the name and parent attributes give  | error    |
 //! | two entries (any addresses, modules included) for one ARM id    | error    |
-//! | entries in modules (kept as written, never planned)             | warning  |
+//! | a `module` that is not a module path                            | error    |
 //!
 //! Ids are checked for managed objects of catalogue types (a data source is read again at every
 //! plan; an unknown type is reported by the plan). Deposed objects are kept as written and not
@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::addr::{InstanceKey, Mode, ResourceAddr};
+use crate::addr::{InstanceKey, Mode, ModulePath, ResourceAddr};
 use crate::api::body::PROVIDER_NAMESPACE;
 use crate::api::{ArmId, resource_id};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -51,7 +51,7 @@ pub(super) fn check(state: &State, registry: &Registry) -> Diagnostics {
                     _ => ObjectValue::default(),
                 })
                 .unwrap_or_default();
-            let object = match check_id(schema, &values, &name, resource) {
+            let object = match check_id(schema, &values, &name) {
                 Ok(object) => object,
                 Err(diag) => {
                     diags.push(*diag);
@@ -69,7 +69,7 @@ pub(super) fn check(state: &State, registry: &Registry) -> Diagnostics {
     for names in by_object.values().filter(|names| names.len() > 1) {
         diags.push(one_object_twice(names, state));
     }
-    modules_not_planned(state, &mut diags);
+    invalid_modules(state, &mut diags);
     diags
 }
 
@@ -85,6 +85,7 @@ fn current(resource: &StateResource) -> impl Iterator<Item = &StateInstance> {
 /// (`module.x.azureml_compute_cluster.cpu[0]`).
 fn entry_name(resource: &StateResource, key: &Option<InstanceKey>) -> String {
     let addr = ResourceAddr {
+        module: ModulePath::default(),
         mode: resource.mode,
         resource_type: resource.resource_type.clone(),
         name: resource.name.clone(),
@@ -105,13 +106,9 @@ fn quoted(names: &[String]) -> String {
     }
 }
 
-/// How to take one root-module entry out of the state, or why amlplan cannot.
-fn removal_hint(name: &str, module: bool) -> String {
-    if module {
-        format!("`terraform state rm '{name}'` (amlplan does not address modules)")
-    } else {
-        format!("`amlplan state rm '{name}'`")
-    }
+/// How to take one entry out of the state.
+fn removal_hint(name: &str) -> String {
+    format!("`amlplan state rm '{name}'`")
 }
 
 fn duplicate_resources(state: &State, diags: &mut Diagnostics) {
@@ -185,7 +182,7 @@ fn duplicate_keys(resource: &StateResource, diags: &mut Diagnostics) {
                  which one is the object.\n\
                  help: remove them with {} (the objects themselves are untouched), then record the \
                  right one with `amlplan import '{name}' ID`; nothing was planned or written",
-                removal_hint(&name, resource.module.is_some()),
+                removal_hint(&name),
             ),
         ));
     }
@@ -212,7 +209,6 @@ fn check_id(
     schema: &ResourceSchema,
     values: &ObjectValue,
     name: &str,
-    resource: &StateResource,
 ) -> Result<Option<ArmId>, Box<Diagnostic>> {
     let mut without_id = values.clone();
     without_id.set("id", Value::Null);
@@ -229,7 +225,6 @@ fn check_id(
                 &other.to_json().to_string(),
                 "it is not a string".to_owned(),
                 None,
-                resource,
             ));
         }
     };
@@ -241,7 +236,6 @@ fn check_id(
                 stored,
                 format!("it is not an ARM resource id ({})", error.reason),
                 None,
-                resource,
             ));
         }
     };
@@ -261,7 +255,6 @@ fn check_id(
                 schema.type_name
             ),
             None,
-            resource,
         ));
     }
     if let Ok(built) = resource_id(schema, &without_id, Some(id.subscription()))
@@ -283,19 +276,12 @@ fn check_id(
                 attributes.join(", ")
             ),
             Some(&built),
-            resource,
         ));
     }
     Ok(Some(id))
 }
 
-fn invalid_id(
-    name: &str,
-    stored: &str,
-    why: String,
-    built: Option<&ArmId>,
-    resource: &StateResource,
-) -> Box<Diagnostic> {
+fn invalid_id(name: &str, stored: &str, why: String, built: Option<&ArmId>) -> Box<Diagnostic> {
     let import = match built {
         Some(built) => format!("`amlplan import '{name}' {built}`"),
         None => format!("`amlplan import '{name}' ID`"),
@@ -307,7 +293,7 @@ fn invalid_id(
              deletes the object an id names, so it does not use this entry.\n\
              help: remove the entry with {} (the object itself is untouched), then record the \
              object with {import}; nothing was planned or written",
-            removal_hint(name, resource.module.is_some()),
+            removal_hint(name),
         ),
     ))
 }
@@ -321,10 +307,7 @@ fn one_object_twice(names: &[String], state: &State) -> Diagnostic {
         .and_then(|(_, instance)| instance.attributes.as_ref()?.get("id")?.as_str())
         .map(|id| format!(" (`{id}`)"))
         .unwrap_or_default();
-    let hints: Vec<String> = names
-        .iter()
-        .map(|name| removal_hint(name, name.starts_with("module.")))
-        .collect();
+    let hints: Vec<String> = names.iter().map(|name| removal_hint(name)).collect();
     Diagnostic::error(
         "One object recorded twice in state",
         format!(
@@ -339,26 +322,19 @@ fn one_object_twice(names: &[String], state: &State) -> Diagnostic {
     )
 }
 
-fn modules_not_planned(state: &State, diags: &mut Diagnostics) {
-    let names: Vec<String> = state
-        .resources
-        .iter()
-        .filter(|resource| resource.module.is_some())
-        .flat_map(|resource| {
-            current(resource).map(move |instance| entry_name(resource, &instance.index_key))
-        })
-        .collect();
-    if names.is_empty() {
-        return;
+fn invalid_modules(state: &State, diags: &mut Diagnostics) {
+    for resource in &state.resources {
+        if resource.module_path().is_none() {
+            let module = resource.module.as_deref().unwrap_or_default();
+            diags.push(Diagnostic::error(
+                "Invalid module path in state",
+                format!(
+                    "The entry of `{}.{}` says it is in module `{module}`, which is not a module \
+                     path (`module.NAME`, `module.NAME[KEY]`, ...).\n\
+                     help: correct the entry's `module` by hand; nothing was planned or written",
+                    resource.resource_type, resource.name
+                ),
+            ));
+        }
     }
-    diags.push(Diagnostic::warning(
-        "Resources in modules are not planned",
-        format!(
-            "The state holds {}, which Terraform wrote from a module. amlplan does not support \
-             modules yet: it keeps these entries as they are and plans nothing for them.\n\
-             help: manage them with Terraform, or move them to the root module with \
-             `terraform state mv`",
-            quoted(&names),
-        ),
-    ));
 }

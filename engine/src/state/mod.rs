@@ -18,7 +18,7 @@
 //!   keys, ids that are not their objects', and two entries for one ARM object are refused with
 //!   [`StateError::Integrity`], naming the entries. Only the repair commands read without it
 //!   ([`read_unchecked`], [`StateStore::open_unchecked`]).
-//! - Entries in modules (Terraform's) are kept and written back as they are; nothing plans them.
+//! - Entries in modules have module paths in their addresses (`module.team["ml"].x.y`).
 
 mod integrity;
 pub mod key;
@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::addr::{InstanceKey, Mode, ResourceAddr};
+use crate::addr::{InstanceKey, Mode, ModulePath, ResourceAddr};
 use crate::diag::Diagnostics;
 use crate::plan::{Move, PriorObject, PriorState};
 use crate::schema::{AttrType, Attribute, Presence, Registry, ResourceSchema};
@@ -307,7 +307,7 @@ impl State {
         }
     }
 
-    /// The current (not deposed) object of `addr` in the root module.
+    /// The current (not deposed) object of `addr`.
     pub fn instance(&self, addr: &ResourceAddr) -> Option<&StateInstance> {
         self.resource(addr)?
             .instances
@@ -316,26 +316,22 @@ impl State {
     }
 
     fn resource(&self, addr: &ResourceAddr) -> Option<&StateResource> {
-        self.resources.iter().find(|resource| {
-            resource.module.is_none()
-                && resource.mode == addr.mode
-                && resource.resource_type == addr.resource_type
-                && resource.name == addr.name
-        })
+        self.resources.iter().find(|resource| resource.holds(addr))
     }
 
-    /// The addresses of every current object in the root module, sorted.
+    /// The addresses of every current object, modules included, sorted.
     pub fn addrs(&self) -> Vec<ResourceAddr> {
         let mut addrs: Vec<ResourceAddr> = self
             .resources
             .iter()
-            .filter(|resource| resource.module.is_none())
-            .flat_map(|resource| {
+            .filter_map(|resource| Some((resource, resource.module_path()?)))
+            .flat_map(|(resource, module)| {
                 resource
                     .instances
                     .iter()
                     .filter(|instance| instance.deposed.is_none())
-                    .map(|instance| ResourceAddr {
+                    .map(move |instance| ResourceAddr {
+                        module: module.clone(),
                         mode: resource.mode,
                         resource_type: resource.resource_type.clone(),
                         name: resource.name.clone(),
@@ -438,17 +434,15 @@ impl State {
         dependencies.sort();
         dependencies.dedup();
 
-        let position = self.resources.iter().position(|resource| {
-            resource.module.is_none()
-                && resource.mode == addr.mode
-                && resource.resource_type == addr.resource_type
-                && resource.name == addr.name
-        });
+        let position = self
+            .resources
+            .iter()
+            .position(|resource| resource.holds(addr));
         let resource = match position {
             Some(position) => &mut self.resources[position],
             None => {
                 self.resources.push(StateResource {
-                    module: None,
+                    module: module_field(&addr.module),
                     mode: addr.mode,
                     resource_type: addr.resource_type.clone(),
                     name: addr.name.clone(),
@@ -536,10 +530,7 @@ impl State {
                 .iter()
                 .enumerate()
                 .find_map(|(index, resource)| {
-                    let matches = resource.module.is_none()
-                        && resource.mode == from.mode
-                        && resource.resource_type == from.resource_type
-                        && resource.name == from.name;
+                    let matches = resource.holds(from);
                     let position = resource.instances.iter().position(|instance| {
                         instance.index_key == from.key && instance.deposed.is_none()
                     });
@@ -556,16 +547,15 @@ impl State {
             .remove(instance_index);
         instance.index_key = to.key.clone();
         let provider = self.resources[resource_index].provider.clone();
-        let target = match self.resources.iter().position(|resource| {
-            resource.module.is_none()
-                && resource.mode == to.mode
-                && resource.resource_type == to.resource_type
-                && resource.name == to.name
-        }) {
+        let target = match self
+            .resources
+            .iter()
+            .position(|resource| resource.holds(to))
+        {
             Some(position) => position,
             None => {
                 self.resources.push(StateResource {
-                    module: None,
+                    module: module_field(&to.module),
                     mode: to.mode,
                     resource_type: to.resource_type.clone(),
                     name: to.name.clone(),
@@ -598,11 +588,7 @@ impl State {
     pub fn remove(&mut self, addr: &ResourceAddr) -> bool {
         let mut removed = false;
         for resource in &mut self.resources {
-            if resource.module.is_none()
-                && resource.mode == addr.mode
-                && resource.resource_type == addr.resource_type
-                && resource.name == addr.name
-            {
+            if resource.holds(addr) {
                 let before = resource.instances.len();
                 resource.instances.retain(|instance| {
                     !(instance.index_key == addr.key && instance.deposed.is_none())
@@ -614,6 +600,29 @@ impl State {
             .retain(|resource| !resource.instances.is_empty());
         removed
     }
+}
+
+impl StateResource {
+    /// The module instance of this entry (`None` when its `module` is not a module path).
+    pub fn module_path(&self) -> Option<ModulePath> {
+        match &self.module {
+            None => Some(ModulePath::default()),
+            Some(text) => ModulePath::parse(text).ok(),
+        }
+    }
+
+    /// Whether this entry is the resource `addr` belongs to (module, mode, type and name).
+    pub fn holds(&self, addr: &ResourceAddr) -> bool {
+        self.mode == addr.mode
+            && self.resource_type == addr.resource_type
+            && self.name == addr.name
+            && self.module_path().as_ref() == Some(&addr.module)
+    }
+}
+
+/// The `module` field of an entry in module instance `module` (absent for the root).
+fn module_field(module: &ModulePath) -> Option<String> {
+    (!module.is_root()).then(|| module.to_string())
 }
 
 /// An attribute of a dynamic type as Terraform stores it, `{"value": V, "type": T}`, is `V`

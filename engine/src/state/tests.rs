@@ -482,35 +482,44 @@ fn one_object_under_two_addresses_is_refused_modules_included() {
         .iter()
         .map(|(_, summary, _)| summary.as_str())
         .collect();
-    assert_eq!(
-        summaries,
-        [
-            "One object recorded twice in state",
-            "Resources in modules are not planned"
-        ]
-    );
+    assert_eq!(summaries, ["One object recorded twice in state"]);
     assert!(
         found[0].2.contains(
             "`azureml_compute_cluster.cpu` and `module.team.azureml_compute_cluster.cpu` record the same ARM object"
-        ) && found[0].2.contains("`terraform state rm 'module.team.azureml_compute_cluster.cpu'`"),
+        ) && found[0].2.contains("`amlplan state rm 'module.team.azureml_compute_cluster.cpu'`"),
         "{}",
         found[0].2
     );
 }
 
 #[test]
-fn entries_in_modules_alone_are_a_warning_and_repairs_read_without_checks() {
+fn entries_in_modules_have_module_paths_and_repairs_read_without_checks() {
     let mut in_module = cluster(
         "cpu",
         serde_json::json!([cluster_object(None, "cpu", &compute_id("cpu"))]),
     );
     in_module["module"] = "module.team".into();
     let state = State::from_json(&state_with(&[in_module]), Path::new("t")).expect("reads");
-    let warnings = state.check(&load_registry().expect("catalogue"));
-    assert!(!warnings.has_errors());
+    let found = state.check(&load_registry().expect("catalogue"));
+    assert!(found.is_empty(), "{found:?}");
+    let addr: ResourceAddr = "module.team.azureml_compute_cluster.cpu"
+        .parse()
+        .expect("addr");
+    assert_eq!(state.addrs(), std::slice::from_ref(&addr));
+    assert!(state.instance(&addr).is_some());
+    assert!(
+        state
+            .instance(&addr.clone().in_module(Default::default()))
+            .is_none()
+    );
+    let mut invalid = cluster(
+        "cpu",
+        serde_json::json!([cluster_object(None, "cpu", &compute_id("cpu"))]),
+    );
+    invalid["module"] = "team".into();
     assert_eq!(
-        warnings.iter().next().map(|d| d.summary.as_str()),
-        Some("Resources in modules are not planned")
+        findings(&state_with(&[invalid]))[0].1,
+        "Invalid module path in state"
     );
 
     let broken = state_with(&[cluster(

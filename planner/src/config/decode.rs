@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::sync::Arc;
 
-use engine::addr::{AttrPath, Mode, PathStep, ResourceAddr};
+use engine::addr::{AttrPath, Mode, ModulePath, PathStep, ResourceAddr};
 use engine::diag::{Diagnostic, Diagnostics};
 use engine::schema::{AttrType, Attribute, Presence, Registry, ResourceSchema};
 use hcl::edit::Span;
@@ -729,6 +729,7 @@ impl Decoder<'_> {
             },
         };
         let addr = ResourceAddr {
+            module: ModulePath::default(),
             mode,
             resource_type: resource_type.to_owned(),
             name: name.to_owned(),
@@ -872,6 +873,7 @@ impl Decoder<'_> {
     fn foreign(&mut self, block: &Block, mode: Mode, resource_type: &str, name: &str) {
         let kind = block.ident.value().as_str();
         let addr = ResourceAddr {
+            module: ModulePath::default(),
             mode,
             resource_type: resource_type.to_owned(),
             name: name.to_owned(),
@@ -958,6 +960,7 @@ impl Decoder<'_> {
                             .collect();
                         match (root.value().as_str(), steps.as_deref()) {
                             ("data", Some([resource_type, name])) => Some(ResourceAddr {
+                                module: ModulePath::default(),
                                 mode: Mode::Data,
                                 resource_type: (*resource_type).to_owned(),
                                 name: (*name).to_owned(),
