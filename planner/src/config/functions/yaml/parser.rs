@@ -859,70 +859,38 @@ impl<'a> Parser<'a> {
         self.skip_flow_space();
         let value = match self.peek() {
             Some(b'[') => {
-                self.position += 1;
-                self.count()?;
                 let mut items = Vec::new();
-                loop {
-                    self.skip_flow_space();
-                    match self.peek() {
-                        Some(b']') => {
-                            self.position += 1;
-                            break;
-                        }
-                        None => return Err(self.error("did not find expected ',' or ']'")),
-                        _ => {}
-                    }
-                    let item = self.flow_node()?;
-                    self.skip_flow_space();
-                    let item = if self.peek() == Some(b':') {
-                        self.position += 1;
-                        let value = self.flow_value()?;
-                        let key = key_text(&item).map_err(|error| self.error(&error))?;
+                self.flow_collection(b']', |parser| {
+                    let item = parser.flow_node()?;
+                    parser.skip_flow_space();
+                    let item = if parser.peek() == Some(b':') {
+                        parser.position += 1;
+                        let value = parser.flow_value()?;
+                        let key = key_text(&item).map_err(|error| parser.error(&error))?;
                         Value::Map(BTreeMap::from([(key, value)]))
                     } else {
                         item
                     };
                     items.push(item);
-                    self.skip_flow_space();
-                    match self.peek() {
-                        Some(b',') => self.position += 1,
-                        Some(b']') => {}
-                        _ => return Err(self.error("did not find expected ',' or ']'")),
-                    }
-                }
+                    Ok(())
+                })?;
                 Value::List(items)
             }
             Some(b'{') => {
-                self.position += 1;
-                self.count()?;
                 let mut entries = BTreeMap::new();
-                loop {
-                    self.skip_flow_space();
-                    match self.peek() {
-                        Some(b'}') => {
-                            self.position += 1;
-                            break;
-                        }
-                        None => return Err(self.error("did not find expected ',' or '}'")),
-                        _ => {}
-                    }
-                    let key = self.flow_node()?;
-                    let key = key_text(&key).map_err(|error| self.error(&error))?;
-                    self.skip_flow_space();
-                    let value = if self.peek() == Some(b':') {
-                        self.position += 1;
-                        self.flow_value()?
+                self.flow_collection(b'}', |parser| {
+                    let key = parser.flow_node()?;
+                    let key = key_text(&key).map_err(|error| parser.error(&error))?;
+                    parser.skip_flow_space();
+                    let value = if parser.peek() == Some(b':') {
+                        parser.position += 1;
+                        parser.flow_value()?
                     } else {
                         Value::Null
                     };
                     entries.insert(key, value);
-                    self.skip_flow_space();
-                    match self.peek() {
-                        Some(b',') => self.position += 1,
-                        Some(b'}') => {}
-                        _ => return Err(self.error("did not find expected ',' or '}'")),
-                    }
-                }
+                    Ok(())
+                })?;
                 Value::Map(entries)
             }
             Some(b'*') => self.alias()?,
@@ -962,6 +930,36 @@ impl<'a> Parser<'a> {
         self.depth -= 1;
         self.remember(anchor, &value);
         Ok(value)
+    }
+
+    /// The entries of a flow collection up to `close`, separated by commas (a trailing comma
+    /// allowed); the opening bracket is at the current position.
+    fn flow_collection(
+        &mut self,
+        close: u8,
+        mut entry: impl FnMut(&mut Self) -> Result<(), String>,
+    ) -> Result<(), String> {
+        self.position += 1;
+        self.count()?;
+        let expected = format!("did not find expected ',' or '{}'", char::from(close));
+        loop {
+            self.skip_flow_space();
+            match self.peek() {
+                Some(byte) if byte == close => {
+                    self.position += 1;
+                    return Ok(());
+                }
+                None => return Err(self.error(&expected)),
+                _ => {}
+            }
+            entry(self)?;
+            self.skip_flow_space();
+            match self.peek() {
+                Some(b',') => self.position += 1,
+                Some(byte) if byte == close => {}
+                _ => return Err(self.error(&expected)),
+            }
+        }
     }
 
     fn flow_value(&mut self) -> Result<Value, String> {
