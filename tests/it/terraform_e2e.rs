@@ -289,6 +289,9 @@ fn examples() -> Vec<String> {
         .expect("examples")
         .flatten()
         .filter(|entry| entry.path().join("main.tf").is_file())
+        // The platform example needs `terraform init` (modules) and Terraform's part applied
+        // first; it has its own test.
+        .filter(|entry| entry.file_name() != "platform")
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
         .collect();
     examples.sort();
@@ -487,6 +490,74 @@ fn other_providers_objects_come_from_terraforms_state_and_stay_terraforms() {
         );
         let output = project.amlplan(&["plan", "--detailed-exitcode"]);
         expect_code(&output, 0, &format!("{version}: amlplan plan"));
+    }
+}
+
+#[test]
+fn the_platform_repository_is_planned_alike_and_applied_by_either_tool() {
+    for terraform in terraform_binaries() {
+        let version = &terraform.version;
+        let served = ServedEmulator::start();
+        let project = project(
+            "platform",
+            &served,
+            Install::CliConfig(mirror().join("tf.rc")),
+        );
+        let output = project.terraform(&terraform, &["init", "-input=false", "-no-color"]);
+        if terraform.semver < (1, 4, 0) {
+            // The repository is written for 1.4 and later (`terraform_data`, `optional()`
+            // defaults): an older Terraform refuses it at init, before any change.
+            let refused = expect_code(&output, 1, &format!("{version}: init"));
+            assert!(
+                refused.contains("Unsupported Terraform Core version")
+                    || refused.contains("Invalid type specification"),
+                "{version}: {refused}"
+            );
+            continue;
+        }
+        expect_code(&output, 0, &format!("{version}: terraform init"));
+        let azureml = |actions: Vec<(String, Vec<String>)>| -> Vec<(String, Vec<String>)> {
+            actions
+                .into_iter()
+                .filter(|(address, _)| !address.contains("terraform_data"))
+                .collect()
+        };
+        // Terraform's part first, then both tools plan the same actions for the rest.
+        let target = [
+            "apply",
+            "-auto-approve",
+            "-no-color",
+            "-input=false",
+            "-target=terraform_data.network",
+        ];
+        expect_code(
+            &project.terraform(&terraform, &target),
+            0,
+            &format!("{version}: {target:?}"),
+        );
+        let ours = azureml(terraform_actions(&project, &terraform, &[]));
+        assert_eq!(ours.len(), 5, "{version}: {ours:?}");
+        assert_eq!(
+            ours,
+            amlplan_actions(&project, &[]),
+            "{version}: terraform (left) and amlplan (right) differ on the platform repository"
+        );
+        let output = project.amlplan(&["apply", "--auto-approve"]);
+        expect_code(&output, 0, &format!("{version}: amlplan apply"));
+        let (code, text) = plan_exit(&project, &terraform, &[]);
+        assert_eq!(
+            code, 0,
+            "{version}: terraform plan after amlplan apply:\n{text}"
+        );
+        let output = project.amlplan(&["drift"]);
+        expect_code(&output, 0, &format!("{version}: amlplan drift"));
+        // One team less, planned alike.
+        let vars = ["-var", "teams={ml = {max_nodes = 4}}"];
+        assert_eq!(
+            changes(&azureml(terraform_actions(&project, &terraform, &vars))),
+            changes(&amlplan_actions(&project, &vars)),
+            "{version}: one team less"
+        );
     }
 }
 

@@ -15,6 +15,7 @@ use hcl::edit::Span;
 use hcl::edit::expr::{Expression, TraversalOperator};
 use hcl::edit::structure::{Block, Body, Structure};
 
+use super::modules::ModuleCall;
 use super::provider::argument_names;
 use super::spelling::{closest, did_you_mean};
 use super::variables::{self, VarType};
@@ -255,11 +256,9 @@ impl Decoder<'_> {
             "output" => self.output(block),
             "resource" => self.resource(block, Mode::Managed),
             "data" => self.resource(block, Mode::Data),
-            "module" | "moved" | "import" | "check" | "removed" | "ephemeral" => {
+            "module" => self.module_call(block),
+            "moved" | "import" | "check" | "removed" | "ephemeral" => {
                 let why = match kind {
-                    "module" => {
-                        "amlplan plans a single folder; move the module's blocks into the configuration or run terraform"
-                    }
                     "moved" => {
                         "rename resources with `amlplan state` commands, or plan the rename as remove + add"
                     }
@@ -281,6 +280,90 @@ impl Decoder<'_> {
                 );
             }
         }
+    }
+
+    /// `module "NAME" { source = "..." ... }`: the call; its configuration is loaded once the
+    /// folder is decoded (`modules`).
+    fn module_call(&mut self, block: &Block) {
+        let Some(labels) = self.labels(block, &["name"]) else {
+            return;
+        };
+        let name = labels[0].to_owned();
+        if !valid_name(&name) {
+            self.error(span(&block.labels[0]), "Invalid module name", "a name must start with a letter or underscore and contain only letters, digits, underscores and dashes".to_owned());
+            return;
+        }
+        if let Some(existing) = self.config.modules.get(&name) {
+            let first = self.location(existing.file, existing.header.start);
+            self.error(
+                header(block),
+                "Duplicate module call",
+                format!("`module.{name}` is already declared at {first}"),
+            );
+            return;
+        }
+        let mut call = ModuleCall {
+            source: String::new(),
+            file: self.file,
+            header: header(block),
+            count: None,
+            for_each: None,
+            depends_on: Vec::new(),
+            inputs: Vec::new(),
+            config: None,
+            managed_dependencies: Vec::new(),
+            module_dependencies: Vec::new(),
+        };
+        let mut has_source = false;
+        for structure in block.body.iter() {
+            match structure {
+                Structure::Attribute(attribute) => match attribute.key.value().as_str() {
+                    "source" => match literal_string(&attribute.value) {
+                        Some(text) => {
+                            call.source = text;
+                            has_source = true;
+                        }
+                        None => self.error(
+                            span(&attribute.value),
+                            "Invalid module source",
+                            "`source` must be a literal string".to_owned(),
+                        ),
+                    },
+                    // A registry module's version was resolved by `terraform init`; which
+                    // providers a call passes does not change what amlplan plans.
+                    "version" | "providers" => {}
+                    "count" => call.count = Some(attr_expr(attribute, self.file)),
+                    "for_each" => call.for_each = Some(attr_expr(attribute, self.file)),
+                    "depends_on" => call.depends_on = self.depends_on(&attribute.value),
+                    _ => call.inputs.push(attr_expr(attribute, self.file)),
+                },
+                Structure::Block(nested) => self.error(
+                    header(nested),
+                    "Unsupported block type",
+                    format!(
+                        "a module call takes arguments only; `{}` blocks are not expected here",
+                        nested.ident.value()
+                    ),
+                ),
+            }
+        }
+        if call.count.is_some() && call.for_each.is_some() {
+            self.error(
+                header(block),
+                "Invalid combination of \"count\" and \"for_each\"",
+                "set either `count` or `for_each`, not both".to_owned(),
+            );
+            return;
+        }
+        if !has_source {
+            self.error(
+                header(block),
+                "Missing required argument",
+                format!("`module.{name}` needs a `source`, as `source = \"./modules/{name}\"`"),
+            );
+            return;
+        }
+        self.config.modules.insert(name, call);
     }
 
     fn terraform(&mut self, block: &Block) {
@@ -443,7 +526,10 @@ impl Decoder<'_> {
                     if name == "alias" {
                         self.error(span(&attribute.key), "Unsupported argument", "provider aliases are not supported by amlplan; configure one `azureml` provider".to_owned());
                     } else if argument_names().any(|argument| argument == name) {
-                        if engine::settings::SETTINGS.iter().any(|setting| setting.name == name && setting.sensitive) {
+                        if engine::settings::SETTINGS
+                            .iter()
+                            .any(|setting| setting.name == name && setting.sensitive)
+                        {
                             self.config.sources.mask(self.file, span(&attribute.value));
                         }
                         attributes.push(attr_expr(attribute, self.file));
@@ -863,6 +949,7 @@ impl Decoder<'_> {
             lifecycle,
             spans: Arc::new(spans),
             managed_dependencies: Vec::new(),
+            module_dependencies: Vec::new(),
             foreign: None,
         });
     }
@@ -889,7 +976,11 @@ impl Decoder<'_> {
             return;
         }
         // Terraform's rule: the type's prefix names the provider, unless `provider` says.
-        let mut provider = resource_type.split('_').next().unwrap_or(resource_type).to_owned();
+        let mut provider = resource_type
+            .split('_')
+            .next()
+            .unwrap_or(resource_type)
+            .to_owned();
         let (mut count, mut for_each, mut depends_on) = (None, None, Vec::new());
         for attribute in block.body.attributes() {
             match attribute.key.value().as_str() {
@@ -930,6 +1021,7 @@ impl Decoder<'_> {
             lifecycle: LifecycleOptions::default(),
             spans: Arc::new(spans),
             managed_dependencies: Vec::new(),
+            module_dependencies: Vec::new(),
             foreign: Some(provider),
         });
     }

@@ -79,6 +79,10 @@ pub(crate) struct Scope<'a> {
     pub sensitive: Option<&'a Sensitivity>,
     /// `terraform.workspace` (`None`: `default`).
     pub workspace: Option<&'a str>,
+    /// `module.NAME`: the outputs of each call (an object, or a list or map of objects).
+    pub modules: Option<&'a HashMap<String, Value>>,
+    /// `path.module` (`None`: `.`).
+    pub path_module: Option<&'a str>,
 }
 
 /// The sensitive sources of a configuration, as Terraform marks them: a value that reads one of
@@ -94,6 +98,8 @@ pub(crate) struct Sensitivity {
     /// Per resource or data block: its sensitive attributes (the schema's secrets and those set
     /// from sensitive values).
     pub attributes: HashMap<BlockKey, BTreeSet<String>>,
+    /// Per module call: its sensitive outputs.
+    pub modules: HashMap<String, BTreeSet<String>>,
 }
 
 impl<'a> Scope<'a> {
@@ -109,6 +115,8 @@ impl<'a> Scope<'a> {
             restriction: Some(restriction),
             sensitive: None,
             workspace: None,
+            modules: None,
+            path_module: None,
         }
     }
 }
@@ -895,7 +903,11 @@ impl<'s> Evaluator<'s> {
                 _ => invalid("the attributes of `each` are `each.key` and `each.value`".to_owned()),
             },
             "path" => match attr(0) {
-                Some("module" | "root") => Ok((Cow::Owned(Value::from(".")), 1)),
+                Some("module") => Ok((
+                    Cow::Owned(Value::from(self.scope.path_module.unwrap_or("."))),
+                    1,
+                )),
+                Some("root") => Ok((Cow::Owned(Value::from(".")), 1)),
                 Some("cwd") => Ok((
                     Cow::Owned(Value::String(self.scope.base_dir.display().to_string())),
                     1,
@@ -923,7 +935,34 @@ impl<'s> Evaluator<'s> {
                 self.block(Mode::Data, resource_type, name, span)
                     .map(|value| (Cow::Borrowed(value), 2))
             }
-            "module" | "self" => Err(EvalError::new(
+            "module" => {
+                let Some(name) = attr(0) else {
+                    return invalid(
+                        "`module` must be followed by a module call's name, as in `module.team`"
+                            .to_owned(),
+                    );
+                };
+                let Some(value) = self.scope.modules.and_then(|modules| modules.get(name)) else {
+                    return Err(EvalError::new(
+                        "Reference to undeclared module",
+                        format!("no module call named `{name}` is declared"),
+                        span,
+                    ));
+                };
+                if let Some(sensitive) = self.scope.sensitive
+                    && let Some(outputs) = sensitive.modules.get(name)
+                {
+                    let read = operators[1..].iter().find_map(|operator| match operator {
+                        TraversalOperator::GetAttr(output) => Some(output.value().as_str()),
+                        _ => None,
+                    });
+                    if read.map_or(!outputs.is_empty(), |output| outputs.contains(output)) {
+                        self.mark();
+                    }
+                }
+                Ok((Cow::Borrowed(value), 1))
+            }
+            "self" => Err(EvalError::new(
                 "Unsupported reference",
                 format!("`{root}` references are not supported by amlplan"),
                 span,
@@ -1236,6 +1275,8 @@ mod tests {
             restriction: None,
             sensitive: None,
             workspace: None,
+            modules: None,
+            path_module: None,
         };
         Evaluator::new(&scope).eval(&expr)
     }

@@ -142,17 +142,36 @@ pub fn evaluate(
         },
         ..EvaluatedConfig::default()
     };
-    let mut result = walk(
+    let (mut result, walked) = walk(
         config,
         inputs,
         known,
         previous,
         &variables,
         None,
-        &mut diagnostics,
+        &WalkContext::default(),
     );
+    diagnostics.extend(walked);
     result.variables = variables;
     (result, diagnostics)
+}
+
+/// Where a walk happens: the module instance and what its instances inherit from the call.
+#[derive(Debug, Clone, Default)]
+struct WalkContext {
+    /// The module instance (root when empty): every address gets it.
+    path: engine::addr::ModulePath,
+    /// Managed instances the module call depends on (its arguments and `depends_on`): every
+    /// instance inside depends on them too.
+    inherited: Vec<ResourceAddr>,
+    /// Variables given sensitive values by the call.
+    sensitive_inputs: std::collections::BTreeSet<String>,
+}
+
+impl WalkContext {
+    fn is_root(&self) -> bool {
+        self.path.is_root()
+    }
 }
 
 /// Re-evaluates only what depends on the blocks of `changed` (instance keys ignored), reusing
@@ -166,6 +185,10 @@ pub fn reevaluate(
     known: &dyn KnownValues,
     changed: &[ResourceAddr],
 ) -> (EvaluatedConfig, Diagnostics) {
+    if !config.modules.is_empty() {
+        // Module instances are evaluated whole: start over.
+        return evaluate(config, inputs, known);
+    }
     let mut diagnostics = Diagnostics::default();
     let mut dirty: HashSet<Node> = HashSet::new();
     let mut queue: Vec<Node> = changed
@@ -187,15 +210,16 @@ pub fn reevaluate(
         return evaluate(config, inputs, known);
     }
     let variables = previous.variables.clone();
-    let mut result = walk(
+    let (mut result, walked) = walk(
         config,
         inputs,
         known,
         previous,
         &variables,
         Some(&dirty),
-        &mut diagnostics,
+        &WalkContext::default(),
     );
+    diagnostics.extend(walked);
     result.variables = variables;
     (result, diagnostics)
 }
@@ -207,8 +231,9 @@ fn walk(
     previous: EvaluatedConfig,
     variables: &BTreeMap<String, Value>,
     only: Option<&HashSet<Node>>,
-    diagnostics: &mut Diagnostics,
-) -> EvaluatedConfig {
+    context: &WalkContext,
+) -> (EvaluatedConfig, Diagnostics) {
+    let mut diagnostics = Diagnostics::default();
     let EvaluatedConfig {
         state,
         resources,
@@ -225,6 +250,7 @@ fn walk(
         .values()
         .filter(|variable| variable.sensitive)
         .map(|variable| variable.name.clone())
+        .chain(context.sensitive_inputs.iter().cloned())
         .collect();
     let mut walk = Walk {
         config,
@@ -234,6 +260,9 @@ fn walk(
         instances_of: state.instances_of,
         sensitivity,
         workspace: inputs.workspace(),
+        context,
+        modules: HashMap::new(),
+        module_instances: HashMap::new(),
         result: EvaluatedConfig {
             resources,
             data,
@@ -242,7 +271,7 @@ fn walk(
             foreign,
             ..EvaluatedConfig::default()
         },
-        diagnostics,
+        diagnostics: &mut diagnostics,
     };
     let mut provider_resolved = false;
     for node in &config.order {
@@ -255,6 +284,7 @@ fn walk(
             Node::Local(name) => walk.local(name, variables),
             Node::Block(index) => walk.block(*index, variables),
             Node::Output(name) => walk.output(name, variables),
+            Node::Module(name) => walk.module(name, variables, inputs),
             Node::Provider => {
                 walk.provider(variables, inputs);
                 provider_resolved = true;
@@ -271,7 +301,7 @@ fn walk(
         instances_of: walk.instances_of,
         sensitivity: walk.sensitivity,
     };
-    result
+    (result, diagnostics)
 }
 
 struct Walk<'a> {
@@ -282,6 +312,11 @@ struct Walk<'a> {
     instances_of: Vec<Vec<ResourceAddr>>,
     sensitivity: Sensitivity,
     workspace: &'a str,
+    context: &'a WalkContext,
+    /// `module.NAME` values (outputs of each instance).
+    modules: HashMap<String, Value>,
+    /// The managed instances (full addresses) inside each module call, for what depends on it.
+    module_instances: HashMap<String, Vec<ResourceAddr>>,
     result: EvaluatedConfig,
     diagnostics: &'a mut Diagnostics,
 }
@@ -308,6 +343,8 @@ impl Walk<'_> {
             restriction: None,
             sensitive: Some(&self.sensitivity),
             workspace: Some(self.workspace),
+            modules: Some(&self.modules),
+            path_module: Some(&self.config.module_display),
         }
     }
 
@@ -341,7 +378,7 @@ impl Walk<'_> {
             let result = evaluator.eval(&expr.expr);
             (result, evaluator.take_sensitive())
         };
-        if sensitive && !output.sensitive && result.is_ok() {
+        if sensitive && !output.sensitive && result.is_ok() && self.context.is_root() {
             // Terraform's rule and words: a root output must say it exports a secret.
             self.error_at(
                 expr.file,
@@ -364,10 +401,152 @@ impl Walk<'_> {
             name.to_owned(),
             OutputValue {
                 value,
-                sensitive: output.sensitive,
+                // In a module, an output of a sensitive value is sensitive where it is used.
+                sensitive: output.sensitive || sensitive,
                 description: output.description.clone(),
             },
         );
+    }
+
+    /// A module call: its instances (from `count`/`for_each`), each a walk of the module's
+    /// configuration with the call's arguments as its variables and the instance's module path
+    /// in every address. The instances' outputs become `module.NAME`.
+    fn module(&mut self, name: &str, variables: &BTreeMap<String, Value>, inputs: &InputValues) {
+        let config = self.config;
+        let call = &config.modules[name];
+        let Some(child) = call.config.as_deref() else {
+            // Not loaded (already reported).
+            self.modules.insert(name.to_owned(), Value::Unknown);
+            return;
+        };
+        let Some(expansion) = self.expansion(
+            call.count.as_ref(),
+            call.for_each.as_ref(),
+            call.file,
+            variables,
+        ) else {
+            self.modules.insert(name.to_owned(), Value::Unknown);
+            return;
+        };
+        let mut inherited: Vec<ResourceAddr> = self.context.inherited.clone();
+        for dependency in &call.managed_dependencies {
+            inherited.extend(self.instances_of[*dependency].iter().cloned());
+        }
+        for other in &call.module_dependencies {
+            inherited.extend(
+                self.module_instances
+                    .get(other)
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            );
+        }
+        for dependency in &call.depends_on {
+            if let Some(&index) = config.block_lookup.get(dependency) {
+                inherited.extend(self.instances_of[index].iter().cloned());
+            }
+        }
+        inherited.sort();
+        inherited.dedup();
+        let mut values: Vec<(Option<InstanceKey>, Value)> = Vec::new();
+        let mut sensitive_outputs = std::collections::BTreeSet::new();
+        let mut managed = Vec::new();
+        for (instance_key, count_index, each) in seeds(expansion) {
+            let mut given = BTreeMap::new();
+            let mut sensitive_inputs = std::collections::BTreeSet::new();
+            let mut errors = Vec::new();
+            {
+                let mut scope = self.scope(variables);
+                scope.count_index = count_index;
+                scope.each = each;
+                let evaluator = Evaluator::new(&scope);
+                for input in &call.inputs {
+                    let value = match evaluator.eval(&input.expr) {
+                        Ok(value) => value,
+                        Err(error) => {
+                            errors.push(eval_diagnostic(config, input.file, error));
+                            Value::Unknown
+                        }
+                    };
+                    if evaluator.take_sensitive() {
+                        sensitive_inputs.insert(input.name.clone());
+                    }
+                    let subject = config.span(input.file, input.value_span.clone());
+                    given.insert(input.name.clone(), (value, subject));
+                }
+            }
+            for error in errors {
+                self.diagnostics.push(error);
+            }
+            let child_inputs = inputs.for_module(given);
+            let context = WalkContext {
+                path: self.context.path.child(name, instance_key.clone()),
+                inherited: inherited.clone(),
+                sensitive_inputs,
+            };
+            let mut diagnostics = Diagnostics::default();
+            let child_variables = variables::resolve(child, &child_inputs, &mut diagnostics);
+            let previous = EvaluatedConfig {
+                state: WalkState {
+                    instances_of: vec![Vec::new(); child.blocks.len()],
+                    ..WalkState::default()
+                },
+                ..EvaluatedConfig::default()
+            };
+            let (result, walked) = walk(
+                child,
+                &child_inputs,
+                self.known,
+                previous,
+                &child_variables,
+                None,
+                &context,
+            );
+            diagnostics.extend(walked);
+            self.diagnostics.extend(diagnostics);
+            let mut outputs = BTreeMap::new();
+            for (output, value) in result.outputs {
+                if value.sensitive {
+                    sensitive_outputs.insert(output.clone());
+                }
+                outputs.insert(output, value.value);
+            }
+            values.push((instance_key, Value::Map(outputs)));
+            managed.extend(result.resources.keys().cloned());
+            managed.extend(
+                result
+                    .foreign
+                    .keys()
+                    .filter(|addr| addr.mode == Mode::Managed)
+                    .cloned(),
+            );
+            self.result.resources.extend(result.resources);
+            self.result.data.extend(result.data);
+            self.result.foreign.extend(result.foreign);
+        }
+        let value = if call.count.is_some() {
+            Value::List(values.into_iter().map(|(_, value)| value).collect())
+        } else if call.for_each.is_some() {
+            Value::Map(
+                values
+                    .into_iter()
+                    .filter_map(|(key, value)| match key {
+                        Some(InstanceKey::Key(key)) => Some((key, value)),
+                        _ => None,
+                    })
+                    .collect(),
+            )
+        } else {
+            values
+                .into_iter()
+                .next()
+                .map_or(Value::Unknown, |(_, value)| value)
+        };
+        self.sensitivity
+            .modules
+            .insert(name.to_owned(), sensitive_outputs);
+        self.modules.insert(name.to_owned(), value);
+        self.module_instances.insert(name.to_owned(), managed);
     }
 
     fn provider(&mut self, variables: &BTreeMap<String, Value>, inputs: &InputValues) {
@@ -401,11 +580,12 @@ impl Walk<'_> {
 
     fn expansion(
         &mut self,
-        block: &ResourceBlock,
+        count: Option<&super::AttrExpr>,
+        for_each: Option<&super::AttrExpr>,
+        file: crate::source::FileId,
         variables: &BTreeMap<String, Value>,
     ) -> Option<Expansion> {
-        let file = block.spans.file;
-        if let Some(count) = &block.count {
+        if let Some(count) = count {
             let result = Evaluator::new(&self.scope(variables)).eval(&count.expr);
             let value = match result {
                 Ok(value) => value,
@@ -442,7 +622,7 @@ impl Walk<'_> {
                 }
             };
         }
-        let Some(for_each) = &block.for_each else {
+        let Some(for_each) = for_each else {
             return Some(Expansion::Single);
         };
         let (result, sensitive) = {
@@ -539,37 +719,29 @@ impl Walk<'_> {
             block.addr.resource_type.clone(),
             block.addr.name.clone(),
         );
-        let Some(expansion) = self.expansion(block, variables) else {
+        let Some(expansion) = self.expansion(
+            block.count.as_ref(),
+            block.for_each.as_ref(),
+            block.spans.file,
+            variables,
+        ) else {
             // Already reported; references to it evaluate to unknown instead of cascading.
             self.blocks.insert(key, Value::Unknown);
             return;
         };
-        let instance_keys: Vec<InstanceSeed> = match expansion {
-            Expansion::Single => vec![(None, None, None)],
-            Expansion::Count(count) => (0..count)
-                .map(|position| {
-                    (
-                        Some(InstanceKey::Index(position)),
-                        Some(Value::from(position as i64)),
-                        None,
-                    )
-                })
-                .collect(),
-            Expansion::ForEach(entries) => entries
-                .into_iter()
-                .map(|(key, value)| {
-                    (
-                        Some(InstanceKey::Key(key.clone())),
-                        None,
-                        Some((Value::String(key), value)),
-                    )
-                })
-                .collect(),
-        };
+        let instance_keys = seeds(expansion);
         let mut depends_on: Vec<ResourceAddr> = block
             .managed_dependencies
             .iter()
             .flat_map(|dependency| self.instances_of[*dependency].iter().cloned())
+            .chain(block.module_dependencies.iter().flat_map(|name| {
+                self.module_instances
+                    .get(name)
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+            }))
+            .chain(self.context.inherited.iter().cloned())
             .collect();
         depends_on.sort();
         depends_on.dedup();
@@ -592,6 +764,7 @@ impl Walk<'_> {
             if let Some(provider) = &block.foreign {
                 // Left to Terraform: the object as Terraform last applied it, else unknown.
                 let addr = ResourceAddr {
+                    module: self.context.path.clone(),
                     key: instance_key.clone(),
                     ..block.addr.clone()
                 };
@@ -622,6 +795,7 @@ impl Walk<'_> {
                 body.evaluate(&block.body, attributes, &AttrPath::default())
             };
             let addr = ResourceAddr {
+                module: self.context.path.clone(),
                 key: instance_key.clone(),
                 ..block.addr.clone()
             };
@@ -676,6 +850,32 @@ impl Walk<'_> {
             .insert(key.clone(), sensitive_attributes);
         self.blocks.insert(key, value);
         self.instances_of[index] = addrs;
+    }
+}
+
+/// The instances of an expansion: key, `count.index`, `each.key`/`each.value`.
+fn seeds(expansion: Expansion) -> Vec<InstanceSeed> {
+    match expansion {
+        Expansion::Single => vec![(None, None, None)],
+        Expansion::Count(count) => (0..count)
+            .map(|position| {
+                (
+                    Some(InstanceKey::Index(position)),
+                    Some(Value::from(position as i64)),
+                    None,
+                )
+            })
+            .collect(),
+        Expansion::ForEach(entries) => entries
+            .into_iter()
+            .map(|(key, value)| {
+                (
+                    Some(InstanceKey::Key(key.clone())),
+                    None,
+                    Some((Value::String(key), value)),
+                )
+            })
+            .collect(),
     }
 }
 

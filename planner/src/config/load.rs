@@ -120,12 +120,41 @@ impl Configuration {
         Configuration::from_named_sources(dir, named, registry)
     }
 
+    /// Decodes `files`, loads the modules they call (local sources, or the module manifest of
+    /// `terraform init` under `dir`), then resolves references.
     fn from_named_sources(
         dir: &Path,
         files: Vec<(String, String)>,
         registry: &Registry,
     ) -> (Configuration, Diagnostics) {
+        let (mut config, mut diagnostics) = Configuration::decode_named(dir, files, registry);
+        let manifest = super::modules::read_manifest(dir, &mut diagnostics);
+        let context = super::modules::ModuleContext {
+            root: dir,
+            manifest: manifest.as_ref(),
+            key: String::new(),
+            depth: 0,
+        };
+        config.load_modules(&context, registry, &mut diagnostics);
+        config.finish(&mut diagnostics);
+        (config, diagnostics)
+    }
+
+    /// The references of a decoded configuration whose modules are loaded.
+    pub(crate) fn finish(&mut self, diagnostics: &mut Diagnostics) {
+        decode::check_depends_on(self, diagnostics);
+        refs::resolve(self, diagnostics);
+    }
+
+    /// Parses and decodes `files` (no modules loaded, no references resolved).
+    pub(crate) fn decode_named(
+        dir: &Path,
+        files: Vec<(String, String)>,
+        registry: &Registry,
+    ) -> (Configuration, Diagnostics) {
         let mut config = Configuration {
+            modules: Default::default(),
+            module_display: ".".to_owned(),
             dir: dir.to_owned(),
             sources: Sources::new(),
             terraform: TerraformSettings::default(),
@@ -156,8 +185,6 @@ impl Configuration {
         for (file, body) in &parsed {
             decode::decode_file(&mut config, &catalogue, *file, body, &mut diagnostics);
         }
-        decode::check_depends_on(&mut config, &mut diagnostics);
-        refs::resolve(&mut config, &mut diagnostics);
         (config, diagnostics)
     }
 }

@@ -13,7 +13,8 @@
 //! | `convert`     | evaluated values → schema-typed values (type and `one_of` checks)     |
 //! | `variables`   | variable types and values from CLI, files and environment             |
 //! | `provider`    | the `provider "azureml"` settings with environment fallbacks          |
-//! | `instances`   | `count`/`for_each` expansion and the evaluation walk                  |
+//! | `instances`   | `count`/`for_each` expansion and the evaluation walk (module instances too) |
+//! | `modules`     | `module` calls: sources, loading, arguments                            |
 //! | `spelling`    | "did you mean" suggestions                                            |
 //! | `version`     | version constraints (`required_version`, provider `version`)          |
 
@@ -23,6 +24,7 @@ mod eval;
 mod functions;
 mod instances;
 mod load;
+mod modules;
 mod provider;
 mod refs;
 mod spelling;
@@ -70,6 +72,10 @@ pub struct Configuration {
     pub(crate) dependents: std::collections::HashMap<refs::Node, Vec<refs::Node>>,
     /// `depends_on` entries to check once every file is decoded.
     pub(crate) pending_depends_on_checks: Vec<(ResourceAddr, FileId, Range<usize>)>,
+    /// The `module` blocks, by name.
+    pub(crate) modules: BTreeMap<String, modules::ModuleCall>,
+    /// `path.module`: this module's folder relative to the root's (`.` for the root).
+    pub(crate) module_display: String,
 }
 
 impl Configuration {
@@ -125,6 +131,25 @@ impl Configuration {
     /// it: the attribute's value, else the closest enclosing nested block, else the resource
     /// block's header. Other diagnostics are returned unchanged.
     pub fn locate(&self, mut diagnostic: Diagnostic) -> Diagnostic {
+        if let Some(Subject::Attr { addr, path }) = diagnostic.subject.clone()
+            && !addr.module.is_root()
+        {
+            // Declared in a module: its configuration knows where.
+            let steps: Vec<String> = addr.module.0.iter().map(|step| step.name.clone()).collect();
+            let Some(module) = self.module_config(&steps) else {
+                return diagnostic;
+            };
+            let mut local = diagnostic.clone();
+            local.subject = Some(Subject::Attr {
+                addr: addr.clone().in_module(Default::default()),
+                path,
+            });
+            let located = module.locate(local);
+            if matches!(located.subject, Some(Subject::Span { .. })) {
+                return located;
+            }
+            return diagnostic;
+        }
         if let Some(Subject::Attr { addr, path }) = &diagnostic.subject
             && let Some(block) = self.resource_block(addr)
         {
@@ -219,6 +244,8 @@ pub struct ResourceBlock {
     pub(crate) spans: Arc<BlockSpans>,
     /// Managed blocks this one depends on, through references, `depends_on`, locals and data.
     pub(crate) managed_dependencies: Vec<usize>,
+    /// Module calls this block depends on (all their managed instances).
+    pub(crate) module_dependencies: Vec<String>,
     /// The provider (local name) of a block amlplan leaves to Terraform (`azurerm`,
     /// `terraform`); `None` for `azureml` blocks.
     pub(crate) foreign: Option<String>,

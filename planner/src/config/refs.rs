@@ -26,6 +26,8 @@ pub(crate) enum Node {
     Block(usize),
     Output(String),
     Provider,
+    /// A `module` call, by name.
+    Module(String),
 }
 
 /// What a reference names.
@@ -41,6 +43,13 @@ pub(crate) enum Target {
         keyed: bool,
         /// The first attribute read from the instance, with its span.
         attr: Option<(String, Range<usize>)>,
+    },
+    /// `module.NAME`, with the output read from it.
+    Module {
+        name: String,
+        /// `[key]`, `[0]` or a splat right after the name.
+        keyed: bool,
+        output: Option<(String, Range<usize>)>,
     },
     CountIndex,
     Each,
@@ -171,7 +180,22 @@ fn classify(
             }
             _ => Target::Other,
         },
-        "module" | "self" => Target::Other,
+        "module" => match attr(0) {
+            Some((name, _)) => {
+                match block_target(Mode::Managed, String::new(), name, &operators[1..]) {
+                    Target::Block {
+                        name, keyed, attr, ..
+                    } => Target::Module {
+                        name,
+                        keyed,
+                        output: attr,
+                    },
+                    other => other,
+                }
+            }
+            None => Target::Other,
+        },
+        "self" => Target::Other,
         resource_type if resource_type.contains('_') => match attr(0) {
             Some((name, _)) => block_target(
                 Mode::Managed,
@@ -306,6 +330,41 @@ pub(crate) fn resolve(config: &mut Configuration, diagnostics: &mut Diagnostics)
             block.spans.header.clone(),
         ));
     }
+    for (name, call) in &config.modules {
+        let mut targets = BTreeSet::new();
+        for meta in [&call.count, &call.for_each].into_iter().flatten() {
+            check_expr(config, &block_index, meta, none, &mut targets, diagnostics);
+        }
+        let context = Context {
+            count: call.count.is_some(),
+            for_each: call.for_each.is_some(),
+        };
+        for input in &call.inputs {
+            check_expr(
+                config,
+                &block_index,
+                input,
+                context,
+                &mut targets,
+                diagnostics,
+            );
+        }
+        for dependency in &call.depends_on {
+            if let Some(&target) = block_index.get(&(
+                dependency.mode,
+                dependency.resource_type.clone(),
+                dependency.name.clone(),
+            )) {
+                targets.insert(Node::Block(target));
+            }
+        }
+        edges.push((
+            Node::Module(name.clone()),
+            targets,
+            call.file,
+            call.header.clone(),
+        ));
+    }
     if let Some(provider) = &config.provider {
         let mut targets = BTreeSet::new();
         for attribute in &provider.attributes {
@@ -344,31 +403,20 @@ pub(crate) fn resolve(config: &mut Configuration, diagnostics: &mut Diagnostics)
         .map(|(node, targets, _, _)| (node, targets))
         .collect();
     for index in 0..config.blocks.len() {
-        let mut managed = BTreeSet::new();
-        let mut seen = BTreeSet::new();
-        let mut stack: Vec<Node> = dependencies
-            .get(&Node::Block(index))
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect();
-        while let Some(node) = stack.pop() {
-            if !seen.insert(node.clone()) {
-                continue;
-            }
-            // Managed blocks, and other providers' data sources (read from the state, so an
-            // object that needs one missing from it can be named).
-            if let Node::Block(target) = node
-                && (config.blocks[target].addr.mode == Mode::Managed
-                    || config.blocks[target].foreign.is_some())
-            {
-                managed.insert(target);
-                continue;
-            }
-            stack.extend(dependencies.get(&node).into_iter().flatten().cloned());
-        }
+        let (mut managed, modules) =
+            managed_dependencies(config, &dependencies, &Node::Block(index));
         managed.remove(&index);
         config.blocks[index].managed_dependencies = managed.into_iter().collect();
+        config.blocks[index].module_dependencies = modules.into_iter().collect();
+    }
+    let names: Vec<String> = config.modules.keys().cloned().collect();
+    for name in names {
+        let (managed, mut modules) =
+            managed_dependencies(config, &dependencies, &Node::Module(name.clone()));
+        modules.remove(&name);
+        let call = config.modules.get_mut(&name).expect("the call is there");
+        call.managed_dependencies = managed.into_iter().collect();
+        call.module_dependencies = modules.into_iter().collect();
     }
     let mut dependents: HashMap<Node, Vec<Node>> = HashMap::new();
     for (node, targets) in &dependencies {
@@ -381,6 +429,46 @@ pub(crate) fn resolve(config: &mut Configuration, diagnostics: &mut Diagnostics)
     }
     config.dependents = dependents;
     config.order = order;
+}
+
+/// The managed blocks (and other providers' data sources, read from the state, so an object
+/// that needs one missing from it can be named) and the module calls `start` depends on,
+/// through variables, locals and data sources.
+fn managed_dependencies(
+    config: &Configuration,
+    dependencies: &HashMap<Node, BTreeSet<Node>>,
+    start: &Node,
+) -> (BTreeSet<usize>, BTreeSet<String>) {
+    let mut managed = BTreeSet::new();
+    let mut modules = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<Node> = dependencies
+        .get(start)
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    while let Some(node) = stack.pop() {
+        if !seen.insert(node.clone()) {
+            continue;
+        }
+        match &node {
+            Node::Block(target)
+                if config.blocks[*target].addr.mode == Mode::Managed
+                    || config.blocks[*target].foreign.is_some() =>
+            {
+                managed.insert(*target);
+                continue;
+            }
+            Node::Module(name) => {
+                modules.insert(name.clone());
+                continue;
+            }
+            _ => {}
+        }
+        stack.extend(dependencies.get(&node).into_iter().flatten().cloned());
+    }
+    (managed, modules)
 }
 
 fn check_body(
@@ -540,6 +628,48 @@ fn check_expr(
                         ));
                     }
             }
+            Target::Module { name, keyed, output } => {
+                let Some(call) = config.modules.get(&name) else {
+                    diagnostics.push(at(
+                        Diagnostic::error(
+                            "Reference to undeclared module",
+                            format!(
+                                "no module call named `{name}` is declared{}",
+                                did_you_mean(&name, config.modules.keys().map(String::as_str))
+                            ),
+                        ),
+                        reference.span,
+                    ));
+                    continue;
+                };
+                targets.insert(Node::Module(name.clone()));
+                if call.is_expanded() && !keyed && output.is_some() {
+                    let example = if call.count.is_some() { "[0]" } else { "[\"key\"]" };
+                    diagnostics.push(at(
+                        Diagnostic::error(
+                            "Missing module instance key",
+                            format!("`module.{name}` sets `{}`, so its outputs belong to each instance\nhelp: name one instance, as in `module.{name}{example}`", if call.count.is_some() { "count" } else { "for_each" }),
+                        ),
+                        reference.span,
+                    ));
+                    continue;
+                }
+                if let (Some(child), Some((output, range))) = (&call.config, output)
+                    && !call.is_expanded()
+                    && !child.outputs.contains_key(&output)
+                {
+                    diagnostics.push(at(
+                        Diagnostic::error(
+                            "Unsupported attribute",
+                            format!(
+                                "the module `{name}` has no output `{output}`{}",
+                                did_you_mean(&output, child.outputs.keys().map(String::as_str))
+                            ),
+                        ),
+                        range,
+                    ));
+                }
+            }
             Target::CountIndex | Target::Each | Target::Builtin | Target::Other => {}
         }
     }
@@ -638,6 +768,7 @@ fn describe(config: &Configuration, node: &Node) -> String {
         Node::Block(index) => config.blocks[*index].addr.to_string(),
         Node::Output(name) => format!("output.{name}"),
         Node::Provider => "provider.azureml".to_owned(),
+        Node::Module(name) => format!("module.{name}"),
     }
 }
 

@@ -11,7 +11,7 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use engine::diag::{Diagnostic, Diagnostics};
+use engine::diag::{Diagnostic, Diagnostics, Subject};
 use engine::value::Value;
 use hcl::edit::Span;
 use hcl::edit::expr::{Expression, ObjectKey};
@@ -311,7 +311,12 @@ impl Environment {
 pub(crate) enum Origin {
     Environment(String),
     CommandLine,
-    File { file: FileId, range: Range<usize> },
+    File {
+        file: FileId,
+        range: Range<usize>,
+    },
+    /// A module call's argument (located in the calling module).
+    Argument(Subject),
 }
 
 /// A variable's raw value before conversion to its type.
@@ -343,6 +348,21 @@ impl InputValues {
             .map(|(name, (raw, _))| format!("{name}={raw:?}\n"))
             .collect();
         format!("{values}terraform.workspace={}\n", self.workspace())
+    }
+
+    /// The values a module call gives its module's variables (evaluated, each located at
+    /// its argument), in this workspace.
+    pub(crate) fn for_module(&self, given: BTreeMap<String, (Value, Subject)>) -> InputValues {
+        InputValues {
+            values: given
+                .into_iter()
+                .map(|(name, (value, subject))| {
+                    (name, (RawValue::Value(value), Origin::Argument(subject)))
+                })
+                .collect(),
+            environment: Environment::default(),
+            workspace: self.workspace.clone(),
+        }
     }
 
     /// The selected workspace, as `terraform.workspace` reads it.
@@ -620,6 +640,9 @@ fn resolve_one(
             Origin::File { file, range } => {
                 (String::new(), Some(config.span(*file, range.clone())))
             }
+            Origin::Argument(subject) => {
+                (" (the module argument)".to_owned(), Some(subject.clone()))
+            }
         };
         Diagnostic {
             subject,
@@ -745,6 +768,8 @@ fn validate(
         restriction: None,
         sensitive: Some(&sensitivity),
         workspace: None,
+        modules: None,
+        path_module: None,
     };
     let evaluator = Evaluator::new(&scope);
     for rule in &variable.validations {

@@ -215,6 +215,9 @@ pub fn resource_change_json(change: &ResourceChange, registry: &Registry) -> Jso
 fn address_fields(addr: &ResourceAddr) -> Map<String, Json> {
     let mut fields = Map::new();
     fields.insert("address".to_owned(), json!(addr.to_string()));
+    if !addr.module.is_root() {
+        fields.insert("module_address".to_owned(), json!(addr.module.to_string()));
+    }
     fields.insert(
         "mode".to_owned(),
         json!(match addr.mode {

@@ -102,7 +102,7 @@ fn unknown_resource_type() {
 }
 
 #[test]
-fn modules_are_refused_and_other_providers_blocks_accepted() {
+fn a_module_that_is_not_there_is_located_and_other_providers_blocks_accepted() {
     let main = r#"provider "azurerm" {
   features {}
 }
@@ -115,14 +115,26 @@ resource "azurerm_resource_group" "rg" {
 module "network" {
   source = "./network"
 }
+
+module "registry" {
+  source  = "Azure/avm-res-network-virtualnetwork/azurerm"
+  version = "0.7.1"
+}
 "#;
     snapshot(
-        "modules_are_not_supported",
+        "module_not_there",
         &[("main.tf", main)],
-        "Unsupported block type",
+        "Unreadable module directory",
     );
     let output = rendered(&[("main.tf", main)]);
-    assert!(!output.contains("azurerm"), "other providers' blocks are accepted: {output}");
+    assert!(
+        output.contains("Module not installed") && output.contains("run `terraform init`"),
+        "{output}"
+    );
+    assert!(
+        !output.contains("azurerm_resource_group"),
+        "other providers' blocks are accepted: {output}"
+    );
 }
 
 #[test]

@@ -52,6 +52,7 @@ fn every_example_folder_is_checked() {
         found,
         [
             "attach-everything",
+            "platform",
             "quickstart",
             "reattach",
             "training-run"
@@ -110,6 +111,20 @@ fn reattach_is_valid() {
             "azureml_attached_virtual_machine.original[0]",
             "azureml_inference_cluster.aks",
             "azureml_workspace.main"
+        ]
+    );
+}
+
+#[test]
+fn platform_is_valid() {
+    assert_eq!(
+        evaluated_addresses("platform"),
+        [
+            "azureml_workspace.main",
+            "module.team[\"ml\"].azureml_compute_cluster.cpu",
+            "module.team[\"ml\"].module.environment.azureml_environment.this",
+            "module.team[\"vision\"].azureml_compute_cluster.cpu",
+            "module.team[\"vision\"].module.environment.azureml_environment.this",
         ]
     );
 }

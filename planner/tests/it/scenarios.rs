@@ -21,16 +21,7 @@ impl Workdir {
         let source = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../examples")
             .join(name);
-        for entry in std::fs::read_dir(&source).expect("example folder") {
-            let path = entry.expect("entry").path();
-            if path.extension().is_some_and(|ext| ext == "tf") {
-                std::fs::copy(
-                    &path,
-                    dir.path().join(path.file_name().expect("a file name")),
-                )
-                .expect("copy");
-            }
-        }
+        copy_tf_tree(&source, dir.path());
         Workdir { dir }
     }
 
@@ -74,6 +65,20 @@ impl Workdir {
 
     fn data_dir(&self) -> PathBuf {
         self.path().join(".azureml")
+    }
+}
+
+/// Copies the `.tf` files of `from` and of its sub-folders (modules) to `to`.
+fn copy_tf_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("example folder") {
+        let path = entry.expect("entry").path();
+        let target = to.join(path.file_name().expect("a file name"));
+        if path.is_dir() && !path.ends_with(".azureml") && !path.ends_with(".terraform") {
+            std::fs::create_dir_all(&target).expect("folder");
+            copy_tf_tree(&path, &target);
+        } else if path.extension().is_some_and(|ext| ext == "tf") {
+            std::fs::copy(&path, &target).expect("copy");
+        }
     }
 }
 
@@ -865,8 +870,9 @@ output "shared_group" {
     );
     assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
     assert!(
-        stdout.contains("Note: 2 objects of other providers (azurerm: 1, terraform: 1) are left to Terraform")
-            && stdout.contains("resource_group_name     = (known after apply)"),
+        stdout.contains(
+            "Note: 2 objects of other providers (azurerm: 1, terraform: 1) are left to Terraform"
+        ) && stdout.contains("resource_group_name     = (known after apply)"),
         "{stdout}"
     );
     assert!(
@@ -888,7 +894,11 @@ output "shared_group" {
             &work.data_dir(),
             "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/demo-rg/providers/Microsoft.MachineLearningServices/workspaces",
         ));
-    assert_eq!(workspaces["value"], serde_json::json!([]), "nothing was created");
+    assert_eq!(
+        workspaces["value"],
+        serde_json::json!([]),
+        "nothing was created"
+    );
 
     // Terraform applied its part: amlplan reads it, applies its own, keeps Terraform's.
     std::fs::write(work.path().join("terraform.tfstate"), FOREIGN_STATE).expect("write");
@@ -899,10 +909,160 @@ output "shared_group" {
     let terraform: Json = serde_json::from_str(FOREIGN_STATE).expect("fixture");
     for entry in terraform["resources"].as_array().expect("resources") {
         assert!(
-            written["resources"].as_array().expect("resources").contains(entry),
+            written["resources"]
+                .as_array()
+                .expect("resources")
+                .contains(entry),
             "{entry} is kept as Terraform wrote it"
         );
     }
     assert!(work.state().contains("workspaces/quickstart-mlw"));
     work.expect(&["plan", "--detailed-exitcode"], 0);
+}
+
+/// `terraform_data.network` of the platform example as Terraform 1.11 writes it.
+const PLATFORM_NETWORK: &str = r#"{
+  "version": 4,
+  "terraform_version": "1.11.4",
+  "serial": 1,
+  "lineage": "0d4f2b8e-6a1c-4c3e-9f5d-7b2a1c0e9d8f",
+  "outputs": {},
+  "resources": [
+    {
+      "mode": "managed",
+      "type": "terraform_data",
+      "name": "network",
+      "provider": "provider[\"terraform.io/builtin/terraform\"]",
+      "instances": [
+        {
+          "schema_version": 0,
+          "attributes": {
+            "id": "5e1c7a0b-2d3f-4e6a-8b9c-0d1e2f3a4b5c",
+            "input": {"value": {"location": "westeurope", "resource_group": "demo-rg"}, "type": ["object", {"location": "string", "resource_group": "string"}]},
+            "output": {"value": {"location": "westeurope", "resource_group": "demo-rg"}, "type": ["object", {"location": "string", "resource_group": "string"}]},
+            "triggers_replace": null
+          },
+          "sensitive_attributes": []
+        }
+      ]
+    }
+  ]
+}
+"#;
+
+#[test]
+fn modules_are_planned_and_applied_with_terraforms_addresses() {
+    let work = Workdir::example("platform");
+    std::fs::write(work.path().join("terraform.tfstate"), PLATFORM_NETWORK).expect("write");
+    let json = work.expect(&["plan", "--json"], 0);
+    let json: Json = serde_json::from_str(json.lines().last().expect("JSON")).expect("plan JSON");
+    let changes: Vec<(String, Json, Json)> = json["resource_changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|change| {
+            (
+                change["address"].as_str().unwrap_or_default().to_owned(),
+                change["module_address"].clone(),
+                change["change"]["actions"].clone(),
+            )
+        })
+        .collect();
+    let create = serde_json::json!(["create"]);
+    assert_eq!(
+        changes,
+        [
+            (
+                "azureml_workspace.main".to_owned(),
+                Json::Null,
+                create.clone()
+            ),
+            (
+                "module.team[\"ml\"].azureml_compute_cluster.cpu".to_owned(),
+                "module.team[\"ml\"]".into(),
+                create.clone()
+            ),
+            (
+                "module.team[\"ml\"].module.environment.azureml_environment.this".to_owned(),
+                "module.team[\"ml\"].module.environment".into(),
+                create.clone()
+            ),
+            (
+                "module.team[\"vision\"].azureml_compute_cluster.cpu".to_owned(),
+                "module.team[\"vision\"]".into(),
+                create.clone()
+            ),
+            (
+                "module.team[\"vision\"].module.environment.azureml_environment.this".to_owned(),
+                "module.team[\"vision\"].module.environment".into(),
+                create
+            ),
+        ]
+    );
+
+    let applied = work.expect(&["apply", "--auto-approve"], 0);
+    assert!(applied.contains("5 added"), "{applied}");
+    let state: Json = serde_json::from_str(&work.state()).expect("state");
+    let modules: Vec<&str> = state["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|resource| resource["module"].as_str())
+        .collect();
+    assert_eq!(
+        modules,
+        [
+            "module.team[\"ml\"]",
+            "module.team[\"ml\"].module.environment",
+            "module.team[\"vision\"]",
+            "module.team[\"vision\"].module.environment",
+        ],
+        "{state}"
+    );
+    let cluster = state["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .find(|resource| resource["module"] == "module.team[\"ml\"]")
+        .expect("the ml cluster");
+    assert_eq!(
+        cluster["instances"][0]["dependencies"],
+        serde_json::json!(["azureml_workspace.main"]),
+        "a module's objects depend on what the call's arguments use"
+    );
+    assert!(work.state().contains("\"ml-cpu\""));
+    work.expect(&["plan", "--detailed-exitcode"], 0);
+    let listed = work.expect(&["state", "list"], 0);
+    assert!(
+        listed.contains("module.team[\"vision\"].azureml_compute_cluster.cpu\n"),
+        "{listed}"
+    );
+    let output = work.expect(&["output", "--json", "clusters"], 0);
+    assert!(output.contains("computes/vision-cpu"), "{output}");
+
+    // One team less: its module instance's objects are destroyed, the others kept.
+    let plan = work.expect(
+        &[
+            "plan",
+            "--detailed-exitcode",
+            "--var",
+            "teams={ml = {max_nodes = 4}}",
+        ],
+        2,
+    );
+    assert!(
+        plan.contains("# module.team[\"vision\"].azureml_compute_cluster.cpu will be destroyed")
+            && plan.contains("Plan: 0 to add, 0 to change, 2 to destroy."),
+        "{plan}"
+    );
+
+    // A module's own validation is reported in the module's file.
+    let output = work.run(&["validate", "--var", "teams={x = {max_nodes = 1}}"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("A team name has at least two letters.")
+            && stderr.contains("modules/team/main.tf:"),
+        "{stderr}"
+    );
 }
