@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod fmt;
 pub mod render;
 pub mod source;
 pub mod target;

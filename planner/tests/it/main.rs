@@ -4,6 +4,7 @@ mod config;
 mod diagnostics;
 mod examples;
 mod flags;
+mod fmt;
 mod plan_snapshots;
 mod render;
 mod runs;
