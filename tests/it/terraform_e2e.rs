@@ -551,6 +551,35 @@ fn the_platform_repository_is_planned_alike_and_applied_by_either_tool() {
         );
         let output = project.amlplan(&["drift"]);
         expect_code(&output, 0, &format!("{version}: amlplan drift"));
+        // A refactor: the workspace's block renamed with a `moved` block; both tools plan only
+        // the move, and after amlplan applies it terraform plans nothing.
+        let main = project.config_dir().join("main.tf");
+        let text = std::fs::read_to_string(&main)
+            .expect("main.tf")
+            .replace(
+                "resource \"azureml_workspace\" \"main\"",
+                "resource \"azureml_workspace\" \"platform\"",
+            )
+            .replace("azureml_workspace.main.id", "azureml_workspace.platform.id")
+            + "\nmoved {\n  from = azureml_workspace.main\n  to   = azureml_workspace.platform\n}\n";
+        std::fs::write(&main, text).expect("write");
+        let moved = azureml(terraform_actions(&project, &terraform, &[]));
+        assert!(
+            moved.iter().all(|(_, actions)| actions == &["no-op"]),
+            "{version}: {moved:?}"
+        );
+        assert_eq!(
+            moved,
+            amlplan_actions(&project, &[]),
+            "{version}: after the moved refactor"
+        );
+        let output = project.amlplan(&["apply", "--auto-approve"]);
+        expect_code(&output, 0, &format!("{version}: amlplan apply of the move"));
+        let (code, text) = plan_exit(&project, &terraform, &[]);
+        assert_eq!(
+            code, 0,
+            "{version}: terraform plan after amlplan moved:\n{text}"
+        );
         // One team less, planned alike.
         let vars = ["-var", "teams={ml = {max_nodes = 4}}"];
         assert_eq!(

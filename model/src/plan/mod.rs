@@ -53,7 +53,9 @@ pub use diff::{
 };
 pub use identity::ObjectKey;
 pub use order::{ApplyGraph, OrderError, Scheduler, Step, StepKind};
-pub use repetition::{Expansion, Move, Moves, implied_moves, orphan_reason};
+pub use repetition::{
+    Expansion, Move, MoveEndpoint, Moves, declared_moves, implied_moves, orphan_reason,
+};
 
 /// What apply does to one resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

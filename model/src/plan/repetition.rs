@@ -93,6 +93,110 @@ pub fn implied_moves(
     moves
 }
 
+/// One end of a `moved` block: a resource (every instance, or one when keyed) or a module
+/// instance (every object inside it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MoveEndpoint {
+    /// `azureml_x.y` or `azureml_x.y[0]`, possibly in a module.
+    Resource(ResourceAddr),
+    /// `module.a`, `module.a["k"]`.
+    Module(crate::addr::ModulePath),
+}
+
+impl std::fmt::Display for MoveEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MoveEndpoint::Resource(addr) => write!(f, "{addr}"),
+            MoveEndpoint::Module(path) => write!(f, "{path}"),
+        }
+    }
+}
+
+/// The moves `moved` blocks declare, applied in order to the addresses in `state` (so
+/// `a → b` then `b → c` moves `a` to `c`), as Terraform's `ApplyMoves`: a resource endpoint
+/// without key moves every instance (keys kept), one with a key moves that instance; a module
+/// endpoint moves every object inside it. A move whose target is taken is blocked.
+///
+/// ```
+/// use model::plan::{declared_moves, MoveEndpoint};
+/// let addr = |text: &str| text.parse::<model::addr::ResourceAddr>().unwrap();
+/// let state = [addr("azureml_compute_cluster.old[0]")];
+/// let moves = declared_moves(&state, &[(
+///     MoveEndpoint::Resource(addr("azureml_compute_cluster.old")),
+///     MoveEndpoint::Resource(addr("azureml_compute_cluster.new")),
+/// )]);
+/// assert_eq!(moves.moved[0].to, addr("azureml_compute_cluster.new[0]"));
+/// ```
+pub fn declared_moves(
+    state: &[ResourceAddr],
+    statements: &[(MoveEndpoint, MoveEndpoint)],
+) -> Moves {
+    let mut present: BTreeSet<ResourceAddr> = state.iter().cloned().collect();
+    // Where each object started, so a chain records one move per object.
+    let mut origin: BTreeMap<ResourceAddr, ResourceAddr> = state
+        .iter()
+        .map(|addr| (addr.clone(), addr.clone()))
+        .collect();
+    let mut blocked = Vec::new();
+    for (from, to) in statements {
+        let pairs: Vec<(ResourceAddr, ResourceAddr)> = present
+            .iter()
+            .filter_map(|addr| Some((addr.clone(), moved_addr(addr, from, to)?)))
+            .collect();
+        for (old, new) in pairs {
+            if present.contains(&new) {
+                blocked.push(Move { from: old, to: new });
+                continue;
+            }
+            present.remove(&old);
+            present.insert(new.clone());
+            let start = origin.remove(&old).unwrap_or_else(|| old.clone());
+            origin.insert(new, start);
+        }
+    }
+    let mut moved: Vec<Move> = origin
+        .into_iter()
+        .filter(|(now, start)| now != start)
+        .map(|(to, from)| Move { from, to })
+        .collect();
+    moved.sort();
+    Moves { moved, blocked }
+}
+
+/// Where `addr` goes under the move `from → to`, if the move covers it.
+fn moved_addr(addr: &ResourceAddr, from: &MoveEndpoint, to: &MoveEndpoint) -> Option<ResourceAddr> {
+    match (from, to) {
+        (MoveEndpoint::Resource(from), MoveEndpoint::Resource(to)) => {
+            let same_resource = addr.module == from.module
+                && addr.mode == from.mode
+                && addr.resource_type == from.resource_type
+                && addr.name == from.name;
+            if !same_resource {
+                return None;
+            }
+            match (&from.key, &to.key) {
+                (None, None) => Some(ResourceAddr {
+                    key: addr.key.clone(),
+                    ..to.clone()
+                }),
+                (Some(key), _) if addr.key.as_ref() == Some(key) => Some(to.clone()),
+                (None, Some(_)) => (addr.key.is_none()).then(|| to.clone()),
+                _ => None,
+            }
+        }
+        (MoveEndpoint::Module(from), MoveEndpoint::Module(to)) => {
+            let steps = &addr.module.0;
+            if steps.len() < from.0.len() || steps[..from.0.len()] != from.0[..] {
+                return None;
+            }
+            let mut module = to.0.clone();
+            module.extend(steps[from.0.len()..].iter().cloned());
+            Some(addr.clone().in_module(crate::addr::ModulePath(module)))
+        }
+        _ => None,
+    }
+}
+
 /// Why an instance in state that the configuration does not declare is destroyed, given how its
 /// block repeats (`None`: no block).
 pub fn orphan_reason(addr: &ResourceAddr, expansion: Option<Expansion>) -> ChangeReason {
@@ -215,6 +319,86 @@ mod tests {
         assert_eq!(
             reason("azureml_compute_cluster.cpu[0]", None),
             ChangeReason::DeleteBecauseNoResourceConfig
+        );
+    }
+
+    fn declared(state: &[&str], statements: &[(&str, &str)]) -> (Vec<String>, Vec<String>) {
+        let endpoint = |text: &str| match crate::addr::ModulePath::parse(text) {
+            Ok(path) => MoveEndpoint::Module(path),
+            Err(_) => MoveEndpoint::Resource(addr(text)),
+        };
+        let state: Vec<ResourceAddr> = state.iter().map(|text| addr(text)).collect();
+        let statements: Vec<(MoveEndpoint, MoveEndpoint)> = statements
+            .iter()
+            .map(|(from, to)| (endpoint(from), endpoint(to)))
+            .collect();
+        let moves = declared_moves(&state, &statements);
+        let show = |moves: &[Move]| {
+            moves
+                .iter()
+                .map(|one| format!("{} -> {}", one.from, one.to))
+                .collect()
+        };
+        (show(&moves.moved), show(&moves.blocked))
+    }
+
+    #[test]
+    fn declared_moves_follow_chains_keys_and_module_prefixes() {
+        let none: Vec<String> = Vec::new();
+        assert_eq!(
+            declared(
+                &["azureml_x.a[0]", "azureml_x.a[1]", "azureml_x.other"],
+                &[
+                    ("azureml_x.a", "azureml_x.b"),
+                    ("azureml_x.b", "azureml_x.c")
+                ]
+            ),
+            (
+                vec![
+                    "azureml_x.a[0] -> azureml_x.c[0]".to_owned(),
+                    "azureml_x.a[1] -> azureml_x.c[1]".to_owned()
+                ],
+                none.clone()
+            )
+        );
+        assert_eq!(
+            declared(
+                &["azureml_x.a[1]", "azureml_x.a[2]"],
+                &[("azureml_x.a[1]", "azureml_x.one")]
+            ),
+            (
+                vec!["azureml_x.a[1] -> azureml_x.one".to_owned()],
+                none.clone()
+            )
+        );
+        assert_eq!(
+            declared(
+                &[
+                    "azureml_x.a",
+                    "module.old[\"k\"].azureml_x.b",
+                    "module.old[\"k\"].module.c.azureml_x.d"
+                ],
+                &[
+                    ("module.old[\"k\"]", "module.new"),
+                    ("azureml_x.a", "module.new.azureml_x.a")
+                ]
+            ),
+            (
+                vec![
+                    "azureml_x.a -> module.new.azureml_x.a".to_owned(),
+                    "module.old[\"k\"].azureml_x.b -> module.new.azureml_x.b".to_owned(),
+                    "module.old[\"k\"].module.c.azureml_x.d -> module.new.module.c.azureml_x.d"
+                        .to_owned(),
+                ],
+                none.clone()
+            )
+        );
+        assert_eq!(
+            declared(
+                &["azureml_x.a", "azureml_x.b"],
+                &[("azureml_x.a", "azureml_x.b")]
+            ),
+            (none, vec!["azureml_x.a -> azureml_x.b".to_owned()])
         );
     }
 }

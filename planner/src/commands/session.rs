@@ -124,10 +124,21 @@ impl Session {
         let (store, mut state) = open_state(&path, state_args, operation)?;
         // Errors refused the state above; what is left are warnings (entries in modules).
         report(&loaded.config, &state.check(&loaded.registry))?;
-        // As Terraform, before anything is planned: an object at `x[0]` when the block lost its
-        // `count` is the object of `x` (and the other way round).
-        let moves = engine::plan::implied_moves(&state.addrs(), &loaded.config.expansions());
+        // As Terraform, before anything is planned: the `moved` blocks first, then the implied
+        // moves (an object at `x[0]` when the block lost its `count` is the object of `x`, and
+        // the other way round). Only the state changes: an attachment moves, never re-attaches.
+        let statements: Vec<(engine::plan::MoveEndpoint, engine::plan::MoveEndpoint)> = loaded
+            .config
+            .moved()
+            .iter()
+            .map(|moved| (moved.from.clone(), moved.to.clone()))
+            .collect();
+        let mut moves = engine::plan::declared_moves(&state.addrs(), &statements);
         state.apply_moves(&moves.moved);
+        let implied = engine::plan::implied_moves(&state.addrs(), &loaded.config.expansions());
+        state.apply_moves(&implied.moved);
+        moves.moved.extend(implied.moved);
+        moves.blocked.extend(implied.blocked);
         let key = secret_key(dir)?;
         let known = state_values(&state, &loaded);
         let (evaluated, diagnostics) = evaluate(&loaded.config, &loaded.inputs, &known);

@@ -15,6 +15,7 @@ use hcl::edit::Span;
 use hcl::edit::expr::{Expression, TraversalOperator};
 use hcl::edit::structure::{Block, Body, Structure};
 
+use super::Moved;
 use super::modules::ModuleCall;
 use super::provider::argument_names;
 use super::spelling::{closest, did_you_mean};
@@ -25,6 +26,7 @@ use super::{
     NestedBlock, OutputBlock, ProviderBlock, ResourceBlock, Validation, VariableBlock,
 };
 use crate::source::FileId;
+use engine::plan::MoveEndpoint;
 
 /// Data sources of DESIGN §2. Those whose type is in the catalogue are checked with the schema
 /// the engine derives ([`ResourceSchema::data_source`]); the others are accepted with any
@@ -257,11 +259,9 @@ impl Decoder<'_> {
             "resource" => self.resource(block, Mode::Managed),
             "data" => self.resource(block, Mode::Data),
             "module" => self.module_call(block),
-            "moved" | "import" | "check" | "removed" | "ephemeral" => {
+            "moved" => self.moved(block),
+            "import" | "check" | "removed" | "ephemeral" => {
                 let why = match kind {
-                    "moved" => {
-                        "rename resources with `amlplan state` commands, or plan the rename as remove + add"
-                    }
                     "import" => "use the `amlplan import ADDR ID` command instead",
                     _ => "remove the block, or use terraform for this configuration",
                 };
@@ -279,6 +279,98 @@ impl Decoder<'_> {
                     format!("blocks of type `{other}` are not expected here{suggestion}"),
                 );
             }
+        }
+    }
+
+    /// `moved { from = ADDRESS  to = ADDRESS }`: both ends resources (of one type) or both
+    /// module instances; applied to the state before planning (see `commands::session`).
+    fn moved(&mut self, block: &Block) {
+        if !block.labels.is_empty() {
+            self.labels(block, &[]);
+            return;
+        }
+        let mut ends: [Option<(MoveEndpoint, Range<usize>)>; 2] = [None, None];
+        let mut seen = [false; 2];
+        for structure in block.body.iter() {
+            let Structure::Attribute(attribute) = structure else {
+                self.error(
+                    span(structure),
+                    "Unsupported block type",
+                    "a `moved` block takes `from` and `to` only".to_owned(),
+                );
+                continue;
+            };
+            let slot = match attribute.key.value().as_str() {
+                "from" => 0,
+                "to" => 1,
+                other => {
+                    self.error(
+                        span(&attribute.key),
+                        "Unsupported argument",
+                        format!(
+                            "a `moved` block has no argument `{other}`{}",
+                            did_you_mean(other, ["from", "to"])
+                        ),
+                    );
+                    continue;
+                }
+            };
+            seen[slot] = true;
+            let range = span(&attribute.value);
+            let text = self
+                .config
+                .sources
+                .get(self.file)
+                .and_then(|source| source.slice(range.clone()))
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+            let endpoint = match ModulePath::parse(&text) {
+                Ok(path) if !path.is_root() => Some(MoveEndpoint::Module(path)),
+                _ => ResourceAddr::parse(&text).ok().map(MoveEndpoint::Resource),
+            };
+            match endpoint {
+                Some(endpoint) => ends[slot] = Some((endpoint, range)),
+                None => self.error(range, "Invalid address", format!("`{text}` is not a resource or module address, as `azureml_compute_cluster.cpu` or `module.team`")),
+            }
+        }
+        let [Some((from, from_range)), Some((to, to_range))] = ends else {
+            if !seen.iter().all(|seen| *seen) {
+                self.error(
+                    header(block),
+                    "Missing required argument",
+                    "a `moved` block needs both `from` and `to`".to_owned(),
+                );
+            }
+            return;
+        };
+        match (&from, &to) {
+            (MoveEndpoint::Resource(a), MoveEndpoint::Resource(b))
+                if a.resource_type != b.resource_type || a.mode != b.mode =>
+            {
+                self.error(to_range, "Resource type mismatch", format!("`{from}` is a `{}` and `{to}` a `{}`: a move keeps the object, so both must be of one type", a.resource_type, b.resource_type));
+            }
+            (MoveEndpoint::Resource(_), MoveEndpoint::Module(_))
+            | (MoveEndpoint::Module(_), MoveEndpoint::Resource(_)) => {
+                self.error(
+                    to_range,
+                    "Invalid \"moved\" addresses",
+                    format!("`{from}` and `{to}` must both be resources or both be module calls"),
+                );
+            }
+            _ if from == to => {
+                self.error(
+                    from_range,
+                    "Redundant move statement",
+                    format!("`{from}` moves to itself"),
+                );
+            }
+            _ => self.config.moved.push(Moved {
+                from,
+                to,
+                file: self.file,
+                header: header(block),
+            }),
         }
     }
 

@@ -154,6 +154,7 @@ impl Configuration {
     ) -> (Configuration, Diagnostics) {
         let mut config = Configuration {
             modules: Default::default(),
+            moved: Vec::new(),
             module_display: ".".to_owned(),
             dir: dir.to_owned(),
             sources: Sources::new(),

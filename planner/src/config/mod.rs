@@ -74,6 +74,8 @@ pub struct Configuration {
     pub(crate) pending_depends_on_checks: Vec<(ResourceAddr, FileId, Range<usize>)>,
     /// The `module` blocks, by name.
     pub(crate) modules: BTreeMap<String, modules::ModuleCall>,
+    /// The `moved` blocks, in file order.
+    pub(crate) moved: Vec<Moved>,
     /// `path.module`: this module's folder relative to the root's (`.` for the root).
     pub(crate) module_display: String,
 }
@@ -102,6 +104,12 @@ impl Configuration {
             .filter(|block| block.mode() == Mode::Managed && block.foreign.is_none())
             .map(|block| (block.addr.clone(), block.expansion()))
             .collect()
+    }
+
+    /// The `moved` blocks of the root module, in file order (a module's own `moved` blocks are
+    /// refused when it loads).
+    pub fn moved(&self) -> &[Moved] {
+        &self.moved
     }
 
     /// The declared input variable names.
@@ -203,6 +211,17 @@ pub struct TerraformSettings {
 }
 
 pub use engine::plan::{IgnoreChanges, LifecycleOptions};
+
+/// A `moved` block.
+#[derive(Debug, Clone)]
+pub struct Moved {
+    /// `from`.
+    pub from: engine::plan::MoveEndpoint,
+    /// `to`.
+    pub to: engine::plan::MoveEndpoint,
+    pub(crate) file: FileId,
+    pub(crate) header: Range<usize>,
+}
 
 /// Where a resource block and each of its arguments are in the sources, to map engine
 /// diagnostics (`Subject::Attr`) back to file, line and column.

@@ -210,6 +210,15 @@ impl Configuration {
                 &mut child_diagnostics,
             );
             child.finish(&mut child_diagnostics);
+            for moved in &child.moved {
+                child_diagnostics.push(Diagnostic {
+                    subject: Some(child.span(moved.file, moved.header.clone())),
+                    ..Diagnostic::error(
+                        "Unsupported block type",
+                        "`moved` blocks inside modules are not supported by amlplan yet\nhelp: declare the move in the root module with full addresses (`module.NAME.TYPE.NAME`)",
+                    )
+                });
+            }
             diagnostics.extend(child_diagnostics);
             for source in child.sources.iter() {
                 if self.sources.by_name(source.name()).is_none() {

@@ -1066,3 +1066,58 @@ fn modules_are_planned_and_applied_with_terraforms_addresses() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_block_renames_an_attachment_without_detaching_it() {
+    let work = Workdir::example("reattach");
+    work.expect(&["apply", "--auto-approve"], 0);
+    let main = work.path().join("main.tf");
+    // The block is renamed, the compute keeps its name: a move, not a new attachment.
+    let text = std::fs::read_to_string(&main)
+        .expect("main.tf")
+        .replace("\"train-vm-renamed\"", "\"train-vm\"")
+        + "\nmoved {\n  from = azureml_attached_virtual_machine.original[0]\n  to   = azureml_attached_virtual_machine.renamed[0]\n}\n";
+    std::fs::write(&main, text).expect("write");
+    let vars = ["--var", "vm_block=renamed"];
+    let plan = work.expect(&[&["plan", "--detailed-exitcode"][..], &vars].concat(), 2);
+    assert!(
+        plan.contains("# azureml_attached_virtual_machine.original[0] has moved to azureml_attached_virtual_machine.renamed[0]")
+            && plan.contains("Plan: 0 to add, 0 to change, 0 to destroy.")
+            && !plan.contains("detached"),
+        "{plan}"
+    );
+    let applied = work.expect(&[&["apply", "--auto-approve"][..], &vars].concat(), 0);
+    assert!(
+        applied.contains("0 added, 0 changed, 0 destroyed") && !applied.contains("Detach"),
+        "{applied}"
+    );
+    let listed = work.expect(&["state", "list"], 0);
+    assert!(
+        listed.contains("azureml_attached_virtual_machine.renamed[0]\n")
+            && !listed.contains("original"),
+        "{listed}"
+    );
+    work.expect(&[&["plan", "--detailed-exitcode"][..], &vars].concat(), 0);
+    let (_, stats) = emulator_get(&work.data_dir(), "/_emulator/stats").await;
+    assert_eq!(stats["duplicate_attachments"], 0, "{stats}");
+    let (status, _) = emulator_get(
+        &work.data_dir(),
+        "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/demo-rg/providers/Microsoft.MachineLearningServices/workspaces/reattach-mlw/computes/train-vm",
+    )
+    .await;
+    assert_eq!(
+        status, 200,
+        "the attachment is the same compute, never detached"
+    );
+
+    // A move between kinds, or to itself, is refused where it is written.
+    let text = std::fs::read_to_string(&main).expect("main.tf")
+        + "\nmoved {\n  from = azureml_workspace.main\n  to   = azureml_compute_cluster.main\n}\n";
+    std::fs::write(&main, text).expect("write");
+    let output = work.run(&["validate"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("Resource type mismatch") && stderr.contains("--> main.tf:"),
+        "{stderr}"
+    );
+}

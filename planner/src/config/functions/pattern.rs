@@ -299,7 +299,10 @@ mod tests {
             run("regex", vec!["[\\d]+x\\b".into(), "12x y".into()]),
             Ok("12x".into())
         );
-        assert_eq!(run("regex", vec!["\\Bb".into(), "ab".into()]), Ok("b".into()));
+        assert_eq!(
+            run("regex", vec!["\\Bb".into(), "ab".into()]),
+            Ok("b".into())
+        );
         assert_eq!(
             run("regex", vec!["[[:alpha:]]+".into(), "12ab".into()]),
             Ok("ab".into())
