@@ -51,6 +51,28 @@ resource "azureml_workspace" "main" {
   friendly_name       = "Platform workspace (${terraform.workspace})"
 }
 
+variable "office_hours" {
+  type        = bool
+  description = "Start the shared instance in the morning and stop it in the evening."
+  default     = true
+}
+
+# A shared development instance whose schedules come from a `dynamic` block.
+resource "azureml_compute_instance" "shared" {
+  name         = "platform-dev"
+  workspace_id = azureml_workspace.main.id
+  vm_size      = "STANDARD_DS3_V2"
+
+  dynamic "schedule" {
+    for_each = var.office_hours ? ["Start", "Stop"] : []
+    content {
+      action          = schedule.value
+      cron_expression = schedule.value == "Start" ? "0 8 * * 1-5" : "0 19 * * 1-5"
+      time_zone       = "W. Europe Standard Time"
+    }
+  }
+}
+
 module "team" {
   source   = "./modules/team"
   for_each = var.teams

@@ -536,7 +536,7 @@ fn the_platform_repository_is_planned_alike_and_applied_by_either_tool() {
             &format!("{version}: {target:?}"),
         );
         let ours = azureml(terraform_actions(&project, &terraform, &[]));
-        assert_eq!(ours.len(), 5, "{version}: {ours:?}");
+        assert_eq!(ours.len(), 6, "{version}: {ours:?}");
         assert_eq!(
             ours,
             amlplan_actions(&project, &[]),

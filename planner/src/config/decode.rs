@@ -15,7 +15,7 @@ use hcl::edit::Span;
 use hcl::edit::expr::{Expression, TraversalOperator};
 use hcl::edit::structure::{Block, Body, Structure};
 
-use super::Moved;
+use super::{DynamicBlock, Moved};
 use super::modules::ModuleCall;
 use super::provider::argument_names;
 use super::spelling::{closest, did_you_mean};
@@ -976,9 +976,7 @@ impl Decoder<'_> {
                     "provisioner" | "connection" => {
                         self.error(header(nested), "Unsupported block type", format!("`{}` blocks are not supported by amlplan: it does not run provisioners", nested.ident.value()));
                     }
-                    "dynamic" => {
-                        self.error(header(nested), "Unsupported block type", "`dynamic` blocks are not supported by amlplan yet\nhelp: write the nested blocks out, or use an argument with a list of objects".to_owned());
-                    }
+                    "dynamic" => nested_blocks.push(nested),
                     _ => nested_blocks.push(nested),
                 },
             }
@@ -1355,8 +1353,18 @@ impl Decoder<'_> {
             body.attributes.push(attr_expr(attribute, self.file));
         }
         let mut block_counts: BTreeMap<String, u64> = BTreeMap::new();
-        for nested in blocks {
-            let name = nested.ident.value().as_str();
+        for outer in blocks {
+            // `dynamic "NAME" { for_each, iterator, content { ... } }` decodes as a `NAME`
+            // block whose body is the content.
+            let (nested, dynamic) = match self.dynamic(outer) {
+                Some(Some((content, dynamic))) => (content, Some(dynamic)),
+                Some(None) => continue,
+                None => (*outer, None),
+            };
+            let name = match &dynamic {
+                Some(_) => outer.labels[0].as_str(),
+                None => nested.ident.value().as_str(),
+            };
             let Some(definition) = schema.get(name) else {
                 let suggestion = did_you_mean(name, configurable());
                 self.error(
@@ -1455,6 +1463,7 @@ impl Decoder<'_> {
             body.blocks.push(NestedBlock {
                 name: name.to_owned(),
                 body: nested_body,
+                dynamic,
             });
         }
         let present: BTreeSet<&str> = body
@@ -1481,6 +1490,52 @@ impl Decoder<'_> {
     }
 
     /// A data source the catalogue does not describe yet: any argument is accepted.
+    /// `None` when `block` is not a `dynamic` block; `Some(None)` when it is one with an error
+    /// (reported); else its `content` block and what repeats it.
+    fn dynamic<'b>(&mut self, block: &'b Block) -> Option<Option<(&'b Block, DynamicBlock)>> {
+        if block.ident.value().as_str() != "dynamic" {
+            return None;
+        }
+        let labels = self.labels(block, &["type"])?;
+        let mut iterator = labels[0].to_owned();
+        let mut for_each = None;
+        let mut content = None;
+        for structure in block.body.iter() {
+            match structure {
+                Structure::Attribute(attribute) => match attribute.key.value().as_str() {
+                    "for_each" => for_each = Some(attr_expr(attribute, self.file)),
+                    "iterator" => match &attribute.value {
+                        Expression::Variable(name) => iterator = name.value().to_string(),
+                        other => {
+                            self.error(span(other), "Invalid dynamic iterator name", "`iterator` must be a name, as `iterator = item`".to_owned());
+                            return Some(None);
+                        }
+                    },
+                    "labels" => {
+                        self.error(span(&attribute.key), "Unsupported argument", "the blocks of amlplan's resources have no labels".to_owned());
+                        return Some(None);
+                    }
+                    other => {
+                        self.error(span(&attribute.key), "Unsupported argument", format!("a `dynamic` block has no argument `{other}`{}", did_you_mean(other, ["for_each", "iterator"])));
+                        return Some(None);
+                    }
+                },
+                Structure::Block(inner) if inner.ident.value().as_str() == "content" => {
+                    content = Some(inner);
+                }
+                Structure::Block(inner) => {
+                    self.error(header(inner), "Unsupported block type", format!("a `dynamic` block has a `content` block only, not `{}`", inner.ident.value()));
+                    return Some(None);
+                }
+            }
+        }
+        let (Some(for_each), Some(content)) = (for_each, content) else {
+            self.error(header(block), "Missing required argument", "a `dynamic` block needs `for_each` and a `content` block".to_owned());
+            return Some(None);
+        };
+        Some(Some((content, DynamicBlock { for_each, iterator })))
+    }
+
     fn generic_arguments(
         &mut self,
         arguments: &[&hcl::edit::structure::Attribute],
@@ -1508,6 +1563,7 @@ impl Decoder<'_> {
             body.blocks.push(NestedBlock {
                 name: nested.ident.value().as_str().to_owned(),
                 body: nested_body,
+                dynamic: None,
             });
         }
         body

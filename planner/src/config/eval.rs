@@ -60,6 +60,7 @@ pub type EvalResult = Result<Value, EvalError>;
 pub(crate) type BlockKey = (Mode, String, String);
 
 /// What names refer to while evaluating one expression.
+#[derive(Clone)]
 pub(crate) struct Scope<'a> {
     /// `var.*`. `None`: references are not allowed here (see `restriction`).
     pub variables: Option<&'a BTreeMap<String, Value>>,
@@ -83,6 +84,9 @@ pub(crate) struct Scope<'a> {
     pub modules: Option<&'a HashMap<String, Value>>,
     /// `path.module` (`None`: `.`).
     pub path_module: Option<&'a str>,
+    /// The iterators of the `dynamic` blocks around the expression (innermost last): each an
+    /// object of `key` and `value`.
+    pub dynamic: Vec<(String, Value)>,
 }
 
 /// The sensitive sources of a configuration, as Terraform marks them: a value that reads one of
@@ -117,6 +121,7 @@ impl<'a> Scope<'a> {
             workspace: None,
             modules: None,
             path_module: None,
+            dynamic: Vec::new(),
         }
     }
 }
@@ -152,6 +157,13 @@ impl<'s> Evaluator<'s> {
             scope,
             sensitive: Cell::new(false),
         }
+    }
+
+    /// This evaluator's scope with `name` bound to one element of a `dynamic` block.
+    pub(crate) fn scope_with(&self, name: &str, element: Value) -> Scope<'s> {
+        let mut scope = self.scope.clone();
+        scope.dynamic.push((name.to_owned(), element));
+        scope
     }
 
     /// Whether the expressions evaluated since the last call read a sensitive value; resets.
@@ -842,6 +854,15 @@ impl<'s> Evaluator<'s> {
         }
         let invalid =
             |detail: String| Err(EvalError::new("Invalid reference", detail, span.clone()));
+        if let Some((_, value)) = self
+            .scope
+            .dynamic
+            .iter()
+            .rev()
+            .find(|(name, _)| name == root)
+        {
+            return Ok((Cow::Borrowed(value), 0));
+        }
         match root {
             "var" | "local" => {
                 let Some(name) = attr(0) else {
@@ -1277,6 +1298,7 @@ mod tests {
             workspace: None,
             modules: None,
             path_module: None,
+            dynamic: Vec::new(),
         };
         Evaluator::new(&scope).eval(&expr)
     }

@@ -13,7 +13,7 @@
 //! | unset, optional                   | the schema default, else null (that is what apply sends) |
 //! | unset, computed/optional+computed | the known value, else unknown                            |
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use engine::addr::{AttrPath, InstanceKey, Mode, PathStep, ResourceAddr};
@@ -345,6 +345,7 @@ impl Walk<'_> {
             workspace: Some(self.workspace),
             modules: Some(&self.modules),
             path_module: Some(&self.config.module_display),
+            dynamic: Vec::new(),
         }
     }
 
@@ -879,6 +880,9 @@ fn seeds(expansion: Expansion) -> Vec<InstanceSeed> {
     }
 }
 
+/// A nested block to evaluate: its body, and a `dynamic` block's iterator and element.
+type Instance<'a> = (&'a BodyExprs, Option<(&'a str, Value)>);
+
 /// Evaluates a block body against schema attributes (or generically when there is no schema).
 struct BodyEvaluation<'b, 'e> {
     config: &'b Configuration,
@@ -961,22 +965,46 @@ impl BodyEvaluation<'_, '_> {
                 }
             }
         }
-        let mut groups: Vec<(&str, Vec<&BodyExprs>)> = Vec::new();
+        // Each block of a name, a `dynamic` one once per element (with its iterator bound);
+        // a `dynamic` whose elements are not known yet makes the whole attribute unknown.
+        let mut groups: Vec<(&str, Vec<Instance<'_>>)> = Vec::new();
+        let mut unknown: BTreeSet<&str> = BTreeSet::new();
         for nested in &body.blocks {
+            let instances = match &nested.dynamic {
+                None => vec![(&nested.body, None)],
+                Some(dynamic) => match self.dynamic_elements(dynamic) {
+                    Some(elements) => elements
+                        .into_iter()
+                        .map(|element| (&nested.body, Some((dynamic.iterator.as_str(), element))))
+                        .collect(),
+                    None => {
+                        unknown.insert(&nested.name);
+                        Vec::new()
+                    }
+                },
+            };
             match groups.iter_mut().find(|(name, _)| *name == nested.name) {
-                Some((_, bodies)) => bodies.push(&nested.body),
-                None => groups.push((&nested.name, vec![&nested.body])),
+                Some((_, bodies)) => bodies.extend(instances),
+                None => groups.push((&nested.name, instances)),
             }
         }
         for (name, bodies) in groups {
+            if unknown.contains(name) {
+                values.insert(name.to_owned(), Value::Unknown);
+                continue;
+            }
             let nested_attributes = attributes
                 .and_then(|attributes| attributes.get(name))
                 .map(|definition| &definition.ty);
             let value = match nested_attributes {
-                Some(AttrType::Object(inner)) => {
-                    let inner_path = path.join(PathStep::Attr(name.to_owned()));
-                    Value::Map(self.evaluate(bodies[0], Some(inner), &inner_path))
-                }
+                Some(AttrType::Object(inner)) => match bodies.first() {
+                    Some(first) => {
+                        let inner_path = path.join(PathStep::Attr(name.to_owned()));
+                        Value::Map(self.evaluate_one(first, Some(inner), &inner_path))
+                    }
+                    // A `dynamic` with no element: no block.
+                    None => continue,
+                },
                 Some(AttrType::List(element)) => {
                     let inner = element.nested_attributes();
                     Value::List(
@@ -987,7 +1015,7 @@ impl BodyEvaluation<'_, '_> {
                                 let inner_path = path
                                     .join(PathStep::Attr(name.to_owned()))
                                     .join(PathStep::Index(position as u64));
-                                Value::Map(self.evaluate(nested, inner, &inner_path))
+                                Value::Map(self.evaluate_one(nested, inner, &inner_path))
                             })
                             .collect(),
                     )
@@ -995,13 +1023,82 @@ impl BodyEvaluation<'_, '_> {
                 _ => Value::List(
                     bodies
                         .iter()
-                        .map(|nested| Value::Map(self.evaluate(nested, None, path)))
+                        .map(|nested| Value::Map(self.evaluate_one(nested, None, path)))
                         .collect(),
                 ),
             };
             values.insert(name.to_owned(), value);
         }
         values
+    }
+
+    /// One block's body, with a `dynamic` block's iterator bound when it is one.
+    fn evaluate_one(
+        &mut self,
+        (body, element): &Instance<'_>,
+        attributes: Option<&BTreeMap<String, Attribute>>,
+        path: &AttrPath,
+    ) -> BTreeMap<String, Value> {
+        let Some((iterator, element)) = element else {
+            return self.evaluate(body, attributes, path);
+        };
+        let scope = self.evaluator.scope_with(iterator, element.clone());
+        let evaluator = Evaluator::new(&scope);
+        let mut inner = BodyEvaluation {
+            config: self.config,
+            block: self.block,
+            evaluator: &evaluator,
+            diagnostics: self.diagnostics,
+            sensitive: self.sensitive,
+        };
+        inner.evaluate(body, attributes, path)
+    }
+
+    /// The elements of a `dynamic` block's `for_each` (objects of `key` and `value`); `None`
+    /// when they are not known yet, or on an error (reported).
+    fn dynamic_elements(&mut self, dynamic: &super::DynamicBlock) -> Option<Vec<Value>> {
+        let element = |key: Value, value: Value| {
+            Value::Map(BTreeMap::from([
+                ("key".to_owned(), key),
+                ("value".to_owned(), value),
+            ]))
+        };
+        let result = self.evaluator.eval(&dynamic.for_each.expr);
+        // The elements' values carry their own marks when the content reads them.
+        self.evaluator.take_sensitive();
+        match result {
+            Ok(Value::List(items)) => Some(
+                items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, item)| element(Value::from(index as i64), item))
+                    .collect(),
+            ),
+            Ok(Value::Map(entries)) => Some(
+                entries
+                    .into_iter()
+                    .map(|(key, value)| element(Value::String(key), value))
+                    .collect(),
+            ),
+            Ok(Value::Null) => Some(Vec::new()),
+            Ok(Value::Unknown) => None,
+            Ok(other) => {
+                self.error(
+                    &dynamic.for_each,
+                    "Invalid dynamic for_each value",
+                    format!(
+                        "`for_each` needs a list, a set or a map, not a {}",
+                        kind_of(&other)
+                    ),
+                );
+                None
+            }
+            Err(error) => {
+                self.diagnostics
+                    .push(eval_diagnostic(self.config, dynamic.for_each.file, error));
+                None
+            }
+        }
     }
 
     fn error(&mut self, argument: &super::AttrExpr, summary: &str, detail: String) {

@@ -341,6 +341,17 @@ pub(crate) struct BodyExprs {
 pub(crate) struct NestedBlock {
     pub name: String,
     pub body: BodyExprs,
+    /// Set for a `dynamic "NAME"` block: `body` is its `content`, made once per element.
+    pub dynamic: Option<DynamicBlock>,
+}
+
+/// What repeats a `dynamic` block.
+#[derive(Debug, Clone)]
+pub(crate) struct DynamicBlock {
+    /// `for_each`.
+    pub for_each: AttrExpr,
+    /// `iterator` (the block's label by default): `ITER.key`, `ITER.value` in `content`.
+    pub iterator: String,
 }
 
 /// A `variable` block.

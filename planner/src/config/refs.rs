@@ -243,9 +243,11 @@ fn block_target(
 
 /// Where an expression is evaluated: which per-instance names exist there.
 #[derive(Clone, Copy)]
-struct Context {
+struct Context<'a> {
     count: bool,
     for_each: bool,
+    /// The iterators of the `dynamic` blocks around it (`ssl` in `ssl.value`).
+    bound: &'a [String],
 }
 
 /// Checks every reference of the configuration, builds the graph and stores the evaluation order
@@ -270,6 +272,7 @@ pub(crate) fn resolve(config: &mut Configuration, diagnostics: &mut Diagnostics)
     let none = Context {
         count: false,
         for_each: false,
+        bound: &[],
     };
 
     for variable in config.variables.values() {
@@ -305,6 +308,7 @@ pub(crate) fn resolve(config: &mut Configuration, diagnostics: &mut Diagnostics)
         let context = Context {
             count: block.count.is_some(),
             for_each: block.for_each.is_some(),
+            bound: &[],
         };
         check_body(
             config,
@@ -338,6 +342,7 @@ pub(crate) fn resolve(config: &mut Configuration, diagnostics: &mut Diagnostics)
         let context = Context {
             count: call.count.is_some(),
             for_each: call.for_each.is_some(),
+            bound: &[],
         };
         for input in &call.inputs {
             check_expr(
@@ -475,7 +480,7 @@ fn check_body(
     config: &Configuration,
     block_index: &HashMap<(Mode, String, String), usize>,
     body: &BodyExprs,
-    context: Context,
+    context: Context<'_>,
     targets: &mut BTreeSet<Node>,
     diagnostics: &mut Diagnostics,
 ) {
@@ -490,11 +495,36 @@ fn check_body(
         );
     }
     for nested in &body.blocks {
+        let Some(dynamic) = &nested.dynamic else {
+            check_body(
+                config,
+                block_index,
+                &nested.body,
+                context,
+                targets,
+                diagnostics,
+            );
+            continue;
+        };
+        check_expr(
+            config,
+            block_index,
+            &dynamic.for_each,
+            context,
+            targets,
+            diagnostics,
+        );
+        let mut bound = context.bound.to_vec();
+        bound.push(dynamic.iterator.clone());
+        let inner = Context {
+            bound: &bound,
+            ..context
+        };
         check_body(
             config,
             block_index,
             &nested.body,
-            context,
+            inner,
             targets,
             diagnostics,
         );
@@ -505,7 +535,7 @@ fn check_expr(
     config: &Configuration,
     block_index: &HashMap<(Mode, String, String), usize>,
     attribute: &AttrExpr,
-    context: Context,
+    context: Context<'_>,
     targets: &mut BTreeSet<Node>,
     diagnostics: &mut Diagnostics,
 ) {
@@ -565,6 +595,7 @@ fn check_expr(
                 ),
                 reference.span,
             )),
+            Target::Block { resource_type, .. } if context.bound.contains(&resource_type) => {}
             Target::Block { mode, resource_type, name, keyed, attr } => {
                 let prefix = if mode == Mode::Data { "data." } else { "" };
                 let Some(&index) = block_index.get(&(mode, resource_type.clone(), name.clone())) else {

@@ -770,6 +770,7 @@ fn validate(
         workspace: None,
         modules: None,
         path_module: None,
+        dynamic: Vec::new(),
     };
     let evaluator = Evaluator::new(&scope);
     for rule in &variable.validations {

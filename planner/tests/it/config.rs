@@ -499,3 +499,108 @@ fn reevaluation_after_one_resource_matches_a_full_evaluation() {
         )
     );
 }
+
+/// The instance `dev`'s values, evaluated from `instance_body` (a compute instance's extra
+/// arguments and blocks) with `locals`.
+fn instance_values(locals: &str, instance_body: &str) -> (engine::value::ObjectValue, String) {
+    let main = format!(
+        r#"{locals}
+resource "azureml_workspace" "main" {{
+  name                = "demo-ws"
+  resource_group_name = "demo-rg"
+  location            = "westeurope"
+}}
+
+resource "azureml_compute_instance" "dev" {{
+  name         = "dev-box"
+  workspace_id = azureml_workspace.main.id
+  vm_size      = "STANDARD_DS3_V2"
+{instance_body}
+}}
+"#
+    );
+    let (config, evaluated, diagnostics) = crate::load_and_evaluate(
+        &[("main.tf", &main)],
+        &planner::config::InputValues::new(),
+        &planner::config::NoKnownValues,
+    );
+    let rendered = planner::render::diagnostic::diagnostics_to_string(
+        &config.locate_all(diagnostics),
+        config.sources(),
+    );
+    let values = evaluated
+        .and_then(|evaluated| {
+            evaluated
+                .resources
+                .get(&managed("azureml_compute_instance", "dev"))
+                .map(|instance| instance.values.clone())
+        })
+        .unwrap_or_default();
+    (values, rendered)
+}
+
+#[test]
+fn dynamic_blocks_make_one_block_per_element() {
+    let locals = r#"locals {
+  schedules = {
+    morning = { action = "Start", cron = "0 8 * * 1-5" }
+    evening = { action = "Stop", cron = "0 19 * * 1-5" }
+  }
+}"#;
+    let (dynamic, diagnostics) = instance_values(
+        locals,
+        r#"  dynamic "schedule" {
+    for_each = local.schedules
+    iterator = each_schedule
+    content {
+      action          = each_schedule.value.action
+      cron_expression = each_schedule.value.cron
+      time_zone       = "UTC"
+    }
+  }"#,
+    );
+    assert_eq!(diagnostics, "");
+    let (written, diagnostics) = instance_values(
+        locals,
+        r#"  schedule {
+    action          = "Stop"
+    cron_expression = "0 19 * * 1-5"
+    time_zone       = "UTC"
+  }
+  schedule {
+    action          = "Start"
+    cron_expression = "0 8 * * 1-5"
+    time_zone       = "UTC"
+  }"#,
+    );
+    assert_eq!(diagnostics, "");
+    assert_eq!(dynamic.get("schedule"), written.get("schedule"));
+    assert!(
+        matches!(dynamic.get("schedule"), engine::value::Value::List(items) if items.len() == 2)
+    );
+
+    // No element: no block; a wrong for_each is located.
+    let (none, diagnostics) = instance_values(
+        "",
+        "  dynamic \"schedule\" {\n    for_each = []\n    content {\n      action          = \"Stop\"\n      cron_expression = \"0 19 * * *\"\n    }\n  }",
+    );
+    assert_eq!(diagnostics, "");
+    assert_eq!(
+        none.get("schedule"),
+        &engine::value::Value::List(Vec::new())
+    );
+    let (_, diagnostics) = instance_values(
+        "",
+        "  dynamic \"schedule\" {\n    for_each = 3\n    content {\n      action          = \"Stop\"\n      cron_expression = \"x\"\n    }\n  }",
+    );
+    assert!(
+        diagnostics.contains("Invalid dynamic for_each value")
+            && diagnostics.contains("--> main.tf:13:16"),
+        "{diagnostics}"
+    );
+    let (_, diagnostics) = instance_values("", "  dynamic \"schedule\" {\n    for_each = []\n  }");
+    assert!(
+        diagnostics.contains("needs `for_each` and a `content` block"),
+        "{diagnostics}"
+    );
+}

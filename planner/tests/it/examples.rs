@@ -120,6 +120,7 @@ fn platform_is_valid() {
     assert_eq!(
         evaluated_addresses("platform"),
         [
+            "azureml_compute_instance.shared",
             "azureml_workspace.main",
             "module.team[\"ml\"].azureml_compute_cluster.cpu",
             "module.team[\"ml\"].module.environment.azureml_environment.this",

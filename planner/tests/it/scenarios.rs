@@ -973,6 +973,11 @@ fn modules_are_planned_and_applied_with_terraforms_addresses() {
         changes,
         [
             (
+                "azureml_compute_instance.shared".to_owned(),
+                Json::Null,
+                create.clone()
+            ),
+            (
                 "azureml_workspace.main".to_owned(),
                 Json::Null,
                 create.clone()
@@ -1001,7 +1006,7 @@ fn modules_are_planned_and_applied_with_terraforms_addresses() {
     );
 
     let applied = work.expect(&["apply", "--auto-approve"], 0);
-    assert!(applied.contains("5 added"), "{applied}");
+    assert!(applied.contains("6 added"), "{applied}");
     let state: Json = serde_json::from_str(&work.state()).expect("state");
     let modules: Vec<&str> = state["resources"]
         .as_array()
