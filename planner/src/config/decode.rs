@@ -15,7 +15,7 @@ use hcl::edit::Span;
 use hcl::edit::expr::{Expression, TraversalOperator};
 use hcl::edit::structure::{Block, Body, Structure};
 
-use super::{DynamicBlock, Moved};
+use super::{CheckBlock, Condition, ConditionKind, DynamicBlock, Moved};
 use super::modules::ModuleCall;
 use super::provider::argument_names;
 use super::spelling::{closest, did_you_mean};
@@ -260,7 +260,8 @@ impl Decoder<'_> {
             "data" => self.resource(block, Mode::Data),
             "module" => self.module_call(block),
             "moved" => self.moved(block),
-            "import" | "check" | "removed" | "ephemeral" => {
+            "check" => self.check(block),
+            "import" | "removed" | "ephemeral" => {
                 let why = match kind {
                     "import" => "use the `amlplan import ADDR ID` command instead",
                     _ => "remove the block, or use terraform for this configuration",
@@ -280,6 +281,53 @@ impl Decoder<'_> {
                 );
             }
         }
+    }
+
+    /// `precondition`/`postcondition`/`assert { condition = ..., error_message = ... }`.
+    fn condition(&mut self, block: &Block, kind: ConditionKind) -> Option<Condition> {
+        let mut condition = None;
+        let mut error_message = None;
+        for structure in block.body.iter() {
+            match structure {
+                Structure::Attribute(attribute) => match attribute.key.value().as_str() {
+                    "condition" => condition = Some(attr_expr(attribute, self.file)),
+                    "error_message" => error_message = Some(attr_expr(attribute, self.file)),
+                    other => self.error(span(&attribute.key), "Unsupported argument", format!("a `{}` block has no argument `{other}`{}", block.ident.value(), did_you_mean(other, ["condition", "error_message"]))),
+                },
+                Structure::Block(nested) => self.error(header(nested), "Unsupported block type", format!("a `{}` block takes `condition` and `error_message` only", block.ident.value())),
+            }
+        }
+        match (condition, error_message) {
+            (Some(condition), Some(error_message)) => Some(Condition { kind, condition, error_message }),
+            _ => {
+                self.error(header(block), "Missing required argument", format!("a `{}` block needs `condition` and `error_message`", block.ident.value()));
+                None
+            }
+        }
+    }
+
+    /// `check "NAME" { assert { ... } }`: reported as warnings when an assertion fails.
+    fn check(&mut self, block: &Block) {
+        let Some(labels) = self.labels(block, &["name"]) else {
+            return;
+        };
+        let mut check = CheckBlock { name: labels[0].to_owned(), asserts: Vec::new() };
+        for structure in block.body.iter() {
+            match structure {
+                Structure::Block(nested) if nested.ident.value().as_str() == "assert" => {
+                    check.asserts.extend(self.condition(nested, ConditionKind::Assert));
+                }
+                Structure::Block(nested) if nested.ident.value().as_str() == "data" => {
+                    self.error(header(nested), "Unsupported block type", "data sources scoped to a `check` block are not supported by amlplan yet\nhelp: declare the data source outside the check, or leave the check to terraform".to_owned());
+                }
+                other => self.error(span(other), "Unsupported block type", "a `check` block holds `assert` blocks".to_owned()),
+            }
+        }
+        if check.asserts.is_empty() {
+            self.error(header(block), "Missing required block", format!("check `{}` needs at least one `assert` block", check.name));
+            return;
+        }
+        self.config.checks.push(check);
     }
 
     /// `moved { from = ADDRESS  to = ADDRESS }`: both ends resources (of one type) or both
@@ -816,6 +864,7 @@ impl Decoder<'_> {
             value: None,
             sensitive: false,
             description: None,
+            preconditions: Vec::new(),
         };
         for structure in block.body.iter() {
             match structure {
@@ -843,13 +892,19 @@ impl Decoder<'_> {
                         ),
                     ),
                 },
+                Structure::Block(nested) if nested.ident.value().as_str() == "precondition" => {
+                    output
+                        .preconditions
+                        .extend(self.condition(nested, ConditionKind::Precondition));
+                }
                 Structure::Block(nested) => {
                     self.error(
                         span(&nested.ident),
                         "Unsupported block type",
                         format!(
-                            "`{}` blocks in outputs are not supported by amlplan",
-                            nested.ident.value()
+                            "an output has no `{}` block{}",
+                            nested.ident.value(),
+                            did_you_mean(nested.ident.value().as_str(), ["precondition"])
                         ),
                     );
                 }
@@ -928,6 +983,7 @@ impl Decoder<'_> {
         let mut depends_on = Vec::new();
         let mut lifecycle = LifecycleOptions::default();
         let mut lifecycle_block: Option<&Block> = None;
+        let mut conditions = Vec::new();
         let mut arguments = Vec::new();
         let mut nested_blocks = Vec::new();
         for structure in block.body.iter() {
@@ -970,7 +1026,7 @@ impl Decoder<'_> {
                             );
                         } else {
                             lifecycle_block = Some(nested);
-                            lifecycle = self.lifecycle(nested, schema.as_deref());
+                            lifecycle = self.lifecycle(nested, schema.as_deref(), &mut conditions);
                         }
                     }
                     "provisioner" | "connection" => {
@@ -1040,6 +1096,7 @@ impl Decoder<'_> {
             spans: Arc::new(spans),
             managed_dependencies: Vec::new(),
             module_dependencies: Vec::new(),
+            conditions,
             foreign: None,
         });
     }
@@ -1112,6 +1169,7 @@ impl Decoder<'_> {
             spans: Arc::new(spans),
             managed_dependencies: Vec::new(),
             module_dependencies: Vec::new(),
+            conditions: Vec::new(),
             foreign: Some(provider),
         });
     }
@@ -1174,9 +1232,25 @@ impl Decoder<'_> {
         addrs
     }
 
-    fn lifecycle(&mut self, block: &Block, schema: Option<&ResourceSchema>) -> LifecycleOptions {
+    fn lifecycle(
+        &mut self,
+        block: &Block,
+        schema: Option<&ResourceSchema>,
+        conditions: &mut Vec<Condition>,
+    ) -> LifecycleOptions {
         let mut options = LifecycleOptions::default();
         for structure in block.body.iter() {
+            if let Structure::Block(nested) = structure {
+                let kind = match nested.ident.value().as_str() {
+                    "precondition" => Some(ConditionKind::Precondition),
+                    "postcondition" => Some(ConditionKind::Postcondition),
+                    _ => None,
+                };
+                if let Some(kind) = kind {
+                    conditions.extend(self.condition(nested, kind));
+                    continue;
+                }
+            }
             let Structure::Attribute(attribute) = structure else {
                 let name = structure
                     .as_block()

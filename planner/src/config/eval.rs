@@ -87,6 +87,8 @@ pub(crate) struct Scope<'a> {
     /// The iterators of the `dynamic` blocks around the expression (innermost last): each an
     /// object of `key` and `value`.
     pub dynamic: Vec<(String, Value)>,
+    /// `self`, in a postcondition: the object as planned.
+    pub self_value: Option<&'a Value>,
 }
 
 /// The sensitive sources of a configuration, as Terraform marks them: a value that reads one of
@@ -122,6 +124,7 @@ impl<'a> Scope<'a> {
             modules: None,
             path_module: None,
             dynamic: Vec::new(),
+            self_value: None,
         }
     }
 }
@@ -983,11 +986,14 @@ impl<'s> Evaluator<'s> {
                 }
                 Ok((Cow::Borrowed(value), 1))
             }
-            "self" => Err(EvalError::new(
-                "Unsupported reference",
-                format!("`{root}` references are not supported by amlplan"),
-                span,
-            )),
+            "self" => match self.scope.self_value {
+                Some(value) => Ok((Cow::Borrowed(value), 0)),
+                None => Err(EvalError::new(
+                    "Invalid \"self\" reference",
+                    "`self` can only be used in a resource's postcondition".to_owned(),
+                    span,
+                )),
+            },
             resource_type if resource_type.contains('_') && self.scope.blocks.is_some() => {
                 let Some(name) = attr(0) else {
                     return invalid(format!(
@@ -1299,6 +1305,7 @@ mod tests {
             modules: None,
             path_module: None,
             dynamic: Vec::new(),
+            self_value: None,
         };
         Evaluator::new(&scope).eval(&expr)
     }

@@ -294,6 +294,12 @@ fn walk(
     if !provider_resolved && only.is_none() {
         walk.provider(variables, inputs);
     }
+    for check in &config.checks {
+        let found = evaluate_conditions(config, &check.asserts, &walk.scope(variables), "Check");
+        for diagnostic in found {
+            walk.diagnostics.push(diagnostic);
+        }
+    }
     let mut result = walk.result;
     result.state = WalkState {
         locals: walk.locals,
@@ -346,6 +352,7 @@ impl Walk<'_> {
             modules: Some(&self.modules),
             path_module: Some(&self.config.module_display),
             dynamic: Vec::new(),
+            self_value: None,
         }
     }
 
@@ -398,6 +405,17 @@ impl Walk<'_> {
                 .push(eval_diagnostic(self.config, expr.file, error));
             Value::Unknown
         });
+        if !output.preconditions.is_empty() {
+            let found = evaluate_conditions(
+                self.config,
+                &output.preconditions,
+                &self.scope(variables),
+                "Module output value",
+            );
+            for diagnostic in found {
+                self.diagnostics.push(diagnostic);
+            }
+        }
         self.result.outputs.insert(
             name.to_owned(),
             OutputValue {
@@ -780,6 +798,7 @@ impl Walk<'_> {
             }
             let mut body_diagnostics = Diagnostics::default();
             let mut sensitive = std::collections::BTreeSet::new();
+            let (instance_seed_count, instance_seed_each) = (count_index.clone(), each.clone());
             let values = {
                 let mut scope = self.scope(variables);
                 scope.count_index = count_index;
@@ -803,6 +822,18 @@ impl Walk<'_> {
             self.diagnostics.extend(body_diagnostics);
             let reference =
                 reference_object(block.schema.as_deref(), &values, self.known.instance(&addr));
+            if !block.conditions.is_empty() {
+                let found = {
+                    let mut scope = self.scope(variables);
+                    scope.count_index = instance_seed_count.clone();
+                    scope.each = instance_seed_each.clone();
+                    scope.self_value = Some(&reference);
+                    evaluate_conditions(config, &block.conditions, &scope, "Resource")
+                };
+                for diagnostic in found {
+                    self.diagnostics.push(diagnostic);
+                }
+            }
             references.push((instance_key, reference));
             let instance = ResourceInstance {
                 addr: addr.clone(),
@@ -852,6 +883,70 @@ impl Walk<'_> {
         self.blocks.insert(key, value);
         self.instances_of[index] = addrs;
     }
+}
+
+/// Checks custom conditions in `scope`: a false one is an error naming its `error_message` (a
+/// warning for a `check` block's `assert`); one not known yet is checked later by Terraform, not
+/// here (amlplan checks at plan time only).
+fn evaluate_conditions(
+    config: &Configuration,
+    conditions: &[super::Condition],
+    scope: &Scope<'_>,
+    what: &str,
+) -> Vec<Diagnostic> {
+    use super::ConditionKind;
+    let evaluator = Evaluator::new(scope);
+    let mut found = Vec::new();
+    for condition in conditions {
+        let at = config.span(
+            condition.condition.file,
+            condition.condition.value_span.clone(),
+        );
+        match evaluator.eval(&condition.condition.expr) {
+            Ok(Value::Bool(true) | Value::Unknown) => continue,
+            Ok(Value::Bool(false)) => {}
+            Ok(other) => {
+                found.push(Diagnostic {
+                    subject: Some(at),
+                    ..Diagnostic::error(
+                        "Invalid condition result",
+                        format!(
+                            "a condition must be true or false, not a {}",
+                            kind_of(&other)
+                        ),
+                    )
+                });
+                continue;
+            }
+            Err(error) => {
+                found.push(eval_diagnostic(config, condition.condition.file, error));
+                continue;
+            }
+        }
+        evaluator.take_sensitive();
+        let message = match evaluator.eval(&condition.error_message.expr) {
+            Ok(_) if evaluator.take_sensitive() => {
+                "The error message included a sensitive value, so it will not be displayed."
+                    .to_owned()
+            }
+            Ok(Value::String(text)) => text,
+            _ => "the condition failed (its error message could not be evaluated)".to_owned(),
+        };
+        let diagnostic = match condition.kind {
+            ConditionKind::Precondition => {
+                Diagnostic::error(format!("{what} precondition failed"), message)
+            }
+            ConditionKind::Postcondition => {
+                Diagnostic::error(format!("{what} postcondition failed"), message)
+            }
+            ConditionKind::Assert => Diagnostic::warning("Check block assertion failed", message),
+        };
+        found.push(Diagnostic {
+            subject: Some(at),
+            ..diagnostic
+        });
+    }
+    found
 }
 
 /// The instances of an expansion: key, `count.index`, `each.key`/`each.value`.

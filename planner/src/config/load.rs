@@ -155,6 +155,7 @@ impl Configuration {
         let mut config = Configuration {
             modules: Default::default(),
             moved: Vec::new(),
+            checks: Vec::new(),
             module_display: ".".to_owned(),
             dir: dir.to_owned(),
             sources: Sources::new(),

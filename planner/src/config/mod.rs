@@ -76,6 +76,8 @@ pub struct Configuration {
     pub(crate) modules: BTreeMap<String, modules::ModuleCall>,
     /// The `moved` blocks, in file order.
     pub(crate) moved: Vec<Moved>,
+    /// The `check` blocks, in file order.
+    pub(crate) checks: Vec<CheckBlock>,
     /// `path.module`: this module's folder relative to the root's (`.` for the root).
     pub(crate) module_display: String,
 }
@@ -212,6 +214,32 @@ pub struct TerraformSettings {
 
 pub use engine::plan::{IgnoreChanges, LifecycleOptions};
 
+/// Which custom condition a [`Condition`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConditionKind {
+    /// `lifecycle { precondition }` of a resource or data source, or an output's.
+    Precondition,
+    /// `lifecycle { postcondition }`: may read `self`.
+    Postcondition,
+    /// An `assert` of a `check` block: a failure is a warning.
+    Assert,
+}
+
+/// A custom condition: `condition` must be true, else `error_message` is reported.
+#[derive(Debug, Clone)]
+pub(crate) struct Condition {
+    pub kind: ConditionKind,
+    pub condition: AttrExpr,
+    pub error_message: AttrExpr,
+}
+
+/// A `check "NAME"` block.
+#[derive(Debug, Clone)]
+pub(crate) struct CheckBlock {
+    pub name: String,
+    pub asserts: Vec<Condition>,
+}
+
 /// A `moved` block.
 #[derive(Debug, Clone)]
 pub struct Moved {
@@ -265,6 +293,8 @@ pub struct ResourceBlock {
     pub(crate) managed_dependencies: Vec<usize>,
     /// Module calls this block depends on (all their managed instances).
     pub(crate) module_dependencies: Vec<String>,
+    /// `lifecycle` pre- and postconditions.
+    pub(crate) conditions: Vec<Condition>,
     /// The provider (local name) of a block amlplan leaves to Terraform (`azurerm`,
     /// `terraform`); `None` for `azureml` blocks.
     pub(crate) foreign: Option<String>,
@@ -388,6 +418,8 @@ pub(crate) struct OutputBlock {
     pub value: Option<AttrExpr>,
     pub sensitive: bool,
     pub description: Option<String>,
+    /// `precondition` blocks.
+    pub preconditions: Vec<Condition>,
 }
 
 /// The `provider "azureml"` block.

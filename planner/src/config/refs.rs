@@ -318,6 +318,18 @@ pub(crate) fn resolve(config: &mut Configuration, diagnostics: &mut Diagnostics)
             &mut targets,
             diagnostics,
         );
+        for condition in &block.conditions {
+            for expr in [&condition.condition, &condition.error_message] {
+                check_expr(
+                    config,
+                    &block_index,
+                    expr,
+                    context,
+                    &mut targets,
+                    diagnostics,
+                );
+            }
+        }
         for dependency in &block.depends_on {
             if let Some(&target) = block_index.get(&(
                 dependency.mode,
@@ -394,6 +406,11 @@ pub(crate) fn resolve(config: &mut Configuration, diagnostics: &mut Diagnostics)
         if let Some(value) = &output.value {
             check_expr(config, &block_index, value, none, &mut targets, diagnostics);
         }
+        for condition in &output.preconditions {
+            for expr in [&condition.condition, &condition.error_message] {
+                check_expr(config, &block_index, expr, none, &mut targets, diagnostics);
+            }
+        }
         edges.push((
             Node::Output(name.clone()),
             targets,
@@ -402,6 +419,15 @@ pub(crate) fn resolve(config: &mut Configuration, diagnostics: &mut Diagnostics)
         ));
     }
 
+    // `check` blocks are evaluated after everything else: their references are only checked.
+    for check in &config.checks {
+        let mut targets = BTreeSet::new();
+        for condition in &check.asserts {
+            for expr in [&condition.condition, &condition.error_message] {
+                check_expr(config, &block_index, expr, none, &mut targets, diagnostics);
+            }
+        }
+    }
     let order = topological_order(config, &edges, diagnostics);
     let dependencies: HashMap<Node, BTreeSet<Node>> = edges
         .into_iter()

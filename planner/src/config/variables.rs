@@ -771,6 +771,7 @@ fn validate(
         modules: None,
         path_module: None,
         dynamic: Vec::new(),
+        self_value: None,
     };
     let evaluator = Evaluator::new(&scope);
     for rule in &variable.validations {

@@ -773,3 +773,65 @@ fn values_that_grow_past_the_bounds_are_errors_not_gigabytes() {
         assert!(started.elapsed() < std::time::Duration::from_secs(60));
     }
 }
+
+#[test]
+fn custom_conditions_are_checked_at_plan_time() {
+    let main = with_workspace(
+        r#"variable "max_nodes" {
+  type    = number
+  default = 10
+}
+
+resource "azureml_compute_cluster" "cpu" {
+  name           = "cpu-cluster"
+  workspace_id   = azureml_workspace.main.id
+  vm_size        = "STANDARD_DS3_V2"
+  max_node_count = var.max_nodes
+
+  lifecycle {
+    precondition {
+      condition     = var.max_nodes <= 8
+      error_message = "At most 8 nodes, not ${var.max_nodes}."
+    }
+    postcondition {
+      condition     = self.vm_priority == "LowPriority"
+      error_message = "Clusters must be low priority."
+    }
+    postcondition {
+      condition     = self.id != ""
+      error_message = "Not known until apply: not checked at plan time."
+    }
+  }
+}
+
+output "nodes" {
+  value = var.max_nodes
+  precondition {
+    condition     = var.max_nodes > 20
+    error_message = "The output wants more than 20 nodes."
+  }
+}
+
+check "naming" {
+  assert {
+    condition     = startswith(azureml_workspace.main.name, "prod-")
+    error_message = "Workspace names start with prod-."
+  }
+}
+"#,
+    );
+    snapshot(
+        "custom_conditions",
+        &[("main.tf", &main)],
+        "Resource precondition failed",
+    );
+    let output = rendered(&[("main.tf", &main)]);
+    for expected in [
+        "error: Resource postcondition failed",
+        "error: Module output value precondition failed",
+        "warning: Check block assertion failed",
+    ] {
+        assert!(output.contains(expected), "{expected}:\n{output}");
+    }
+    assert!(!output.contains("Not known until apply"), "{output}");
+}
