@@ -628,6 +628,21 @@ impl<'s> Evaluator<'s> {
                     span,
                 ));
             }
+            "issensitive" => {
+                let [argument] = arguments.as_slice() else {
+                    return Err(EvalError::new(
+                        "Invalid function argument",
+                        "`issensitive` takes exactly one argument",
+                        span,
+                    ));
+                };
+                let before = self.sensitive.replace(false);
+                let value = self.expr(argument, frame)?;
+                let marked = self.sensitive.replace(before);
+                // An unknown value's marks are known: Terraform answers too.
+                let _ = value;
+                return Ok(Value::Bool(marked));
+            }
             "sensitive" | "nonsensitive" => {
                 let [argument] = arguments.as_slice() else {
                     return Err(EvalError::new(
@@ -675,8 +690,8 @@ impl<'s> Evaluator<'s> {
                 }
             }
         }
-        if name == "templatefile" {
-            return self.templatefile(values, span);
+        if name == "templatefile" || name == "templatestring" {
+            return self.templatefile(name, values, span);
         }
         let Some(function) = functions::lookup(name) else {
             return Err(EvalError::new(
@@ -697,21 +712,47 @@ impl<'s> Evaluator<'s> {
         })
     }
 
-    fn templatefile(&self, values: Vec<Value>, span: Option<Range<usize>>) -> EvalResult {
+    /// `templatefile(path, vars)` and `templatestring(text, vars)`: the template rendered with
+    /// only `vars` in scope.
+    fn templatefile(
+        &self,
+        name: &str,
+        values: Vec<Value>,
+        span: Option<Range<usize>>,
+    ) -> EvalResult {
         let error = |message: String| {
             EvalError::new(
                 "Error in function call",
-                format!("call to function `templatefile` failed: {message}"),
+                format!("call to function `{name}` failed: {message}"),
                 span.clone(),
             )
         };
-        let [path, variables] = values.as_slice() else {
-            return Err(error("it takes a path and a map of variables".to_owned()));
+        let [source, variables] = values.as_slice() else {
+            return Err(error(format!(
+                "it takes {} and a map of variables",
+                if name == "templatefile" {
+                    "a path"
+                } else {
+                    "a template string"
+                }
+            )));
         };
-        if path.contains_unknown() || variables.contains_unknown() {
+        if source.contains_unknown() || variables.contains_unknown() {
             return Ok(Value::Unknown);
         }
-        let text = functions::read_file(path, self.scope.base_dir).map_err(error)?;
+        let text = if name == "templatefile" {
+            functions::read_file(source, self.scope.base_dir).map_err(error)?
+        } else {
+            match source {
+                Value::String(text) => text.clone(),
+                other => {
+                    return Err(error(format!(
+                        "the template must be a string, not a {}",
+                        kind_of(other)
+                    )));
+                }
+            }
+        };
         let Value::Map(variables) = variables else {
             return Err(error(
                 "the second argument must be a map or object".to_owned(),

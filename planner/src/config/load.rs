@@ -88,6 +88,17 @@ impl Configuration {
             }
         }
         paths.sort();
+        // Terraform's JSON syntax is not read yet: say so rather than plan without them.
+        let json_files: Vec<String> = std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|entry| entry.path())
+                    .filter(|path| path.to_string_lossy().ends_with(".tf.json") && path.is_file())
+                    .map(|path| display_name(dir, &path))
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut files = Vec::with_capacity(paths.len());
         for path in paths {
             let text = std::fs::read_to_string(&path).map_err(|source| LoadError::ReadFile {
@@ -97,6 +108,12 @@ impl Configuration {
             files.push((display_name(dir, &path), text));
         }
         let (config, mut diagnostics) = Configuration::from_named_sources(dir, files, registry);
+        for name in json_files {
+            diagnostics.push(Diagnostic::error(
+                "Unsupported configuration file",
+                format!("`{name}` is in Terraform's JSON syntax, which amlplan does not read yet\nhelp: write it in the native syntax (`.tf`), or plan this configuration with terraform"),
+            ));
+        }
         if config.sources.iter().next().is_none() {
             diagnostics.push(Diagnostic::error(
                 "No configuration files",

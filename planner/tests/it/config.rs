@@ -604,3 +604,46 @@ fn dynamic_blocks_make_one_block_per_element() {
         "{diagnostics}"
     );
 }
+
+#[test]
+fn templatestring_and_issensitive_are_evaluated() {
+    let main = r#"variable "secret" {
+  type      = string
+  sensitive = true
+  default   = "s3cret"
+}
+
+locals {
+  template = "Hello, $${name}!"
+  greeting = templatestring(local.template, { name = "team" })
+  marked   = issensitive(var.secret)
+  plain    = issensitive("x")
+}
+
+output "greeting" {
+  value = local.greeting
+}
+
+output "marks" {
+  value = [local.marked, local.plain]
+}
+"#;
+    let (_, evaluated, diagnostics) = crate::load_and_evaluate(
+        &[("main.tf", main)],
+        &planner::config::InputValues::new(),
+        &planner::config::NoKnownValues,
+    );
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let evaluated = evaluated.expect("evaluated");
+    assert_eq!(
+        evaluated.outputs["greeting"].value,
+        engine::value::Value::from("Hello, team!")
+    );
+    assert_eq!(
+        evaluated.outputs["marks"].value,
+        engine::value::Value::List(vec![
+            engine::value::Value::Bool(true),
+            engine::value::Value::Bool(false)
+        ])
+    );
+}

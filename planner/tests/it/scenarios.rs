@@ -1126,3 +1126,20 @@ async fn a_moved_block_renames_an_attachment_without_detaching_it() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_configuration_in_json_syntax_is_refused_not_ignored() {
+    let work = Workdir::example("quickstart");
+    std::fs::write(
+        work.path().join("extra.tf.json"),
+        r#"{"resource": {"azureml_compute_cluster": {"gpu": {"name": "gpu"}}}}"#,
+    )
+    .expect("write");
+    let output = work.run(&["validate"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("Unsupported configuration file") && stderr.contains("extra.tf.json"),
+        "{stderr}"
+    );
+}

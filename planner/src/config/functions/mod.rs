@@ -303,7 +303,15 @@ fn room_for_elements(count: usize) -> Result<(), String> {
 }
 
 /// Functions implemented by the evaluator itself (`eval.rs`), by name before [`lookup`].
-const EVALUATOR_FUNCTIONS: &[&str] = &["can", "nonsensitive", "sensitive", "templatefile", "try"];
+const EVALUATOR_FUNCTIONS: &[&str] = &[
+    "can",
+    "issensitive",
+    "nonsensitive",
+    "sensitive",
+    "templatefile",
+    "templatestring",
+    "try",
+];
 
 /// The function named `name`.
 pub(crate) fn lookup(name: &str) -> Option<&'static Function> {
