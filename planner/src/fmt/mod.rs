@@ -5,10 +5,10 @@
 //! | step | module       | what                                                                 |
 //! |------|--------------|----------------------------------------------------------------------|
 //! | 1    | here         | drop a UTF-8 byte-order mark                                          |
-//! | 2    | [`lex`]      | tokens as HCL's scanner cuts them, with the blank before each          |
-//! | 3    | [`parse`]    | refuse what Terraform's parser refuses; find bodies, attributes, labels |
-//! | 4    | [`rewrite`]  | Terraform's own rewrites: quoted labels, `"${x}"` → `x`, legacy types    |
-//! | 5    | [`layout`]   | hclwrite's whitespace: indentation, spaces, `=` and comment alignment   |
+//! | 2    | `lex`        | tokens as HCL's scanner cuts them, with the blank before each          |
+//! | 3    | `parse`      | refuse what Terraform's parser refuses; find bodies, attributes, labels |
+//! | 4    | `rewrite`    | Terraform's own rewrites: quoted labels, `"${x}"` → `x`, legacy types    |
+//! | 5    | `layout`     | hclwrite's whitespace: indentation, spaces, `=` and comment alignment   |
 //! | 6    | here         | the tokens written back                                               |
 //!
 //! What is never changed: the text of any token (strings, heredoc bodies, comments with their
@@ -20,7 +20,7 @@
 //! Differences from Terraform, by construction: the syntax check follows `hclsyntax`'s grammar
 //! but is its own code (hcl-edit, the planner's parser, refuses a repeated object key, which
 //! Terraform accepts); grapheme clusters, identifier characters and Go's "printable" are
-//! approximated ([`columns`], [`rewrite`]). Namespaced function calls (`provider::p::f()`) are
+//! approximated (`columns`, `rewrite`). Namespaced function calls (`provider::p::f()`) are
 //! accepted, as Terraform 1.8+ accepts them; Terraform 1.0 refuses them.
 
 mod columns;

@@ -48,10 +48,15 @@ pub(crate) fn parse(tokens: &[Token<'_>]) -> Result<Body, FmtError> {
         next: 0,
         last: 0,
         newlines: vec![true],
+        depth: 0,
     };
     let body = parser.body(Kind::Eof)?;
     Ok(body)
 }
+
+/// How deep blocks and expressions may nest: far beyond any configuration, low enough that the
+/// recursive descent stays within a 2 MiB thread stack. Terraform has no such limit.
+const MAX_DEPTH: usize = 200;
 
 struct Parser<'t, 'a> {
     tokens: &'t [Token<'a>],
@@ -61,6 +66,8 @@ struct Parser<'t, 'a> {
     last: usize,
     /// Whether line ends are significant, innermost last.
     newlines: Vec<bool>,
+    /// How many bodies, expressions and operands are being parsed, one inside the other.
+    depth: usize,
 }
 
 /// The binary operators, from the loosest to the tightest.
@@ -135,7 +142,26 @@ impl Parser<'_, '_> {
         result
     }
 
+    /// Runs `parse` one nesting level deeper, refusing to go past [`MAX_DEPTH`].
+    fn nested<T>(
+        &mut self,
+        parse: impl FnOnce(&mut Self) -> Result<T, FmtError>,
+    ) -> Result<T, FmtError> {
+        if self.depth >= MAX_DEPTH {
+            let (index, _) = self.peek();
+            return self.error(index, format!("nested more than {MAX_DEPTH} levels deep"));
+        }
+        self.depth += 1;
+        let result = parse(self);
+        self.depth -= 1;
+        result
+    }
+
     fn body(&mut self, end: Kind) -> Result<Body, FmtError> {
+        self.nested(|parser| parser.body_items(end))
+    }
+
+    fn body_items(&mut self, end: Kind) -> Result<Body, FmtError> {
         let mut body = Body::default();
         let mut names = HashSet::new();
         loop {
@@ -320,7 +346,7 @@ impl Parser<'_, '_> {
     /// An expression; returns the indices of its tokens.
     fn expression(&mut self) -> Result<Range<usize>, FmtError> {
         let (start, _) = self.peek();
-        self.conditional()?;
+        self.nested(Self::conditional)?;
         Ok(start..self.last + 1)
     }
 
@@ -351,16 +377,27 @@ impl Parser<'_, '_> {
     }
 
     fn with_traversals(&mut self) -> Result<(), FmtError> {
-        self.term()?;
+        self.nested(Self::term)?;
+        // Within an attribute splat (`.*` up to the next `[`), another `.*` is refused.
+        let mut in_attribute_splat = false;
         loop {
-            let (index, kind) = self.peek();
-            match kind {
+            match self.peek_kind() {
                 Kind::Dot => {
                     self.read();
                     let (index, kind) = self.peek();
                     match kind {
-                        Kind::Ident | Kind::Star => {
+                        Kind::Ident => {
                             self.read();
+                        }
+                        Kind::Star if in_attribute_splat => {
+                            return self.error(
+                                index,
+                                "nested splat expression not allowed: a splat cannot follow an attribute splat (`.*`) directly",
+                            );
+                        }
+                        Kind::Star => {
+                            self.read();
+                            in_attribute_splat = true;
                         }
                         Kind::NumberLit
                             if !self.text(index).contains('.') && is_number(self.text(index)) =>
@@ -383,6 +420,7 @@ impl Parser<'_, '_> {
                 }
                 Kind::OBrack => {
                     self.read();
+                    in_attribute_splat = false;
                     // `[*]` is recognized before line ends stop counting.
                     if self.peek_kind() == Kind::Star {
                         self.read();
@@ -394,10 +432,7 @@ impl Parser<'_, '_> {
                         })?;
                     }
                 }
-                _ => {
-                    let _ = index;
-                    return Ok(());
-                }
+                _ => return Ok(()),
             }
         }
     }
@@ -851,6 +886,18 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_is_refused_before_the_stack_runs_out() {
+        // Each level of `[` costs two nesting steps (the item and its operand).
+        let deep = |levels: usize| format!("a = {}1{}\n", "[".repeat(levels), "]".repeat(levels));
+        assert!(accepts(&deep(90)));
+        assert!(!accepts(&deep(120)));
+        assert!(!accepts(&format!("a = {}1\n", "-".repeat(10_000))));
+        let blocks = |levels: usize| format!("{}{}", "b {\n".repeat(levels), "}\n".repeat(levels));
+        assert!(accepts(&blocks(150)));
+        assert!(!accepts(&blocks(250)));
+    }
+
+    #[test]
     fn numbers_escapes_and_directives() {
         assert!(!accepts("a = 1.2.3\n"));
         assert!(accepts("a = 1.E-2\n"));
@@ -863,5 +910,9 @@ mod tests {
         assert!(!accepts("a = \"%{ foo }\"\n"));
         assert!(accepts("a = provider::x::y(1)\n"));
         assert!(!accepts("a = x::y\n"));
+        assert!(!accepts("a = x.*.y.*.z\n"));
+        assert!(!accepts("a = x.*.0.*\n"));
+        assert!(accepts("a = x.*.y[0].*\n"));
+        assert!(accepts("a = x[*].y[*].*\n"));
     }
 }

@@ -385,27 +385,80 @@ fn broken_inputs_are_refused_like_terraform() {
     assert_matches_terraform("broken inputs", &cases);
 }
 
-/// A valid messy input with one character removed or added: most no longer parse.
+/// A valid messy input with one to three mutations: a character or a short piece of syntax
+/// removed, inserted or doubled. Most no longer parse.
 fn broken(seed: u64) -> String {
-    {
-        {
-            let mut messy = Messy::new(10_000 + seed);
-            let mut text = messy.file();
-            let mut at = messy.below(text.len().max(1));
-            while !text.is_char_boundary(at) {
-                at -= 1;
+    const PIECES: &[&str] = &[
+        "{",
+        "}",
+        "\"",
+        "=",
+        "(",
+        ")",
+        "[",
+        "]",
+        ",",
+        "$",
+        "\n",
+        "#",
+        "<",
+        ".",
+        "x",
+        "${",
+        "%{",
+        "}\"",
+        "~",
+        "&",
+        "'",
+        ";",
+        "::",
+        "...",
+        "=>",
+        "?",
+        ":",
+        "\\",
+        "\r",
+        "\t",
+        "<<EOT\n",
+        "EOT\n",
+        "/*",
+        "*/",
+        "é",
+        "1.",
+        "-",
+        "!",
+        " for ",
+        " in ",
+        " if ",
+        "%{ endif }",
+        "\r\n",
+    ];
+    let mut messy = Messy::new(10_000 + seed);
+    let mut text = messy.file();
+    for _ in 0..1 + messy.below(3) {
+        let mut at = messy.below(text.len().max(1));
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let mut end = (at + 1 + messy.below(4)).min(text.len());
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        match messy.below(3) {
+            0 if at < text.len() => {
+                text.replace_range(at..end, "");
             }
-            if messy.chance(50) && at < text.len() {
-                text.remove(at);
-            } else {
-                let inserted = *messy.pick(&[
-                    '{', '}', '"', '=', '(', ']', ',', '$', '\n', '#', '<', '.', 'x',
-                ]);
-                text.insert(at, inserted);
+            1 => {
+                let piece = text[at..end].to_owned();
+                text.insert_str(at, &piece);
             }
-            text
+            _ => {
+                let piece = *messy.pick(PIECES);
+                text.insert_str(at, piece);
+            }
         }
     }
+    text
 }
 
 #[test]
@@ -768,11 +821,11 @@ impl Messy {
         let choice = if depth > 3 {
             self.below(4)
         } else {
-            self.below(19)
+            self.below(20)
         };
         match choice {
             0 => {
-                let number = *self.pick(&["1", "42", "0.5", "1e3", "1.5E-2", "100"]);
+                let number = *self.pick(&["1", "42", "0.5", "1e3", "1.5E-2", "100", "1.E2", "007"]);
                 self.push(number);
             }
             1 => {
@@ -780,9 +833,10 @@ impl Messy {
                     *self.pick(&["true", "false", "null", "var.x", "local.a_b", "each.value"]);
                 self.push(literal);
             }
-            2 => self.string(depth),
+            2 => self.string(),
             3 => {
                 let reference = *self.pick(&[
+                    "var.list.0",
                     "var.list[0]",
                     "azureml_workspace.main.id",
                     "var.map[\"k\"]",
@@ -796,7 +850,16 @@ impl Messy {
                 // Splats and traversals, with optional blanks.
                 self.push("var.items");
                 self.gap();
-                let splat = *self.pick(&["[*].id", "[ * ].name", ".*.id", "[0].x", "[var.i]"]);
+                let splat = *self.pick(&[
+                    "[*].id",
+                    "[ * ].name",
+                    ".*.id",
+                    "[0].x",
+                    "[var.i]",
+                    ".*[0]",
+                    ".*.a[0].*.b",
+                    ".0.a",
+                ]);
                 self.push(splat);
             }
             5 | 6 => self.binary(depth, lines),
@@ -892,6 +955,28 @@ impl Messy {
                 ]);
                 self.push(template);
             }
+            18 => {
+                // Objects side by side in a list: lines that close one and open the next.
+                self.push("[{");
+                let line_end = self.line_end;
+                for index in 0..1 + self.below(3) {
+                    if index > 0 {
+                        self.push(line_end);
+                        let closing = *self.pick(&["}, {", "},{", "  } ,  {"]);
+                        self.push(closing);
+                    }
+                    self.push(line_end);
+                    self.indent(depth + 1);
+                    let key = *self.pick(&["a", "long_key", "\"k\""]);
+                    self.push(key);
+                    self.gap();
+                    self.push("=");
+                    self.gap();
+                    self.expression(depth + 2, false);
+                }
+                self.push(line_end);
+                self.push("}]");
+            }
             _ => {
                 self.push("\"${");
                 self.gap();
@@ -934,8 +1019,7 @@ impl Messy {
         self.expression(depth + 2, lines);
     }
 
-    fn string(&mut self, depth: usize) {
-        let _ = depth;
+    fn string(&mut self) {
         let text = *self.pick(&[
             "\"Standard_DS3_v2\"",
             "\"with \\\"quotes\\\" and \\\\ \"",
@@ -961,6 +1045,19 @@ impl Messy {
             for index in 0..count {
                 let width = self.below(8);
                 self.push(&" ".repeat(width));
+                if self.chance(10) {
+                    self.push("/* before */");
+                    self.gap();
+                }
+                if self.chance(8) && self.heredocs < 2 {
+                    // A heredoc item: its closing marker line ends the line, the comma follows.
+                    self.heredoc();
+                    let width = self.below(4);
+                    self.push(&" ".repeat(width));
+                    self.push(",");
+                    self.push(line_end);
+                    continue;
+                }
                 self.expression(depth + 1, true);
                 self.gap();
                 if index + 1 < count || self.chance(60) {
