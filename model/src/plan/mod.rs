@@ -484,6 +484,10 @@ pub struct Plan {
     /// values were read from the state).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub left_to_terraform: BTreeMap<String, usize>,
+    /// Objects a `removed` block (`destroy = false`) takes out of the state; the objects are
+    /// kept. Apply forgets them before any operation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forgotten: Vec<ResourceAddr>,
 }
 
 /// A root output whose value in state changes (Terraform's "Changes to Outputs").
@@ -595,6 +599,7 @@ impl Plan {
             .any(|change| !change.action.is_noop() || change.previous_addr.is_some())
             || (self.refresh_only && !self.drift.is_empty())
             || (!self.refresh_only && !self.outputs.is_empty())
+            || !self.forgotten.is_empty()
     }
 
     /// The change of `addr`, if any.

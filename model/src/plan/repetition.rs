@@ -103,6 +103,32 @@ pub enum MoveEndpoint {
     Module(crate::addr::ModulePath),
 }
 
+impl MoveEndpoint {
+    /// Whether `addr` is this endpoint's object (or one of its instances, or inside it).
+    ///
+    /// ```
+    /// use model::plan::MoveEndpoint;
+    /// let addr = |text: &str| text.parse::<model::addr::ResourceAddr>().unwrap();
+    /// let endpoint = MoveEndpoint::Resource(addr("azureml_x.a"));
+    /// assert!(endpoint.covers(&addr("azureml_x.a[3]")));
+    /// assert!(!endpoint.covers(&addr("azureml_x.b")));
+    /// ```
+    pub fn covers(&self, addr: &ResourceAddr) -> bool {
+        match self {
+            MoveEndpoint::Resource(endpoint) => {
+                addr.module == endpoint.module
+                    && addr.mode == endpoint.mode
+                    && addr.resource_type == endpoint.resource_type
+                    && addr.name == endpoint.name
+                    && (endpoint.key.is_none() || endpoint.key == addr.key)
+            }
+            MoveEndpoint::Module(path) => {
+                addr.module.0.len() >= path.0.len() && addr.module.0[..path.0.len()] == path.0[..]
+            }
+        }
+    }
+}
+
 impl std::fmt::Display for MoveEndpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -139,8 +139,12 @@ async fn execute(
         key,
         target,
     } = session;
-    if !moves.moved.is_empty() {
-        // The implied moves touch only the state: saved first, as Terraform applies them
+    for addr in &planned.plan.forgotten {
+        // A `removed` block with `destroy = false`: only the state forgets the object.
+        state.remove(addr);
+    }
+    if !moves.moved.is_empty() || !planned.plan.forgotten.is_empty() {
+        // Moves and forgotten objects touch only the state: saved first, as Terraform does
         // before any operation.
         store.save(state)?;
     }

@@ -226,6 +226,27 @@ impl Session {
         };
         report(&self.loaded.config, &diagnostics)?;
         let mut plan = plan;
+        // `removed` blocks with `destroy = false`: the objects leave the state, not the cloud.
+        let forget: Vec<&engine::plan::MoveEndpoint> = self
+            .loaded
+            .config
+            .removed()
+            .iter()
+            .filter(|removed| !removed.destroy)
+            .map(|removed| &removed.from)
+            .collect();
+        if !forget.is_empty() && !destroy {
+            let (forgotten, kept): (Vec<ResourceChange>, Vec<ResourceChange>) =
+                std::mem::take(&mut plan.changes)
+                    .into_iter()
+                    .partition(|change| {
+                        change.action.removes()
+                            && !change.action.adds()
+                            && forget.iter().any(|endpoint| endpoint.covers(&change.addr))
+                    });
+            plan.changes = kept;
+            plan.forgotten = forgotten.into_iter().map(|change| change.addr).collect();
+        }
         for provider in evaluated.foreign.values() {
             *plan.left_to_terraform.entry(provider.clone()).or_default() += 1;
         }

@@ -15,7 +15,7 @@ use hcl::edit::Span;
 use hcl::edit::expr::{Expression, TraversalOperator};
 use hcl::edit::structure::{Block, Body, Structure};
 
-use super::{CheckBlock, Condition, ConditionKind, DynamicBlock, Moved};
+use super::{CheckBlock, Condition, ConditionKind, DynamicBlock, Moved, Removed};
 use super::modules::ModuleCall;
 use super::provider::argument_names;
 use super::spelling::{closest, did_you_mean};
@@ -261,7 +261,8 @@ impl Decoder<'_> {
             "module" => self.module_call(block),
             "moved" => self.moved(block),
             "check" => self.check(block),
-            "import" | "removed" | "ephemeral" => {
+            "removed" => self.removed(block),
+            "import" | "ephemeral" => {
                 let why = match kind {
                     "import" => "use the `amlplan import ADDR ID` command instead",
                     _ => "remove the block, or use terraform for this configuration",
@@ -304,6 +305,58 @@ impl Decoder<'_> {
                 None
             }
         }
+    }
+
+    /// `removed { from = ADDRESS  lifecycle { destroy = BOOL } }`.
+    fn removed(&mut self, block: &Block) {
+        let mut from = None;
+        let mut destroy = true;
+        for structure in block.body.iter() {
+            match structure {
+                Structure::Attribute(attribute) if attribute.key.value().as_str() == "from" => {
+                    let range = span(&attribute.value);
+                    let text = self
+                        .config
+                        .sources
+                        .get(self.file)
+                        .and_then(|source| source.slice(range.clone()))
+                        .unwrap_or_default()
+                        .trim()
+                        .to_owned();
+                    from = match ModulePath::parse(&text) {
+                        Ok(path) if !path.is_root() => Some(MoveEndpoint::Module(path)),
+                        _ => match ResourceAddr::parse(&text) {
+                            Ok(addr) => Some(MoveEndpoint::Resource(addr)),
+                            Err(_) => {
+                                self.error(range, "Invalid address", format!("`{text}` is not a resource or module address"));
+                                return;
+                            }
+                        },
+                    };
+                }
+                Structure::Block(nested) if nested.ident.value().as_str() == "lifecycle" => {
+                    for attribute in nested.body.attributes() {
+                        match (attribute.key.value().as_str(), literal_bool(&attribute.value)) {
+                            ("destroy", Some(flag)) => destroy = flag,
+                            ("destroy", None) => self.error(span(&attribute.value), "Invalid lifecycle value", "`destroy` must be the literal `true` or `false`".to_owned()),
+                            (other, _) => self.error(span(&attribute.key), "Unsupported argument", format!("a `removed` block's `lifecycle` has no argument `{other}`")),
+                        }
+                    }
+                }
+                other => self.error(span(other), "Unsupported argument", "a `removed` block takes `from` and a `lifecycle` block".to_owned()),
+            }
+        }
+        let Some(from) = from else {
+            self.error(header(block), "Missing required argument", "a `removed` block needs `from`".to_owned());
+            return;
+        };
+        if let MoveEndpoint::Resource(addr) = &from
+            && self.config.resource_block(&addr.without_key()).is_some()
+        {
+            self.error(header(block), "Removed resource still exists", format!("`{from}` is still declared in the configuration: remove its block, or this `removed` block"));
+            return;
+        }
+        self.config.removed.push(Removed { from, destroy });
     }
 
     /// `check "NAME" { assert { ... } }`: reported as warnings when an assertion fails.

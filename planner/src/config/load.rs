@@ -173,6 +173,7 @@ impl Configuration {
             modules: Default::default(),
             moved: Vec::new(),
             checks: Vec::new(),
+            removed: Vec::new(),
             module_display: ".".to_owned(),
             dir: dir.to_owned(),
             sources: Sources::new(),

@@ -78,6 +78,8 @@ pub struct Configuration {
     pub(crate) moved: Vec<Moved>,
     /// The `check` blocks, in file order.
     pub(crate) checks: Vec<CheckBlock>,
+    /// The `removed` blocks, in file order.
+    pub(crate) removed: Vec<Removed>,
     /// `path.module`: this module's folder relative to the root's (`.` for the root).
     pub(crate) module_display: String,
 }
@@ -112,6 +114,11 @@ impl Configuration {
     /// refused when it loads).
     pub fn moved(&self) -> &[Moved] {
         &self.moved
+    }
+
+    /// The `removed` blocks of the root module.
+    pub fn removed(&self) -> &[Removed] {
+        &self.removed
     }
 
     /// The declared input variable names.
@@ -238,6 +245,16 @@ pub(crate) struct Condition {
 pub(crate) struct CheckBlock {
     pub name: String,
     pub asserts: Vec<Condition>,
+}
+
+/// A `removed` block.
+#[derive(Debug, Clone)]
+pub struct Removed {
+    /// `from`: a resource (every instance, or one) or a module instance.
+    pub from: engine::plan::MoveEndpoint,
+    /// `lifecycle { destroy }`: `false` forgets the objects (they are kept); `true`, the
+    /// default, destroys them (an attachment is detached, its resource kept).
+    pub destroy: bool,
 }
 
 /// A `moved` block.

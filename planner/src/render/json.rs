@@ -81,10 +81,19 @@ pub fn plan_json_with(plan: &Plan, registry: &Registry, options: &JsonOptions) -
             Some(Json::Object(entry))
         })
         .collect();
-    let changes: Vec<Json> = resources
+    let mut changes: Vec<Json> = resources
         .iter()
         .map(|change| resource_change_json(change, registry))
         .collect();
+    for addr in &plan.forgotten {
+        // Terraform 1.7's action for a `removed` block with `destroy = false`.
+        let mut entry = address_fields(addr);
+        entry.insert(
+            "change".to_owned(),
+            json!({"actions": ["forget"], "before": null, "after": null}),
+        );
+        changes.push(Json::Object(entry));
+    }
     let mut drift: Vec<&ResourceChange> = plan.drift.iter().collect();
     drift.sort_by(|a, b| a.addr.cmp(&b.addr));
     let drift: Vec<Json> = drift

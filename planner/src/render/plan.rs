@@ -195,6 +195,17 @@ fn write_plan(
         .into_iter()
         .filter(|change| !change.action.is_noop() || change.previous_addr.is_some())
         .collect();
+    for addr in &plan.forgotten {
+        writeln!(out, "  # {addr} will no longer be managed by amlplan")?;
+        writeln!(
+            out,
+            "  # (a `removed` block: the state forgets it, the object is kept)"
+        )?;
+        writeln!(out)?;
+    }
+    if changes.is_empty() && !plan.forgotten.is_empty() {
+        return writeln!(out, "Plan: {}.", PlanCounts::of(plan));
+    }
     if changes.is_empty() && !plan.outputs.is_empty() {
         write_outputs(out, plan)?;
         writeln!(out)?;

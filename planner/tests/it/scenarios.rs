@@ -1143,3 +1143,54 @@ fn a_configuration_in_json_syntax_is_refused_not_ignored() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_block_forgets_the_object_and_keeps_it() {
+    let work = Workdir::example("quickstart");
+    work.expect(&["apply", "--auto-approve"], 0);
+    let main = work.path().join("main.tf");
+    let text = std::fs::read_to_string(&main).expect("main.tf");
+    let start = text
+        .find("resource \"azureml_compute_instance\" \"dev\"")
+        .expect("the instance");
+    let end = start + text[start..].find("}\n").expect("its end") + 2;
+    let without = format!(
+        "{}{}removed {{\n  from = azureml_compute_instance.dev\n  lifecycle {{\n    destroy = false\n  }}\n}}\n",
+        &text[..start],
+        &text[end..]
+    );
+    std::fs::write(&main, &without).expect("write");
+    let plan = work.expect(&["plan", "--detailed-exitcode"], 2);
+    assert!(
+        plan.contains("# azureml_compute_instance.dev will no longer be managed by amlplan")
+            && plan.contains("Plan: 0 to add, 0 to change, 0 to destroy."),
+        "{plan}"
+    );
+    let json = work.expect(&["plan", "--json"], 0);
+    assert!(json.contains(r#""actions":["forget"]"#), "{json}");
+    work.expect(&["apply", "--auto-approve"], 0);
+    assert!(!work.state().contains("azureml_compute_instance"));
+    work.expect(&["plan", "--detailed-exitcode"], 0);
+    let (status, _) = emulator_get(
+        &work.data_dir(),
+        &format!("{DEMO_RG}/providers/Microsoft.MachineLearningServices/workspaces/quickstart-mlw/computes/quickstart-dev"),
+    )
+    .await;
+    assert_eq!(status, 200, "the instance is kept");
+
+    // A removed block for a resource still declared is refused.
+    std::fs::write(
+        &main,
+        without.replace(
+            "azureml_compute_instance.dev",
+            "azureml_compute_cluster.cpu",
+        ),
+    )
+    .expect("write");
+    let output = work.run(&["validate"]);
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("Removed resource still exists"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
