@@ -348,6 +348,10 @@ pub struct ResourceChange {
     /// object whose name the service generates.
     #[serde(default)]
     pub after_object: Option<ObjectKey>,
+    /// The ARM id an `import` block adopts the object from (its state entry is written by
+    /// apply first; see [`Plan::imports`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub importing: Option<String>,
     /// Top-level attributes set from sensitive values (a sensitive variable, `sensitive()`),
     /// shown as the schema's secrets are: `(sensitive value)`. See [`ResourceChange::view`].
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
@@ -381,6 +385,7 @@ impl ResourceChange {
             before_object: None,
             after_object: None,
             previous_addr: None,
+            importing: None,
             sensitive: BTreeSet::new(),
         }
     }
@@ -488,6 +493,22 @@ pub struct Plan {
     /// kept. Apply forgets them before any operation.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub forgotten: Vec<ResourceAddr>,
+    /// Objects `import` blocks bring under management: read at plan time, recorded in the
+    /// state by apply before any operation (the plan's change of each is from this object).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<Import>,
+}
+
+/// One object an `import` block adopts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Import {
+    /// The address it is recorded under.
+    pub addr: ResourceAddr,
+    /// Its ARM id.
+    pub id: String,
+    /// The object as read.
+    #[serde(with = "object_serde")]
+    pub object: Option<ObjectValue>,
 }
 
 /// A root output whose value in state changes (Terraform's "Changes to Outputs").
@@ -600,6 +621,7 @@ impl Plan {
             || (self.refresh_only && !self.drift.is_empty())
             || (!self.refresh_only && !self.outputs.is_empty())
             || !self.forgotten.is_empty()
+            || !self.imports.is_empty()
     }
 
     /// The change of `addr`, if any.

@@ -139,11 +139,23 @@ async fn execute(
         key,
         target,
     } = session;
+    for import in &planned.plan.imports {
+        // An `import` block: the object read at plan time is recorded first.
+        if let (Some(schema), Some(object)) = (
+            loaded.registry.get(&import.addr.resource_type),
+            &import.object,
+        ) {
+            state.set_object(&import.addr, schema, object, &[], Some(key));
+        }
+    }
     for addr in &planned.plan.forgotten {
         // A `removed` block with `destroy = false`: only the state forgets the object.
         state.remove(addr);
     }
-    if !moves.moved.is_empty() || !planned.plan.forgotten.is_empty() {
+    if !moves.moved.is_empty()
+        || !planned.plan.forgotten.is_empty()
+        || !planned.plan.imports.is_empty()
+    {
         // Moves and forgotten objects touch only the state: saved first, as Terraform does
         // before any operation.
         store.save(state)?;

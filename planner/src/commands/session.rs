@@ -160,9 +160,14 @@ impl Session {
     pub async fn plan(&self, options: &PlanOptions, destroy: bool) -> anyhow::Result<Planned> {
         let registry = &self.loaded.registry;
         let mut prior = self.state.prior(registry);
-        let stored = state_values(&self.state, &self.loaded);
+        let mut stored = state_values(&self.state, &self.loaded);
         let (first, diagnostics) = evaluate(&self.loaded.config, &self.loaded.inputs, &stored);
         report(&self.loaded.config, &diagnostics)?;
+        let imports = if destroy {
+            Vec::new()
+        } else {
+            self.read_imports(&first, &mut prior, &mut stored).await?
+        };
         if writes_no_write_only_values(&self.state.terraform_version) {
             untracked_write_only(&mut prior, &first, registry, &self.key);
         }
@@ -226,6 +231,16 @@ impl Session {
         };
         report(&self.loaded.config, &diagnostics)?;
         let mut plan = plan;
+        for import in &imports {
+            if let Some(change) = plan
+                .changes
+                .iter_mut()
+                .find(|change| change.addr == import.addr)
+            {
+                change.importing = Some(import.id.clone());
+            }
+        }
+        plan.imports = imports;
         // `removed` blocks with `destroy = false`: the objects leave the state, not the cloud.
         let forget: Vec<&engine::plan::MoveEndpoint> = self
             .loaded
@@ -285,6 +300,53 @@ impl Session {
             known,
             gone,
         })
+    }
+
+    /// The objects of the `import` blocks whose targets the state does not hold: read now and
+    /// added to `prior` and `stored`, so that the plan's change of each starts from it.
+    async fn read_imports(
+        &self,
+        evaluated: &EvaluatedConfig,
+        prior: &mut PriorState,
+        stored: &mut BTreeMap<ResourceAddr, ObjectValue>,
+    ) -> anyhow::Result<Vec<engine::plan::Import>> {
+        let registry = &self.loaded.registry;
+        let mut imports = Vec::new();
+        for (addr, id) in &evaluated.imports {
+            if self.state.instance(addr).is_some() {
+                continue;
+            }
+            let Value::String(id) = id else {
+                anyhow::bail!(
+                    "the `import` block of `{addr}` has an id that is not known before apply ({}); it must come from variables, locals or literals",
+                    id.kind_name()
+                );
+            };
+            let schema = registry
+                .get(&addr.resource_type)
+                .ok_or_else(|| anyhow::anyhow!("`{addr}` is not a type amlplan manages"))?;
+            let object = engine::api::CloudApi::read(&self.target.client, schema, id)
+                .await?
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "Cannot import non-existent remote object: `{id}` (the `import` block of `{addr}`) does not exist"
+                    )
+                })?;
+            prior.resources.insert(
+                addr.clone(),
+                engine::plan::PriorObject {
+                    values: object.clone(),
+                    dependencies: Vec::new(),
+                },
+            );
+            stored.insert(addr.clone(), object.clone());
+            imports.push(engine::plan::Import {
+                addr: addr.clone(),
+                id: id.clone(),
+                object: Some(object),
+            });
+        }
+        Ok(imports)
     }
 
     /// Two attachments of one resource in a workspace the plan creates: the engine compares

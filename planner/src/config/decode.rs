@@ -15,7 +15,7 @@ use hcl::edit::Span;
 use hcl::edit::expr::{Expression, TraversalOperator};
 use hcl::edit::structure::{Block, Body, Structure};
 
-use super::{CheckBlock, Condition, ConditionKind, DynamicBlock, Moved, Removed};
+use super::{CheckBlock, Condition, ConditionKind, DynamicBlock, ImportBlock, Moved, Removed};
 use super::modules::ModuleCall;
 use super::provider::argument_names;
 use super::spelling::{closest, did_you_mean};
@@ -262,11 +262,9 @@ impl Decoder<'_> {
             "moved" => self.moved(block),
             "check" => self.check(block),
             "removed" => self.removed(block),
-            "import" | "ephemeral" => {
-                let why = match kind {
-                    "import" => "use the `amlplan import ADDR ID` command instead",
-                    _ => "remove the block, or use terraform for this configuration",
-                };
+            "import" => self.import(block),
+            "ephemeral" => {
+                let why = "remove the block, or use terraform for this configuration";
                 self.error(
                     header(block),
                     "Unsupported block type",
@@ -305,6 +303,43 @@ impl Decoder<'_> {
                 None
             }
         }
+    }
+
+    /// `import { to = ADDRESS  id = EXPRESSION }`.
+    fn import(&mut self, block: &Block) {
+        let mut to = None;
+        let mut id = None;
+        for attribute in block.body.attributes() {
+            match attribute.key.value().as_str() {
+                "to" => {
+                    let range = span(&attribute.value);
+                    let text = self
+                        .config
+                        .sources
+                        .get(self.file)
+                        .and_then(|source| source.slice(range.clone()))
+                        .unwrap_or_default()
+                        .trim()
+                        .to_owned();
+                    match ResourceAddr::parse(&text) {
+                        Ok(addr) if addr.mode == Mode::Managed => to = Some((addr, range)),
+                        _ => self.error(range, "Invalid import address", format!("`{text}` is not a resource instance address, as `azureml_compute_cluster.cpu`")),
+                    }
+                }
+                "id" => id = Some(attr_expr(attribute, self.file)),
+                "for_each" => self.error(span(&attribute.key), "Unsupported argument", "`for_each` in `import` blocks is not supported by amlplan yet\nhelp: write one `import` block per object".to_owned()),
+                "provider" => {}
+                other => self.error(span(&attribute.key), "Unsupported argument", format!("an `import` block has no argument `{other}`{}", did_you_mean(other, ["to", "id"]))),
+            }
+        }
+        for nested in block.body.blocks() {
+            self.error(header(nested), "Unsupported block type", "an `import` block takes `to` and `id`".to_owned());
+        }
+        let (Some((to, range)), Some(id)) = (to, id) else {
+            self.error(header(block), "Missing required argument", "an `import` block needs `to` and `id`".to_owned());
+            return;
+        };
+        self.config.imports.push(ImportBlock { to, id, file: self.file, to_span: range });
     }
 
     /// `removed { from = ADDRESS  lifecycle { destroy = BOOL } }`.
@@ -1694,6 +1729,21 @@ impl Decoder<'_> {
             });
         }
         body
+    }
+}
+
+/// Reports `import` blocks whose target is not declared (checked once every file is decoded).
+pub(crate) fn check_imports(config: &Configuration, diagnostics: &mut Diagnostics) {
+    for import in &config.imports {
+        if config.resource_block(&import.to.without_key()).is_none() {
+            diagnostics.push(Diagnostic {
+                subject: Some(config.span(import.file, import.to_span.clone())),
+                ..Diagnostic::error(
+                    "Configuration for import target does not exist",
+                    format!("`{}` is not declared: add its `resource` block, then import into it", import.to),
+                )
+            });
+        }
     }
 }
 

@@ -110,6 +110,8 @@ pub struct EvaluatedConfig {
     /// Instances of other providers' blocks (left to Terraform; their values come from the
     /// state), with their provider.
     pub foreign: BTreeMap<ResourceAddr, String>,
+    /// The `import` blocks: each target and its id (unknown when it is not known yet).
+    pub imports: Vec<(ResourceAddr, Value)>,
     /// The provider settings (environment fallbacks applied).
     pub provider: ProviderSettings,
     /// Input variable values after conversion to their types.
@@ -293,6 +295,19 @@ fn walk(
     }
     if !provider_resolved && only.is_none() {
         walk.provider(variables, inputs);
+    }
+    if context.is_root() {
+        let mut imports = Vec::new();
+        for import in &config.imports {
+            let result = Evaluator::new(&walk.scope(variables)).eval(&import.id.expr);
+            match result {
+                Ok(id) => imports.push((import.to.clone(), id)),
+                Err(error) => walk
+                    .diagnostics
+                    .push(eval_diagnostic(config, import.id.file, error)),
+            }
+        }
+        walk.result.imports = imports;
     }
     for check in &config.checks {
         let found = evaluate_conditions(config, &check.asserts, &walk.scope(variables), "Check");

@@ -160,6 +160,7 @@ impl Configuration {
     /// The references of a decoded configuration whose modules are loaded.
     pub(crate) fn finish(&mut self, diagnostics: &mut Diagnostics) {
         decode::check_depends_on(self, diagnostics);
+        decode::check_imports(self, diagnostics);
         refs::resolve(self, diagnostics);
     }
 
@@ -174,6 +175,7 @@ impl Configuration {
             moved: Vec::new(),
             checks: Vec::new(),
             removed: Vec::new(),
+            imports: Vec::new(),
             module_display: ".".to_owned(),
             dir: dir.to_owned(),
             sources: Sources::new(),

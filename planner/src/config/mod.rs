@@ -80,6 +80,8 @@ pub struct Configuration {
     pub(crate) checks: Vec<CheckBlock>,
     /// The `removed` blocks, in file order.
     pub(crate) removed: Vec<Removed>,
+    /// The `import` blocks, in file order.
+    pub(crate) imports: Vec<ImportBlock>,
     /// `path.module`: this module's folder relative to the root's (`.` for the root).
     pub(crate) module_display: String,
 }
@@ -245,6 +247,17 @@ pub(crate) struct Condition {
 pub(crate) struct CheckBlock {
     pub name: String,
     pub asserts: Vec<Condition>,
+}
+
+/// An `import` block.
+#[derive(Debug, Clone)]
+pub(crate) struct ImportBlock {
+    /// `to`.
+    pub to: ResourceAddr,
+    /// `id`: an expression of variables, locals and literals.
+    pub id: AttrExpr,
+    pub file: FileId,
+    pub to_span: Range<usize>,
 }
 
 /// A `removed` block.

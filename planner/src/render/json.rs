@@ -154,6 +154,9 @@ pub fn resource_change_json(change: &ResourceChange, registry: &Registry) -> Jso
         "actions".to_owned(),
         json!(change.action.terraform_actions()),
     );
+    if let Some(id) = &change.importing {
+        body.insert("importing".to_owned(), json!({"id": id}));
+    }
     body.insert(
         "before".to_owned(),
         change

@@ -95,12 +95,17 @@ pub struct PlanCounts {
     pub attach: usize,
     /// Detachments, and the detach half of re-attachments.
     pub detach: usize,
+    /// Objects `import` blocks adopt.
+    pub import: usize,
 }
 
 impl PlanCounts {
     /// Counts the planned changes (drift is not counted).
     pub fn of(plan: &Plan) -> PlanCounts {
-        let mut counts = PlanCounts::default();
+        let mut counts = PlanCounts {
+            import: plan.imports.len(),
+            ..PlanCounts::default()
+        };
         for change in &plan.changes {
             match change.action {
                 Action::Create => counts.add += 1,
@@ -128,6 +133,9 @@ impl fmt::Display for PlanCounts {
     /// `1 to add, 1 to change, 1 to destroy`, then `, 1 to attach, 1 to detach` when there are
     /// attachments (the Terraform prefix stays, so tools that parse it keep working).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.import > 0 {
+            write!(f, "{} to import, ", self.import)?;
+        }
         write!(
             f,
             "{} to add, {} to change, {} to destroy",
@@ -193,7 +201,9 @@ fn write_plan(
 
     let changes: Vec<&ResourceChange> = sorted(&plan.changes)
         .into_iter()
-        .filter(|change| !change.action.is_noop() || change.previous_addr.is_some())
+        .filter(|change| {
+            !change.action.is_noop() || change.previous_addr.is_some() || change.importing.is_some()
+        })
         .collect();
     for addr in &plan.forgotten {
         writeln!(out, "  # {addr} will no longer be managed by amlplan")?;
@@ -461,6 +471,7 @@ fn header_lines(
         return lines;
     }
     lines.push(match &change.action {
+        Action::NoOp if change.importing.is_some() => format!("{addr} will be imported"),
         // Terraform's wording of a move with nothing else to do.
         Action::NoOp if let Some(previous) = &change.previous_addr => {
             format!("{previous} has moved to {addr}")
@@ -482,6 +493,11 @@ fn header_lines(
         && !change.action.is_noop()
     {
         lines.push(format!("(moved from {previous})"));
+    }
+    if let Some(id) = &change.importing
+        && !change.action.is_noop()
+    {
+        lines.push(format!("(imported from \"{id}\")"));
     }
     if let Some(reason) = change.describe_reason(schema) {
         lines.push(format!("({reason})"));
@@ -1327,6 +1343,7 @@ mod tests {
             destroy: 0,
             attach: 1,
             detach: 1,
+            import: 0,
         };
         assert_eq!(
             counts.to_string(),

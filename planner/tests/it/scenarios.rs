@@ -1194,3 +1194,72 @@ async fn a_removed_block_forgets_the_object_and_keeps_it() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn an_import_block_adopts_an_existing_object_at_plan_and_apply() {
+    let work = Workdir::example("quickstart");
+    work.expect(&["apply", "--auto-approve"], 0);
+    work.expect(&["state", "rm", "azureml_compute_cluster.cpu"], 0);
+    let id = format!(
+        "{DEMO_RG}/providers/Microsoft.MachineLearningServices/workspaces/quickstart-mlw/computes/cpu-cluster"
+    );
+    let main = work.path().join("main.tf");
+    let text = std::fs::read_to_string(&main).expect("main.tf");
+    std::fs::write(
+        &main,
+        format!("{text}\nimport {{\n  to = azureml_compute_cluster.cpu\n  id = \"{id}\"\n}}\n"),
+    )
+    .expect("write");
+    let plan = work.expect(&["plan", "--detailed-exitcode"], 2);
+    assert!(
+        plan.contains("# azureml_compute_cluster.cpu will be imported")
+            && plan.contains("Plan: 1 to import, 0 to add, 0 to change, 0 to destroy."),
+        "{plan}"
+    );
+    let json = work.expect(&["plan", "--json"], 0);
+    assert!(
+        json.contains(&format!(r#""importing":{{"id":"{id}"}}"#)),
+        "{json}"
+    );
+    let applied = work.expect(&["apply", "--auto-approve"], 0);
+    assert!(
+        applied.contains("0 added, 0 changed, 0 destroyed"),
+        "{applied}"
+    );
+    assert!(
+        work.expect(&["state", "list"], 0)
+            .contains("azureml_compute_cluster.cpu\n")
+    );
+    work.expect(&["plan", "--detailed-exitcode"], 0);
+
+    // A target that is not declared, and an object that does not exist.
+    let text = std::fs::read_to_string(&main).expect("main.tf");
+    std::fs::write(
+        &main,
+        format!("{text}\nimport {{\n  to = azureml_compute_cluster.gpu\n  id = \"{id}\"\n}}\n"),
+    )
+    .expect("write");
+    let output = work.run(&["validate"]);
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("Configuration for import target does not exist"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::write(
+        &main,
+        format!(
+            "{text}\nimport {{\n  to = azureml_compute_instance.dev\n  id = \"{id}-nope\"\n}}\n"
+        ),
+    )
+    .expect("write");
+    work.expect(&["state", "rm", "azureml_compute_instance.dev"], 0);
+    let output = work.run(&["plan"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("Cannot import non-existent remote object"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
