@@ -210,9 +210,16 @@ impl Session {
         // replaced environment is a new run). So plan, forget the replaced objects' values,
         // and plan again until no more objects are forgotten.
         let mut visible = known.clone();
+        let mut diff_options = diff_options;
         let (evaluated, plan, diagnostics) = loop {
             let (evaluated, plan, diagnostics) =
                 self.plan_once(&visible, &prior, &actual, &diff_options)?;
+            // `replace_triggered_by`: a planned change of a trigger replaces the instance.
+            let triggered = self.triggered_replacements(&plan, &diff_options.replace);
+            if !triggered.is_empty() {
+                diff_options.replace.extend(triggered);
+                continue;
+            }
             let replaced: Vec<ResourceAddr> = plan
                 .changes
                 .iter()
@@ -300,6 +307,54 @@ impl Session {
             known,
             gone,
         })
+    }
+
+    /// The root-module instances whose `replace_triggered_by` names a resource (or one of its
+    /// attributes) that `plan` changes, and that are not replaced yet.
+    fn triggered_replacements(&self, plan: &Plan, already: &[ResourceAddr]) -> Vec<ResourceAddr> {
+        let changed = |trigger: &ResourceAddr, attr: &Option<String>| {
+            plan.changes.iter().any(|change| {
+                let same = if trigger.key.is_some() {
+                    change.addr == *trigger
+                } else {
+                    change.addr.without_key() == *trigger
+                };
+                same && !change.action.is_noop()
+                    && match attr {
+                        None => true,
+                        Some(attr) => {
+                            let value = |object: &Option<ObjectValue>| {
+                                object.as_ref().map(|object| object.get(attr).clone())
+                            };
+                            value(&change.before) != value(&change.after)
+                        }
+                    }
+            })
+        };
+        let mut triggered = Vec::new();
+        for block in self.loaded.config.resource_blocks() {
+            if block.replace_triggers().is_empty()
+                || !block
+                    .replace_triggers()
+                    .iter()
+                    .any(|(addr, attr)| changed(addr, attr))
+            {
+                continue;
+            }
+            for change in &plan.changes {
+                if change.addr.without_key() == *block.addr()
+                    && change.before.is_some()
+                    && !matches!(
+                        change.action,
+                        Action::Replace | Action::Reattach | Action::Delete | Action::Detach
+                    )
+                    && !already.contains(&change.addr)
+                {
+                    triggered.push(change.addr.clone());
+                }
+            }
+        }
+        triggered
     }
 
     /// The objects of the `import` blocks whose targets the state does not hold: read now and

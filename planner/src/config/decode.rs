@@ -1072,6 +1072,7 @@ impl Decoder<'_> {
         let mut lifecycle = LifecycleOptions::default();
         let mut lifecycle_block: Option<&Block> = None;
         let mut conditions = Vec::new();
+        let mut replace_triggers = Vec::new();
         let mut arguments = Vec::new();
         let mut nested_blocks = Vec::new();
         for structure in block.body.iter() {
@@ -1114,7 +1115,12 @@ impl Decoder<'_> {
                             );
                         } else {
                             lifecycle_block = Some(nested);
-                            lifecycle = self.lifecycle(nested, schema.as_deref(), &mut conditions);
+                            lifecycle = self.lifecycle(
+                                nested,
+                                schema.as_deref(),
+                                &mut conditions,
+                                &mut replace_triggers,
+                            );
                         }
                     }
                     "provisioner" | "connection" => {
@@ -1185,6 +1191,7 @@ impl Decoder<'_> {
             managed_dependencies: Vec::new(),
             module_dependencies: Vec::new(),
             conditions,
+            replace_triggers,
             foreign: None,
         });
     }
@@ -1258,6 +1265,7 @@ impl Decoder<'_> {
             managed_dependencies: Vec::new(),
             module_dependencies: Vec::new(),
             conditions: Vec::new(),
+            replace_triggers: Vec::new(),
             foreign: Some(provider),
         });
     }
@@ -1320,11 +1328,40 @@ impl Decoder<'_> {
         addrs
     }
 
+    /// `replace_triggered_by = [azureml_x.y, azureml_x.y[0].attr, ...]`: managed resources of
+    /// this module, optionally one attribute.
+    fn replace_triggers(&mut self, expr: &Expression, triggers: &mut Vec<(ResourceAddr, Option<String>)>) {
+        let Expression::Array(items) = expr else {
+            self.error(span(expr), "Invalid replace_triggered_by expression", "`replace_triggered_by` is a list of resource references, as `[azureml_environment.train]`".to_owned());
+            return;
+        };
+        for item in items.iter() {
+            let range = span(item);
+            let text = self
+                .config
+                .sources
+                .get(self.file)
+                .and_then(|source| source.slice(range.clone()))
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+            let parsed = ResourceAddr::parse(&text).ok().map(|addr| (addr, None)).or_else(|| {
+                let (base, attr) = text.rsplit_once('.')?;
+                Some((ResourceAddr::parse(base).ok()?, Some(attr.to_owned())))
+            });
+            match parsed {
+                Some((addr, attr)) if addr.mode == Mode::Managed => triggers.push((addr, attr)),
+                _ => self.error(range, "Invalid replace_triggered_by expression", format!("`{text}` is not a reference to a managed resource or one of its attributes")),
+            }
+        }
+    }
+
     fn lifecycle(
         &mut self,
         block: &Block,
         schema: Option<&ResourceSchema>,
         conditions: &mut Vec<Condition>,
+        triggers: &mut Vec<(ResourceAddr, Option<String>)>,
     ) -> LifecycleOptions {
         let mut options = LifecycleOptions::default();
         for structure in block.body.iter() {
@@ -1358,7 +1395,7 @@ impl Decoder<'_> {
                     None => self.error(span(&attribute.value), "Invalid lifecycle value", format!("`{name}` must be the literal `true` or `false` (references are not allowed here)")),
                 },
                 "ignore_changes" => options.ignore_changes = self.ignore_changes(&attribute.value, schema),
-                "replace_triggered_by" => self.error(span(&attribute.key), "Unsupported argument", "`replace_triggered_by` is not supported by amlplan".to_owned()),
+                "replace_triggered_by" => self.replace_triggers(&attribute.value, triggers),
                 other => self.error(
                     span(&attribute.key),
                     "Unsupported argument",

@@ -325,6 +325,9 @@ pub struct ResourceBlock {
     pub(crate) module_dependencies: Vec<String>,
     /// `lifecycle` pre- and postconditions.
     pub(crate) conditions: Vec<Condition>,
+    /// `lifecycle { replace_triggered_by }`: resources (and optionally one attribute each)
+    /// whose change replaces this one.
+    pub(crate) replace_triggers: Vec<(ResourceAddr, Option<String>)>,
     /// The provider (local name) of a block amlplan leaves to Terraform (`azurerm`,
     /// `terraform`); `None` for `azureml` blocks.
     pub(crate) foreign: Option<String>,
@@ -369,6 +372,12 @@ impl ResourceBlock {
     /// Where the block and its arguments are.
     pub fn spans(&self) -> &BlockSpans {
         &self.spans
+    }
+
+    /// `replace_triggered_by`: the resources (an instance when keyed, optionally one
+    /// attribute) whose planned change replaces this block's instances.
+    pub fn replace_triggers(&self) -> &[(ResourceAddr, Option<String>)] {
+        &self.replace_triggers
     }
 
     /// The `lifecycle` options.

@@ -1263,3 +1263,41 @@ fn an_import_block_adopts_an_existing_object_at_plan_and_apply() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn replace_triggered_by_replaces_when_the_trigger_changes() {
+    let work = Workdir::example("quickstart");
+    let main = work.path().join("main.tf");
+    let text = std::fs::read_to_string(&main).expect("main.tf");
+    let cluster = "resource \"azureml_compute_cluster\" \"cpu\" {\n";
+    let text = text.replace(
+        cluster,
+        &format!("{cluster}  lifecycle {{\n    replace_triggered_by = [azureml_workspace.main.friendly_name]\n  }}\n"),
+    );
+    std::fs::write(&main, &text).expect("write");
+    work.expect(&["apply", "--auto-approve"], 0);
+    work.expect(&["plan", "--detailed-exitcode"], 0);
+    // Another attribute of the workspace changes: nothing is triggered.
+    std::fs::write(
+        &main,
+        text.replace("managed = \"amlplan\"", "managed = \"amlplan-2\""),
+    )
+    .expect("write");
+    let plan = work.expect(&["plan"], 0);
+    assert!(
+        !plan.contains("azureml_compute_cluster.cpu must be replaced"),
+        "{plan}"
+    );
+    // The trigger changes: the cluster is replaced.
+    std::fs::write(
+        &main,
+        text.replace("Quickstart workspace", "Quickstart workspace (renamed)"),
+    )
+    .expect("write");
+    let plan = work.expect(&["plan"], 0);
+    assert!(
+        plan.contains("azureml_workspace.main will be updated in place")
+            && plan.contains("azureml_compute_cluster.cpu must be replaced"),
+        "{plan}"
+    );
+}
