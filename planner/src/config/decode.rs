@@ -1872,7 +1872,6 @@ terraform {
                 "Unsupported provider reference",
                 "Invalid lifecycle value",
                 "Unsupported attribute",
-                "Unsupported argument",
                 "Unsupported block type",
                 "Reference to undeclared resource",
             ]
