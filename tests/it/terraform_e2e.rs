@@ -580,6 +580,40 @@ fn the_platform_repository_is_planned_alike_and_applied_by_either_tool() {
             code, 0,
             "{version}: terraform plan after amlplan moved:\n{text}"
         );
+        // Another workspace: its own state, the workspace name from `terraform.workspace`.
+        let output = project.terraform(&terraform, &["workspace", "new", "-no-color", "prod"]);
+        expect_code(
+            &output,
+            0,
+            &format!("{version}: terraform workspace new prod"),
+        );
+        expect_code(
+            &project.terraform(&terraform, &target),
+            0,
+            &format!("{version}: prod {target:?}"),
+        );
+        let prod = azureml(terraform_actions(&project, &terraform, &[]));
+        assert_eq!(prod.len(), 6, "{version}: prod starts empty: {prod:?}");
+        assert_eq!(
+            prod,
+            amlplan_actions(&project, &[]),
+            "{version}: the prod workspace"
+        );
+        let output = project.amlplan(&["apply", "--auto-approve"]);
+        let applied = expect_code(&output, 0, &format!("{version}: amlplan apply in prod"));
+        assert!(applied.contains("platform-prod"), "{version}: {applied}");
+        let (code, text) = plan_exit(&project, &terraform, &[]);
+        assert_eq!(
+            code, 0,
+            "{version}: terraform plan in prod after amlplan apply:\n{text}"
+        );
+        let output =
+            project.terraform(&terraform, &["workspace", "select", "-no-color", "default"]);
+        expect_code(
+            &output,
+            0,
+            &format!("{version}: terraform workspace select default"),
+        );
         // One team less, planned alike.
         let vars = ["-var", "teams={ml = {max_nodes = 4}}"];
         assert_eq!(
