@@ -22,6 +22,21 @@ struct Terraform {
     version: String,
 }
 
+impl Terraform {
+    /// Whether it parses provider-defined function calls (`provider::p::f()`, Terraform 1.8+),
+    /// which `format_source` accepts.
+    fn has_namespaced_functions(&self) -> bool {
+        let numbers: Vec<u32> = self
+            .version
+            .trim_start_matches("Terraform v")
+            .split(['.', '-', ' '])
+            .take(2)
+            .filter_map(|part| part.parse().ok())
+            .collect();
+        numbers >= vec![1, 8]
+    }
+}
+
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
@@ -173,7 +188,7 @@ fn assert_matches_terraform(corpus: &str, cases: &[Case]) {
     for terraform in terraform_binaries() {
         let expected = terraform_fmt(&terraform, &inputs);
         let mut mismatches = Vec::new();
-        let mut refused = 0;
+        let (mut refused, mut newer_syntax) = (0, 0);
         let mut formatted: Vec<(&Case, String)> = Vec::new();
         for (case, expected) in cases.iter().zip(&expected) {
             let actual = format_source(&case.text);
@@ -182,6 +197,12 @@ fn assert_matches_terraform(corpus: &str, cases: &[Case]) {
                     formatted.push((case, actual.clone()));
                 }
                 (None, Err(_)) => refused += 1,
+                // Terraform before 1.8 refuses `a::b(…)`; `format_source` follows 1.8+.
+                (None, Ok(_))
+                    if !terraform.has_namespaced_functions() && case.text.contains("::") =>
+                {
+                    newer_syntax += 1;
+                }
                 _ => mismatches.push(mismatch(
                     &terraform,
                     &case.label,
@@ -210,12 +231,19 @@ fn assert_matches_terraform(corpus: &str, cases: &[Case]) {
             }
         }
         eprintln!(
-            "fmt {corpus} vs {}: {} of {} inputs match ({} formatted identically, {refused} refused by both); \
+            "fmt {corpus} vs {}: {} of {} inputs match ({} formatted identically, {refused} refused by both{}); \
              second pass: {unchanged} of {} unchanged, the others rewritten as terraform rewrites them",
             terraform.version,
             formatted.len() + refused,
             cases.len(),
             formatted.len(),
+            if newer_syntax > 0 {
+                format!(
+                    "; {newer_syntax} with a namespaced function call, which only Terraform 1.8+ accepts"
+                )
+            } else {
+                String::new()
+            },
             formatted.len(),
         );
         assert!(
@@ -353,8 +381,8 @@ fn repository_configurations_match_terraform() {
     assert_matches_terraform(&corpus, &cases);
 }
 
-/// `default` generated inputs, or `FMT_MESSY_CASES` for a longer hunt (`scripts/`-free:
-/// `FMT_MESSY_CASES=20000 cargo test -p planner --test it -- fmt::`).
+/// How many inputs a generated corpus has: `default`, or `FMT_MESSY_CASES` for a longer hunt
+/// (`FMT_MESSY_CASES=20000 cargo test -p planner --test it -- fmt::`).
 fn messy_count(default: u64) -> u64 {
     std::env::var("FMT_MESSY_CASES")
         .ok()
@@ -459,6 +487,43 @@ fn broken(seed: u64) -> String {
         }
     }
     text
+}
+
+#[test]
+fn unicode_keys_and_labels_match_terraform() {
+    // Alignment counts grapheme clusters, and labels are re-escaped by Go's idea of printable.
+    // Pieces are separated by spaces.
+    const KEY_PIECES: &str = "a é e\u{301} \u{308} 日本 👍 🏽 \u{200D} 👩 🇫 🇷 \u{1100} \u{1161} \u{11A8} 각 \
+        न \u{94D} त \u{947} க \u{BCD} ก \u{E33} \u{FE0F} \u{A0} \u{200B} \u{AD} \u{3000} \u{E000} \
+        \u{2028} \u{1F3F3} \u{1F308} 😀 ß Ω \u{20DD} \u{FEFF} \u{1D173} \u{10FFFD} \u{378}";
+    // Terraform also puts a label it rewrites in Unicode normal form C, which `format_source`
+    // does not (a known difference): labels here have no combining marks nor jamo.
+    const LABEL_PIECES: &str = "a é 日本 👍 각 न ก \u{A0} \u{200B} \u{AD} \u{3000} \u{E000} \u{2028} 😀 ß \
+        Ω \u{FEFF} \u{1D173} \u{10FFFD} \u{378} \u{7F} \u{85}";
+    fn text(messy: &mut Messy, pieces: &str) -> String {
+        let pieces: Vec<&str> = pieces.split(' ').collect();
+        (0..1 + messy.below(4))
+            .map(|_| *messy.pick(&pieces))
+            .collect()
+    }
+    let cases: Vec<Case> = (0..messy_count(200))
+        .map(|seed| {
+            let mut messy = Messy::new(100_000 + seed);
+            let mut text_of_case = String::from("m = {\n");
+            for _ in 0..1 + messy.below(5) {
+                let key = text(&mut messy, KEY_PIECES);
+                text_of_case.push_str(&format!("  \"{key}\" = 1 # c\n"));
+            }
+            text_of_case.push_str("  x = 2\n}\n");
+            let label = text(&mut messy, LABEL_PIECES);
+            text_of_case.push_str(&format!("b \"{label}\" x {{}}\n"));
+            Case {
+                label: format!("unicode input (seed {seed})"),
+                text: text_of_case,
+            }
+        })
+        .collect();
+    assert_matches_terraform("unicode keys and labels", &cases);
 }
 
 #[test]
