@@ -127,12 +127,7 @@ impl Session {
         // As Terraform, before anything is planned: the `moved` blocks first, then the implied
         // moves (an object at `x[0]` when the block lost its `count` is the object of `x`, and
         // the other way round). Only the state changes: an attachment moves, never re-attaches.
-        let statements: Vec<(engine::plan::MoveEndpoint, engine::plan::MoveEndpoint)> = loaded
-            .config
-            .moved()
-            .iter()
-            .map(|moved| (moved.from.clone(), moved.to.clone()))
-            .collect();
+        let statements = move_statements(&loaded.config, &state.addrs());
         let mut moves = engine::plan::declared_moves(&state.addrs(), &statements);
         state.apply_moves(&moves.moved);
         let implied = engine::plan::implied_moves(&state.addrs(), &loaded.config.expansions());
@@ -677,6 +672,54 @@ pub fn desired(evaluated: &EvaluatedConfig) -> Desired {
             })
             .collect(),
     }
+}
+
+/// The `moved` statements of the configuration with full addresses: a module's own, once for
+/// each instance of the module that the state holds objects in (its endpoints are relative to
+/// the module).
+fn move_statements(
+    config: &crate::config::Configuration,
+    state: &[ResourceAddr],
+) -> Vec<(engine::plan::MoveEndpoint, engine::plan::MoveEndpoint)> {
+    use engine::addr::ModulePath;
+    use engine::plan::MoveEndpoint;
+    let prefixed = |endpoint: &MoveEndpoint, prefix: &ModulePath| match endpoint {
+        MoveEndpoint::Resource(addr) => {
+            let mut module = prefix.0.clone();
+            module.extend(addr.module.0.iter().cloned());
+            MoveEndpoint::Resource(addr.clone().in_module(ModulePath(module)))
+        }
+        MoveEndpoint::Module(path) => {
+            let mut module = prefix.0.clone();
+            module.extend(path.0.iter().cloned());
+            MoveEndpoint::Module(ModulePath(module))
+        }
+    };
+    let mut statements = Vec::new();
+    for (names, moved) in config.all_moved() {
+        if names.is_empty() {
+            statements.push((moved.from.clone(), moved.to.clone()));
+            continue;
+        }
+        let instances: std::collections::BTreeSet<ModulePath> = state
+            .iter()
+            .filter(|addr| {
+                addr.module.0.len() >= names.len()
+                    && addr.module.0[..names.len()]
+                        .iter()
+                        .zip(&names)
+                        .all(|(step, name)| step.name == *name)
+            })
+            .map(|addr| ModulePath(addr.module.0[..names.len()].to_vec()))
+            .collect();
+        for instance in instances {
+            statements.push((
+                prefixed(&moved.from, &instance),
+                prefixed(&moved.to, &instance),
+            ));
+        }
+    }
+    statements
 }
 
 /// The refusal of an object whose values are still unknown at apply: it names the arguments

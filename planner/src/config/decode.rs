@@ -504,8 +504,6 @@ impl Decoder<'_> {
             _ => self.config.moved.push(Moved {
                 from,
                 to,
-                file: self.file,
-                header: header(block),
             }),
         }
     }

@@ -112,8 +112,8 @@ impl Configuration {
             .collect()
     }
 
-    /// The `moved` blocks of the root module, in file order (a module's own `moved` blocks are
-    /// refused when it loads).
+    /// The `moved` blocks of this module, in file order (see `all_moved` for the modules'
+    /// own).
     pub fn moved(&self) -> &[Moved] {
         &self.moved
     }
@@ -277,8 +277,6 @@ pub struct Moved {
     pub from: engine::plan::MoveEndpoint,
     /// `to`.
     pub to: engine::plan::MoveEndpoint,
-    pub(crate) file: FileId,
-    pub(crate) header: Range<usize>,
 }
 
 /// Where a resource block and each of its arguments are in the sources, to map engine

@@ -210,15 +210,7 @@ impl Configuration {
                 &mut child_diagnostics,
             );
             child.finish(&mut child_diagnostics);
-            for moved in &child.moved {
-                child_diagnostics.push(Diagnostic {
-                    subject: Some(child.span(moved.file, moved.header.clone())),
-                    ..Diagnostic::error(
-                        "Unsupported block type",
-                        "`moved` blocks inside modules are not supported by amlplan yet\nhelp: declare the move in the root module with full addresses (`module.NAME.TYPE.NAME`)",
-                    )
-                });
-            }
+
             diagnostics.extend(child_diagnostics);
             for source in child.sources.iter() {
                 if self.sources.by_name(source.name()).is_none() {
@@ -269,6 +261,22 @@ impl Configuration {
                 });
             }
         }
+    }
+
+    /// Every `moved` block of this configuration and of the modules it calls, each with the
+    /// names of the calls it is inside (empty for this configuration's own).
+    pub fn all_moved(&self) -> Vec<(Vec<String>, &super::Moved)> {
+        let mut found: Vec<(Vec<String>, &super::Moved)> =
+            self.moved.iter().map(|moved| (Vec::new(), moved)).collect();
+        for (name, call) in &self.modules {
+            if let Some(child) = call.config.as_deref() {
+                for (mut names, moved) in child.all_moved() {
+                    names.insert(0, name.clone());
+                    found.push((names, moved));
+                }
+            }
+        }
+        found
     }
 
     /// The configuration of the module instance path `steps` (call names from here down).

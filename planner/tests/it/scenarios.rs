@@ -1301,3 +1301,38 @@ fn replace_triggered_by_replaces_when_the_trigger_changes() {
         "{plan}"
     );
 }
+
+#[test]
+fn a_moved_block_inside_a_module_moves_every_instance_of_it() {
+    let work = Workdir::example("platform");
+    std::fs::write(work.path().join("terraform.tfstate"), PLATFORM_NETWORK).expect("write");
+    work.expect(&["apply", "--auto-approve"], 0);
+    let team = work.path().join("modules/team/main.tf");
+    let text = std::fs::read_to_string(&team)
+        .expect("the team module")
+        .replace(
+            "resource \"azureml_compute_cluster\" \"cpu\"",
+            "resource \"azureml_compute_cluster\" \"training\"",
+        )
+        .replace(
+            "azureml_compute_cluster.cpu.id",
+            "azureml_compute_cluster.training.id",
+        )
+        + "\nmoved {\n  from = azureml_compute_cluster.cpu\n  to   = azureml_compute_cluster.training\n}\n";
+    std::fs::write(&team, text).expect("write");
+    let plan = work.expect(&["plan", "--detailed-exitcode"], 2);
+    for team in ["ml", "vision"] {
+        assert!(
+            plan.contains(&format!(
+                "# module.team[\"{team}\"].azureml_compute_cluster.cpu has moved to module.team[\"{team}\"].azureml_compute_cluster.training"
+            )),
+            "{plan}"
+        );
+    }
+    assert!(
+        plan.contains("Plan: 0 to add, 0 to change, 0 to destroy."),
+        "{plan}"
+    );
+    work.expect(&["apply", "--auto-approve"], 0);
+    work.expect(&["plan", "--detailed-exitcode"], 0);
+}
