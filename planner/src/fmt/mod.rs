@@ -17,11 +17,17 @@
 //! without adding a final line end; `terraform fmt -` (standard input) prints one when the
 //! result has none: [`format_source`] and [`format_for_stdout`].
 //!
-//! Differences from Terraform, by construction: the syntax check follows `hclsyntax`'s grammar
-//! but is its own code (hcl-edit, the planner's parser, refuses a repeated object key, which
-//! Terraform accepts); grapheme clusters, identifier characters and Go's "printable" are
-//! approximated (`columns`, `rewrite`). Namespaced function calls (`provider::p::f()`) are
-//! accepted, as Terraform 1.8+ accepts them; Terraform 1.0 refuses them.
+//! Known differences from Terraform:
+//!
+//! - the syntax check follows `hclsyntax`'s grammar but is its own code (not hcl-edit, the
+//!   planner's parser, which refuses a repeated object key that Terraform accepts), and it
+//!   refuses nesting deeper than 200 levels, which Terraform does not;
+//! - a block label Terraform rewrites is also put in Unicode normal form C by Terraform
+//!   (`"e\u{301}"` becomes `"é"`); here it keeps its characters;
+//! - grapheme clusters, identifier characters and Go's "printable" come from compact tables
+//!   (`columns`, `rewrite`), not full Unicode data;
+//! - namespaced function calls (`provider::p::f()`) are accepted, as Terraform 1.8+ accepts
+//!   them; Terraform 1.0 refuses them.
 
 mod columns;
 mod layout;

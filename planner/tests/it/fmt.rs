@@ -143,7 +143,7 @@ fn terraform_fmt_folder(terraform: &Terraform, inputs: &[String]) -> Vec<Option<
                 Some(result)
             } else if crashed {
                 // Unchanged: already formatted, or refused; ask about this file alone.
-                accepts(terraform, input, &cli_config).then_some(result)
+                accepts(terraform, input, dir.path()).then_some(result)
             } else {
                 (!refused.contains(file.as_str())).then_some(result)
             }
@@ -151,13 +151,15 @@ fn terraform_fmt_folder(terraform: &Terraform, inputs: &[String]) -> Vec<Option<
         .collect()
 }
 
-/// Whether `terraform fmt -` accepts `input`.
-fn accepts(terraform: &Terraform, input: &str, cli_config: &Path) -> bool {
+/// Whether `terraform fmt -` accepts `input`, run in `dir` (where a crash leaves its log) with
+/// the empty CLI configuration there.
+fn accepts(terraform: &Terraform, input: &str, dir: &Path) -> bool {
     use std::io::Write;
     let mut child = Command::new(&terraform.path)
         .args(["fmt", "-no-color", "-"])
+        .current_dir(dir)
         .env("CHECKPOINT_DISABLE", "1")
-        .env("TF_CLI_CONFIG_FILE", cli_config)
+        .env("TF_CLI_CONFIG_FILE", dir.join("terraformrc"))
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
