@@ -309,8 +309,37 @@ impl Decoder<'_> {
     fn import(&mut self, block: &Block) {
         let mut to = None;
         let mut id = None;
+        let mut for_each = None;
+        let mut key = None;
         for attribute in block.body.attributes() {
             match attribute.key.value().as_str() {
+                // `to = TYPE.NAME[EXPRESSION]`, with `for_each`: the key is evaluated per element.
+                "to" if matches!(
+                    &attribute.value,
+                    Expression::Traversal(traversal)
+                        if traversal.operators.len() == 2
+                            && matches!(traversal.operators[1].value(), TraversalOperator::Index(index) if !matches!(index, Expression::Number(_) | Expression::String(_)))
+                ) =>
+                {
+                    let Expression::Traversal(traversal) = &attribute.value else {
+                        unreachable!("matched above");
+                    };
+                    let (Expression::Variable(root), TraversalOperator::GetAttr(name), TraversalOperator::Index(index)) =
+                        (&traversal.expr, traversal.operators[0].value(), traversal.operators[1].value())
+                    else {
+                        self.error(span(&attribute.value), "Invalid import address", "`to` must name a resource instance, as `azureml_compute_cluster.cpu[each.key]`".to_owned());
+                        continue;
+                    };
+                    let addr = ResourceAddr::managed(root.value().as_str(), name.value().as_str());
+                    to = Some((addr, span(&attribute.value)));
+                    key = Some(AttrExpr {
+                        name: "to".to_owned(),
+                        expr: index.clone(),
+                        file: self.file,
+                        key_span: span(&attribute.key),
+                        value_span: span(index),
+                    });
+                }
                 "to" => {
                     let range = span(&attribute.value);
                     let text = self
@@ -327,7 +356,7 @@ impl Decoder<'_> {
                     }
                 }
                 "id" => id = Some(attr_expr(attribute, self.file)),
-                "for_each" => self.error(span(&attribute.key), "Unsupported argument", "`for_each` in `import` blocks is not supported by amlplan yet\nhelp: write one `import` block per object".to_owned()),
+                "for_each" => for_each = Some(attr_expr(attribute, self.file)),
                 "provider" => {}
                 other => self.error(span(&attribute.key), "Unsupported argument", format!("an `import` block has no argument `{other}`{}", did_you_mean(other, ["to", "id"]))),
             }
@@ -339,7 +368,11 @@ impl Decoder<'_> {
             self.error(header(block), "Missing required argument", "an `import` block needs `to` and `id`".to_owned());
             return;
         };
-        self.config.imports.push(ImportBlock { to, id, file: self.file, to_span: range });
+        if key.is_some() != for_each.is_some() {
+            self.error(range, "Invalid import address", "with `for_each`, `to` takes the instance key from each element, as `azureml_compute_cluster.cpu[each.key]`; without it, a literal key".to_owned());
+            return;
+        }
+        self.config.imports.push(ImportBlock { to, id, for_each, key, file: self.file, to_span: range });
     }
 
     /// `removed { from = ADDRESS  lifecycle { destroy = BOOL } }`.

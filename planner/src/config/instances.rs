@@ -298,14 +298,75 @@ fn walk(
     }
     if context.is_root() {
         let mut imports = Vec::new();
+        let mut errors = Vec::new();
         for import in &config.imports {
-            let result = Evaluator::new(&walk.scope(variables)).eval(&import.id.expr);
-            match result {
-                Ok(id) => imports.push((import.to.clone(), id)),
-                Err(error) => walk
-                    .diagnostics
-                    .push(eval_diagnostic(config, import.id.file, error)),
+            let elements: Vec<Option<(Value, Value)>> = match &import.for_each {
+                None => vec![None],
+                Some(for_each) => {
+                    match Evaluator::new(&walk.scope(variables)).eval(&for_each.expr) {
+                        Ok(Value::Map(entries)) => entries
+                            .into_iter()
+                            .map(|(key, value)| Some((Value::String(key), value)))
+                            .collect(),
+                        Ok(Value::List(items)) => items
+                            .into_iter()
+                            .map(|item| Some((item.clone(), item)))
+                            .collect(),
+                        Ok(other) => {
+                            errors.push(Diagnostic {
+                            subject: Some(config.span(for_each.file, for_each.value_span.clone())),
+                            ..Diagnostic::error(
+                                "Invalid for_each argument",
+                                format!("an `import` block's `for_each` needs a map or a set, not a {}", kind_of(&other)),
+                            )
+                        });
+                            continue;
+                        }
+                        Err(error) => {
+                            errors.push(eval_diagnostic(config, for_each.file, error));
+                            continue;
+                        }
+                    }
+                }
+            };
+            for element in elements {
+                let mut scope = walk.scope(variables);
+                scope.each = element;
+                let evaluator = Evaluator::new(&scope);
+                let mut to = import.to.clone();
+                if let Some(key) = &import.key {
+                    match evaluator.eval(&key.expr) {
+                        Ok(Value::String(key)) => to.key = Some(InstanceKey::Key(key)),
+                        Ok(Value::Number(number)) if number.as_i64().is_some_and(|n| n >= 0) => {
+                            to.key = number.as_i64().map(|n| InstanceKey::Index(n as u64));
+                        }
+                        Ok(other) => {
+                            errors.push(Diagnostic {
+                                subject: Some(config.span(key.file, key.value_span.clone())),
+                                ..Diagnostic::error(
+                                    "Invalid import address",
+                                    format!(
+                                        "an instance key is a string or a whole number, not a {}",
+                                        kind_of(&other)
+                                    ),
+                                )
+                            });
+                            continue;
+                        }
+                        Err(error) => {
+                            errors.push(eval_diagnostic(config, key.file, error));
+                            continue;
+                        }
+                    }
+                }
+                match evaluator.eval(&import.id.expr) {
+                    Ok(id) => imports.push((to, id)),
+                    Err(error) => errors.push(eval_diagnostic(config, import.id.file, error)),
+                }
             }
+        }
+        for error in errors {
+            walk.diagnostics.push(error);
         }
         walk.result.imports = imports;
     }

@@ -254,8 +254,12 @@ pub(crate) struct CheckBlock {
 pub(crate) struct ImportBlock {
     /// `to`.
     pub to: ResourceAddr,
-    /// `id`: an expression of variables, locals and literals.
+    /// `id`: an expression of variables, locals and literals (and `each`).
     pub id: AttrExpr,
+    /// `for_each`: one import per element.
+    pub for_each: Option<AttrExpr>,
+    /// With `for_each`: the key expression of `to` (`[each.key]`).
+    pub key: Option<AttrExpr>,
     pub file: FileId,
     pub to_span: Range<usize>,
 }

@@ -1336,3 +1336,39 @@ fn a_moved_block_inside_a_module_moves_every_instance_of_it() {
     work.expect(&["apply", "--auto-approve"], 0);
     work.expect(&["plan", "--detailed-exitcode"], 0);
 }
+
+#[test]
+fn an_import_block_with_for_each_adopts_one_object_per_element() {
+    let work = Workdir::example("attach-everything");
+    work.expect(&["apply", "--auto-approve"], 0);
+    for key in ["batch", "training"] {
+        work.expect(
+            &[
+                "state",
+                "rm",
+                &format!("azureml_attached_kubernetes.arc[\"{key}\"]"),
+            ],
+            0,
+        );
+    }
+    let workspace =
+        format!("{DEMO_RG}/providers/Microsoft.MachineLearningServices/workspaces/attach-mlw");
+    let main = work.path().join("main.tf");
+    let text = std::fs::read_to_string(&main).expect("main.tf");
+    std::fs::write(
+        &main,
+        format!(
+            "{text}\nimport {{\n  for_each = {{\n    batch    = \"{workspace}/computes/arc-batch\"\n    training = \"{workspace}/computes/arc-training\"\n  }}\n  to = azureml_attached_kubernetes.arc[each.key]\n  id = each.value\n}}\n"
+        ),
+    )
+    .expect("write");
+    let plan = work.expect(&["plan", "--detailed-exitcode"], 2);
+    assert!(
+        plan.contains("# azureml_attached_kubernetes.arc[\"batch\"] will be imported")
+            && plan.contains("# azureml_attached_kubernetes.arc[\"training\"] will be imported")
+            && plan.contains("Plan: 2 to import, 0 to add, 0 to change, 0 to destroy."),
+        "{plan}"
+    );
+    work.expect(&["apply", "--auto-approve"], 0);
+    work.expect(&["plan", "--detailed-exitcode"], 0);
+}
