@@ -2,7 +2,8 @@
 //! plus an OS lock (`flock`, via `std::fs::File::try_lock`) held on that file for the whole
 //! command, so a second writer fails fast naming the holder, or waits up to a timeout. The OS
 //! releases the lock if the process dies, so a crash never leaves a lock behind; the info file
-//! is only information.
+//! is only information: [`status`] tells a live holder from a leftover, and [`remove`] is
+//! `force-unlock`.
 //!
 //! Limitation: Terraform takes its OS lock with `fcntl` on the state file itself, which does not
 //! conflict with `flock` on Linux. A `terraform apply` running at the same time as an `amlplan`
@@ -127,15 +128,8 @@ impl StateLock {
                         let mut text = String::new();
                         // Best effort: the holder may be writing it right now.
                         let _ = file.read_to_string(&mut text);
-                        let holder = serde_json::from_str(&text).unwrap_or_else(|_| LockInfo {
-                            id: String::new(),
-                            operation: String::new(),
-                            info: String::new(),
-                            who: "another process".to_owned(),
-                            version: String::new(),
-                            created: "an unknown time".to_owned(),
-                            path: state_path.display().to_string(),
-                        });
+                        let holder = serde_json::from_str(&text)
+                            .unwrap_or_else(|_| unknown_holder(state_path));
                         return Err(LockError::Held {
                             path: state_path.display().to_string(),
                             holder: Box::new(holder),
@@ -183,11 +177,107 @@ impl StateLock {
 impl Drop for StateLock {
     fn drop(&mut self) {
         // Remove the info file while still holding the OS lock, so a waiter that locks the old
-        // file notices (see `same_file`) instead of sharing the lock.
-        let _ = std::fs::remove_file(&self.info_path);
+        // file notices (see `same_file`) instead of sharing the lock. After a forced unlock the
+        // path names another command's lock file: that one is left alone.
         if let Some(file) = self.file.take() {
+            if same_file(&file, &self.info_path) {
+                let _ = std::fs::remove_file(&self.info_path);
+            }
             let _ = file.unlock();
         }
+    }
+}
+
+/// The lock of a state file as found on disk (`amlplan force-unlock`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockStatus {
+    /// What the holder wrote (fields empty when it wrote nothing readable).
+    pub info: LockInfo,
+    /// True when a running process holds the OS lock; false when the info file was left by a
+    /// process that is gone.
+    pub held: bool,
+}
+
+/// The lock of `state_path`: `None` when there is no lock-info file.
+pub fn status(state_path: &Path) -> Result<Option<LockStatus>, LockError> {
+    let Some((file, info)) = open_info(state_path)? else {
+        return Ok(None);
+    };
+    let held = is_held(&file, state_path)?;
+    Ok(Some(LockStatus { info, held }))
+}
+
+/// Removes the lock `id` of `state_path` (Terraform's `force-unlock`): left by a process that is
+/// gone, its info file is removed while holding the OS lock, so no command takes the lock
+/// meanwhile; held by a running process, only with `break_held` (that process keeps running and
+/// may still write the state, and commands started from now on take a new lock without waiting
+/// for it), else [`LockError::Held`]. Returns what was removed; `None` when the info file is not
+/// (or no longer) the lock `id`.
+pub fn remove(
+    state_path: &Path,
+    id: &str,
+    break_held: bool,
+) -> Result<Option<LockStatus>, LockError> {
+    let info_path = info_path(state_path);
+    let Some((file, info)) = open_info(state_path)? else {
+        return Ok(None);
+    };
+    let held = is_held(&file, state_path)?;
+    // Under the OS lock the file cannot change; a held one is checked as it is now.
+    if info.id != id || !same_file(&file, &info_path) {
+        return Ok(None);
+    }
+    if held && !break_held {
+        return Err(LockError::Held {
+            path: state_path.display().to_string(),
+            holder: Box::new(info),
+        });
+    }
+    std::fs::remove_file(&info_path).map_err(|error| info_error(state_path, error))?;
+    Ok(Some(LockStatus { info, held }))
+}
+
+/// Whether another process holds the OS lock on `file`; when none does, this call holds it
+/// until `file` is closed.
+fn is_held(file: &File, state_path: &Path) -> Result<bool, LockError> {
+    match file.try_lock() {
+        Ok(()) => Ok(false),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(true),
+        Err(std::fs::TryLockError::Error(error)) => Err(info_error(state_path, error)),
+    }
+}
+
+/// The open lock-info file of `state_path` and what it says; `None` when there is none.
+fn open_info(state_path: &Path) -> Result<Option<(File, LockInfo)>, LockError> {
+    let mut file = match File::open(info_path(state_path)) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(info_error(state_path, error)),
+    };
+    let mut text = String::new();
+    file.read_to_string(&mut text)
+        .map_err(|error| info_error(state_path, error))?;
+    let info = serde_json::from_str(&text).unwrap_or_else(|_| unknown_holder(state_path));
+    Ok(Some((file, info)))
+}
+
+fn info_error(state_path: &Path, source: std::io::Error) -> LockError {
+    LockError::Io {
+        path: info_path(state_path).display().to_string(),
+        source,
+    }
+}
+
+/// The holder of a lock whose info file is unreadable (being written, or not JSON).
+fn unknown_holder(state_path: &Path) -> LockInfo {
+    LockInfo {
+        id: String::new(),
+        operation: String::new(),
+        info: String::new(),
+        who: "another process".to_owned(),
+        version: String::new(),
+        created: "an unknown time".to_owned(),
+        path: state_path.display().to_string(),
     }
 }
 
@@ -253,6 +343,12 @@ mod tests {
         }
     }
 
+    /// The info file of a lock whose holder is gone (id `stale`, by `x@y`).
+    fn write_stale_info(state: &Path) {
+        std::fs::write(info_path(state), r#"{"ID":"stale","Operation":"apply","Info":"","Who":"x@y","Version":"1.0.3","Created":"2020-01-01T00:00:00Z","Path":"terraform.tfstate"}"#)
+            .expect("write");
+    }
+
     #[test]
     fn second_writer_fails_fast_naming_the_holder() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -305,11 +401,57 @@ mod tests {
     }
 
     #[test]
+    fn a_held_lock_is_removed_only_when_broken_and_its_holder_leaves_the_new_one_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = dir.path().join("terraform.tfstate");
+        assert_eq!(status(&state).expect("status"), None);
+        let lock = StateLock::acquire(&state, &options("apply", Duration::ZERO)).expect("first");
+        let id = lock.info().id.clone();
+        let found = status(&state).expect("status").expect("a lock");
+        assert!(found.held);
+        assert_eq!(&found.info, lock.info());
+        assert_eq!(remove(&state, "other-id", true).expect("no match"), None);
+        let error = remove(&state, &id, false).expect_err("held");
+        assert!(matches!(error, LockError::Held { .. }), "{error}");
+        assert!(info_path(&state).exists());
+
+        let removed = remove(&state, &id, true).expect("broken").expect("removed");
+        assert!(removed.held);
+        assert!(!info_path(&state).exists());
+        let second = StateLock::acquire(&state, &options("plan", Duration::ZERO))
+            .expect("a new command takes the lock at once");
+        drop(lock);
+        assert!(
+            info_path(&state).exists(),
+            "the old holder does not remove the new lock's info"
+        );
+        assert_eq!(
+            status(&state).expect("status").expect("a lock").info,
+            *second.info()
+        );
+    }
+
+    #[test]
+    fn a_stale_lock_is_removed_under_the_os_lock() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = dir.path().join("terraform.tfstate");
+        write_stale_info(&state);
+        let found = status(&state).expect("status").expect("a lock");
+        assert!(!found.held);
+        assert_eq!(found.info.who, "x@y");
+        let removed = remove(&state, "stale", false)
+            .expect("stale")
+            .expect("removed");
+        assert!(!removed.held);
+        assert!(!info_path(&state).exists());
+        assert_eq!(remove(&state, "stale", false).expect("gone"), None);
+    }
+
+    #[test]
     fn a_leftover_info_file_without_a_holder_does_not_block() {
         let dir = tempfile::tempdir().expect("tempdir");
         let state = dir.path().join("terraform.tfstate");
-        std::fs::write(info_path(&state), r#"{"ID":"stale","Operation":"apply","Info":"","Who":"x@y","Version":"1.0.3","Created":"2020-01-01T00:00:00Z","Path":"terraform.tfstate"}"#)
-            .expect("write");
+        write_stale_info(&state);
         let lock = StateLock::acquire(&state, &options("apply", Duration::ZERO))
             .expect("stale info is ignored");
         assert_ne!(lock.info().id, "stale");
