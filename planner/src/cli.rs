@@ -48,6 +48,90 @@ pub enum Command {
     /// List, show, select, create or delete workspaces (each has its own state).
     #[command(subcommand)]
     Workspace(WorkspaceCommand),
+    /// Remove a stuck state lock: `amlplan force-unlock LOCK_ID` (the cloud is untouched).
+    ForceUnlock(ForceUnlockArgs),
+    /// Show the providers the configuration (each module) and the state require.
+    Providers(ProvidersArgs),
+    /// Print the plan's apply steps and their order as a Graphviz DOT graph.
+    Graph(GraphArgs),
+    /// Rewrite configuration files in Terraform's canonical layout, as `terraform fmt` does.
+    Fmt(FmtArgs),
+}
+
+/// `amlplan force-unlock LOCK_ID`.
+#[derive(Debug, Args)]
+pub struct ForceUnlockArgs {
+    /// The lock's id, as the error of the command that found the state locked names it.
+    #[arg(value_name = "LOCK_ID")]
+    pub lock_id: String,
+    /// Do not ask; also removes a lock that a running process still holds.
+    #[arg(long)]
+    pub force: bool,
+    /// The state file (default: the selected workspace's).
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+}
+
+/// `amlplan providers`.
+#[derive(Debug, Args)]
+pub struct ProvidersArgs {
+    /// The state file (default: the selected workspace's).
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+}
+
+/// Which operation `amlplan graph` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphType {
+    /// The steps `apply` would run now.
+    Plan,
+    /// The steps `destroy` would run.
+    PlanDestroy,
+    /// A refresh-only plan: no steps.
+    PlanRefreshOnly,
+    /// The steps of applying a plan (`--plan FILE`, else the current plan).
+    Apply,
+}
+
+/// `amlplan graph`.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// The plan to draw.
+    #[arg(long = "type", value_enum, default_value = "plan", value_name = "TYPE")]
+    pub graph_type: GraphType,
+    /// Draw a plan saved by `amlplan plan --out` instead of planning.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// Planning options (when no plan file is given).
+    #[command(flatten)]
+    pub options: PlanOptions,
+}
+
+/// `amlplan fmt [TARGET...]`.
+#[derive(Debug, Args)]
+pub struct FmtArgs {
+    /// Files and folders to format (default: the configuration folder); `-` reads standard
+    /// input and prints the result.
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<PathBuf>,
+    /// List the files whose formatting differs.
+    #[arg(long = "list", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub list: bool,
+    /// Write the result back to the files (off with `--check`).
+    #[arg(long = "write", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub write: bool,
+    /// Print a unified diff of the changes.
+    #[arg(long)]
+    pub diff: bool,
+    /// Change nothing; exit code 3 when a file needs formatting.
+    #[arg(long)]
+    pub check: bool,
+    /// Also process the files in sub-folders.
+    #[arg(long)]
+    pub recursive: bool,
+    /// Accepted for Terraform's scripts; amlplan's fmt output has no colours.
+    #[arg(long)]
+    pub no_color: bool,
 }
 
 /// `amlplan workspace ...`, as `terraform workspace`.
@@ -278,6 +362,52 @@ pub enum StateCommand {
     Show(StateAddrArgs),
     /// Forget a resource without touching the cloud.
     Rm(StateAddrArgs),
+    /// Track an object under another address (a resource instance, a resource or a module);
+    /// the cloud is untouched.
+    Mv(StateMvArgs),
+    /// Print the state as it is stored.
+    Pull(StatePullArgs),
+    /// Replace the state with a state file (`-` reads standard input).
+    Push(StatePushArgs),
+}
+
+/// `amlplan state mv SOURCE DESTINATION`.
+#[derive(Debug, Args)]
+pub struct StateMvArgs {
+    /// What to move: `TYPE.NAME`, `TYPE.NAME[KEY]` or `module.NAME[KEY]`, in any module.
+    #[arg(value_name = "SOURCE")]
+    pub source: String,
+    /// Where to: an address of the same kind (and, for resources, the same type).
+    #[arg(value_name = "DESTINATION")]
+    pub destination: String,
+    /// Print what would move; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// State options.
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// `amlplan state pull`.
+#[derive(Debug, Args)]
+pub struct StatePullArgs {
+    /// The state file (default: the selected workspace's).
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+}
+
+/// `amlplan state push PATH`.
+#[derive(Debug, Args)]
+pub struct StatePushArgs {
+    /// The state file to push; `-` reads standard input.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// Push even when the lineage differs or the current state has a higher serial.
+    #[arg(long)]
+    pub force: bool,
+    /// State options.
+    #[command(flatten)]
+    pub state: StateArgs,
 }
 
 /// `amlplan state list`.
@@ -392,6 +522,61 @@ mod tests {
     fn values_after_double_dash_are_kept() {
         let args = normalize_args(["amlplan", "import", "--", "-odd", "id"]);
         assert_eq!(args, ["amlplan", "import", "--", "-odd", "id"]);
+    }
+
+    #[test]
+    fn terraform_spellings_of_the_state_and_fmt_commands_are_accepted() {
+        let Command::State(StateCommand::Mv(mv)) =
+            parse(&["amlplan", "state", "mv", "-dry-run", "module.a", "module.b"]).command
+        else {
+            panic!("a state mv command")
+        };
+        assert!(mv.dry_run);
+        assert_eq!(
+            (mv.source.as_str(), mv.destination.as_str()),
+            ("module.a", "module.b")
+        );
+        let Command::State(StateCommand::Push(push)) =
+            parse(&["amlplan", "state", "push", "-force", "-"]).command
+        else {
+            panic!("a state push command")
+        };
+        assert!(push.force);
+        assert_eq!(push.path, PathBuf::from("-"));
+        let Command::ForceUnlock(unlock) =
+            parse(&["amlplan", "force-unlock", "-force", "abc"]).command
+        else {
+            panic!("a force-unlock command")
+        };
+        assert!(unlock.force);
+        assert_eq!(unlock.lock_id, "abc");
+        let Command::Fmt(fmt) = parse(&[
+            "amlplan",
+            "fmt",
+            "-check",
+            "-write=false",
+            "-list=false",
+            "-recursive",
+            "-no-color",
+            "-",
+        ])
+        .command
+        else {
+            panic!("a fmt command")
+        };
+        assert!(fmt.check && fmt.recursive && !fmt.write && !fmt.list && !fmt.diff);
+        assert_eq!(fmt.targets, [PathBuf::from("-")]);
+        let Command::Graph(graph) =
+            parse(&["amlplan", "graph", "-type=plan-destroy", "-var", "a=1"]).command
+        else {
+            panic!("a graph command")
+        };
+        assert_eq!(graph.graph_type, GraphType::PlanDestroy);
+        assert_eq!(graph.options.vars.vars, ["a=1"]);
+        let Command::Graph(graph) = parse(&["amlplan", "graph"]).command else {
+            panic!("a graph command")
+        };
+        assert_eq!(graph.graph_type, GraphType::Plan);
     }
 
     #[test]

@@ -7,10 +7,15 @@
 
 pub mod apply;
 mod drift;
+mod fmt;
+mod graph;
 mod import;
 pub mod plan;
+mod providers;
 pub mod session;
 mod show;
+mod state;
+mod unlock;
 mod validate;
 pub mod workspace;
 
@@ -31,6 +36,8 @@ pub enum Outcome {
     Success,
     /// Done; changes are present (exit code 2 where asked for).
     Changes,
+    /// Done; exit with this code (`fmt`: 2 for unreadable input, 3 when `--check` finds work).
+    Exit(u8),
 }
 
 /// A failure already reported to the user (diagnostics were printed).
@@ -47,6 +54,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Changes) if detailed => ExitCode::from(2),
         Ok(Outcome::Changes) => ExitCode::SUCCESS,
+        Ok(Outcome::Exit(code)) => ExitCode::from(code),
         Err(error) => {
             if let Some(engine::state::StateError::Integrity { diagnostics, .. }) =
                 error.downcast_ref()
@@ -83,9 +91,13 @@ fn dispatch(dir: &Path, command: Command) -> anyhow::Result<Outcome> {
         Command::Import(args) => import::run(&runtime()?, dir, &args),
         Command::Show(args) => show::run(dir, &args),
         Command::Output(args) => show::run_output(dir, &args),
-        Command::State(command) => show::run_state(dir, &command),
+        Command::State(command) => state::run(dir, &command),
         Command::Version(args) => version(&args),
         Command::Workspace(command) => workspace::run(dir, &command),
+        Command::ForceUnlock(args) => unlock::run(dir, &args),
+        Command::Providers(args) => providers::run(dir, &args),
+        Command::Graph(args) => graph::run(&runtime()?, dir, &args),
+        Command::Fmt(args) => fmt::run(dir, &args),
     }
 }
 

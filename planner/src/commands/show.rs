@@ -1,5 +1,5 @@
-//! `amlplan show [PLANFILE]` and `amlplan state list|show|rm`: read the saved plan or the state.
-//! Secrets are never shown (the state holds only their digests anyway).
+//! `amlplan show [PLANFILE]` and `amlplan output`: read the saved plan or the state. Secrets are
+//! never shown (the state holds only their digests anyway).
 
 use std::io::Write as _;
 use std::path::Path;
@@ -7,11 +7,11 @@ use std::path::Path;
 use engine::addr::ResourceAddr;
 use engine::value::Value;
 
-use crate::cli::{OutputArgs, ShowArgs, StateCommand};
+use crate::cli::{OutputArgs, ShowArgs};
 
 use super::Outcome;
 use super::plan::read_saved;
-use super::session::{open_state_unchecked, state_path};
+use super::session::state_path;
 
 /// Runs `show`.
 pub fn run(dir: &Path, args: &ShowArgs) -> anyhow::Result<Outcome> {
@@ -157,48 +157,8 @@ fn key_text(key: &str) -> String {
     }
 }
 
-/// Runs `state list|show|rm`.
-pub fn run_state(dir: &Path, command: &StateCommand) -> anyhow::Result<Outcome> {
-    let registry = engine::schema::load_registry()?;
-    let mut out = std::io::stdout().lock();
-    match command {
-        StateCommand::List(args) => {
-            let path = state_path(dir, args.state.state.as_deref(), None)?;
-            if let Some(state) = engine::state::read_unchecked(&path)? {
-                for addr in state.addrs() {
-                    writeln!(out, "{addr}")?;
-                }
-            }
-        }
-        StateCommand::Show(args) => {
-            let addr = parse(&args.addr)?;
-            let path = state_path(dir, args.state.state.as_deref(), None)?;
-            let state = engine::state::read_unchecked(&path)?
-                .ok_or_else(|| anyhow::anyhow!("no state at `{}`", path.display()))?;
-            anyhow::ensure!(
-                state.instance(&addr).is_some(),
-                "`{addr}` is not in the state"
-            );
-            show_resource(&mut out, &state, &registry, &addr)?;
-        }
-        StateCommand::Rm(args) => {
-            let addr = parse(&args.addr)?;
-            let path = state_path(dir, args.state.state.as_deref(), None)?;
-            let (mut store, mut state) = open_state_unchecked(&path, &args.state, "state rm")?;
-            anyhow::ensure!(state.remove(&addr), "`{addr}` is not in the state");
-            store.save(&mut state)?;
-            writeln!(out, "Removed {addr} (the object itself is untouched)")?;
-        }
-    }
-    Ok(Outcome::Success)
-}
-
-fn parse(text: &str) -> anyhow::Result<ResourceAddr> {
-    ResourceAddr::parse(text)
-        .map_err(|error| anyhow::anyhow!("`{text}` is not a resource address: {error}"))
-}
-
-fn show_resource(
+/// Prints one resource of the state as `terraform state show` does (secrets hidden).
+pub(super) fn show_resource(
     out: &mut impl std::io::Write,
     state: &engine::state::State,
     registry: &engine::schema::Registry,

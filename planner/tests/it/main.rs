@@ -1,5 +1,6 @@
 //! Integration tests of the `planner` crate, one binary (STYLE §6).
 
+mod cli;
 mod config;
 mod diagnostics;
 mod examples;
