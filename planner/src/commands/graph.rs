@@ -19,12 +19,10 @@ use std::path::Path;
 
 use engine::plan::{Action, ApplyGraph, Plan, ResourceChange, StepKind};
 
-use crate::cli::{GraphArgs, GraphType, StateArgs};
-use crate::config::evaluate;
-use crate::target::Target;
+use crate::cli::{GraphArgs, GraphType};
 
-use super::session::{Session, open_state, secret_key, state_path, state_values};
-use super::{Loaded, Outcome, load, report};
+use super::session::Session;
+use super::{Outcome, load};
 
 /// Runs `graph`.
 pub fn run(
@@ -44,7 +42,7 @@ pub fn run(
 /// Plans as `plan` does, without printing anything but diagnostics.
 async fn plan_now(dir: &Path, args: &GraphArgs) -> anyhow::Result<Plan> {
     let loaded = load(dir, &args.options.vars)?;
-    let session = open_session(dir, loaded, &args.options.state).await?;
+    let session = Session::open_quiet(dir, loaded, &args.options.state, "graph").await?;
     let mut options = args.options.clone();
     options.refresh_only |= args.graph_type == GraphType::PlanRefreshOnly;
     let planned = session
@@ -55,45 +53,6 @@ async fn plan_now(dir: &Path, args: &GraphArgs) -> anyhow::Result<Plan> {
 }
 
 /// [`Session::open`] without its target line, which would not be DOT.
-// TODO(#11): a quiet `Session::open` in `session` would make this copy unnecessary.
-async fn open_session(
-    dir: &Path,
-    loaded: Loaded,
-    state_args: &StateArgs,
-) -> anyhow::Result<Session> {
-    let path = state_path(dir, state_args.state.as_deref(), Some(&loaded))?;
-    let (store, mut state) = open_state(&path, state_args, "graph")?;
-    report(&loaded.config, &state.check(&loaded.registry))?;
-    let declared: Vec<_> = loaded
-        .config
-        .moved()
-        .iter()
-        .map(|moved| (moved.from.clone(), moved.to.clone()))
-        .collect();
-    let mut moves = engine::plan::declared_moves(&state.addrs(), &declared);
-    state.apply_moves(&moves.moved);
-    let expansions = loaded.config.expansions();
-    let implied = engine::plan::implied_moves(&state.addrs(), &expansions);
-    state.apply_moves(&implied.moved);
-    moves.moved.extend(implied.moved);
-    moves.blocked.extend(implied.blocked);
-    let (evaluated, diagnostics) = evaluate(
-        &loaded.config,
-        &loaded.inputs,
-        &state_values(&state, &loaded),
-    );
-    report(&loaded.config, &diagnostics)?;
-    Ok(Session {
-        dir: dir.to_owned(),
-        key: secret_key(dir)?,
-        target: Target::connect(dir, &evaluated.provider).await?,
-        loaded,
-        store,
-        state,
-        moves,
-    })
-}
-
 /// The DOT text of `graph`: nodes, then edges, each sorted, as Terraform writes them.
 fn dot(plan: &Plan, graph: &ApplyGraph) -> String {
     let name = |step: usize| {

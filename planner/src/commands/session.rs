@@ -120,6 +120,19 @@ impl Session {
         state_args: &StateArgs,
         operation: &str,
     ) -> anyhow::Result<Session> {
+        let session = Session::open_quiet(dir, loaded, state_args, operation).await?;
+        writeln!(std::io::stdout().lock(), "{}", session.target.description)?;
+        Ok(session)
+    }
+
+    /// [`Session::open`] without printing the target line (for output that must be only
+    /// machine-readable, as `graph`'s DOT).
+    pub async fn open_quiet(
+        dir: &Path,
+        loaded: Loaded,
+        state_args: &StateArgs,
+        operation: &str,
+    ) -> anyhow::Result<Session> {
         let path = state_path(dir, state_args.state.as_deref(), Some(&loaded))?;
         let (store, mut state) = open_state(&path, state_args, operation)?;
         // Errors refused the state above; what is left are warnings (entries in modules).
@@ -139,7 +152,6 @@ impl Session {
         let (evaluated, diagnostics) = evaluate(&loaded.config, &loaded.inputs, &known);
         report(&loaded.config, &diagnostics)?;
         let target = Target::connect(dir, &evaluated.provider).await?;
-        writeln!(std::io::stdout().lock(), "{}", target.description)?;
         Ok(Session {
             dir: dir.to_owned(),
             loaded,
