@@ -201,8 +201,9 @@ impl Session {
             (stored, engine::plan::Actual::default(), Vec::new())
         };
         self.read_data_sources(&mut known).await?;
-        let targets = parse_addrs(&options.targets, "--target")?;
-        let replace = parse_addrs(&options.replace, "--replace")?;
+        let known_addrs = first.resources.keys().chain(prior.resources.keys());
+        let targets = parse_addrs(&options.targets, "--target", known_addrs.clone())?;
+        let replace = parse_addrs(&options.replace, "--replace", known_addrs)?;
         let diff_options = DiffOptions {
             targets,
             replace,
@@ -807,15 +808,41 @@ pub fn state_values(state: &State, loaded: &Loaded) -> BTreeMap<ResourceAddr, Ob
     values
 }
 
-fn parse_addrs(texts: &[String], flag: &str) -> anyhow::Result<Vec<ResourceAddr>> {
-    texts
-        .iter()
-        .map(|text| {
-            ResourceAddr::parse(text).map_err(|error| {
-                anyhow::anyhow!("{flag} `{text}` is not a resource address: {error}")
-            })
-        })
-        .collect()
+/// `--target`/`--replace` addresses; a module instance (`module.team["ml"]`, `module.team`)
+/// stands for every object in it, among `known` (the configuration's and the state's).
+fn parse_addrs<'a>(
+    texts: &[String],
+    flag: &str,
+    known: impl Iterator<Item = &'a ResourceAddr> + Clone,
+) -> anyhow::Result<Vec<ResourceAddr>> {
+    let mut addrs = Vec::new();
+    for text in texts {
+        if let Ok(addr) = ResourceAddr::parse(text) {
+            addrs.push(addr);
+            continue;
+        }
+        let module = engine::addr::ModulePath::parse(text).map_err(|_| {
+            anyhow::anyhow!(
+                "{flag} `{text}` is not a resource or module address (as `azureml_compute_cluster.cpu` or `module.team[\"ml\"]`)"
+            )
+        })?;
+        // `module.team` without a key names every instance of the call.
+        let within = |addr: &ResourceAddr| {
+            addr.module.0.len() >= module.0.len()
+                && addr.module.0.iter().zip(&module.0).all(|(have, want)| {
+                    have.name == want.name && (want.key.is_none() || have.key == want.key)
+                })
+        };
+        let before = addrs.len();
+        addrs.extend(known.clone().filter(|addr| within(addr)).cloned());
+        anyhow::ensure!(
+            addrs.len() > before,
+            "{flag} `{text}`: the configuration and the state have no objects in this module"
+        );
+    }
+    addrs.sort();
+    addrs.dedup();
+    Ok(addrs)
 }
 
 /// The prior state as the engine sees it.

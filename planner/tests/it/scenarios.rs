@@ -1372,3 +1372,34 @@ fn an_import_block_with_for_each_adopts_one_object_per_element() {
     work.expect(&["apply", "--auto-approve"], 0);
     work.expect(&["plan", "--detailed-exitcode"], 0);
 }
+
+#[test]
+fn a_module_instance_can_be_targeted() {
+    let work = Workdir::example("platform");
+    std::fs::write(work.path().join("terraform.tfstate"), PLATFORM_NETWORK).expect("write");
+    work.expect(&["apply", "--auto-approve"], 0);
+    let vars = [
+        "--var",
+        "teams={ml = {max_nodes = 6}, vision = {max_nodes = 3}}",
+    ];
+    let plan = work.expect(
+        &[&["plan", "--target", "module.team[\"ml\"]"][..], &vars].concat(),
+        0,
+    );
+    assert!(
+        plan.contains("# module.team[\"ml\"].azureml_compute_cluster.cpu will be updated in place")
+            && !plan.contains("module.team[\"vision\"].azureml_compute_cluster.cpu will")
+            && plan.contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+        "{plan}"
+    );
+    let all = work.expect(
+        &[&["plan", "--target", "module.team"][..], &vars].concat(),
+        0,
+    );
+    assert!(
+        all.contains("Plan: 0 to add, 2 to change, 0 to destroy."),
+        "{all}"
+    );
+    let output = work.run(&["plan", "--target", "module.nothing"]);
+    assert_eq!(output.status.code(), Some(1));
+}
