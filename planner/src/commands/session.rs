@@ -35,7 +35,16 @@ pub fn state_path(
     if let Some(path) = state {
         return Ok(path.to_owned());
     }
-    let backend = loaded.and_then(|loaded| loaded.config.terraform_settings().state_path.clone());
+    // Without a loaded configuration (the state commands), its `backend "local"` path is still
+    // read; a configuration that does not load leaves the default (a state can be repaired
+    // while the configuration is broken).
+    let backend = match loaded {
+        Some(loaded) => loaded.config.terraform_settings().state_path.clone(),
+        None => engine::schema::load_registry()
+            .ok()
+            .and_then(|registry| crate::config::Configuration::load_dir(dir, &registry).ok())
+            .and_then(|(config, _)| config.terraform_settings().state_path.clone()),
+    };
     let default = PathBuf::from(backend.unwrap_or_else(|| "terraform.tfstate".to_owned()));
     let workspace = match loaded {
         Some(loaded) => loaded.inputs.workspace().to_owned(),

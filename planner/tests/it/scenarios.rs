@@ -1403,3 +1403,31 @@ fn a_module_instance_can_be_targeted() {
     let output = work.run(&["plan", "--target", "module.nothing"]);
     assert_eq!(output.status.code(), Some(1));
 }
+
+#[test]
+fn the_state_commands_read_the_local_backends_path() {
+    let work = Workdir::example("quickstart");
+    let main = work.path().join("main.tf");
+    let text = std::fs::read_to_string(&main).expect("main.tf");
+    std::fs::write(
+        &main,
+        text.replacen(
+            "terraform {\n",
+            "terraform {\n  backend \"local\" {\n    path = \"state/quickstart.tfstate\"\n  }\n",
+            1,
+        ),
+    )
+    .expect("write");
+    std::fs::create_dir(work.path().join("state")).expect("folder");
+    work.expect(&["apply", "--auto-approve"], 0);
+    assert!(work.path().join("state/quickstart.tfstate").is_file());
+    assert!(!work.path().join("terraform.tfstate").exists());
+    let listed = work.expect(&["state", "list"], 0);
+    assert!(listed.contains("azureml_compute_cluster.cpu"), "{listed}");
+    let pulled = work.expect(&["state", "pull"], 0);
+    assert!(pulled.contains("\"lineage\""), "{pulled}");
+    assert!(
+        work.expect(&["output", "--raw", "cluster_id"], 0)
+            .ends_with("cpu-cluster")
+    );
+}
