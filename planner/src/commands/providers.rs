@@ -15,16 +15,12 @@
 //! Constraints are written in Terraform's canonical form (`>= 0.1, < 2` is `>= 0.1.0, <
 //! 2.0.0`).
 //!
-//! The configuration keeps only the `azureml` provider's requirement, so the `terraform` and
-//! `provider` blocks of each module are read again here from its files.
-// TODO(#11): read every requirement from `config` once it keeps the other providers' ones.
+//! The requirements come from each configuration's decoded `terraform` and `provider` blocks
+//! (`TerraformSettings::required_providers`, `provider_blocks`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::path::Path;
-
-use hcl::edit::expr::{Expression, ObjectKey};
-use hcl::edit::structure::{Block, Structure};
 
 use crate::cli::ProvidersArgs;
 use crate::config::Configuration;
@@ -83,37 +79,24 @@ pub fn run(dir: &Path, args: &ProvidersArgs) -> anyhow::Result<Outcome> {
 
 /// The requirements of `config` and of every module it calls.
 fn requirements(config: &Configuration) -> Requirements {
+    let settings = config.terraform_settings();
     let mut sources: BTreeMap<String, String> = BTreeMap::new();
     let mut constraints: Vec<(String, String)> = Vec::new();
     let mut local_names: BTreeSet<String> = BTreeSet::new();
-    for file in own_files(config) {
-        let Ok(body) = hcl::edit::parser::parse_body(file.text()) else {
-            continue;
-        };
-        for block in body.blocks() {
-            match block.ident.value().as_str() {
-                "terraform" => {
-                    for required in block.body.blocks() {
-                        if required.ident.value().as_str() == "required_providers" {
-                            read_required_providers(required, &mut sources, &mut constraints);
-                        }
-                    }
-                }
-                "provider" => {
-                    if let Some(name) = first_label(block) {
-                        if let Some(version) = block
-                            .body
-                            .get_attribute("version")
-                            .and_then(|attribute| literal(&attribute.value))
-                        {
-                            constraints.push((name.clone(), version));
-                        }
-                        local_names.insert(name);
-                    }
-                }
-                _ => {}
-            }
+    for (name, requirement) in &settings.required_providers {
+        sources.insert(
+            name.clone(),
+            requirement.source.clone().unwrap_or_else(|| name.clone()),
+        );
+        for version in &requirement.versions {
+            constraints.push((name.clone(), version.clone()));
         }
+    }
+    for (name, version) in &settings.provider_blocks {
+        if let Some(version) = version {
+            constraints.push((name.clone(), version.clone()));
+        }
+        local_names.insert(name.clone());
     }
     for block in config.resource_blocks() {
         let resource_type = &block.addr().resource_type;
@@ -148,68 +131,6 @@ fn requirements(config: &Configuration) -> Requirements {
     Requirements {
         providers,
         children,
-    }
-}
-
-/// The files of `config` itself, not of the modules it calls (its sources hold both).
-fn own_files(config: &Configuration) -> impl Iterator<Item = &crate::source::SourceFile> {
-    let folder = match config.module_display.as_str() {
-        "." => "",
-        other => other,
-    };
-    config.sources().iter().filter(move |file| {
-        Path::new(file.name())
-            .parent()
-            .is_some_and(|parent| parent == Path::new(folder))
-    })
-}
-
-/// `NAME = { source = "...", version = "..." }` (or the legacy `NAME = "VERSION"`).
-fn read_required_providers(
-    block: &Block,
-    sources: &mut BTreeMap<String, String>,
-    constraints: &mut Vec<(String, String)>,
-) {
-    for structure in block.body.iter() {
-        let Structure::Attribute(attribute) = structure else {
-            continue;
-        };
-        let name = attribute.key.value().to_string();
-        match &attribute.value {
-            Expression::Object(object) => {
-                for (key, value) in object.iter() {
-                    let key = match key {
-                        ObjectKey::Ident(ident) => ident.value().to_string(),
-                        ObjectKey::Expression(expr) => literal(expr).unwrap_or_default(),
-                    };
-                    match (key.as_str(), literal(value.expr())) {
-                        ("source", Some(source)) => {
-                            sources.insert(name.clone(), source);
-                        }
-                        ("version", Some(version)) => constraints.push((name.clone(), version)),
-                        _ => {}
-                    }
-                }
-                sources.entry(name.clone()).or_insert_with(|| name.clone());
-            }
-            other => {
-                if let Some(version) = literal(other) {
-                    constraints.push((name.clone(), version));
-                }
-                sources.entry(name.clone()).or_insert_with(|| name.clone());
-            }
-        }
-    }
-}
-
-fn first_label(block: &Block) -> Option<String> {
-    block.labels.first().map(|label| label.as_str().to_owned())
-}
-
-fn literal(expr: &Expression) -> Option<String> {
-    match expr {
-        Expression::String(text) => Some(text.value().to_string()),
-        _ => None,
     }
 }
 

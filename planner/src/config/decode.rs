@@ -15,7 +15,6 @@ use hcl::edit::Span;
 use hcl::edit::expr::{Expression, TraversalOperator};
 use hcl::edit::structure::{Block, Body, Structure};
 
-use super::{CheckBlock, Condition, ConditionKind, DynamicBlock, ImportBlock, Moved, Removed};
 use super::modules::ModuleCall;
 use super::provider::argument_names;
 use super::spelling::{closest, did_you_mean};
@@ -25,6 +24,7 @@ use super::{
     AttrExpr, BlockSpans, BodyExprs, Configuration, IgnoreChanges, LifecycleOptions, LocalBlock,
     NestedBlock, OutputBlock, ProviderBlock, ResourceBlock, Validation, VariableBlock,
 };
+use super::{CheckBlock, Condition, ConditionKind, DynamicBlock, ImportBlock, Moved, Removed};
 use crate::source::FileId;
 use engine::plan::MoveEndpoint;
 
@@ -164,6 +164,31 @@ fn literal_string(expr: &Expression) -> Option<String> {
     }
 }
 
+/// A `required_providers` entry: `{ source = "...", version = "..." }`, or the legacy
+/// `"VERSION"` string.
+fn provider_requirement(expr: &Expression) -> super::ProviderRequirement {
+    let mut requirement = super::ProviderRequirement::default();
+    match expr {
+        Expression::Object(object) => {
+            for (key, value) in object.iter() {
+                let key = match key {
+                    hcl::edit::expr::ObjectKey::Ident(ident) => ident.value().to_string(),
+                    hcl::edit::expr::ObjectKey::Expression(expr) => {
+                        literal_string(expr).unwrap_or_default()
+                    }
+                };
+                match (key.as_str(), literal_string(value.expr())) {
+                    ("source", Some(source)) => requirement.source = Some(source),
+                    ("version", Some(version)) => requirement.versions.push(version),
+                    _ => {}
+                }
+            }
+        }
+        other => requirement.versions.extend(literal_string(other)),
+    }
+    requirement
+}
+
 /// `azurerm` or `azurerm.west` (a provider reference) as text.
 fn traversal_text(expr: &Expression) -> Option<String> {
     match expr {
@@ -291,15 +316,41 @@ impl Decoder<'_> {
                 Structure::Attribute(attribute) => match attribute.key.value().as_str() {
                     "condition" => condition = Some(attr_expr(attribute, self.file)),
                     "error_message" => error_message = Some(attr_expr(attribute, self.file)),
-                    other => self.error(span(&attribute.key), "Unsupported argument", format!("a `{}` block has no argument `{other}`{}", block.ident.value(), did_you_mean(other, ["condition", "error_message"]))),
+                    other => self.error(
+                        span(&attribute.key),
+                        "Unsupported argument",
+                        format!(
+                            "a `{}` block has no argument `{other}`{}",
+                            block.ident.value(),
+                            did_you_mean(other, ["condition", "error_message"])
+                        ),
+                    ),
                 },
-                Structure::Block(nested) => self.error(header(nested), "Unsupported block type", format!("a `{}` block takes `condition` and `error_message` only", block.ident.value())),
+                Structure::Block(nested) => self.error(
+                    header(nested),
+                    "Unsupported block type",
+                    format!(
+                        "a `{}` block takes `condition` and `error_message` only",
+                        block.ident.value()
+                    ),
+                ),
             }
         }
         match (condition, error_message) {
-            (Some(condition), Some(error_message)) => Some(Condition { kind, condition, error_message }),
+            (Some(condition), Some(error_message)) => Some(Condition {
+                kind,
+                condition,
+                error_message,
+            }),
             _ => {
-                self.error(header(block), "Missing required argument", format!("a `{}` block needs `condition` and `error_message`", block.ident.value()));
+                self.error(
+                    header(block),
+                    "Missing required argument",
+                    format!(
+                        "a `{}` block needs `condition` and `error_message`",
+                        block.ident.value()
+                    ),
+                );
                 None
             }
         }
@@ -324,8 +375,15 @@ impl Decoder<'_> {
                     let Expression::Traversal(traversal) = &attribute.value else {
                         unreachable!("matched above");
                     };
-                    let (Expression::Variable(root), TraversalOperator::GetAttr(name), TraversalOperator::Index(index)) =
-                        (&traversal.expr, traversal.operators[0].value(), traversal.operators[1].value())
+                    let (
+                        Expression::Variable(root),
+                        TraversalOperator::GetAttr(name),
+                        TraversalOperator::Index(index),
+                    ) = (
+                        &traversal.expr,
+                        traversal.operators[0].value(),
+                        traversal.operators[1].value(),
+                    )
                     else {
                         self.error(span(&attribute.value), "Invalid import address", "`to` must name a resource instance, as `azureml_compute_cluster.cpu[each.key]`".to_owned());
                         continue;
@@ -358,21 +416,43 @@ impl Decoder<'_> {
                 "id" => id = Some(attr_expr(attribute, self.file)),
                 "for_each" => for_each = Some(attr_expr(attribute, self.file)),
                 "provider" => {}
-                other => self.error(span(&attribute.key), "Unsupported argument", format!("an `import` block has no argument `{other}`{}", did_you_mean(other, ["to", "id"]))),
+                other => self.error(
+                    span(&attribute.key),
+                    "Unsupported argument",
+                    format!(
+                        "an `import` block has no argument `{other}`{}",
+                        did_you_mean(other, ["to", "id"])
+                    ),
+                ),
             }
         }
         for nested in block.body.blocks() {
-            self.error(header(nested), "Unsupported block type", "an `import` block takes `to` and `id`".to_owned());
+            self.error(
+                header(nested),
+                "Unsupported block type",
+                "an `import` block takes `to` and `id`".to_owned(),
+            );
         }
         let (Some((to, range)), Some(id)) = (to, id) else {
-            self.error(header(block), "Missing required argument", "an `import` block needs `to` and `id`".to_owned());
+            self.error(
+                header(block),
+                "Missing required argument",
+                "an `import` block needs `to` and `id`".to_owned(),
+            );
             return;
         };
         if key.is_some() != for_each.is_some() {
             self.error(range, "Invalid import address", "with `for_each`, `to` takes the instance key from each element, as `azureml_compute_cluster.cpu[each.key]`; without it, a literal key".to_owned());
             return;
         }
-        self.config.imports.push(ImportBlock { to, id, for_each, key, file: self.file, to_span: range });
+        self.config.imports.push(ImportBlock {
+            to,
+            id,
+            for_each,
+            key,
+            file: self.file,
+            to_span: range,
+        });
     }
 
     /// `removed { from = ADDRESS  lifecycle { destroy = BOOL } }`.
@@ -396,7 +476,11 @@ impl Decoder<'_> {
                         _ => match ResourceAddr::parse(&text) {
                             Ok(addr) => Some(MoveEndpoint::Resource(addr)),
                             Err(_) => {
-                                self.error(range, "Invalid address", format!("`{text}` is not a resource or module address"));
+                                self.error(
+                                    range,
+                                    "Invalid address",
+                                    format!("`{text}` is not a resource or module address"),
+                                );
                                 return;
                             }
                         },
@@ -404,18 +488,39 @@ impl Decoder<'_> {
                 }
                 Structure::Block(nested) if nested.ident.value().as_str() == "lifecycle" => {
                     for attribute in nested.body.attributes() {
-                        match (attribute.key.value().as_str(), literal_bool(&attribute.value)) {
+                        match (
+                            attribute.key.value().as_str(),
+                            literal_bool(&attribute.value),
+                        ) {
                             ("destroy", Some(flag)) => destroy = flag,
-                            ("destroy", None) => self.error(span(&attribute.value), "Invalid lifecycle value", "`destroy` must be the literal `true` or `false`".to_owned()),
-                            (other, _) => self.error(span(&attribute.key), "Unsupported argument", format!("a `removed` block's `lifecycle` has no argument `{other}`")),
+                            ("destroy", None) => self.error(
+                                span(&attribute.value),
+                                "Invalid lifecycle value",
+                                "`destroy` must be the literal `true` or `false`".to_owned(),
+                            ),
+                            (other, _) => self.error(
+                                span(&attribute.key),
+                                "Unsupported argument",
+                                format!(
+                                    "a `removed` block's `lifecycle` has no argument `{other}`"
+                                ),
+                            ),
                         }
                     }
                 }
-                other => self.error(span(other), "Unsupported argument", "a `removed` block takes `from` and a `lifecycle` block".to_owned()),
+                other => self.error(
+                    span(other),
+                    "Unsupported argument",
+                    "a `removed` block takes `from` and a `lifecycle` block".to_owned(),
+                ),
             }
         }
         let Some(from) = from else {
-            self.error(header(block), "Missing required argument", "a `removed` block needs `from`".to_owned());
+            self.error(
+                header(block),
+                "Missing required argument",
+                "a `removed` block needs `from`".to_owned(),
+            );
             return;
         };
         if let MoveEndpoint::Resource(addr) = &from
@@ -432,20 +537,33 @@ impl Decoder<'_> {
         let Some(labels) = self.labels(block, &["name"]) else {
             return;
         };
-        let mut check = CheckBlock { name: labels[0].to_owned(), asserts: Vec::new() };
+        let mut check = CheckBlock {
+            name: labels[0].to_owned(),
+            asserts: Vec::new(),
+        };
         for structure in block.body.iter() {
             match structure {
                 Structure::Block(nested) if nested.ident.value().as_str() == "assert" => {
-                    check.asserts.extend(self.condition(nested, ConditionKind::Assert));
+                    check
+                        .asserts
+                        .extend(self.condition(nested, ConditionKind::Assert));
                 }
                 Structure::Block(nested) if nested.ident.value().as_str() == "data" => {
                     self.error(header(nested), "Unsupported block type", "data sources scoped to a `check` block are not supported by amlplan yet\nhelp: declare the data source outside the check, or leave the check to terraform".to_owned());
                 }
-                other => self.error(span(other), "Unsupported block type", "a `check` block holds `assert` blocks".to_owned()),
+                other => self.error(
+                    span(other),
+                    "Unsupported block type",
+                    "a `check` block holds `assert` blocks".to_owned(),
+                ),
             }
         }
         if check.asserts.is_empty() {
-            self.error(header(block), "Missing required block", format!("check `{}` needs at least one `assert` block", check.name));
+            self.error(
+                header(block),
+                "Missing required block",
+                format!("check `{}` needs at least one `assert` block", check.name),
+            );
             return;
         }
         self.config.checks.push(check);
@@ -534,10 +652,7 @@ impl Decoder<'_> {
                     format!("`{from}` moves to itself"),
                 );
             }
-            _ => self.config.moved.push(Moved {
-                from,
-                to,
-            }),
+            _ => self.config.moved.push(Moved { from, to }),
         }
     }
 
@@ -714,6 +829,11 @@ impl Decoder<'_> {
                 continue;
             };
             let name = attribute.key.value().as_str();
+            let requirement = provider_requirement(&attribute.value);
+            self.config
+                .terraform
+                .required_providers
+                .insert(name.to_owned(), requirement);
             if name != "azureml" {
                 // Another provider's requirement: its resources are left to Terraform.
                 continue;
@@ -763,6 +883,14 @@ impl Decoder<'_> {
         let Some(labels) = self.labels(block, &["name"]) else {
             return;
         };
+        let version = block
+            .body
+            .get_attribute("version")
+            .and_then(|attribute| literal_string(&attribute.value));
+        self.config
+            .terraform
+            .provider_blocks
+            .push((labels[0].to_owned(), version));
         if labels[0] != "azureml" {
             // Another provider's settings: its resources are left to Terraform, so they are
             // not evaluated here.
@@ -1361,7 +1489,11 @@ impl Decoder<'_> {
 
     /// `replace_triggered_by = [azureml_x.y, azureml_x.y[0].attr, ...]`: managed resources of
     /// this module, optionally one attribute.
-    fn replace_triggers(&mut self, expr: &Expression, triggers: &mut Vec<(ResourceAddr, Option<String>)>) {
+    fn replace_triggers(
+        &mut self,
+        expr: &Expression,
+        triggers: &mut Vec<(ResourceAddr, Option<String>)>,
+    ) {
         let Expression::Array(items) = expr else {
             self.error(span(expr), "Invalid replace_triggered_by expression", "`replace_triggered_by` is a list of resource references, as `[azureml_environment.train]`".to_owned());
             return;
@@ -1376,13 +1508,22 @@ impl Decoder<'_> {
                 .unwrap_or_default()
                 .trim()
                 .to_owned();
-            let parsed = ResourceAddr::parse(&text).ok().map(|addr| (addr, None)).or_else(|| {
-                let (base, attr) = text.rsplit_once('.')?;
-                Some((ResourceAddr::parse(base).ok()?, Some(attr.to_owned())))
-            });
+            let parsed = ResourceAddr::parse(&text)
+                .ok()
+                .map(|addr| (addr, None))
+                .or_else(|| {
+                    let (base, attr) = text.rsplit_once('.')?;
+                    Some((ResourceAddr::parse(base).ok()?, Some(attr.to_owned())))
+                });
             match parsed {
                 Some((addr, attr)) if addr.mode == Mode::Managed => triggers.push((addr, attr)),
-                _ => self.error(range, "Invalid replace_triggered_by expression", format!("`{text}` is not a reference to a managed resource or one of its attributes")),
+                _ => self.error(
+                    range,
+                    "Invalid replace_triggered_by expression",
+                    format!(
+                        "`{text}` is not a reference to a managed resource or one of its attributes"
+                    ),
+                ),
             }
         }
     }
@@ -1737,16 +1878,31 @@ impl Decoder<'_> {
                     "iterator" => match &attribute.value {
                         Expression::Variable(name) => iterator = name.value().to_string(),
                         other => {
-                            self.error(span(other), "Invalid dynamic iterator name", "`iterator` must be a name, as `iterator = item`".to_owned());
+                            self.error(
+                                span(other),
+                                "Invalid dynamic iterator name",
+                                "`iterator` must be a name, as `iterator = item`".to_owned(),
+                            );
                             return Some(None);
                         }
                     },
                     "labels" => {
-                        self.error(span(&attribute.key), "Unsupported argument", "the blocks of amlplan's resources have no labels".to_owned());
+                        self.error(
+                            span(&attribute.key),
+                            "Unsupported argument",
+                            "the blocks of amlplan's resources have no labels".to_owned(),
+                        );
                         return Some(None);
                     }
                     other => {
-                        self.error(span(&attribute.key), "Unsupported argument", format!("a `dynamic` block has no argument `{other}`{}", did_you_mean(other, ["for_each", "iterator"])));
+                        self.error(
+                            span(&attribute.key),
+                            "Unsupported argument",
+                            format!(
+                                "a `dynamic` block has no argument `{other}`{}",
+                                did_you_mean(other, ["for_each", "iterator"])
+                            ),
+                        );
                         return Some(None);
                     }
                 },
@@ -1754,13 +1910,24 @@ impl Decoder<'_> {
                     content = Some(inner);
                 }
                 Structure::Block(inner) => {
-                    self.error(header(inner), "Unsupported block type", format!("a `dynamic` block has a `content` block only, not `{}`", inner.ident.value()));
+                    self.error(
+                        header(inner),
+                        "Unsupported block type",
+                        format!(
+                            "a `dynamic` block has a `content` block only, not `{}`",
+                            inner.ident.value()
+                        ),
+                    );
                     return Some(None);
                 }
             }
         }
         let (Some(for_each), Some(content)) = (for_each, content) else {
-            self.error(header(block), "Missing required argument", "a `dynamic` block needs `for_each` and a `content` block".to_owned());
+            self.error(
+                header(block),
+                "Missing required argument",
+                "a `dynamic` block needs `for_each` and a `content` block".to_owned(),
+            );
             return Some(None);
         };
         Some(Some((content, DynamicBlock { for_each, iterator })))
@@ -1808,7 +1975,10 @@ pub(crate) fn check_imports(config: &Configuration, diagnostics: &mut Diagnostic
                 subject: Some(config.span(import.file, import.to_span.clone())),
                 ..Diagnostic::error(
                     "Configuration for import target does not exist",
-                    format!("`{}` is not declared: add its `resource` block, then import into it", import.to),
+                    format!(
+                        "`{}` is not declared: add its `resource` block, then import into it",
+                        import.to
+                    ),
                 )
             });
         }

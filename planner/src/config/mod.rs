@@ -219,6 +219,20 @@ pub struct TerraformSettings {
     pub azureml_version: Option<String>,
     /// `backend "local" { path = ... }`, if given.
     pub state_path: Option<String>,
+    /// Every provider requirement (`required_providers`), `azureml`'s too, by local name:
+    /// its `source` (if given) and `version` constraints. Read for `amlplan providers`.
+    pub required_providers: BTreeMap<String, ProviderRequirement>,
+    /// The local names of the `provider` blocks, each with its (legacy) `version`, if any.
+    pub provider_blocks: Vec<(String, Option<String>)>,
+}
+
+/// One entry of `required_providers`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProviderRequirement {
+    /// `source`, as written.
+    pub source: Option<String>,
+    /// `version` constraints, as written.
+    pub versions: Vec<String>,
 }
 
 pub use engine::plan::{IgnoreChanges, LifecycleOptions};
