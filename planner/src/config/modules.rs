@@ -198,6 +198,12 @@ impl Configuration {
             };
             let (mut child, mut child_diagnostics) =
                 Configuration::decode_named(&folder, files, registry);
+            for json in json_files(&folder, context.root) {
+                child_diagnostics.push(Diagnostic::error(
+                    "Unsupported configuration file",
+                    format!("`{json}` is in Terraform's JSON syntax, which amlplan does not read yet\nhelp: write it in the native syntax (`.tf`), or plan this configuration with terraform"),
+                ));
+            }
             child.module_display = display_dir(&folder, context.root);
             child.load_modules(
                 &ModuleContext {
@@ -319,6 +325,29 @@ fn read_tf_files(folder: &Path, root: &Path) -> std::io::Result<Vec<(String, Str
         files.push((shown, text));
     }
     Ok(files)
+}
+
+/// The `.tf.json` files of `folder`, named relative to `root`.
+fn json_files(folder: &Path, root: &Path) -> Vec<String> {
+    let dir = display_dir(folder, root);
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|entry| entry.file_name().into_string().ok())
+                .filter(|name| name.ends_with(".tf.json"))
+                .map(|name| {
+                    if dir == "." {
+                        name
+                    } else {
+                        format!("{dir}/{name}")
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 /// `folder` as shown to the user: relative to the root configuration's folder when inside it.

@@ -1142,6 +1142,16 @@ fn a_configuration_in_json_syntax_is_refused_not_ignored() {
         stderr.contains("Unsupported configuration file") && stderr.contains("extra.tf.json"),
         "{stderr}"
     );
+
+    // In a module's folder too.
+    let work = Workdir::example("platform");
+    std::fs::write(work.path().join("modules/team/extra.tf.json"), "{}").expect("write");
+    let output = work.run(&["validate"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`modules/team/extra.tf.json` is in Terraform's JSON syntax"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
