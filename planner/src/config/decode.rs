@@ -164,6 +164,15 @@ fn literal_string(expr: &Expression) -> Option<String> {
     }
 }
 
+/// A module instance (`module.a["k"]`) or a resource address, as `moved` and `removed` name
+/// what they take.
+fn move_endpoint(text: &str) -> Option<MoveEndpoint> {
+    match ModulePath::parse(text) {
+        Ok(path) if !path.is_root() => Some(MoveEndpoint::Module(path)),
+        _ => ResourceAddr::parse(text).ok().map(MoveEndpoint::Resource),
+    }
+}
+
 /// A `required_providers` entry: `{ source = "...", version = "..." }`, or the legacy
 /// `"VERSION"` string.
 fn provider_requirement(expr: &Expression) -> super::ProviderRequirement {
@@ -226,6 +235,18 @@ impl Decoder<'_> {
             subject: Some(subject),
             ..Diagnostic::error(summary, detail)
         });
+    }
+
+    /// The source text of `range` in the file being decoded (an address written as an
+    /// expression: `moved`, `removed`, `import`, `replace_triggered_by`), trimmed.
+    fn source_text(&self, range: &Range<usize>) -> String {
+        self.config
+            .sources
+            .get(self.file)
+            .and_then(|source| source.slice(range.clone()))
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
     }
 
     fn location(&self, file: FileId, offset: usize) -> String {
@@ -400,14 +421,7 @@ impl Decoder<'_> {
                 }
                 "to" => {
                     let range = span(&attribute.value);
-                    let text = self
-                        .config
-                        .sources
-                        .get(self.file)
-                        .and_then(|source| source.slice(range.clone()))
-                        .unwrap_or_default()
-                        .trim()
-                        .to_owned();
+                    let text = self.source_text(&range);
                     match ResourceAddr::parse(&text) {
                         Ok(addr) if addr.mode == Mode::Managed => to = Some((addr, range)),
                         _ => self.error(range, "Invalid import address", format!("`{text}` is not a resource instance address, as `azureml_compute_cluster.cpu`")),
@@ -463,28 +477,16 @@ impl Decoder<'_> {
             match structure {
                 Structure::Attribute(attribute) if attribute.key.value().as_str() == "from" => {
                     let range = span(&attribute.value);
-                    let text = self
-                        .config
-                        .sources
-                        .get(self.file)
-                        .and_then(|source| source.slice(range.clone()))
-                        .unwrap_or_default()
-                        .trim()
-                        .to_owned();
-                    from = match ModulePath::parse(&text) {
-                        Ok(path) if !path.is_root() => Some(MoveEndpoint::Module(path)),
-                        _ => match ResourceAddr::parse(&text) {
-                            Ok(addr) => Some(MoveEndpoint::Resource(addr)),
-                            Err(_) => {
-                                self.error(
-                                    range,
-                                    "Invalid address",
-                                    format!("`{text}` is not a resource or module address"),
-                                );
-                                return;
-                            }
-                        },
-                    };
+                    let text = self.source_text(&range);
+                    from = move_endpoint(&text);
+                    if from.is_none() {
+                        self.error(
+                            range,
+                            "Invalid address",
+                            format!("`{text}` is not a resource or module address"),
+                        );
+                        return;
+                    }
                 }
                 Structure::Block(nested) if nested.ident.value().as_str() == "lifecycle" => {
                     for attribute in nested.body.attributes() {
@@ -604,19 +606,8 @@ impl Decoder<'_> {
             };
             seen[slot] = true;
             let range = span(&attribute.value);
-            let text = self
-                .config
-                .sources
-                .get(self.file)
-                .and_then(|source| source.slice(range.clone()))
-                .unwrap_or_default()
-                .trim()
-                .to_owned();
-            let endpoint = match ModulePath::parse(&text) {
-                Ok(path) if !path.is_root() => Some(MoveEndpoint::Module(path)),
-                _ => ResourceAddr::parse(&text).ok().map(MoveEndpoint::Resource),
-            };
-            match endpoint {
+            let text = self.source_text(&range);
+            match move_endpoint(&text) {
                 Some(endpoint) => ends[slot] = Some((endpoint, range)),
                 None => self.error(range, "Invalid address", format!("`{text}` is not a resource or module address, as `azureml_compute_cluster.cpu` or `module.team`")),
             }
@@ -1500,14 +1491,7 @@ impl Decoder<'_> {
         };
         for item in items.iter() {
             let range = span(item);
-            let text = self
-                .config
-                .sources
-                .get(self.file)
-                .and_then(|source| source.slice(range.clone()))
-                .unwrap_or_default()
-                .trim()
-                .to_owned();
+            let text = self.source_text(&range);
             let parsed = ResourceAddr::parse(&text)
                 .ok()
                 .map(|addr| (addr, None))
