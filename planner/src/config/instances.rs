@@ -619,24 +619,7 @@ impl Walk<'_> {
             self.result.data.extend(result.data);
             self.result.foreign.extend(result.foreign);
         }
-        let value = if call.count.is_some() {
-            Value::List(values.into_iter().map(|(_, value)| value).collect())
-        } else if call.for_each.is_some() {
-            Value::Map(
-                values
-                    .into_iter()
-                    .filter_map(|(key, value)| match key {
-                        Some(InstanceKey::Key(key)) => Some((key, value)),
-                        _ => None,
-                    })
-                    .collect(),
-            )
-        } else {
-            values
-                .into_iter()
-                .next()
-                .map_or(Value::Unknown, |(_, value)| value)
-        };
+        let value = repeated(call.count.is_some(), call.for_each.is_some(), values);
         self.sensitivity
             .modules
             .insert(name.to_owned(), sensitive_outputs);
@@ -935,24 +918,7 @@ impl Walk<'_> {
             };
             addrs.push(addr);
         }
-        let value = if block.count.is_some() {
-            Value::List(references.into_iter().map(|(_, value)| value).collect())
-        } else if block.for_each.is_some() {
-            Value::Map(
-                references
-                    .into_iter()
-                    .filter_map(|(key, value)| match key {
-                        Some(InstanceKey::Key(key)) => Some((key, value)),
-                        _ => None,
-                    })
-                    .collect(),
-            )
-        } else {
-            references
-                .into_iter()
-                .next()
-                .map_or(Value::Unknown, |(_, value)| value)
-        };
+        let value = repeated(block.count.is_some(), block.for_each.is_some(), references);
         self.sensitivity
             .attributes
             .insert(key.clone(), sensitive_attributes);
@@ -1023,6 +989,29 @@ fn evaluate_conditions(
         });
     }
     found
+}
+
+/// What a reference to a repeated block or module call yields: a list of the instances' values
+/// (`count`), a map by key (`for_each`), or the one instance's value.
+fn repeated(count: bool, for_each: bool, instances: Vec<(Option<InstanceKey>, Value)>) -> Value {
+    if count {
+        Value::List(instances.into_iter().map(|(_, value)| value).collect())
+    } else if for_each {
+        Value::Map(
+            instances
+                .into_iter()
+                .filter_map(|(key, value)| match key {
+                    Some(InstanceKey::Key(key)) => Some((key, value)),
+                    _ => None,
+                })
+                .collect(),
+        )
+    } else {
+        instances
+            .into_iter()
+            .next()
+            .map_or(Value::Unknown, |(_, value)| value)
+    }
 }
 
 /// The instances of an expansion: key, `count.index`, `each.key`/`each.value`.

@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
 
-use engine::addr::Mode;
+use engine::addr::{Mode, ResourceAddr};
 use engine::diag::{Diagnostic, Diagnostics};
 use hcl::edit::Span;
 use hcl::edit::expr::{Expression, ForExpr, Traversal, TraversalOperator};
@@ -330,15 +330,7 @@ pub(crate) fn resolve(config: &mut Configuration, diagnostics: &mut Diagnostics)
                 );
             }
         }
-        for dependency in &block.depends_on {
-            if let Some(&target) = block_index.get(&(
-                dependency.mode,
-                dependency.resource_type.clone(),
-                dependency.name.clone(),
-            )) {
-                targets.insert(Node::Block(target));
-            }
-        }
+        depends_on_targets(&block_index, &block.depends_on, &mut targets);
         edges.push((
             Node::Block(index),
             targets,
@@ -366,15 +358,7 @@ pub(crate) fn resolve(config: &mut Configuration, diagnostics: &mut Diagnostics)
                 diagnostics,
             );
         }
-        for dependency in &call.depends_on {
-            if let Some(&target) = block_index.get(&(
-                dependency.mode,
-                dependency.resource_type.clone(),
-                dependency.name.clone(),
-            )) {
-                targets.insert(Node::Block(target));
-            }
-        }
+        depends_on_targets(&block_index, &call.depends_on, &mut targets);
         edges.push((
             Node::Module(name.clone()),
             targets,
@@ -460,6 +444,24 @@ pub(crate) fn resolve(config: &mut Configuration, diagnostics: &mut Diagnostics)
     }
     config.dependents = dependents;
     config.order = order;
+}
+
+/// The blocks a `depends_on` list names (undeclared ones are reported by `decode`).
+fn depends_on_targets(
+    block_index: &HashMap<(Mode, String, String), usize>,
+    depends_on: &[ResourceAddr],
+    targets: &mut BTreeSet<Node>,
+) {
+    for dependency in depends_on {
+        let key = (
+            dependency.mode,
+            dependency.resource_type.clone(),
+            dependency.name.clone(),
+        );
+        if let Some(&target) = block_index.get(&key) {
+            targets.insert(Node::Block(target));
+        }
+    }
 }
 
 /// The managed blocks (and other providers' data sources, read from the state, so an object
