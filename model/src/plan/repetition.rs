@@ -246,10 +246,8 @@ mod tests {
         text.parse().expect("address")
     }
 
-    fn moves_of(state: &[&str], expansion: Expansion) -> (Vec<String>, Vec<String>) {
-        let state: Vec<ResourceAddr> = state.iter().map(|text| addr(text)).collect();
-        let expansions = [(addr("azureml_compute_cluster.cpu"), expansion)].into();
-        let moves = implied_moves(&state, &expansions);
+    /// The moves made and the moves blocked, as `from -> to` lines.
+    fn shown(moves: &Moves) -> (Vec<String>, Vec<String>) {
         let show = |moves: &[Move]| {
             moves
                 .iter()
@@ -257,6 +255,13 @@ mod tests {
                 .collect()
         };
         (show(&moves.moved), show(&moves.blocked))
+    }
+
+    fn moves_of(state: &[&str], expansion: Expansion) -> (Vec<String>, Vec<String>) {
+        let state: Vec<ResourceAddr> = state.iter().map(|text| addr(text)).collect();
+        let expansions = [(addr("azureml_compute_cluster.cpu"), expansion)].into();
+        let moves = implied_moves(&state, &expansions);
+        shown(&moves)
     }
 
     #[test]
@@ -359,13 +364,7 @@ mod tests {
             .map(|(from, to)| (endpoint(from), endpoint(to)))
             .collect();
         let moves = declared_moves(&state, &statements);
-        let show = |moves: &[Move]| {
-            moves
-                .iter()
-                .map(|one| format!("{} -> {}", one.from, one.to))
-                .collect()
-        };
-        (show(&moves.moved), show(&moves.blocked))
+        shown(&moves)
     }
 
     #[test]

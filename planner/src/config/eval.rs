@@ -109,8 +109,9 @@ pub(crate) struct Sensitivity {
 }
 
 impl<'a> Scope<'a> {
-    /// A scope where no reference is allowed, only literals and functions.
-    pub(crate) fn literal_only(base_dir: &'a Path, restriction: &'static str) -> Scope<'a> {
+    /// A scope where nothing is bound (every reference fails as undeclared); callers set what
+    /// their context has with struct update syntax.
+    pub(crate) fn empty(base_dir: &'a Path) -> Scope<'a> {
         Scope {
             variables: None,
             locals: None,
@@ -118,13 +119,21 @@ impl<'a> Scope<'a> {
             count_index: None,
             each: None,
             base_dir,
-            restriction: Some(restriction),
+            restriction: None,
             sensitive: None,
             workspace: None,
             modules: None,
             path_module: None,
             dynamic: Vec::new(),
             self_value: None,
+        }
+    }
+
+    /// A scope where no reference is allowed, only literals and functions.
+    pub(crate) fn literal_only(base_dir: &'a Path, restriction: &'static str) -> Scope<'a> {
+        Scope {
+            restriction: Some(restriction),
+            ..Scope::empty(base_dir)
         }
     }
 }
@@ -1337,16 +1346,7 @@ mod tests {
             variables: Some(variables),
             locals: Some(&locals),
             blocks: Some(&blocks),
-            count_index: None,
-            each: None,
-            base_dir: Path::new("."),
-            restriction: None,
-            sensitive: None,
-            workspace: None,
-            modules: None,
-            path_module: None,
-            dynamic: Vec::new(),
-            self_value: None,
+            ..Scope::empty(Path::new("."))
         };
         Evaluator::new(&scope).eval(&expr)
     }

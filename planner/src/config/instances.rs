@@ -419,16 +419,11 @@ impl Walk<'_> {
             variables: Some(variables),
             locals: Some(&self.locals),
             blocks: Some(&self.blocks),
-            count_index: None,
-            each: None,
-            base_dir: &self.config.dir,
-            restriction: None,
             sensitive: Some(&self.sensitivity),
             workspace: Some(self.workspace),
             modules: Some(&self.modules),
             path_module: Some(&self.config.module_display),
-            dynamic: Vec::new(),
-            self_value: None,
+            ..Scope::empty(&self.config.dir)
         }
     }
 

@@ -760,18 +760,8 @@ fn validate(
     };
     let scope = Scope {
         variables: Some(&own),
-        locals: None,
-        blocks: None,
-        count_index: None,
-        each: None,
-        base_dir: &config.dir,
-        restriction: None,
         sensitive: Some(&sensitivity),
-        workspace: None,
-        modules: None,
-        path_module: None,
-        dynamic: Vec::new(),
-        self_value: None,
+        ..Scope::empty(&config.dir)
     };
     let evaluator = Evaluator::new(&scope);
     for rule in &variable.validations {
