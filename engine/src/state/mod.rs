@@ -163,7 +163,7 @@ pub enum StateError {
     Integrity {
         /// The file.
         path: String,
-        /// What the checks found: at least one error, and any warnings.
+        /// What the checks found (at least one error).
         diagnostics: Diagnostics,
     },
     /// The state is locked by someone else.
@@ -249,8 +249,7 @@ impl State {
         Ok(state)
     }
 
-    /// The integrity findings of this state (`integrity`'s table): errors make it unusable,
-    /// warnings are for the user (entries in modules).
+    /// The integrity findings of this state (`integrity`'s table); each makes it unusable.
     pub fn check(&self, registry: &Registry) -> Diagnostics {
         integrity::check(self, registry)
     }

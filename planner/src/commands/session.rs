@@ -143,9 +143,8 @@ impl Session {
         operation: &str,
     ) -> anyhow::Result<Session> {
         let path = state_path(dir, state_args.state.as_deref(), Some(&loaded))?;
+        // A state that fails its integrity checks is refused here (every finding is an error).
         let (store, mut state) = open_state(&path, state_args, operation)?;
-        // Errors refused the state above; what is left are warnings (entries in modules).
-        report(&loaded.config, &state.check(&loaded.registry))?;
         // As Terraform, before anything is planned: the `moved` blocks first, then the implied
         // moves (an object at `x[0]` when the block lost its `count` is the object of `x`, and
         // the other way round). Only the state changes: an attachment moves, never re-attaches.
