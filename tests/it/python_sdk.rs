@@ -12,8 +12,7 @@
 //! The emulator runs with a 200 ms provisioning delay, so its polling answers carry
 //! `Retry-After: 1` (azure-core reads `Retry-After: 0` as absent and then waits 30 s).
 //!
-//! Without the `.venv` python or its packages these tests skip, saying so; with
-//! `REQUIRE_TERRAFORM=1` or `CI` set (as `scripts/test` and CI do), that is a failure.
+//! Without the `.venv` python or its packages these tests fail, saying so; they never skip.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -35,29 +34,16 @@ const MISSING_PACKAGE: i32 = 3;
 const VM_ID: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/demo-rg/providers/Microsoft.Compute/virtualMachines/demo-ubuntu-vm";
 const WORKSPACE_ID: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/demo-rg/providers/Microsoft.MachineLearningServices/workspaces/sdk-mlw";
 
-/// Whether a missing client is a failure (CI, `scripts/test`) rather than a skip.
-fn required() -> bool {
-    std::env::var("REQUIRE_TERRAFORM").as_deref() == Ok("1")
-        || std::env::var("CI")
-            .is_ok_and(|value| !value.is_empty() && value != "0" && value != "false")
+/// Fails the test: a missing client is never a skip.
+fn unavailable(reason: &str) -> ! {
+    panic!("{reason}: run scripts/install-test-clients (the Python SDK clients are required)")
 }
 
-/// Fails (when [`required`]) or prints why the test is skipped.
-#[allow(clippy::print_stderr)] // a skipped test says why
-fn unavailable(reason: &str) {
-    assert!(
-        !required(),
-        "{reason}: run scripts/install-test-clients (REQUIRE_TERRAFORM=1 or CI is set, so the Python SDK clients are required)"
-    );
-    eprintln!("skipped: {reason}; run scripts/install-test-clients");
-}
-
-/// The `.venv` python when it can import the SDK clients; `None` after [`unavailable`].
-fn python() -> Option<PathBuf> {
+/// The `.venv` python, which must import the SDK clients (else [`unavailable`]).
+fn python() -> PathBuf {
     let python = e2e::workspace_root().join(".venv/bin/python");
     if !python.is_file() {
         unavailable(&format!("`{}` does not exist", python.display()));
-        return None;
     }
     let imports = Command::new(&python)
         .args([
@@ -67,18 +53,12 @@ fn python() -> Option<PathBuf> {
         .stdin(Stdio::null())
         .output();
     match imports {
-        Ok(output) if output.status.success() => Some(python),
-        Ok(output) => {
-            unavailable(&format!(
-                "the Azure SDK for Python packages are not installed in `.venv`: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            ));
-            None
-        }
-        Err(error) => {
-            unavailable(&format!("`{}` does not run: {error}", python.display()));
-            None
-        }
+        Ok(output) if output.status.success() => python,
+        Ok(output) => unavailable(&format!(
+            "the Azure SDK for Python packages are not installed in `.venv`: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )),
+        Err(error) => unavailable(&format!("`{}` does not run: {error}", python.display())),
     }
 }
 
@@ -178,8 +158,8 @@ impl Served {
     }
 
     /// Runs `tests/python/<script>` with the emulator's URL, CA and demo ids in its environment;
-    /// its JSON output, or `None` when a package is missing (after [`unavailable`]).
-    fn run(&self, python: &Path, script: &str) -> Option<Json> {
+    /// its JSON output. A missing package is [`unavailable`].
+    fn run(&self, python: &Path, script: &str) -> Json {
         let root = e2e::workspace_root();
         let home = self.data.path().join("home");
         std::fs::create_dir_all(&home).expect("HOME");
@@ -231,7 +211,6 @@ impl Served {
         let stderr = stderr.join().expect("stderr");
         if status.code() == Some(MISSING_PACKAGE) {
             unavailable(stderr.trim());
-            return None;
         }
         assert!(
             status.success(),
@@ -242,7 +221,7 @@ impl Served {
             .rev()
             .find(|line| line.starts_with('{'))
             .unwrap_or_else(|| panic!("no JSON line from `{script}`:\n{stdout}\n{stderr}"));
-        Some(serde_json::from_str(line).expect("the script's JSON"))
+        serde_json::from_str(line).expect("the script's JSON")
     }
 }
 
@@ -272,11 +251,9 @@ fn names(json: &Json) -> Vec<String> {
 
 #[test]
 fn the_machine_learning_mgmt_client_manages_workspaces_and_computes() {
-    let Some(python) = python() else { return };
+    let python = python();
     let served = Served::start();
-    let Some(out) = served.run(&python, "mgmt_computes.py") else {
-        return;
-    };
+    let out = served.run(&python, "mgmt_computes.py");
 
     // The token azure-identity got from the emulator's token endpoint.
     assert_eq!(

