@@ -63,9 +63,15 @@ pub use server::RunningEmulator;
 pub const DEMO_SUBSCRIPTION: &str = "00000000-0000-0000-0000-000000000000";
 /// The demo seed's resource group, holding every underlying demo resource.
 pub const DEMO_RESOURCE_GROUP: &str = "demo-rg";
+/// The demo seed's second subscription (for configurations with a provider per subscription,
+/// as `prod` beside `dev`); it holds [`DEMO_OTHER_RESOURCE_GROUP`] and no underlying resources.
+pub const DEMO_OTHER_SUBSCRIPTION: &str = "00000000-0000-0000-0000-000000000001";
+/// The resource group of [`DEMO_OTHER_SUBSCRIPTION`].
+pub const DEMO_OTHER_RESOURCE_GROUP: &str = "prod-rg";
 /// The demo seed's tenant (the one its client-credentials client belongs to).
 pub const DEMO_TENANT: &str = "00000000-0000-0000-0000-0000000000aa";
-/// A client-credentials client of the demo seed; its tokens grant [`DEMO_SUBSCRIPTION`].
+/// A client-credentials client of the demo seed; its tokens grant [`DEMO_SUBSCRIPTION`] and
+/// [`DEMO_OTHER_SUBSCRIPTION`].
 pub const DEMO_CLIENT_ID: &str = "00000000-0000-0000-0000-0000000000c1";
 /// The secret of [`DEMO_CLIENT_ID`].
 pub const DEMO_CLIENT_SECRET: &str = "demo-client-secret";

@@ -154,12 +154,26 @@ mod tests {
     fn the_demo_seed_matches_the_public_constants() {
         let seed = parse(DEMO_SEED).expect("demo seed parses");
         assert_eq!(seed.subscriptions[0].id, crate::DEMO_SUBSCRIPTION);
+        assert_eq!(seed.subscriptions[1].id, crate::DEMO_OTHER_SUBSCRIPTION);
         assert_eq!(seed.resource_groups[0].name, crate::DEMO_RESOURCE_GROUP);
+        assert_eq!(
+            (
+                seed.resource_groups[1].subscription.as_str(),
+                seed.resource_groups[1].name.as_str()
+            ),
+            (
+                crate::DEMO_OTHER_SUBSCRIPTION,
+                crate::DEMO_OTHER_RESOURCE_GROUP
+            )
+        );
         let client = &seed.clients[0];
         assert_eq!(client.tenant, crate::DEMO_TENANT);
         assert_eq!(client.client_id, crate::DEMO_CLIENT_ID);
         assert_eq!(client.client_secret, crate::DEMO_CLIENT_SECRET);
-        assert_eq!(client.subscriptions, [crate::DEMO_SUBSCRIPTION]);
+        assert_eq!(
+            client.subscriptions,
+            [crate::DEMO_SUBSCRIPTION, crate::DEMO_OTHER_SUBSCRIPTION]
+        );
         let names: Vec<&str> = seed
             .resources
             .iter()

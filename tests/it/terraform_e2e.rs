@@ -504,9 +504,10 @@ fn the_platform_repository_is_planned_alike_and_applied_by_either_tool() {
             Install::CliConfig(mirror().join("tf.rc")),
         );
         let output = project.terraform(&terraform, &["init", "-input=false", "-no-color"]);
-        if terraform.semver < (1, 4, 0) {
-            // The repository is written for 1.4 and later (`terraform_data`, `optional()`
-            // defaults): an older Terraform refuses it at init, before any change.
+        if terraform.semver < (1, 7, 0) {
+            // The repository is written for 1.7 and later (`terraform_data`, `optional()`
+            // defaults, `import` blocks with `for_each`): an older Terraform refuses it at
+            // init, before any change.
             let refused = expect_code(&output, 1, &format!("{version}: init"));
             assert!(
                 refused.contains("Unsupported Terraform Core version")
@@ -536,7 +537,7 @@ fn the_platform_repository_is_planned_alike_and_applied_by_either_tool() {
             &format!("{version}: {target:?}"),
         );
         let ours = azureml(terraform_actions(&project, &terraform, &[]));
-        assert_eq!(ours.len(), 6, "{version}: {ours:?}");
+        assert_eq!(ours.len(), 8, "{version}: {ours:?}");
         assert_eq!(
             ours,
             amlplan_actions(&project, &[]),
@@ -551,17 +552,105 @@ fn the_platform_repository_is_planned_alike_and_applied_by_either_tool() {
         );
         let output = project.amlplan(&["drift"]);
         expect_code(&output, 0, &format!("{version}: amlplan drift"));
-        // A refactor: the workspace's block renamed with a `moved` block; both tools plan only
-        // the move, and after amlplan applies it terraform plans nothing.
+        // The second subscription's objects went through the `azureml.shared` configuration,
+        // and the state says so as Terraform writes it.
+        let state: Json = serde_json::from_str(
+            &std::fs::read_to_string(project.config_dir().join("terraform.tfstate"))
+                .expect("state"),
+        )
+        .expect("state JSON");
+        let shared: Vec<&str> = state["resources"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .filter(|resource| {
+                resource["provider"]
+                    .as_str()
+                    .is_some_and(|provider| provider.ends_with("].shared"))
+            })
+            .map(|resource| resource["type"].as_str().expect("type"))
+            .collect();
+        assert_eq!(
+            shared,
+            ["azureml_workspace", "azureml_environment"],
+            "{version}: {state}"
+        );
+        let in_other_subscription = served
+            .get(&format!(
+                "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.MachineLearningServices/workspaces/shared-default",
+                emulator::DEMO_OTHER_SUBSCRIPTION,
+                emulator::DEMO_OTHER_RESOURCE_GROUP
+            ))
+            .is_some();
+        assert!(in_other_subscription, "{version}: the shared workspace");
+        // A cluster made before the repository (outside both tools) is adopted by the
+        // `import` block: both tools plan only its import, and after it nothing.
+        let workspace = format!(
+            "/subscriptions/{}/resourceGroups/demo-rg/providers/Microsoft.MachineLearningServices/workspaces/platform-default",
+            emulator::DEMO_SUBSCRIPTION
+        );
+        let (status, body) = served.request(
+            "PUT",
+            &format!("{workspace}/computes/legacy"),
+            Some(&serde_json::json!({
+                "location": "westeurope",
+                "properties": {
+                    "computeType": "AmlCompute",
+                    "properties": {
+                        "vmSize": "STANDARD_DS3_V2",
+                        "scaleSettings": { "minNodeCount": 0, "maxNodeCount": 3 }
+                    }
+                }
+            })),
+        );
+        assert!(matches!(status, 200 | 201), "{version}: {status} {body}");
+        let adopt = [
+            "-var",
+            "adopted_clusters={legacy = {vm_size = \"STANDARD_DS3_V2\", max_nodes = 3}}",
+        ];
+        let imports = azureml(terraform_actions(&project, &terraform, &adopt));
+        assert_eq!(
+            changes(&imports),
+            [(
+                "azureml_compute_cluster.adopted[\"legacy\"]".to_owned(),
+                vec!["no-op".to_owned(), "import".to_owned()]
+            )],
+            "{version}: {imports:?}"
+        );
+        assert_eq!(
+            imports,
+            amlplan_actions(&project, &adopt),
+            "{version}: the import block"
+        );
+        let mut args = vec!["apply", "--auto-approve"];
+        args.extend(["--var", adopt[1]]);
+        let output = project.amlplan(&args);
+        expect_code(
+            &output,
+            0,
+            &format!("{version}: amlplan apply of the import"),
+        );
+        let (code, text) = plan_exit(&project, &terraform, &adopt);
+        assert_eq!(
+            code, 0,
+            "{version}: terraform plan after amlplan imported:\n{text}"
+        );
+        // Adopted, then left alone: the rest of the test plans without it.
+        let output =
+            project.amlplan(&["state", "rm", "azureml_compute_cluster.adopted[\"legacy\"]"]);
+        expect_code(&output, 0, &format!("{version}: amlplan state rm"));
+        // A refactor: the workspace's block renamed with a `moved` block (after the one the
+        // repository has, a chain); both tools plan only the move, and after amlplan applies
+        // it terraform plans nothing.
         let main = project.config_dir().join("main.tf");
         let text = std::fs::read_to_string(&main)
             .expect("main.tf")
             .replace(
                 "resource \"azureml_workspace\" \"main\"",
-                "resource \"azureml_workspace\" \"platform\"",
+                "resource \"azureml_workspace\" \"primary\"",
             )
-            .replace("azureml_workspace.main.id", "azureml_workspace.platform.id")
-            + "\nmoved {\n  from = azureml_workspace.main\n  to   = azureml_workspace.platform\n}\n";
+            .replace("azureml_workspace.main.id", "azureml_workspace.primary.id")
+            + "\nmoved {\n  from = azureml_workspace.main\n  to   = azureml_workspace.primary\n}\n";
         std::fs::write(&main, text).expect("write");
         let moved = azureml(terraform_actions(&project, &terraform, &[]));
         assert!(
@@ -593,7 +682,7 @@ fn the_platform_repository_is_planned_alike_and_applied_by_either_tool() {
             &format!("{version}: prod {target:?}"),
         );
         let prod = azureml(terraform_actions(&project, &terraform, &[]));
-        assert_eq!(prod.len(), 6, "{version}: prod starts empty: {prod:?}");
+        assert_eq!(prod.len(), 8, "{version}: prod starts empty: {prod:?}");
         assert_eq!(
             prod,
             amlplan_actions(&project, &[]),
@@ -614,12 +703,27 @@ fn the_platform_repository_is_planned_alike_and_applied_by_either_tool() {
             0,
             &format!("{version}: terraform workspace select default"),
         );
-        // One team less, planned alike.
+        // One team less, planned alike; applied by terraform, amlplan then plans nothing.
         let vars = ["-var", "teams={ml = {max_nodes = 4}}"];
+        let fewer = changes(&azureml(terraform_actions(&project, &terraform, &vars)));
+        assert_eq!(fewer.len(), 2, "{version}: {fewer:?}");
         assert_eq!(
-            changes(&azureml(terraform_actions(&project, &terraform, &vars))),
+            fewer,
             changes(&amlplan_actions(&project, &vars)),
             "{version}: one team less"
+        );
+        let mut args = vec!["apply", "-auto-approve", "-no-color", "-input=false"];
+        args.extend_from_slice(&vars);
+        expect_code(
+            &project.terraform(&terraform, &args),
+            0,
+            &format!("{version}: terraform apply of one team less"),
+        );
+        let output = project.amlplan(&["plan", "--detailed-exitcode", "--var", vars[1]]);
+        expect_code(
+            &output,
+            0,
+            &format!("{version}: amlplan plan after terraform applied"),
         );
     }
 }

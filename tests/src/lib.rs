@@ -368,7 +368,7 @@ pub fn text(output: &Output) -> String {
 }
 
 /// `(address, actions)` of every `resource_changes` entry of a `terraform show -json` plan,
-/// sorted.
+/// sorted; an import (`change.importing`) adds `"import"` to the actions.
 pub fn plan_actions(plan: &Json) -> Vec<(String, Vec<String>)> {
     let mut actions: Vec<(String, Vec<String>)> = plan["resource_changes"]
         .as_array()
@@ -377,12 +377,15 @@ pub fn plan_actions(plan: &Json) -> Vec<(String, Vec<String>)> {
         .iter()
         .map(|change| {
             let address = change["address"].as_str().expect("an address").to_owned();
-            let actions = change["change"]["actions"]
+            let mut actions: Vec<String> = change["change"]["actions"]
                 .as_array()
                 .expect("actions")
                 .iter()
                 .map(|action| action.as_str().expect("an action").to_owned())
                 .collect();
+            if change["change"].get("importing").is_some() {
+                actions.push("import".to_owned());
+            }
             (address, actions)
         })
         .collect();

@@ -951,7 +951,10 @@ mod tests {
             poll_wait(&answer(&[("retry-after-ms", "250")]), &poll),
             Duration::from_millis(250)
         );
-        assert_eq!(poll_wait(&answer(&[("retry-after", "0")]), &poll), MIN_POLL_WAIT);
+        assert_eq!(
+            poll_wait(&answer(&[("retry-after", "0")]), &poll),
+            MIN_POLL_WAIT
+        );
         assert_eq!(poll_wait(&answer(&[]), &poll), poll.default_interval);
     }
 

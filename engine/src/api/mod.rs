@@ -491,6 +491,41 @@ impl RawAnswer {
 /// works as well as a generic parameter.
 pub type ApiFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'a>>;
 
+/// Where the calls of each provider configuration go: the default configuration's cloud and
+/// each alias's (`provider = azureml.prod`, for instance another subscription). A front end
+/// with one configuration uses [`Clouds::one`].
+pub struct Clouds<'a> {
+    default: &'a dyn CloudApi,
+    aliased: std::collections::BTreeMap<String, &'a dyn CloudApi>,
+}
+
+impl<'a> Clouds<'a> {
+    /// Only the default configuration.
+    pub fn one(cloud: &'a dyn CloudApi) -> Clouds<'a> {
+        Clouds {
+            default: cloud,
+            aliased: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// Adds the cloud of the configuration `alias`.
+    pub fn with_alias(mut self, alias: impl Into<String>, cloud: &'a dyn CloudApi) -> Clouds<'a> {
+        self.aliased.insert(alias.into(), cloud);
+        self
+    }
+
+    /// The cloud of `alias` (`None`: the default configuration); an error naming it when
+    /// there is no such configuration.
+    pub fn get(&self, alias: Option<&str>) -> Result<&'a dyn CloudApi, String> {
+        match alias {
+            None => Ok(self.default),
+            Some(alias) => self.aliased.get(alias).copied().ok_or_else(|| {
+                format!("the provider configuration `azureml.{alias}` is not configured")
+            }),
+        }
+    }
+}
+
 /// The cloud at object level: what refresh and apply need, for every resource type through its
 /// schema. Implemented by [`ArmClient`]; tests implement it in memory.
 ///

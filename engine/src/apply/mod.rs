@@ -19,7 +19,7 @@ use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
 
 use crate::addr::ResourceAddr;
-use crate::api::{CloudApi, UnderlyingResourceAction};
+use crate::api::{CloudApi, Clouds, UnderlyingResourceAction};
 use crate::plan::{Action, ApplyGraph, Plan, ResourceChange, Scheduler, StepKind};
 use crate::resource::{self, Observer, Operation, Removal, Removed};
 use crate::runs::RunEvent;
@@ -130,12 +130,13 @@ impl ApplyOutcome {
     }
 }
 
-/// Applies `plan`. Ordering errors (a cycle) are reported as a failure of the first resource
-/// of the cycle; nothing runs then.
+/// Applies `plan`, each change through the cloud of its provider configuration
+/// ([`ResourceChange::provider`]). Ordering errors (a cycle) are reported as a failure of the
+/// first resource of the cycle; nothing runs then.
 pub async fn apply(
     plan: &Plan,
     registry: &Registry,
-    cloud: &dyn CloudApi,
+    clouds: &Clouds<'_>,
     hooks: &dyn ApplyHooks,
     parallelism: usize,
 ) -> ApplyOutcome {
@@ -171,7 +172,10 @@ pub async fn apply(
             ));
             running.push(async move {
                 let started = Instant::now();
-                let result = run_step(change, kind, registry, cloud, hooks).await;
+                let result = match clouds.get(change.provider.as_deref()) {
+                    Ok(cloud) => run_step(change, kind, registry, cloud, hooks).await,
+                    Err(message) => Err(message),
+                };
                 (step, kind, change, started.elapsed(), result)
             });
         }

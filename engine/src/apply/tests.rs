@@ -207,7 +207,7 @@ async fn detaches_finish_before_attaches_of_the_same_resource_under_every_comple
     let outcome = apply(
         &plan_of(&first, &PriorState::default()),
         &registry,
-        &setup,
+        &Clouds::one(&setup),
         &recorder,
         4,
     )
@@ -252,7 +252,14 @@ async fn detaches_finish_before_attaches_of_the_same_resource_under_every_comple
                 cloud.insert(id, body);
             }
             let recorder = Recorder::new(&second);
-            let outcome = apply(&plan, &registry, &cloud, &recorder, parallelism).await;
+            let outcome = apply(
+                &plan,
+                &registry,
+                &Clouds::one(&cloud),
+                &recorder,
+                parallelism,
+            )
+            .await;
             assert!(
                 outcome.succeeded(),
                 "{durations:?} x{parallelism}: {outcome:?}"
@@ -290,7 +297,7 @@ async fn without_the_attachment_edges_the_same_rename_attaches_twice() {
     let outcome = apply(
         &plan_of(&first, &PriorState::default()),
         &registry,
-        &cloud,
+        &Clouds::one(&cloud),
         &recorder,
         1,
     )
@@ -310,7 +317,14 @@ async fn without_the_attachment_edges_the_same_rename_attaches_twice() {
     cloud_for_second.insert(&a, cloud.get(&a).expect("a attached"));
     cloud_for_second.durations.insert(a, Duration::from_secs(5));
     let recorder = Recorder::new(&second);
-    let outcome = apply(&plan, &registry, &cloud_for_second, &recorder, 2).await;
+    let outcome = apply(
+        &plan,
+        &registry,
+        &Clouds::one(&cloud_for_second),
+        &recorder,
+        2,
+    )
+    .await;
     assert!(outcome.succeeded());
     assert_eq!(cloud_for_second.duplicate_attachments(), 1);
 }
@@ -327,7 +341,14 @@ async fn concurrency_is_bounded_by_parallelism() {
     for parallelism in [1, 3, 12] {
         let cloud = FakeCloud::default();
         let recorder = Recorder::new(&desired);
-        let outcome = apply(&plan, &registry, &cloud, &recorder, parallelism).await;
+        let outcome = apply(
+            &plan,
+            &registry,
+            &Clouds::one(&cloud),
+            &recorder,
+            parallelism,
+        )
+        .await;
         assert!(outcome.succeeded());
         assert_eq!(outcome.added, 12);
         assert_eq!(cloud.max_in_flight(), parallelism);
@@ -355,7 +376,7 @@ async fn a_failed_dependency_skips_its_dependents_and_the_rest_finish() {
     let mut cloud = FakeCloud::default();
     cloud.failing.push(format!("{}s2", WS.to_ascii_lowercase()));
     let recorder = Recorder::new(&desired);
-    let outcome = apply(&plan, &registry, &cloud, &recorder, 4).await;
+    let outcome = apply(&plan, &registry, &Clouds::one(&cloud), &recorder, 4).await;
     assert_eq!(outcome.added, 1);
     assert_eq!(outcome.failures.len(), 1);
     assert_eq!(outcome.failures[0].addr, workspace.addr);
@@ -405,7 +426,7 @@ async fn every_completed_operation_is_recorded_before_its_dependents_start() {
     let mut cloud = FakeCloud::default();
     cloud.write_time = Duration::from_secs(3);
     let recorder = Recorder::new(&desired);
-    let outcome = apply(&plan, &registry, &cloud, &recorder, 4).await;
+    let outcome = apply(&plan, &registry, &Clouds::one(&cloud), &recorder, 4).await;
     assert!(outcome.succeeded(), "{outcome:?}");
     let records = recorder.records.lock().expect("lock").clone();
     assert_eq!(records.len(), 4, "one record per completed operation");
@@ -447,7 +468,7 @@ async fn a_long_operation_is_reported_as_still_running_every_ten_seconds() {
     cloud.write_time = Duration::from_secs(25);
     let recorder = Recorder::new(&desired);
     let started = tokio::time::Instant::now();
-    let outcome = apply(&plan, &registry, &cloud, &recorder, 1).await;
+    let outcome = apply(&plan, &registry, &Clouds::one(&cloud), &recorder, 1).await;
     assert!(outcome.succeeded());
     assert_eq!(started.elapsed(), Duration::from_secs(25));
     assert_eq!(
@@ -489,7 +510,7 @@ async fn an_orphaned_key_is_destroyed_before_its_object_is_created_again() {
     let outcome = apply(
         &plan_of(&first, &PriorState::default()),
         &registry,
-        &setup,
+        &Clouds::one(&setup),
         &recorder,
         4,
     )
@@ -507,7 +528,14 @@ async fn an_orphaned_key_is_destroyed_before_its_object_is_created_again() {
         cloud.insert(&id, setup.get(&id).expect("created by the first apply"));
         cloud.durations.insert(id.clone(), Duration::from_secs(5));
         let recorder = Recorder::new(&second);
-        let outcome = apply(&plan, &registry, &cloud, &recorder, parallelism).await;
+        let outcome = apply(
+            &plan,
+            &registry,
+            &Clouds::one(&cloud),
+            &recorder,
+            parallelism,
+        )
+        .await;
         assert!(outcome.succeeded(), "{outcome:?}");
         let calls = cloud.calls();
         let delete = calls
@@ -529,4 +557,36 @@ async fn an_orphaned_key_is_destroyed_before_its_object_is_created_again() {
         let addrs: Vec<String> = state.resources.keys().map(ToString::to_string).collect();
         assert_eq!(addrs, ["azureml_compute_cluster.cpu"]);
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_change_goes_to_the_cloud_of_its_provider_configuration() {
+    let registry = load_registry().expect("catalogue");
+    let desired = Desired {
+        resources: vec![cluster("cpu", WS), cluster("gpu", WS), cluster("lost", WS)],
+    };
+    let mut plan = plan_of(&desired, &PriorState::default());
+    for change in &mut plan.changes {
+        change.provider = match change.addr.name.as_str() {
+            "gpu" => Some("prod".to_owned()),
+            "lost" => Some("staging".to_owned()),
+            _ => None,
+        };
+    }
+    let (default, prod) = (FakeCloud::default(), FakeCloud::default());
+    let clouds = Clouds::one(&default).with_alias("prod", &prod);
+    let recorder = Recorder::new(&desired);
+    let outcome = apply(&plan, &registry, &clouds, &recorder, 2).await;
+    let id = |name: &str| format!("{WS}/computes/{name}").to_ascii_lowercase();
+    assert!(default.get(&id("cpu")).is_some() && default.get(&id("gpu")).is_none());
+    assert!(prod.get(&id("gpu")).is_some() && prod.get(&id("cpu")).is_none());
+    // A configuration nobody set up fails its change, naming it; nothing is sent anywhere.
+    assert_eq!(outcome.failures.len(), 1, "{:?}", outcome.failures);
+    assert_eq!(outcome.failures[0].addr.name, "lost");
+    assert!(
+        outcome.failures[0].message.contains("`azureml.staging`"),
+        "{}",
+        outcome.failures[0].message
+    );
+    assert!(default.get(&id("lost")).is_none() && prod.get(&id("lost")).is_none());
 }

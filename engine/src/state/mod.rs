@@ -582,6 +582,38 @@ impl State {
         }
     }
 
+    /// The provider configuration the entry of `addr` belongs to: the alias of its `provider`
+    /// (`provider["…"].prod` is `prod`), `None` for the default one or no entry.
+    pub fn provider_alias(&self, addr: &ResourceAddr) -> Option<String> {
+        let resource = self
+            .resources
+            .iter()
+            .find(|resource| resource.holds(addr))?;
+        let (_, alias) = resource.provider.rsplit_once("\"].")?;
+        Some(alias.to_owned())
+    }
+
+    /// Records that the entry of `addr` (if any) belongs to the provider configuration `alias`
+    /// (`None`: the default one), keeping the provider's source address.
+    pub fn set_provider_alias(&mut self, addr: &ResourceAddr, alias: Option<&str>) {
+        let Some(resource) = self
+            .resources
+            .iter_mut()
+            .find(|resource| resource.holds(addr))
+        else {
+            return;
+        };
+        let end = resource.provider.find("\"]").map_or(0, |end| end + 2);
+        let base = match &resource.provider[..end] {
+            "" => PROVIDER_CONFIG,
+            base => base,
+        };
+        resource.provider = match alias {
+            None => base.to_owned(),
+            Some(alias) => format!("{base}.{alias}"),
+        };
+    }
+
     /// Forgets `addr` (its resource entry goes when it has no instances left). Returns whether it
     /// was there.
     pub fn remove(&mut self, addr: &ResourceAddr) -> bool {

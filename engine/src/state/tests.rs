@@ -563,3 +563,27 @@ fn an_implied_move_keeps_the_object_and_sets_each() {
     assert_eq!(state.resources[0].each.as_deref(), Some("list"));
     assert!(!state.move_instance(&from, &from));
 }
+
+#[test]
+fn an_entry_keeps_the_provider_configuration_it_belongs_to() {
+    let text = state_with(&[cluster(
+        "cpu",
+        serde_json::json!([cluster_object(None, "cpu", &compute_id("cpu"))]),
+    )]);
+    let mut state = State::from_json(&text, Path::new("t")).expect("reads");
+    let addr: ResourceAddr = "azureml_compute_cluster.cpu".parse().expect("addr");
+    assert_eq!(state.provider_alias(&addr), None);
+    state.set_provider_alias(&addr, Some("prod"));
+    assert_eq!(
+        state.resources[0].provider,
+        format!("{PROVIDER_CONFIG}.prod")
+    );
+    assert_eq!(state.provider_alias(&addr).as_deref(), Some("prod"));
+    // Written and read back as Terraform writes an aliased configuration.
+    let again = State::from_json(&state.to_json(), Path::new("t")).expect("reads");
+    assert_eq!(again.provider_alias(&addr).as_deref(), Some("prod"));
+    state.set_provider_alias(&addr, None);
+    assert_eq!(state.resources[0].provider, PROVIDER_CONFIG);
+    let other: ResourceAddr = "azureml_compute_cluster.gpu".parse().expect("addr");
+    assert_eq!(state.provider_alias(&other), None);
+}

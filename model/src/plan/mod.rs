@@ -360,6 +360,10 @@ pub struct ResourceChange {
     /// removed, see [`repetition`]); `None` when it did not move. Terraform's `previous_address`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_addr: Option<ResourceAddr>,
+    /// The root module's provider configuration the object belongs to: `None` for the default
+    /// one, else its alias (`provider = azureml.prod`). Apply sends its calls there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
 }
 
 impl ResourceChange {
@@ -385,6 +389,7 @@ impl ResourceChange {
             before_object: None,
             after_object: None,
             previous_addr: None,
+            provider: None,
             importing: None,
             sensitive: BTreeSet::new(),
         }

@@ -146,6 +146,13 @@ async fn execute(
             &import.object,
         ) {
             state.set_object(&import.addr, schema, object, &[], Some(key));
+            let alias = planned
+                .plan
+                .changes
+                .iter()
+                .find(|change| change.addr == import.addr)
+                .and_then(|change| change.provider.as_deref());
+            state.set_provider_alias(&import.addr, alias);
         }
     }
     for addr in &planned.plan.forgotten {
@@ -164,7 +171,7 @@ async fn execute(
     let outcome = engine::apply::apply(
         &planned.plan,
         &loaded.registry,
-        &target.client,
+        &target.clouds(),
         &hooks,
         parallelism,
     )

@@ -43,13 +43,22 @@ pub fn run(
             session.target.close().await;
             anyhow::bail!("`{addr}` is already in the state; `amlplan state rm {addr}` first to import another object");
         }
-        let object = engine::api::CloudApi::read(&session.target.client, &schema, &args.id).await?;
+        let alias = session.configured_provider(&addr);
+        let client = match session.target.client_of(alias.as_deref()) {
+            Ok(client) => client,
+            Err(error) => {
+                session.target.close().await;
+                return Err(error);
+            }
+        };
+        let object = engine::api::CloudApi::read(client, &schema, &args.id).await?;
         let Some(object) = object else {
             session.target.close().await;
             anyhow::bail!("`{}` does not exist: nothing to import", args.id);
         };
         let key = session.key.clone();
         session.state.set_object(&addr, &schema, &object, &[], Some(&key));
+        session.state.set_provider_alias(&addr, alias.as_deref());
         session.store.save(&mut session.state)?;
         writeln!(std::io::stdout().lock(), "{addr}: Import complete [id={}]", args.id)?;
         session.target.close().await;

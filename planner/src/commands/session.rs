@@ -159,7 +159,8 @@ impl Session {
         let known = state_values(&state, &loaded);
         let (evaluated, diagnostics) = evaluate(&loaded.config, &loaded.inputs, &known);
         report(&loaded.config, &diagnostics)?;
-        let target = Target::connect(dir, &evaluated.provider).await?;
+        let target =
+            Target::connect(dir, &evaluated.provider, &evaluated.aliased_providers).await?;
         Ok(Session {
             dir: dir.to_owned(),
             loaded,
@@ -187,11 +188,7 @@ impl Session {
             untracked_write_only(&mut prior, &first, registry, &self.key);
         }
         let (mut known, actual, gone) = if options.refresh {
-            let mut workspaces = engine::refresh::workspaces_in(&prior);
-            workspaces.extend(configured_workspaces(&first));
-            let actual =
-                engine::refresh::refresh(&self.target.client, registry, &prior, &workspaces)
-                    .await?;
+            let actual = self.refresh(&prior, &first).await?;
             let gone = engine::refresh::gone(&actual);
             let mut known = stored;
             for (addr, object) in &actual.objects {
@@ -264,6 +261,16 @@ impl Session {
             }
         }
         plan.imports = imports;
+        // Each change goes to its configuration's client; one the configuration no longer
+        // has (an object in state whose `provider` block was removed) stops the plan here.
+        for change in plan.changes.iter_mut() {
+            change.provider = self.provider_of(&change.addr, &evaluated);
+            if !change.action.is_noop() {
+                self.target
+                    .client_of(change.provider.as_deref())
+                    .map_err(|error| anyhow::anyhow!("`{}`: {error}", change.addr))?;
+            }
+        }
         // `removed` blocks with `destroy = false`: the objects leave the state, not the cloud.
         let forget: Vec<&engine::plan::MoveEndpoint> = self
             .loaded
@@ -323,6 +330,55 @@ impl Session {
             known,
             gone,
         })
+    }
+
+    /// The provider configuration of `addr`: its block's (`provider = azureml.ALIAS`) when
+    /// the configuration has it, else its state entry's.
+    fn provider_of(&self, addr: &ResourceAddr, evaluated: &EvaluatedConfig) -> Option<String> {
+        match evaluated.resources.get(addr) {
+            Some(instance) => instance.provider.clone(),
+            None => self.state.provider_alias(addr),
+        }
+    }
+
+    /// The provider configuration of `addr` as the configuration (evaluated on the state's
+    /// values) or else its state entry gives it.
+    pub fn configured_provider(&self, addr: &ResourceAddr) -> Option<String> {
+        let known = state_values(&self.state, &self.loaded);
+        let (evaluated, _) = evaluate(&self.loaded.config, &self.loaded.inputs, &known);
+        self.provider_of(addr, &evaluated)
+    }
+
+    /// Refreshes `prior` through each provider configuration's client: every configuration
+    /// lists the workspaces of its own objects (stored and configured).
+    async fn refresh(
+        &self,
+        prior: &PriorState,
+        evaluated: &EvaluatedConfig,
+    ) -> anyhow::Result<engine::plan::Actual> {
+        let mut groups: BTreeMap<Option<String>, (PriorState, Vec<String>)> = BTreeMap::new();
+        groups.entry(None).or_default();
+        for (addr, object) in &prior.resources {
+            let (group, _) = groups.entry(self.provider_of(addr, evaluated)).or_default();
+            group.resources.insert(addr.clone(), object.clone());
+        }
+        for instance in evaluated.resources.values() {
+            if let Value::String(id) = instance.values.get("workspace_id") {
+                let (_, workspaces) = groups.entry(instance.provider.clone()).or_default();
+                workspaces.push(id.clone());
+            }
+        }
+        let mut actual = engine::plan::Actual::default();
+        for (alias, (prior, mut workspaces)) in groups {
+            workspaces.extend(engine::refresh::workspaces_in(&prior));
+            let client = self.target.client_of(alias.as_deref())?;
+            let found =
+                engine::refresh::refresh(client, &self.loaded.registry, &prior, &workspaces)
+                    .await?;
+            actual.objects.extend(found.objects);
+            actual.workspaces.extend(found.workspaces);
+        }
+        Ok(actual)
     }
 
     /// The root-module instances whose `replace_triggered_by` names a resource (or one of its
@@ -396,7 +452,12 @@ impl Session {
             let schema = registry
                 .get(&addr.resource_type)
                 .ok_or_else(|| anyhow::anyhow!("`{addr}` is not a type amlplan manages"))?;
-            let object = engine::api::CloudApi::read(&self.target.client, schema, id)
+            let alias = evaluated
+                .resources
+                .get(addr)
+                .and_then(|instance| instance.provider.as_deref());
+            let client = self.target.client_of(alias)?;
+            let object = engine::api::CloudApi::read(client, schema, id)
                 .await?
                 .ok_or_else(|| {
                     anyhow::anyhow!(
@@ -479,7 +540,6 @@ impl Session {
         known: &mut BTreeMap<ResourceAddr, ObjectValue>,
     ) -> anyhow::Result<()> {
         let registry = &self.loaded.registry;
-        let subscription = self.target.client.config().subscription_id.clone();
         loop {
             let (evaluated, diagnostics) =
                 evaluate(&self.loaded.config, &self.loaded.inputs, &*known);
@@ -505,10 +565,11 @@ impl Session {
                         addr.resource_type
                     )
                 })?;
-                let id =
-                    engine::api::resource_id(schema, &instance.values, subscription.as_deref())
-                        .map_err(|error| anyhow::anyhow!("`{addr}`: {error}"))?;
-                let object = engine::api::CloudApi::read(&self.target.client, schema, id.as_str())
+                let client = self.target.client_of(instance.provider.as_deref())?;
+                let subscription = client.config().subscription_id.as_deref();
+                let id = engine::api::resource_id(schema, &instance.values, subscription)
+                    .map_err(|error| anyhow::anyhow!("`{addr}`: {error}"))?;
+                let object = engine::api::CloudApi::read(client, schema, id.as_str())
                     .await?
                     .ok_or_else(|| anyhow::anyhow!("`{addr}`: `{id}` does not exist"))?;
                 known.insert((*addr).clone(), object);
@@ -790,19 +851,6 @@ fn missing_foreign(
         .collect()
 }
 
-/// Workspace ids the configuration names that are known now (so attachments in them that the
-/// configuration does not manage are seen by refresh).
-fn configured_workspaces(evaluated: &EvaluatedConfig) -> Vec<String> {
-    evaluated
-        .resources
-        .values()
-        .filter_map(|instance| match instance.values.get("workspace_id") {
-            Value::String(id) => Some(id.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 /// The state's objects as known values for evaluation (secrets are digests: references to
 /// them see the digest, never a plaintext the state does not hold).
 pub fn state_values(state: &State, loaded: &Loaded) -> BTreeMap<ResourceAddr, ObjectValue> {
@@ -906,6 +954,40 @@ impl<'a> Hooks<'a> {
         self
     }
 
+    /// The `postcondition`s of `change`'s block, now that its object is applied and known (at
+    /// plan time they were checked only where already known): one that fails fails the step,
+    /// as in Terraform, so nothing that depends on the object runs; the object stays recorded.
+    fn check_postconditions(&self, change: &ResourceChange, live: &Live) -> Result<(), String> {
+        let subjects = self.loaded.config.postcondition_subjects(&change.addr);
+        if subjects.is_empty() {
+            return Ok(());
+        }
+        let (_, diagnostics) = reevaluate(
+            &self.loaded.config,
+            live.evaluated.clone(),
+            &self.loaded.inputs,
+            &live.known,
+            &live.changed,
+        );
+        let mut failed = engine::diag::Diagnostics::default();
+        for diagnostic in diagnostics.iter() {
+            if diagnostic.severity == engine::diag::Severity::Error
+                && diagnostic
+                    .subject
+                    .as_ref()
+                    .is_some_and(|subject| subjects.contains(subject))
+            {
+                failed.push(diagnostic.clone());
+            }
+        }
+        if failed.is_empty() {
+            return Ok(());
+        }
+        let mut text = Vec::new();
+        let _ = self.loaded.config.render_diagnostics(&failed, &mut text);
+        Err(String::from_utf8_lossy(&text).into_owned())
+    }
+
     /// The configuration evaluated with everything applied (for outputs).
     pub fn final_evaluation(&self) -> EvaluatedConfig {
         let live = self.live.lock().expect("no panic while holding the values");
@@ -979,6 +1061,7 @@ impl ApplyHooks for Hooks<'_> {
                     &change.depends_on,
                     Some(self.key),
                 );
+                state.set_provider_alias(&change.addr, change.provider.as_deref());
                 live.known.insert(change.addr.clone(), object.clone());
             }
             None => {
@@ -993,6 +1076,9 @@ impl ApplyHooks for Hooks<'_> {
                 engine::diag::error_chain(&error)
             )
         })?;
+        if object.is_some() {
+            self.check_postconditions(change, &live)?;
+        }
         Ok(())
     }
 

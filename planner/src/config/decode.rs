@@ -220,6 +220,17 @@ fn traversal_text(expr: &Expression) -> Option<String> {
     }
 }
 
+/// An `azureml` provider reference: `Some(None)` for `azureml`, `Some(Some(alias))` for
+/// `azureml.alias`, `None` for anything else.
+fn provider_reference(expr: &Expression) -> Option<Option<String>> {
+    let text = traversal_text(expr)?;
+    match text.split_once('.') {
+        None if text == "azureml" => Some(None),
+        Some(("azureml", alias)) if !alias.contains('.') => Some(Some(alias.to_owned())),
+        _ => None,
+    }
+}
+
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.chars().all(|character| {
@@ -678,6 +689,7 @@ impl Decoder<'_> {
             config: None,
             managed_dependencies: Vec::new(),
             module_dependencies: Vec::new(),
+            providers: Vec::new(),
         };
         let mut has_source = false;
         for structure in block.body.iter() {
@@ -694,9 +706,9 @@ impl Decoder<'_> {
                             "`source` must be a literal string".to_owned(),
                         ),
                     },
-                    // A registry module's version was resolved by `terraform init`; which
-                    // providers a call passes does not change what amlplan plans.
-                    "version" | "providers" => {}
+                    // A registry module's version was resolved by `terraform init`.
+                    "version" => {}
+                    "providers" => call.providers = self.passed_providers(&attribute.value),
                     "count" => call.count = Some(attr_expr(attribute, self.file)),
                     "for_each" => call.for_each = Some(attr_expr(attribute, self.file)),
                     "depends_on" => call.depends_on = self.depends_on(&attribute.value),
@@ -856,7 +868,7 @@ impl Decoder<'_> {
                         "Invalid provider requirement",
                         format!("`{key_name}` must be a literal string"),
                     ),
-                    ("configuration_aliases", _) => {}
+                    ("configuration_aliases", _) => self.configuration_aliases(value.expr()),
                     (other, _) => self.error(
                         span(key),
                         "Unsupported argument",
@@ -887,12 +899,34 @@ impl Decoder<'_> {
             // not evaluated here.
             return;
         }
-        if let Some(existing) = &self.config.provider {
+        let alias = match block.body.get_attribute("alias") {
+            None => None,
+            Some(attribute) => match literal_string(&attribute.value) {
+                Some(alias) if valid_name(&alias) => Some(alias),
+                _ => {
+                    self.error(
+                        span(&attribute.value),
+                        "Invalid provider configuration alias",
+                        "`alias` must be a literal name, as `alias = \"prod\"`".to_owned(),
+                    );
+                    return;
+                }
+            },
+        };
+        let existing = match &alias {
+            None => self.config.provider.as_ref(),
+            Some(alias) => self.config.aliased_providers.get(alias),
+        };
+        if let Some(existing) = existing {
             let first = self.location(existing.file, existing.header.start);
+            let name = match &alias {
+                None => "`provider \"azureml\"`".to_owned(),
+                Some(alias) => format!("`provider \"azureml\"` with alias `{alias}`"),
+            };
             self.error(
                 header(block),
                 "Duplicate provider configuration",
-                format!("`provider \"azureml\"` is already configured at {first}"),
+                format!("{name} is already configured at {first}"),
             );
             return;
         }
@@ -902,7 +936,6 @@ impl Decoder<'_> {
                 Structure::Attribute(attribute) => {
                     let name = attribute.key.value().as_str();
                     if name == "alias" {
-                        self.error(span(&attribute.key), "Unsupported argument", "provider aliases are not supported by amlplan; configure one `azureml` provider".to_owned());
                     } else if argument_names().any(|argument| argument == name) {
                         if engine::settings::SETTINGS
                             .iter()
@@ -932,11 +965,88 @@ impl Decoder<'_> {
                 }
             }
         }
-        self.config.provider = Some(ProviderBlock {
+        let block = ProviderBlock {
             file: self.file,
             header: header(block),
             attributes,
-        });
+        };
+        match alias {
+            None => self.config.provider = Some(block),
+            Some(alias) => {
+                self.config.aliased_providers.insert(alias, block);
+            }
+        }
+    }
+
+    /// A module call's `providers = { azureml = azureml.prod, azureml.b = azureml }`: which
+    /// configuration each of the module's `azureml` configurations is. Other providers' entries
+    /// are Terraform's.
+    fn passed_providers(&mut self, expr: &Expression) -> Vec<super::modules::ProviderPass> {
+        let Expression::Object(object) = expr else {
+            self.error(
+                span(expr),
+                "Invalid providers argument",
+                "`providers` maps the module's provider names to this configuration's, as `{ azureml = azureml.prod }`".to_owned(),
+            );
+            return Vec::new();
+        };
+        let mut passes = Vec::new();
+        for (key, value) in object.iter() {
+            let child = match key {
+                hcl::edit::expr::ObjectKey::Ident(ident) => {
+                    let name = ident.value().as_str();
+                    (name == "azureml").then_some(None)
+                }
+                hcl::edit::expr::ObjectKey::Expression(expr) => provider_reference(expr),
+            };
+            let key_is_azureml = child.is_some();
+            let Some(child) = child else {
+                continue;
+            };
+            match provider_reference(value.expr()) {
+                Some(parent) if key_is_azureml => passes.push(super::modules::ProviderPass {
+                    child,
+                    parent,
+                    span: span(value.expr()),
+                }),
+                _ => self.error(
+                    span(value.expr()),
+                    "Invalid providers argument",
+                    "an `azureml` configuration is passed as `azureml` or `azureml.ALIAS` of the calling module".to_owned(),
+                ),
+            }
+        }
+        passes
+    }
+
+    /// `configuration_aliases = [azureml.a, azureml.b]` of a module's `azureml` requirement:
+    /// the aliased configurations its caller must pass.
+    fn configuration_aliases(&mut self, expr: &Expression) {
+        let Expression::Array(items) = expr else {
+            self.error(
+                span(expr),
+                "Invalid configuration_aliases",
+                "`configuration_aliases` is a list of provider references, as `[azureml.prod]`"
+                    .to_owned(),
+            );
+            return;
+        };
+        for item in items.iter() {
+            match provider_reference(item) {
+                Some(Some(alias)) => {
+                    self.config
+                        .terraform
+                        .azureml_configuration_aliases
+                        .insert(alias);
+                }
+                _ => self.error(
+                    span(item),
+                    "Invalid configuration_aliases",
+                    "each entry names an aliased `azureml` configuration, as `azureml.prod`"
+                        .to_owned(),
+                ),
+            }
+        }
     }
 
     fn variable(&mut self, block: &Block) {
@@ -1223,6 +1333,7 @@ impl Decoder<'_> {
         let mut lifecycle_block: Option<&Block> = None;
         let mut conditions = Vec::new();
         let mut replace_triggers = Vec::new();
+        let mut provider_alias = None;
         let mut arguments = Vec::new();
         let mut nested_blocks = Vec::new();
         for structure in block.body.iter() {
@@ -1247,12 +1358,17 @@ impl Decoder<'_> {
                         }
                     }
                     "depends_on" => depends_on = self.depends_on(&attribute.value),
-                    "provider" => {
-                        let valid = matches!(&attribute.value, Expression::Variable(name) if name.value().as_str() == "azureml");
-                        if !valid {
-                            self.error(span(&attribute.value), "Unsupported provider reference", "amlplan uses one `azureml` provider; remove `provider` or set it to `azureml`".to_owned());
+                    "provider" => match provider_reference(&attribute.value) {
+                        Some(alias) => {
+                            provider_alias = alias.map(|alias| (alias, span(&attribute.value)));
                         }
-                    }
+                        None => self.error(
+                            span(&attribute.value),
+                            "Invalid provider reference",
+                            "an `azureml` block's `provider` is `azureml` or `azureml.ALIAS`"
+                                .to_owned(),
+                        ),
+                    },
                     _ => arguments.push(attribute),
                 },
                 Structure::Block(nested) => match nested.ident.value().as_str() {
@@ -1343,6 +1459,7 @@ impl Decoder<'_> {
             conditions,
             replace_triggers,
             foreign: None,
+            provider_alias,
         });
     }
 
@@ -1417,6 +1534,7 @@ impl Decoder<'_> {
             conditions: Vec::new(),
             replace_triggers: Vec::new(),
             foreign: Some(provider),
+            provider_alias: None,
         });
     }
 
@@ -2054,11 +2172,11 @@ terraform {
             [
                 "Invalid combination of \"count\" and \"for_each\"",
                 "Invalid depends_on reference",
-                "Unsupported provider reference",
                 "Invalid lifecycle value",
                 "Unsupported attribute",
                 "Unsupported block type",
                 "Reference to undeclared resource",
+                "Provider configuration not present",
             ]
         );
     }
@@ -2078,7 +2196,7 @@ terraform {
     #[test]
     fn duplicates_name_the_first_declaration() {
         let text = format!(
-            "{WORKSPACE}}}\n{WORKSPACE}}}\nvariable \"a\" {{}}\nvariable \"a\" {{}}\nprovider \"azureml\" {{\n  alias = \"x\"\n}}\n"
+            "{WORKSPACE}}}\n{WORKSPACE}}}\nvariable \"a\" {{}}\nvariable \"a\" {{}}\nprovider \"azureml\" {{\n  alias = \"x\"\n}}\nprovider \"azureml\" {{\n  alias = \"x\"\n}}\n"
         );
         let registry = engine::schema::load_registry().expect("the catalogue is valid");
         let (_, diagnostics) =
@@ -2092,7 +2210,7 @@ terraform {
             [
                 "`azureml_workspace.main` is already declared at main.tf:1:1",
                 "`var.a` is already declared at main.tf:11:1",
-                "provider aliases are not supported by amlplan; configure one `azureml` provider",
+                "`provider \"azureml\"` with alias `x` is already configured at main.tf:13:1",
             ]
         );
     }

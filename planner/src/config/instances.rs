@@ -78,6 +78,9 @@ pub struct ResourceInstance {
     /// The top-level arguments set from sensitive values (a sensitive variable, attribute or
     /// `sensitive()`), besides the schema's secrets: plans show them as `(sensitive value)`.
     pub sensitive: std::collections::BTreeSet<String>,
+    /// The root module's `azureml` configuration it uses: `None` for the default one, else
+    /// its alias (`provider = azureml.prod`, maybe passed down through module calls).
+    pub provider: Option<String>,
 }
 
 impl ResourceInstance {
@@ -112,8 +115,10 @@ pub struct EvaluatedConfig {
     pub foreign: BTreeMap<ResourceAddr, String>,
     /// The `import` blocks: each target and its id (unknown when it is not known yet).
     pub imports: Vec<(ResourceAddr, Value)>,
-    /// The provider settings (environment fallbacks applied).
+    /// The default `azureml` configuration's settings (environment fallbacks applied).
     pub provider: ProviderSettings,
+    /// The aliased configurations' settings, by alias.
+    pub aliased_providers: BTreeMap<String, ProviderSettings>,
     /// Input variable values after conversion to their types.
     pub variables: BTreeMap<String, Value>,
     /// What references saw, kept for [`reevaluate`].
@@ -168,6 +173,8 @@ struct WalkContext {
     inherited: Vec<ResourceAddr>,
     /// Variables given sensitive values by the call.
     sensitive_inputs: std::collections::BTreeSet<String>,
+    /// Which root configuration each of the module's `azureml` configurations is.
+    providers: provider::ProviderMap,
 }
 
 impl WalkContext {
@@ -242,9 +249,10 @@ fn walk(
         data,
         outputs,
         provider,
+        aliased_providers,
         foreign,
         variables: _,
-        ..
+        imports: _,
     } = previous;
     let mut sensitivity = state.sensitivity;
     sensitivity.variables = config
@@ -270,6 +278,7 @@ fn walk(
             data,
             outputs,
             provider,
+            aliased_providers,
             foreign,
             ..EvaluatedConfig::default()
         },
@@ -573,6 +582,7 @@ impl Walk<'_> {
                 path: self.context.path.child(name, instance_key.clone()),
                 inherited: inherited.clone(),
                 sensitive_inputs,
+                providers: self.context.providers.child(&call.providers),
             };
             let mut diagnostics = Diagnostics::default();
             let child_variables = variables::resolve(child, &child_inputs, &mut diagnostics);
@@ -622,19 +632,34 @@ impl Walk<'_> {
         self.module_instances.insert(name.to_owned(), managed);
     }
 
+    /// The default `azureml` configuration and every aliased one (a module has none of its
+    /// own: [`provider::check_references`]).
     fn provider(&mut self, variables: &BTreeMap<String, Value>, inputs: &InputValues) {
         let mut diagnostics = Diagnostics::default();
-        let settings = {
+        let (settings, aliased) = {
             let scope = self.scope(variables);
-            provider::resolve(
-                self.config,
-                &Evaluator::new(&scope),
-                &inputs.environment,
-                &mut diagnostics,
-            )
+            let evaluator = Evaluator::new(&scope);
+            let mut resolve = |block| {
+                provider::resolve(
+                    self.config,
+                    block,
+                    &evaluator,
+                    &inputs.environment,
+                    &mut diagnostics,
+                )
+            };
+            let settings = resolve(self.config.provider.as_ref());
+            let aliased: BTreeMap<String, ProviderSettings> = self
+                .config
+                .aliased_providers
+                .iter()
+                .map(|(alias, block)| (alias.clone(), resolve(Some(block))))
+                .collect();
+            (settings, aliased)
         };
         self.diagnostics.extend(diagnostics);
         self.result.provider = settings;
+        self.result.aliased_providers = aliased;
     }
 
     fn error_at(
@@ -896,6 +921,12 @@ impl Walk<'_> {
                 lifecycle: block.lifecycle.clone(),
                 spans: Arc::clone(&block.spans),
                 sensitive: sensitive.clone(),
+                provider: self.context.providers.resolve(
+                    block
+                        .provider_alias
+                        .as_ref()
+                        .map(|(alias, _)| alias.as_str()),
+                ),
             };
             sensitive_attributes.extend(sensitive);
             if let (Mode::Managed, Some(schema)) = (block.addr.mode, block.schema.as_deref()) {

@@ -160,6 +160,7 @@ impl Configuration {
     /// The references of a decoded configuration whose modules are loaded.
     pub(crate) fn finish(&mut self, diagnostics: &mut Diagnostics) {
         decode::check_depends_on(self, diagnostics);
+        super::provider::check_references(self, diagnostics);
         decode::check_imports(self, diagnostics);
         refs::resolve(self, diagnostics);
     }
@@ -181,6 +182,7 @@ impl Configuration {
             sources: Sources::new(),
             terraform: TerraformSettings::default(),
             provider: None,
+            aliased_providers: Default::default(),
             variables: Default::default(),
             locals: Default::default(),
             blocks: Vec::new(),

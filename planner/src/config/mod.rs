@@ -31,7 +31,7 @@ mod spelling;
 mod variables;
 pub mod version;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -59,7 +59,11 @@ pub struct Configuration {
     pub(crate) dir: PathBuf,
     pub(crate) sources: Sources,
     pub(crate) terraform: TerraformSettings,
+    /// The default `provider "azureml"` block.
     pub(crate) provider: Option<ProviderBlock>,
+    /// The `provider "azureml"` blocks with an `alias`, by alias (the root module's only: a
+    /// module receives configurations from its caller).
+    pub(crate) aliased_providers: BTreeMap<String, ProviderBlock>,
     pub(crate) variables: BTreeMap<String, VariableBlock>,
     pub(crate) locals: BTreeMap<String, LocalBlock>,
     pub(crate) blocks: Vec<ResourceBlock>,
@@ -136,6 +140,35 @@ impl Configuration {
     /// `terraform { ... }` settings.
     pub fn terraform_settings(&self) -> &TerraformSettings {
         &self.terraform
+    }
+
+    /// Where the `postcondition`s of `addr`'s block are (in its module's configuration): the
+    /// subjects their failures have, for telling them from other diagnostics after apply.
+    pub fn postcondition_subjects(&self, addr: &ResourceAddr) -> Vec<Subject> {
+        let steps: Vec<String> = addr.module.0.iter().map(|step| step.name.clone()).collect();
+        let Some(config) = self.module_config(&steps) else {
+            return Vec::new();
+        };
+        let local = ResourceAddr {
+            module: engine::addr::ModulePath::default(),
+            ..addr.clone()
+        };
+        config
+            .resource_block(&local)
+            .map(|block| {
+                block
+                    .conditions
+                    .iter()
+                    .filter(|condition| condition.kind == ConditionKind::Postcondition)
+                    .map(|condition| {
+                        config.span(
+                            condition.condition.file,
+                            condition.condition.value_span.clone(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The block of `addr` (instance keys ignored).
@@ -217,6 +250,9 @@ pub struct TerraformSettings {
     pub azureml_source: Option<String>,
     /// `required_providers.azureml.version`, if given.
     pub azureml_version: Option<String>,
+    /// `required_providers.azureml.configuration_aliases`: the aliased configurations a module
+    /// expects from its caller.
+    pub azureml_configuration_aliases: BTreeSet<String>,
     /// `backend "local" { path = ... }`, if given.
     pub state_path: Option<String>,
     /// Every provider requirement (`required_providers`), `azureml`'s too, by local name:
@@ -347,6 +383,15 @@ pub struct ResourceBlock {
     /// The provider (local name) of a block amlplan leaves to Terraform (`azurerm`,
     /// `terraform`); `None` for `azureml` blocks.
     pub(crate) foreign: Option<String>,
+    /// `provider = azureml.ALIAS`: the alias (in this module's names) and the value's span.
+    pub(crate) provider_alias: Option<(String, Range<usize>)>,
+}
+
+impl Configuration {
+    /// True for a called module's configuration (not the root's).
+    pub(crate) fn is_module(&self) -> bool {
+        self.module_display != "."
+    }
 }
 
 impl ResourceBlock {

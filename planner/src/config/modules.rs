@@ -44,6 +44,18 @@ pub(crate) struct ModuleCall {
     pub managed_dependencies: Vec<usize>,
     /// Other module calls the call depends on.
     pub module_dependencies: Vec<String>,
+    /// `providers`: the `azureml` configurations passed to the module.
+    pub providers: Vec<ProviderPass>,
+}
+
+/// One `azureml` entry of a module call's `providers`: the module's configuration `child`
+/// (`None` for its default one) is the caller's `parent`.
+#[derive(Debug, Clone)]
+pub(crate) struct ProviderPass {
+    pub child: Option<String>,
+    pub parent: Option<String>,
+    /// The value's span, in the call's file.
+    pub span: Range<usize>,
 }
 
 impl ModuleCall {
@@ -224,6 +236,7 @@ impl Configuration {
                 }
             }
             self.check_arguments(&name, &child, diagnostics);
+            super::provider::check_passes(self, &name, &child, diagnostics);
             self.modules
                 .get_mut(&name)
                 .expect("the call is there")

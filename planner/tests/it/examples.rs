@@ -122,6 +122,8 @@ fn platform_is_valid() {
         [
             "azureml_compute_instance.shared",
             "azureml_workspace.main",
+            "azureml_workspace.shared",
+            "module.base_environment.azureml_environment.this",
             "module.team[\"ml\"].azureml_compute_cluster.cpu",
             "module.team[\"ml\"].module.environment.azureml_environment.this",
             "module.team[\"vision\"].azureml_compute_cluster.cpu",

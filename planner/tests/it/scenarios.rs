@@ -983,6 +983,16 @@ fn modules_are_planned_and_applied_with_terraforms_addresses() {
                 create.clone()
             ),
             (
+                "azureml_workspace.shared".to_owned(),
+                Json::Null,
+                create.clone()
+            ),
+            (
+                "module.base_environment.azureml_environment.this".to_owned(),
+                "module.base_environment".into(),
+                create.clone()
+            ),
+            (
                 "module.team[\"ml\"].azureml_compute_cluster.cpu".to_owned(),
                 "module.team[\"ml\"]".into(),
                 create.clone()
@@ -1006,7 +1016,7 @@ fn modules_are_planned_and_applied_with_terraforms_addresses() {
     );
 
     let applied = work.expect(&["apply", "--auto-approve"], 0);
-    assert!(applied.contains("6 added"), "{applied}");
+    assert!(applied.contains("8 added"), "{applied}");
     let state: Json = serde_json::from_str(&work.state()).expect("state");
     let modules: Vec<&str> = state["resources"]
         .as_array()
@@ -1017,6 +1027,7 @@ fn modules_are_planned_and_applied_with_terraforms_addresses() {
     assert_eq!(
         modules,
         [
+            "module.base_environment",
             "module.team[\"ml\"]",
             "module.team[\"ml\"].module.environment",
             "module.team[\"vision\"]",
@@ -1440,4 +1451,209 @@ fn the_state_commands_read_the_local_backends_path() {
         work.expect(&["output", "--raw", "cluster_id"], 0)
             .ends_with("cpu-cluster")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aliased_provider_configuration_reaches_its_own_subscription() {
+    let work = Workdir::example("platform");
+    // The shared workspace and the module it passes `azureml.shared` to: the second
+    // subscription's part of the platform repository (the rest waits for Terraform's part).
+    let applied = work.expect(
+        &[
+            "apply",
+            "--auto-approve",
+            "--target",
+            "azureml_workspace.shared",
+            "--target",
+            "module.base_environment",
+        ],
+        0,
+    );
+    assert!(
+        applied.contains(
+            "Target of azureml.shared: embedded emulator (" // the second target line
+        ) && applied.contains(", subscription 00000000-0000-0000-0000-000000000001\n"),
+        "{applied}"
+    );
+    assert!(applied.contains("2 added"), "{applied}");
+    let shared = |subscription: &str, group: &str| {
+        format!(
+            "/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.MachineLearningServices/workspaces/shared-default"
+        )
+    };
+    let (status, _) = emulator_get(
+        &work.data_dir(),
+        &shared(emulator::DEMO_OTHER_SUBSCRIPTION, "prod-rg"),
+    )
+    .await;
+    assert_eq!(status, 200, "the workspace is in the second subscription");
+    let (status, _) = emulator_get(
+        &work.data_dir(),
+        &shared(emulator::DEMO_SUBSCRIPTION, "prod-rg"),
+    )
+    .await;
+    assert_eq!(status, 404, "and not in the default one");
+    // The state names the configuration as Terraform does, in the module too.
+    let state: Json = serde_json::from_str(&work.state()).expect("state JSON");
+    let providers: Vec<(&str, &str)> = state["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .map(|resource| {
+            (
+                resource["type"].as_str().expect("type"),
+                resource["provider"].as_str().expect("provider"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        providers,
+        [
+            (
+                "azureml_workspace",
+                "provider[\"azureml.local/azureml/azureml\"].shared"
+            ),
+            (
+                "azureml_environment",
+                "provider[\"azureml.local/azureml/azureml\"].shared"
+            ),
+        ]
+    );
+    // Refreshed through the same configuration: no object changes (the root outputs that
+    // wait for Terraform's part are all the plan has).
+    let plan = work.expect(
+        &[
+            "plan",
+            "--target",
+            "azureml_workspace.shared",
+            "--target",
+            "module.base_environment",
+        ],
+        0,
+    );
+    assert!(
+        !plan.contains(" will be ") && !plan.contains(" must be "),
+        "{plan}"
+    );
+
+    // A configuration that is gone while the state still holds its objects stops the plan,
+    // naming both (nothing is destroyed through another subscription's client).
+    let main = work.path().join("main.tf");
+    let text = std::fs::read_to_string(&main).expect("main.tf");
+    std::fs::write(&main, "provider \"azureml\" {}\n").expect("write");
+    let output = work.run(&["plan"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the provider configuration `azureml.shared` is not configured"),
+        "{stderr}"
+    );
+    std::fs::write(&main, &text).expect("write");
+
+    // Mistakes are located: an alias no block configures, a module that needs an alias the
+    // call does not pass, a module that configures `azureml` itself.
+    let typo = text.replace(
+        "provider            = azureml.shared",
+        "provider            = azureml.sharde",
+    );
+    std::fs::write(&main, &typo).expect("write");
+    let output = work.run(&["validate"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("Provider configuration not present")
+            && stderr.contains("no `provider \"azureml\"` block has `alias = \"sharde\"`")
+            && stderr.contains("did you mean `shared`?")
+            && stderr.contains("main.tf:"),
+        "{stderr}"
+    );
+    std::fs::write(&main, &text).expect("write");
+    let environment = work.path().join("modules/environment/main.tf");
+    let module = std::fs::read_to_string(&environment).expect("module");
+    std::fs::write(
+        &environment,
+        module.replace(
+            "source = \"azureml.local/azureml/azureml\"",
+            "source = \"azureml.local/azureml/azureml\"\n      configuration_aliases = [azureml.images]",
+        ),
+    )
+    .expect("write");
+    let output = work.run(&["validate"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("Missing provider configuration")
+            && stderr.contains("needs `azureml.images`"),
+        "{stderr}"
+    );
+    std::fs::write(
+        &environment,
+        format!("{module}\nprovider \"azureml\" {{\n  subscription_id = \"x\"\n}}\n"),
+    )
+    .expect("write");
+    let output = work.run(&["validate"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("Provider configuration in a module")
+            && stderr.contains("modules/environment/main.tf:"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postcondition_unknown_at_plan_time_is_checked_after_apply() {
+    let work = Workdir {
+        dir: tempfile::tempdir().expect("temp dir"),
+    };
+    std::fs::write(
+        work.path().join("main.tf"),
+        r#"resource "azureml_workspace" "main" {
+  name                = "checked-ws"
+  resource_group_name = "demo-rg"
+  location            = "westeurope"
+
+  lifecycle {
+    postcondition {
+      condition     = self.provisioning_state != "Succeeded"
+      error_message = "The workspace provisioned as ${self.provisioning_state}."
+    }
+  }
+}
+
+resource "azureml_compute_cluster" "cpu" {
+  name           = "cpu"
+  workspace_id   = azureml_workspace.main.id
+  vm_size        = "STANDARD_DS3_V2"
+  max_node_count = 1
+}
+"#,
+    )
+    .expect("write");
+    // Unknown until the workspace exists: the plan cannot tell.
+    work.expect(&["plan"], 0);
+    let output = work.run(&["apply", "--auto-approve"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("Resource postcondition failed")
+            && stdout.contains("The workspace provisioned as Succeeded.")
+            && stdout.contains("main.tf:8:23"),
+        "{stdout}"
+    );
+    // The workspace exists and is recorded; what depends on it was not applied.
+    let state = work.state();
+    assert!(state.contains("checked-ws"), "{state}");
+    assert!(!state.contains("azureml_compute_cluster"), "{state}");
+    let (status, _) = emulator_get(
+        &work.data_dir(),
+        "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/demo-rg/providers/Microsoft.MachineLearningServices/workspaces/checked-ws/computes/cpu",
+    )
+    .await;
+    assert_eq!(status, 404, "the cluster waits for a workspace that passes");
+    // Known now, so the next plan reports it before anything is sent.
+    let output = work.run(&["plan"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("Resource postcondition failed"), "{stderr}");
 }
