@@ -3,7 +3,7 @@
 //! re-evaluation of the configuration as objects complete, and a state save after every
 //! completed operation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -534,12 +534,22 @@ impl Session {
     /// object by its name and parent, as the provider's data sources do) into `known`, then
     /// evaluates again for data sources that depend on other data sources, until nothing new
     /// can be read. A data source whose arguments stay unknown (they depend on an object not
-    /// created yet) is an error: amlplan reads data sources at plan time only.
+    /// created yet) is an error: amlplan reads data sources at plan time only. A data source
+    /// scoped to a `check` block is read the same way, but as Terraform does, what stops it
+    /// (unknown arguments, a failed read, no such object) is a warning: it stays unknown, so
+    /// the check's asserts on it are not evaluated.
     async fn read_data_sources(
         &self,
         known: &mut BTreeMap<ResourceAddr, ObjectValue>,
     ) -> anyhow::Result<()> {
-        let registry = &self.loaded.registry;
+        let mut unread: BTreeSet<ResourceAddr> = BTreeSet::new();
+        let mut warnings = engine::diag::Diagnostics::default();
+        let mut warn = |addr: &ResourceAddr, check: &str, why: String| {
+            warnings.push(engine::diag::Diagnostic::warning(
+                "Check block data source not read",
+                format!("`{addr}` (check `{check}`): {why}; the check's assertions on it are not evaluated"),
+            ));
+        };
         loop {
             let (evaluated, diagnostics) =
                 evaluate(&self.loaded.config, &self.loaded.inputs, &*known);
@@ -549,33 +559,49 @@ impl Session {
             let pending: Vec<_> = evaluated
                 .data
                 .iter()
-                .filter(|(addr, _)| !known.contains_key(*addr))
+                .filter(|(addr, _)| !known.contains_key(*addr) && !unread.contains(*addr))
                 .collect();
             if pending.is_empty() {
-                return Ok(());
+                return report(&self.loaded.config, &warnings);
             }
             let mut read_any = false;
             for (addr, instance) in &pending {
                 if instance.values.0.values().any(Value::contains_unknown) {
                     continue;
                 }
-                let schema = registry.get(&addr.resource_type).ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "`{addr}`: `{}` is not a data source amlplan reads",
-                        addr.resource_type
-                    )
-                })?;
-                let client = self.target.client_of(instance.provider.as_deref())?;
-                let subscription = client.config().subscription_id.as_deref();
-                let id = engine::api::resource_id(schema, &instance.values, subscription)
-                    .map_err(|error| anyhow::anyhow!("`{addr}`: {error}"))?;
-                let object = engine::api::CloudApi::read(client, schema, id.as_str())
-                    .await?
-                    .ok_or_else(|| anyhow::anyhow!("`{addr}`: `{id}` does not exist"))?;
+                if let Some(check) = self.loaded.config.check_scope(addr) {
+                    match self.read_data_source(addr, instance).await {
+                        Ok(object) => {
+                            known.insert((*addr).clone(), object);
+                        }
+                        Err(error) => {
+                            warn(addr, check, format!("{error:#}"));
+                            unread.insert((*addr).clone());
+                        }
+                    }
+                    read_any = true;
+                    continue;
+                }
+                let object = self.read_data_source(addr, instance).await?;
                 known.insert((*addr).clone(), object);
                 read_any = true;
             }
             if !read_any {
+                let (scoped, pending): (Vec<_>, Vec<_>) = pending
+                    .into_iter()
+                    .partition(|(addr, _)| self.loaded.config.check_scope(addr).is_some());
+                for (addr, _) in scoped {
+                    let check = self.loaded.config.check_scope(addr).unwrap_or_default();
+                    warn(
+                        addr,
+                        check,
+                        "its arguments depend on objects that do not exist yet".to_owned(),
+                    );
+                    unread.insert(addr.clone());
+                }
+                if pending.is_empty() {
+                    continue;
+                }
                 let names: Vec<String> = pending.iter().map(|(addr, _)| addr.to_string()).collect();
                 anyhow::bail!(
                     "{} cannot be read at plan time: {} on objects that do not exist yet; \
@@ -589,6 +615,31 @@ impl Session {
                 );
             }
         }
+    }
+
+    /// Reads the object a data source instance with known arguments names.
+    async fn read_data_source(
+        &self,
+        addr: &ResourceAddr,
+        instance: &crate::config::ResourceInstance,
+    ) -> anyhow::Result<ObjectValue> {
+        let schema = self
+            .loaded
+            .registry
+            .get(&addr.resource_type)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "`{addr}`: `{}` is not a data source amlplan reads",
+                    addr.resource_type
+                )
+            })?;
+        let client = self.target.client_of(instance.provider.as_deref())?;
+        let subscription = client.config().subscription_id.as_deref();
+        let id = engine::api::resource_id(schema, &instance.values, subscription)
+            .map_err(|error| anyhow::anyhow!("`{addr}`: {error}"))?;
+        engine::api::CloudApi::read(client, schema, id.as_str())
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("`{addr}`: `{id}` does not exist"))
     }
 
     /// One round of planning: evaluate with `known`, fill plan-time values, diff; errors are

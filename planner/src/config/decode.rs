@@ -562,7 +562,14 @@ impl Decoder<'_> {
                         .extend(self.condition(nested, ConditionKind::Assert));
                 }
                 Structure::Block(nested) if nested.ident.value().as_str() == "data" => {
-                    self.error(header(nested), "Unsupported block type", "data sources scoped to a `check` block are not supported by amlplan yet\nhelp: declare the data source outside the check, or leave the check to terraform".to_owned());
+                    // A scoped data source: declared as any other (its address is
+                    // `data.TYPE.NAME`), referenced only inside this check, and a failure to
+                    // read it is a warning (see `commands::session`).
+                    let before = self.config.blocks.len();
+                    self.resource(nested, Mode::Data);
+                    if let Some(block) = self.config.blocks.get_mut(before) {
+                        block.check_scope = Some(check.name.clone());
+                    }
                 }
                 other => self.error(
                     span(other),
@@ -1460,6 +1467,7 @@ impl Decoder<'_> {
             replace_triggers,
             foreign: None,
             provider_alias,
+            check_scope: None,
         });
     }
 
@@ -1535,6 +1543,7 @@ impl Decoder<'_> {
             replace_triggers: Vec::new(),
             foreign: Some(provider),
             provider_alias: None,
+            check_scope: None,
         });
     }
 

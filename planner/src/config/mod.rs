@@ -142,20 +142,28 @@ impl Configuration {
         &self.terraform
     }
 
-    /// Where the `postcondition`s of `addr`'s block are (in its module's configuration): the
-    /// subjects their failures have, for telling them from other diagnostics after apply.
-    pub fn postcondition_subjects(&self, addr: &ResourceAddr) -> Vec<Subject> {
+    /// The block of `addr` in the configuration of its module instance, with that
+    /// configuration (instance keys ignored).
+    fn block_in_module(&self, addr: &ResourceAddr) -> Option<(&Configuration, &ResourceBlock)> {
         let steps: Vec<String> = addr.module.0.iter().map(|step| step.name.clone()).collect();
-        let Some(config) = self.module_config(&steps) else {
-            return Vec::new();
-        };
+        let config = self.module_config(&steps)?;
         let local = ResourceAddr {
             module: engine::addr::ModulePath::default(),
             ..addr.clone()
         };
-        config
-            .resource_block(&local)
-            .map(|block| {
+        Some((config, config.resource_block(&local)?))
+    }
+
+    /// The `check` block the data source `addr` is scoped to, if it is.
+    pub fn check_scope(&self, addr: &ResourceAddr) -> Option<&str> {
+        self.block_in_module(addr)?.1.check_scope.as_deref()
+    }
+
+    /// Where the `postcondition`s of `addr`'s block are (in its module's configuration): the
+    /// subjects their failures have, for telling them from other diagnostics after apply.
+    pub fn postcondition_subjects(&self, addr: &ResourceAddr) -> Vec<Subject> {
+        self.block_in_module(addr)
+            .map(|(config, block)| {
                 block
                     .conditions
                     .iter()
@@ -385,6 +393,8 @@ pub struct ResourceBlock {
     pub(crate) foreign: Option<String>,
     /// `provider = azureml.ALIAS`: the alias (in this module's names) and the value's span.
     pub(crate) provider_alias: Option<(String, Range<usize>)>,
+    /// The `check` block a data source is declared in (a scoped data source).
+    pub(crate) check_scope: Option<String>,
 }
 
 impl Configuration {

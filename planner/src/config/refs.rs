@@ -412,6 +412,32 @@ pub(crate) fn resolve(config: &mut Configuration, diagnostics: &mut Diagnostics)
             }
         }
     }
+    // A data source scoped to a `check` is referenced only inside it (its asserts and the
+    // check's other data sources).
+    for (node, targets, file, header) in &edges {
+        let scope = match node {
+            Node::Block(index) => config.blocks[*index].check_scope.as_deref(),
+            _ => None,
+        };
+        for target in targets {
+            let Node::Block(index) = target else { continue };
+            let block = &config.blocks[*index];
+            if let Some(check) = &block.check_scope
+                && scope != Some(check.as_str())
+            {
+                diagnostics.push(Diagnostic {
+                    subject: Some(config.span(*file, header.clone())),
+                    ..Diagnostic::error(
+                        "Reference to scoped resource",
+                        format!(
+                            "`{}` is declared in check `{check}` and can be referenced only inside it",
+                            block.addr
+                        ),
+                    )
+                });
+            }
+        }
+    }
     let order = topological_order(config, &edges, diagnostics);
     let dependencies: HashMap<Node, BTreeSet<Node>> = edges
         .into_iter()

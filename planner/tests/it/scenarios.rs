@@ -43,6 +43,20 @@ impl Workdir {
             .expect("amlplan runs")
     }
 
+    /// Runs and requires exit code `code`; returns stderr.
+    #[track_caller]
+    fn expect_stderr(&self, args: &[&str], code: i32) -> String {
+        let output = self.run(args);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "`amlplan {}`:\n{stderr}",
+            args.join(" ")
+        );
+        stderr
+    }
+
     /// Runs and requires exit code `code`; returns stdout.
     #[track_caller]
     fn expect(&self, args: &[&str], code: i32) -> String {
@@ -1541,9 +1555,7 @@ async fn an_aliased_provider_configuration_reaches_its_own_subscription() {
     let main = work.path().join("main.tf");
     let text = std::fs::read_to_string(&main).expect("main.tf");
     std::fs::write(&main, "provider \"azureml\" {}\n").expect("write");
-    let output = work.run(&["plan"]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let stderr = work.expect_stderr(&["plan"], 1);
     assert!(
         stderr.contains("the provider configuration `azureml.shared` is not configured"),
         "{stderr}"
@@ -1557,9 +1569,7 @@ async fn an_aliased_provider_configuration_reaches_its_own_subscription() {
         "provider            = azureml.sharde",
     );
     std::fs::write(&main, &typo).expect("write");
-    let output = work.run(&["validate"]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let stderr = work.expect_stderr(&["validate"], 1);
     assert!(
         stderr.contains("Provider configuration not present")
             && stderr.contains("no `provider \"azureml\"` block has `alias = \"sharde\"`")
@@ -1578,9 +1588,7 @@ async fn an_aliased_provider_configuration_reaches_its_own_subscription() {
         ),
     )
     .expect("write");
-    let output = work.run(&["validate"]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let stderr = work.expect_stderr(&["validate"], 1);
     assert!(
         stderr.contains("Missing provider configuration")
             && stderr.contains("needs `azureml.images`"),
@@ -1591,9 +1599,7 @@ async fn an_aliased_provider_configuration_reaches_its_own_subscription() {
         format!("{module}\nprovider \"azureml\" {{\n  subscription_id = \"x\"\n}}\n"),
     )
     .expect("write");
-    let output = work.run(&["validate"]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let stderr = work.expect_stderr(&["validate"], 1);
     assert!(
         stderr.contains("Provider configuration in a module")
             && stderr.contains("modules/environment/main.tf:"),
@@ -1652,8 +1658,69 @@ resource "azureml_compute_cluster" "cpu" {
     .await;
     assert_eq!(status, 404, "the cluster waits for a workspace that passes");
     // Known now, so the next plan reports it before anything is sent.
-    let output = work.run(&["plan"]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let stderr = work.expect_stderr(&["plan"], 1);
     assert!(stderr.contains("Resource postcondition failed"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_blocks_own_data_source_warns_instead_of_failing() {
+    let work = Workdir {
+        dir: tempfile::tempdir().expect("temp dir"),
+    };
+    let main = |expected: &str| {
+        format!(
+            r#"resource "azureml_workspace" "main" {{
+  name                = "probed-ws"
+  resource_group_name = "demo-rg"
+  location            = "westeurope"
+}}
+
+check "workspace_ready" {{
+  data "azureml_workspace" "probe" {{
+    name                = "probed-ws"
+    resource_group_name = "demo-rg"
+  }}
+
+  assert {{
+    condition     = data.azureml_workspace.probe.provisioning_state == "{expected}"
+    error_message = "The workspace is ${{data.azureml_workspace.probe.provisioning_state}}."
+  }}
+}}
+"#
+        )
+    };
+    std::fs::write(work.path().join("main.tf"), main("Succeeded")).expect("write");
+    // Before the workspace exists its probe cannot be read: a warning, not a failed plan.
+    let stderr = work.expect_stderr(&["plan"], 0);
+    assert!(
+        stderr.contains("Check block data source not read")
+            && stderr.contains("`data.azureml_workspace.probe` (check `workspace_ready`)")
+            && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+    work.expect(&["apply", "--auto-approve"], 0);
+    // Read now, and the assertion holds: nothing to say.
+    let stderr = work.expect_stderr(&["plan", "--detailed-exitcode"], 0);
+    assert!(!stderr.contains("Check block"), "{stderr}");
+    // An assertion on it that fails is the check's warning, with the value read.
+    std::fs::write(work.path().join("main.tf"), main("Failed")).expect("write");
+    let stderr = work.expect_stderr(&["plan", "--detailed-exitcode"], 0);
+    assert!(
+        stderr.contains("Check block assertion failed")
+            && stderr.contains("The workspace is Succeeded."),
+        "{stderr}"
+    );
+    // Outside its check the data source cannot be referenced.
+    std::fs::write(
+        work.path().join("main.tf"),
+        main("Succeeded") + "\noutput \"probe\" {\n  value = data.azureml_workspace.probe.id\n}\n",
+    )
+    .expect("write");
+    let stderr = work.expect_stderr(&["validate"], 1);
+    assert!(
+        stderr.contains("Reference to scoped resource")
+            && stderr.contains("declared in check `workspace_ready`")
+            && stderr.contains("main.tf:19:1"),
+        "{stderr}"
+    );
 }
