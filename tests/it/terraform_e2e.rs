@@ -725,6 +725,33 @@ fn the_platform_repository_is_planned_alike_and_applied_by_either_tool() {
             0,
             &format!("{version}: amlplan plan after terraform applied"),
         );
+        // Drift on the state terraform wrote: none, then an out-of-band scale change.
+        let drift = ["drift", "--var", vars[1]];
+        expect_code(
+            &project.amlplan(&drift),
+            0,
+            &format!("{version}: amlplan drift on terraform's state"),
+        );
+        let cluster = format!("{workspace}/computes/ml-cpu");
+        let (status, body) = served.request(
+            "PATCH",
+            &cluster,
+            Some(&serde_json::json!({
+                "properties": {
+                    "properties": { "scaleSettings": { "minNodeCount": 0, "maxNodeCount": 1 } }
+                }
+            })),
+        );
+        assert!(matches!(status, 200 | 202), "{version}: {status} {body}");
+        let drifted = expect_code(
+            &project.amlplan(&drift),
+            2,
+            &format!("{version}: amlplan drift after the out-of-band change"),
+        );
+        assert!(
+            drifted.contains("module.team[\"ml\"].azureml_compute_cluster.cpu"),
+            "{version}: {drifted}"
+        );
     }
 }
 
