@@ -793,18 +793,34 @@ pub fn desired(evaluated: &EvaluatedConfig) -> Desired {
             .map(|instance| DesiredResource {
                 addr: instance.addr.clone(),
                 values: instance.values.clone(),
-                // Managed objects only, as Terraform records dependencies.
-                depends_on: instance
-                    .depends_on
-                    .iter()
-                    .filter(|addr| addr.mode == engine::addr::Mode::Managed)
-                    .cloned()
-                    .collect(),
+                depends_on: recorded_dependencies(evaluated, &instance.addr),
                 lifecycle: instance.lifecycle.clone(),
                 sensitive: instance.sensitive.clone(),
             })
             .collect(),
     }
+}
+
+/// The dependencies of `addr` as Terraform records them in the state: every managed object it
+/// depends on, directly or through others (so that destroying objects whose configuration is
+/// gone keeps the order), sorted.
+fn recorded_dependencies(evaluated: &EvaluatedConfig, addr: &ResourceAddr) -> Vec<ResourceAddr> {
+    let mut found: BTreeSet<ResourceAddr> = BTreeSet::new();
+    let mut queue = vec![addr];
+    while let Some(next) = queue.pop() {
+        let Some(instance) = evaluated.resources.get(next) else {
+            continue;
+        };
+        for dependency in &instance.depends_on {
+            if dependency.mode == engine::addr::Mode::Managed
+                && dependency != addr
+                && found.insert(dependency.clone())
+            {
+                queue.push(dependency);
+            }
+        }
+    }
+    found.into_iter().collect()
 }
 
 /// The `moved` statements of the configuration with full addresses: a module's own, once for

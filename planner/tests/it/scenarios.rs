@@ -1057,8 +1057,9 @@ fn modules_are_planned_and_applied_with_terraforms_addresses() {
         .expect("the ml cluster");
     assert_eq!(
         cluster["instances"][0]["dependencies"],
-        serde_json::json!(["azureml_workspace.main"]),
-        "a module's objects depend on what the call's arguments use"
+        serde_json::json!(["azureml_workspace.main", "terraform_data.network"]),
+        "a module's objects depend on what the call's arguments use, and on what that depends \
+         on (Terraform records the dependencies transitively)"
     );
     assert!(work.state().contains("\"ml-cpu\""));
     work.expect(&["plan", "--detailed-exitcode"], 0);
