@@ -64,7 +64,7 @@ pub struct ForceUnlockArgs {
     /// The lock's id, as the error of the command that found the state locked names it.
     #[arg(value_name = "LOCK_ID")]
     pub lock_id: String,
-    /// Do not ask; also removes a lock that a running process still holds.
+    /// Do not ask for confirmation.
     #[arg(long)]
     pub force: bool,
     /// The state file (default: the selected workspace's).

@@ -1107,3 +1107,94 @@ fn a_replaced_environment_version_is_kept_unarchived_and_a_failed_run_fails_appl
         assert_eq!(run["status"], "Failed", "{version}: {run}");
     }
 }
+
+#[test]
+fn terraform_and_amlplan_exclude_each_other_on_a_local_state() {
+    for terraform in terraform_binaries() {
+        let version = &terraform.version;
+        let served = ServedEmulator::start();
+        let project = Project::example("quickstart", &served, Install::DevOverrides);
+        let state = project.config_dir().join("terraform.tfstate");
+        let info = engine::state::lock::info_path(&state);
+
+        // `terraform apply` holds Terraform's lock while it asks for approval (`terraform
+        // console` would too, up to 1.11; 1.15 reads its input before locking).
+        let mut holder_process = project.spawn_terraform(&terraform, &["apply", "-no-color"]);
+        let started = std::time::Instant::now();
+        while !info.exists() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "{version}: terraform apply never took the lock"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let holder: Json =
+            serde_json::from_slice(&std::fs::read(&info).expect("lock info")).expect("JSON");
+        let output = project.amlplan(&["plan"]);
+        let refused = expect_code(&output, 1, &format!("{version}: amlplan plan while locked"));
+        let id = holder["ID"].as_str().expect("a lock id");
+        assert!(
+            refused.contains("is locked by") && refused.contains(id),
+            "{version}: {refused}"
+        );
+        // With a lock timeout amlplan waits until terraform lets go.
+        let stdin = holder_process.stdin.take().expect("terraform input");
+        let closer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            drop(stdin);
+        });
+        let waited = std::time::Instant::now();
+        let output = project.amlplan(&["plan", "--lock-timeout", "60s"]);
+        expect_code(
+            &output,
+            0,
+            &format!("{version}: amlplan plan after the wait"),
+        );
+        assert!(
+            waited.elapsed() >= std::time::Duration::from_secs(1),
+            "{version}: amlplan did not wait for terraform"
+        );
+        closer.join().expect("closer");
+        // Its approval never came: nothing was applied.
+        holder_process.wait().expect("terraform exits");
+        assert!(
+            !state.exists()
+                || !std::fs::read_to_string(&state)
+                    .expect("state")
+                    .contains("azureml_"),
+            "{version}: the unapproved apply changed nothing"
+        );
+
+        // And the other way round: amlplan's lock (the engine's, held here) stops terraform.
+        let lock = engine::state::StateLock::acquire(
+            &state,
+            &engine::state::LockOptions {
+                operation: "apply".to_owned(),
+                version: "amlplan test".to_owned(),
+                timeout: std::time::Duration::ZERO,
+            },
+        )
+        .expect("amlplan's lock");
+        let output = project.terraform(
+            &terraform,
+            &["plan", "-input=false", "-no-color", "-lock-timeout=0s"],
+        );
+        let refused = expect_code(
+            &output,
+            1,
+            &format!("{version}: terraform plan while locked"),
+        );
+        assert!(
+            refused.contains("Error acquiring the state lock") && refused.contains(&lock.info().id),
+            "{version}: {refused}"
+        );
+        drop(lock);
+        let output = project.terraform(&terraform, &["plan", "-input=false", "-no-color"]);
+        expect_code(
+            &output,
+            0,
+            &format!("{version}: terraform plan after the lock"),
+        );
+    }
+}

@@ -346,6 +346,18 @@ impl Project {
             .expect("terraform runs")
     }
 
+    /// Starts `terraform args` with its standard input a pipe the caller holds, for a command
+    /// that runs until its input ends (`terraform console`); its output is discarded.
+    pub fn spawn_terraform(&self, terraform: &Terraform, args: &[&str]) -> std::process::Child {
+        self.command(&terraform.path)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("terraform starts")
+    }
+
     /// Runs `amlplan --chdir CONFIG args`.
     pub fn amlplan(&self, args: &[&str]) -> Output {
         let config = self.config_dir();

@@ -1,13 +1,15 @@
-//! The state lock: Terraform's lock-info file (`.terraform.tfstate.lock.info`, same JSON fields)
-//! plus an OS lock (`flock`, via `std::fs::File::try_lock`) held on that file for the whole
-//! command, so a second writer fails fast naming the holder, or waits up to a timeout. The OS
-//! releases the lock if the process dies, so a crash never leaves a lock behind; the info file
-//! is only information: [`status`] tells a live holder from a leftover, and [`remove`] is
+//! The state lock, as both tools see it: Terraform's OS lock (a POSIX record write lock,
+//! `fcntl(F_SETLK)`, over the whole state file, on the open state file itself, the file then
+//! read and written through that descriptor) and its lock-info file
+//! (`.terraform.tfstate.lock.info`, same JSON fields), so a running `terraform apply` or
+//! `terraform console` stops an amlplan command and the other way round. Record locks belong to
+//! a process, not to a descriptor (and closing any descriptor of the file drops them), so
+//! amlplan also holds `flock` on the info file, which excludes a second command or thread of
+//! the same process; that lock is taken first, so a waiter never opens the state file. A
+//! second writer fails fast naming the holder, or waits up to a timeout. The OS releases both
+//! locks if the process dies, so a crash never leaves a lock behind; the info file is only
+//! information: [`status`] tells a live holder from a leftover, and [`remove`] is
 //! `force-unlock`.
-//!
-//! Limitation: Terraform takes its OS lock with `fcntl` on the state file itself, which does not
-//! conflict with `flock` on Linux. A `terraform apply` running at the same time as an `amlplan`
-//! command on the same state is therefore not detected by the OS lock; do not run both at once.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
@@ -82,12 +84,68 @@ pub enum LockError {
     },
 }
 
-/// A held state lock; released (info file removed, OS lock dropped) on drop.
+/// A held state lock; released (info file removed, OS locks dropped) on drop.
 #[derive(Debug)]
 pub struct StateLock {
     file: Option<File>,
+    /// The state file, open read-write and record-locked: read and write it only through
+    /// [`StateLock::state_file`] while the lock is held.
+    state: Option<File>,
+    /// Whether taking the lock created the (empty) state file: removed again if still empty.
+    created_state: bool,
+    state_path: PathBuf,
     info_path: PathBuf,
     info: LockInfo,
+}
+
+/// The refusal naming the holder of the lock of `state_path`, as its info `file` says (best
+/// effort: the holder may be writing it right now).
+fn held_by(file: &mut File, state_path: &Path) -> LockError {
+    let mut text = String::new();
+    let _ = file.rewind();
+    let _ = file.read_to_string(&mut text);
+    let holder = serde_json::from_str(&text).unwrap_or_else(|_| unknown_holder(state_path));
+    LockError::Held {
+        path: state_path.display().to_string(),
+        holder: Box::new(holder),
+    }
+}
+
+/// Tries Terraform's lock on `file`: `Ok(false)` when another process holds a lock on it.
+#[allow(unsafe_code, reason = "POSIX record locks need `fcntl(2)`")]
+fn try_record_lock(file: &File) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `flock` is a plain C struct; zeroed is a valid value before the fields are set.
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = libc::F_WRLCK as libc::c_short;
+    lock.l_whence = libc::SEEK_SET as libc::c_short;
+    // l_start = 0, l_len = 0: the whole file, as Terraform locks it.
+    // SAFETY: the descriptor is open for the duration of the call; `lock` outlives it.
+    let result = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &lock) };
+    if result == 0 {
+        return Ok(true);
+    }
+    let error = std::io::Error::last_os_error();
+    match error.raw_os_error() {
+        Some(libc::EACCES | libc::EAGAIN) => Ok(false),
+        _ => Err(error),
+    }
+}
+
+/// Whether another process holds a record lock on `file` (`F_GETLK`).
+#[allow(unsafe_code, reason = "POSIX record locks need `fcntl(2)`")]
+fn record_locked_by_another(file: &File) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: as in `try_record_lock`.
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = libc::F_WRLCK as libc::c_short;
+    lock.l_whence = libc::SEEK_SET as libc::c_short;
+    // SAFETY: the descriptor is open for the duration of the call; `lock` is written by it.
+    let result = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETLK, &mut lock) };
+    if result != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(lock.l_type != libc::F_UNLCK as libc::c_short)
 }
 
 /// The lock-info file of a state file: `.NAME.lock.info` beside it, as Terraform names it.
@@ -112,6 +170,12 @@ impl StateLock {
             path: info_path.display().to_string(),
             source,
         };
+        // The state's folder, as Terraform creates it.
+        if let Some(parent) = state_path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
         let started = Instant::now();
         loop {
             let mut file = OpenOptions::new()
@@ -125,15 +189,7 @@ impl StateLock {
                 Ok(()) => {}
                 Err(std::fs::TryLockError::WouldBlock) => {
                     if started.elapsed() >= options.timeout {
-                        let mut text = String::new();
-                        // Best effort: the holder may be writing it right now.
-                        let _ = file.read_to_string(&mut text);
-                        let holder = serde_json::from_str(&text)
-                            .unwrap_or_else(|_| unknown_holder(state_path));
-                        return Err(LockError::Held {
-                            path: state_path.display().to_string(),
-                            holder: Box::new(holder),
-                        });
+                        return Err(held_by(&mut file, state_path));
                     }
                     drop(file);
                     std::thread::sleep(RETRY_INTERVAL);
@@ -144,6 +200,30 @@ impl StateLock {
             // The previous holder removes the file before unlocking: if the path no longer names
             // the file we locked, we locked a removed file; start again.
             if !same_file(&file, &info_path) {
+                continue;
+            }
+            // Terraform's lock, on the state file (created if missing, as Terraform does).
+            let state_io = |source| LockError::Io {
+                path: state_path.display().to_string(),
+                source,
+            };
+            let created_state = !state_path.exists();
+            let state = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(state_path)
+                .map_err(state_io)?;
+            if !try_record_lock(&state).map_err(state_io)? {
+                // Held by another process (terraform): its info file names it.
+                drop(state);
+                let _ = file.unlock();
+                if started.elapsed() >= options.timeout {
+                    return Err(held_by(&mut file, state_path));
+                }
+                drop(file);
+                std::thread::sleep(RETRY_INTERVAL);
                 continue;
             }
             let info = LockInfo {
@@ -162,6 +242,9 @@ impl StateLock {
             file.sync_all().map_err(io)?;
             return Ok(StateLock {
                 file: Some(file),
+                state: Some(state),
+                created_state,
+                state_path: state_path.to_owned(),
                 info_path,
                 info,
             });
@@ -171,6 +254,12 @@ impl StateLock {
     /// What this lock wrote.
     pub fn info(&self) -> &LockInfo {
         &self.info
+    }
+
+    /// The locked state file, open for reading and writing. Opening the state file any other
+    /// way in this process (and closing it) would drop Terraform's lock.
+    pub fn state_file(&self) -> &File {
+        self.state.as_ref().expect("held until drop")
     }
 }
 
@@ -182,6 +271,15 @@ impl Drop for StateLock {
         if let Some(file) = self.file.take() {
             if same_file(&file, &self.info_path) {
                 let _ = std::fs::remove_file(&self.info_path);
+            }
+            // Closing the state file drops the record lock; a state file this lock created
+            // and nothing wrote goes too, as Terraform leaves none behind.
+            if let Some(state) = self.state.take() {
+                let empty = state.metadata().is_ok_and(|metadata| metadata.len() == 0);
+                drop(state);
+                if self.created_state && empty {
+                    let _ = std::fs::remove_file(&self.state_path);
+                }
             }
             let _ = file.unlock();
         }
@@ -207,27 +305,21 @@ pub fn status(state_path: &Path) -> Result<Option<LockStatus>, LockError> {
     Ok(Some(LockStatus { info, held }))
 }
 
-/// Removes the lock `id` of `state_path` (Terraform's `force-unlock`): left by a process that is
-/// gone, its info file is removed while holding the OS lock, so no command takes the lock
-/// meanwhile; held by a running process, only with `break_held` (that process keeps running and
-/// may still write the state, and commands started from now on take a new lock without waiting
-/// for it), else [`LockError::Held`]. Returns what was removed; `None` when the info file is not
-/// (or no longer) the lock `id`.
-pub fn remove(
-    state_path: &Path,
-    id: &str,
-    break_held: bool,
-) -> Result<Option<LockStatus>, LockError> {
+/// Removes the lock `id` of `state_path` (`force-unlock`) when the process that took it is
+/// gone: its info file is removed while holding the info file's OS lock, so no command takes
+/// the lock meanwhile. A lock a running process holds is [`LockError::Held`]: its OS locks
+/// cannot be broken. Returns what was removed; `None` when the info file is not (or no longer)
+/// the lock `id`.
+pub fn remove(state_path: &Path, id: &str) -> Result<Option<LockStatus>, LockError> {
     let info_path = info_path(state_path);
     let Some((file, info)) = open_info(state_path)? else {
         return Ok(None);
     };
     let held = is_held(&file, state_path)?;
-    // Under the OS lock the file cannot change; a held one is checked as it is now.
     if info.id != id || !same_file(&file, &info_path) {
         return Ok(None);
     }
-    if held && !break_held {
+    if held {
         return Err(LockError::Held {
             path: state_path.display().to_string(),
             holder: Box::new(info),
@@ -237,14 +329,22 @@ pub fn remove(
     Ok(Some(LockStatus { info, held }))
 }
 
-/// Whether another process holds the OS lock on `file`; when none does, this call holds it
-/// until `file` is closed.
+/// Whether a running command holds the lock: amlplan's `flock` on the info `file` (when none
+/// does, this call holds it until `file` is closed) or a record lock (Terraform's, or
+/// amlplan's) on the state file. Never call it from a process that holds the lock: opening
+/// the state file here and closing it would drop that process's record lock.
 fn is_held(file: &File, state_path: &Path) -> Result<bool, LockError> {
     match file.try_lock() {
-        Ok(()) => Ok(false),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(true),
-        Err(std::fs::TryLockError::Error(error)) => Err(info_error(state_path, error)),
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Ok(true),
+        Err(std::fs::TryLockError::Error(error)) => return Err(info_error(state_path, error)),
     }
+    let state = match OpenOptions::new().read(true).write(true).open(state_path) {
+        Ok(state) => state,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(error) => return Err(info_error(state_path, error)),
+    };
+    record_locked_by_another(&state).map_err(|error| info_error(state_path, error))
 }
 
 /// The open lock-info file of `state_path` and what it says; `None` when there is none.
@@ -401,7 +501,7 @@ mod tests {
     }
 
     #[test]
-    fn a_held_lock_is_removed_only_when_broken_and_its_holder_leaves_the_new_one_alone() {
+    fn a_held_lock_is_never_removed() {
         let dir = tempfile::tempdir().expect("tempdir");
         let state = dir.path().join("terraform.tfstate");
         assert_eq!(status(&state).expect("status"), None);
@@ -410,25 +510,25 @@ mod tests {
         let found = status(&state).expect("status").expect("a lock");
         assert!(found.held);
         assert_eq!(&found.info, lock.info());
-        assert_eq!(remove(&state, "other-id", true).expect("no match"), None);
-        let error = remove(&state, &id, false).expect_err("held");
+        assert_eq!(remove(&state, "other-id").expect("no match"), None);
+        let error = remove(&state, &id).expect_err("held");
         assert!(matches!(error, LockError::Held { .. }), "{error}");
         assert!(info_path(&state).exists());
-
-        let removed = remove(&state, &id, true).expect("broken").expect("removed");
-        assert!(removed.held);
-        assert!(!info_path(&state).exists());
-        let second = StateLock::acquire(&state, &options("plan", Duration::ZERO))
-            .expect("a new command takes the lock at once");
         drop(lock);
-        assert!(
-            info_path(&state).exists(),
-            "the old holder does not remove the new lock's info"
-        );
-        assert_eq!(
-            status(&state).expect("status").expect("a lock").info,
-            *second.info()
-        );
+        assert_eq!(status(&state).expect("status"), None);
+    }
+
+    #[test]
+    fn the_lock_creates_a_missing_state_file_and_removes_it_if_nothing_was_written() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = dir.path().join("env/terraform.tfstate");
+        let lock = StateLock::acquire(&state, &options("plan", Duration::ZERO)).expect("lock");
+        assert!(state.is_file(), "Terraform locks the state file itself");
+        drop(lock);
+        assert!(!state.exists());
+        std::fs::write(&state, "{}").expect("write");
+        drop(StateLock::acquire(&state, &options("plan", Duration::ZERO)).expect("lock"));
+        assert!(state.exists(), "a state that was there stays");
     }
 
     #[test]
@@ -439,12 +539,10 @@ mod tests {
         let found = status(&state).expect("status").expect("a lock");
         assert!(!found.held);
         assert_eq!(found.info.who, "x@y");
-        let removed = remove(&state, "stale", false)
-            .expect("stale")
-            .expect("removed");
+        let removed = remove(&state, "stale").expect("stale").expect("removed");
         assert!(!removed.held);
         assert!(!info_path(&state).exists());
-        assert_eq!(remove(&state, "stale", false).expect("gone"), None);
+        assert_eq!(remove(&state, "stale").expect("gone"), None);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Terraform's state format, version 4 (`terraform.tfstate`), read and written so that either
 //! `terraform` (through the provider) or `amlplan` can pick up where the other stopped (DESIGN §3).
-//! File IO only: reading, atomic writes, backups and the lock ([`lock`]); no planning.
+//! File IO only: reading, crash-safe in-place writes (a journal), backups and the lock ([`lock`]); no planning.
 //!
 //! - Reads what Terraform 1.0–1.11 writes; unknown fields are kept and written back.
 //! - Writes like Terraform: two-space indented JSON, Go's HTML escaping (`\u003c` for `<`),
@@ -25,7 +25,8 @@ pub mod key;
 pub mod lock;
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::fs::File;
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -828,15 +829,17 @@ impl serde_json::ser::Formatter for GoFormatter<'_> {
 pub struct StateStore {
     path: PathBuf,
     last_saved: Option<Saved>,
-    backup_done: bool,
-    _lock: StateLock,
+    /// The file's bytes as the command found them, until the first save writes them to the
+    /// backup file.
+    original: Option<Vec<u8>>,
+    lock: StateLock,
 }
 
 impl StateStore {
     /// Locks the state at `path` (see [`StateLock::acquire`]) and reads it; a missing or empty
     /// file gives a new empty state.
     pub fn open(path: &Path, options: &LockOptions) -> Result<(StateStore, State), StateError> {
-        StateStore::open_with(path, options, read)
+        StateStore::open_with(path, options, State::from_json)
     }
 
     /// [`StateStore::open`] without the integrity checks, for `state rm` (which repairs what
@@ -845,16 +848,17 @@ impl StateStore {
         path: &Path,
         options: &LockOptions,
     ) -> Result<(StateStore, State), StateError> {
-        StateStore::open_with(path, options, read_unchecked)
+        StateStore::open_with(path, options, State::from_json_unchecked)
     }
 
     fn open_with(
         path: &Path,
         options: &LockOptions,
-        read: fn(&Path) -> Result<Option<State>, StateError>,
+        parse: fn(&str, &Path) -> Result<State, StateError>,
     ) -> Result<(StateStore, State), StateError> {
         let lock = StateLock::acquire(path, options)?;
-        let existing = read(path)?;
+        let bytes = recover_journal(path, lock.state_file())?;
+        let existing = parse_bytes(&bytes, path, parse)?;
         let state = existing.clone().unwrap_or_default();
         let existing = existing.map(|mut existing| Saved {
             serial: existing.serial,
@@ -864,8 +868,8 @@ impl StateStore {
             StateStore {
                 path: path.to_owned(),
                 last_saved: existing,
-                backup_done: false,
-                _lock: lock,
+                original: Some(bytes),
+                lock,
             },
             state,
         ))
@@ -876,8 +880,14 @@ impl StateStore {
         &self.path
     }
 
-    /// Writes `state` atomically if it differs from what was last written, bumping its serial.
-    /// Returns whether it wrote.
+    /// Whether the state file held a state when the command opened it.
+    pub fn existed(&self) -> bool {
+        self.last_saved.is_some()
+    }
+
+    /// Writes `state` if it differs from what was last written, bumping its serial. Returns
+    /// whether it wrote. The write goes through the locked file, crash-safely (see
+    /// [`write_locked`]).
     pub fn save(&mut self, state: &mut State) -> Result<bool, StateError> {
         // One serialization per save and no copy of the state: apply saves after every
         // operation, and a 10,000-resource state is about 10 MB of JSON.
@@ -890,16 +900,13 @@ impl StateStore {
         } else {
             state.serial += 1;
         }
-        if !self.backup_done {
-            if let Some(bytes) = read_bytes(&self.path)?
-                && !bytes.is_empty()
-            {
-                write_atomic(&backup_path(&self.path), &bytes)?;
-            }
-            self.backup_done = true;
+        if let Some(bytes) = self.original.take()
+            && !bytes.is_empty()
+        {
+            write_atomic(&backup_path(&self.path), &bytes)?;
         }
         let bytes = with_serial(&content, state.serial);
-        write_atomic(&self.path, bytes.as_bytes())?;
+        write_locked(&self.path, self.lock.state_file(), bytes.as_bytes())?;
         self.last_saved = Some(Saved {
             serial: state.serial,
             content,
@@ -953,12 +960,94 @@ fn read_text(
     parse: fn(&str, &Path) -> Result<State, StateError>,
 ) -> Result<Option<State>, StateError> {
     match read_bytes(path)? {
-        Some(bytes) if !bytes.iter().all(u8::is_ascii_whitespace) => {
-            let text = String::from_utf8_lossy(&bytes);
-            parse(&text, path).map(Some)
-        }
-        _ => Ok(None),
+        Some(bytes) => parse_bytes(&bytes, path, parse),
+        None => Ok(None),
     }
+}
+
+/// The state in `bytes` (of the file `path`); `None` when they are empty.
+fn parse_bytes(
+    bytes: &[u8],
+    path: &Path,
+    parse: fn(&str, &Path) -> Result<State, StateError>,
+) -> Result<Option<State>, StateError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    parse(&String::from_utf8_lossy(bytes), path).map(Some)
+}
+
+/// The journal of an in-place write of `path`: `.NAME.journal` beside it.
+fn journal_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.journal"))
+}
+
+/// Writes `bytes` into the locked state `file` in place, as Terraform writes its state
+/// (replacing the file would leave a Terraform waiting on the lock with the old, unlinked
+/// one): first the whole content to the journal (temporary file, fsync, rename), then
+/// truncate, write and fsync the state file, then the journal is removed. A crash inside the
+/// in-place write leaves a torn state file beside a complete journal, which the next
+/// [`StateStore::open`] puts back ([`recover_journal`]).
+fn write_locked(path: &Path, mut file: &File, bytes: &[u8]) -> Result<(), StateError> {
+    let io = |source| StateError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let journal = journal_path(path);
+    write_atomic(&journal, bytes)?;
+    file.set_len(0).map_err(io)?;
+    file.rewind().map_err(io)?;
+    file.write_all(bytes).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    std::fs::remove_file(&journal).map_err(io)?;
+    Ok(())
+}
+
+/// Reads the locked state `file`, first completing a write a crash interrupted: when the
+/// journal of `path` exists and the state file is not valid JSON (torn), or is an older serial
+/// of the same lineage (the crash came before the in-place write), the journal's content is
+/// written in place. Otherwise (the write completed, or Terraform wrote the state since) the
+/// journal is dropped. Returns the state file's bytes.
+fn recover_journal(path: &Path, mut file: &File) -> Result<Vec<u8>, StateError> {
+    let io = |source| StateError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut bytes = Vec::new();
+    file.rewind().map_err(io)?;
+    file.read_to_end(&mut bytes).map_err(io)?;
+    let journal = journal_path(path);
+    let Some(journaled) = read_bytes(&journal)? else {
+        return Ok(bytes);
+    };
+    let identity = |bytes: &[u8]| -> Option<(String, u64)> {
+        let json: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+        Some((
+            json["lineage"].as_str()?.to_owned(),
+            json["serial"].as_u64()?,
+        ))
+    };
+    let complete = identity(&journaled);
+    let on_disk = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
+    let restore = match (&complete, on_disk) {
+        (None, _) => false,
+        (Some(_), None) => true,
+        (Some(complete), Some(_)) => identity(&bytes)
+            .is_some_and(|(lineage, serial)| lineage == complete.0 && serial < complete.1),
+    };
+    if restore {
+        file.set_len(0).map_err(io)?;
+        file.rewind().map_err(io)?;
+        file.write_all(&journaled).map_err(io)?;
+        file.sync_all().map_err(io)?;
+        bytes = journaled;
+    }
+    std::fs::remove_file(&journal).map_err(io)?;
+    Ok(bytes)
 }
 
 fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, StateError> {

@@ -587,3 +587,52 @@ fn an_entry_keeps_the_provider_configuration_it_belongs_to() {
     let other: ResourceAddr = "azureml_compute_cluster.gpu".parse().expect("addr");
     assert_eq!(state.provider_alias(&other), None);
 }
+
+#[test]
+fn a_write_torn_by_a_crash_is_completed_from_the_journal() {
+    let registry = load_registry().expect("catalogue");
+    let schema = registry.get("azureml_workspace").expect("schema");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("terraform.tfstate");
+    let addr = ResourceAddr::managed("azureml_workspace", "w");
+    let mut values = ObjectValue::default();
+    values.set("name", "w".into());
+    let (mut store, mut state) = StateStore::open(&path, &options("apply")).expect("open");
+    store
+        .update(&mut state, |state| {
+            state.set_object(&addr, schema, &values, &[], None)
+        })
+        .expect("save");
+    assert!(
+        !journal_path(&path).exists(),
+        "a completed write leaves no journal"
+    );
+    drop(store);
+    let written = std::fs::read(&path).expect("state");
+
+    // The crash came inside the in-place write: a torn file beside the complete journal.
+    std::fs::write(journal_path(&path), &written).expect("journal");
+    std::fs::write(&path, &written[..written.len() / 2]).expect("torn");
+    let (store, recovered) = StateStore::open(&path, &options("plan")).expect("recovered");
+    assert_eq!(recovered, state);
+    assert_eq!(std::fs::read(&path).expect("state"), written);
+    assert!(!journal_path(&path).exists());
+    drop(store);
+
+    // The crash came before it: the journal is one serial ahead, and wins.
+    let mut ahead = state.clone();
+    ahead.serial += 1;
+    std::fs::write(journal_path(&path), ahead.to_json()).expect("journal");
+    let (store, recovered) = StateStore::open(&path, &options("plan")).expect("recovered");
+    assert_eq!(recovered.serial, state.serial + 1);
+    drop(store);
+
+    // Terraform wrote the state since (another lineage here, or not older): the journal goes.
+    let mut other = State::new();
+    other.serial = 1;
+    std::fs::write(journal_path(&path), other.to_json()).expect("journal");
+    let (store, kept) = StateStore::open(&path, &options("plan")).expect("opens");
+    assert_eq!(kept.serial, state.serial + 1);
+    assert!(!journal_path(&path).exists());
+    drop(store);
+}

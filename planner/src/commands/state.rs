@@ -1,6 +1,6 @@
 //! `amlplan state list|show|rm|mv|pull|push`: Terraform's state commands. They read and edit the
 //! state file only, never the cloud: moving an attachment moves its state entry, it is not
-//! detached. Writes go through the engine's locked [`engine::state::StateStore`] (atomic, the
+//! detached. Writes go through the engine's locked [`engine::state::StateStore`] (crash-safe, the
 //! previous state kept as the backup, the serial bumped); reads for repair skip the integrity
 //! checks, as `state rm` does.
 //!
@@ -309,7 +309,7 @@ fn pull(
 }
 
 /// `state push PATH`: Terraform's safety checks (the same lineage, a serial not lower than the
-/// current one) unless `--force`, then one atomic write. The written serial is one above both
+/// current one) unless `--force`, then one write through the lock. The written serial is one above both
 /// (the store never writes a serial it has already written), where Terraform keeps the pushed
 /// one.
 fn push(dir: &Path, args: &StatePushArgs) -> anyhow::Result<Outcome> {
@@ -329,7 +329,7 @@ fn push(dir: &Path, args: &StatePushArgs) -> anyhow::Result<Outcome> {
     let mut pushed = State::from_json(&text, Path::new(&name))?;
     let path = state_path(dir, args.state.state.as_deref(), None)?;
     let (mut store, current) = open_state_unchecked(&path, &args.state, "state push")?;
-    let existing = engine::state::read_unchecked(&path)?.is_some();
+    let existing = store.existed();
     if existing && !args.force {
         anyhow::ensure!(
             pushed.lineage == current.lineage,

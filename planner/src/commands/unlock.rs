@@ -1,15 +1,15 @@
 //! `amlplan force-unlock LOCK_ID`: removes a stuck state lock, never touching the cloud.
 //!
-//! amlplan's local lock is an OS lock held on `.terraform.tfstate.lock.info` for as long as a
-//! command runs (see `engine::state::lock`), so a crashed command leaves only its info file,
-//! which blocks nobody. Terraform refuses to force-unlock a local state; amlplan follows the
-//! semantics of Terraform's remote backends instead:
+//! The local lock is held by the OS for as long as a command runs (Terraform's record lock on
+//! the state file, and amlplan's `flock` on `.terraform.tfstate.lock.info`; see
+//! `engine::state::lock`), so a crashed command leaves only its info file, which blocks
+//! nobody. Terraform refuses to force-unlock a local state; amlplan removes such a leftover:
 //!
-//! | the lock                                 | without `--force`          | with `--force`                   |
-//! |------------------------------------------|----------------------------|----------------------------------|
-//! | none, or another id than `LOCK_ID`       | refused                    | refused                          |
-//! | left by a process that is gone           | asks, then removes it      | removes it                       |
-//! | held by a running process                | refused, naming the holder | removes it (the holder runs on)  |
+//! | the lock                                 | result                                        |
+//! |------------------------------------------|-----------------------------------------------|
+//! | none, or another id than `LOCK_ID`       | refused                                       |
+//! | left by a process that is gone           | asks (not with `--force`), then removes it    |
+//! | held by a running process                | refused, naming the holder: an OS lock of a live process cannot be broken |
 //!
 //! Asking needs a terminal, as `apply` does; without one the command is refused.
 
@@ -41,9 +41,9 @@ pub fn run(dir: &Path, args: &ForceUnlockArgs) -> anyhow::Result<Outcome> {
         found.info.id,
         describe(&found.info)
     );
-    if found.held && !args.force {
+    if found.held {
         anyhow::bail!(
-            "failed to unlock state: the lock is held by a running process\n{}\n  help: wait for it to finish; --force removes the lock anyway, and that process may then write the state while another command does",
+            "failed to unlock state: the lock is held by a running process\n{}\n  help: wait for it to finish, or stop that process; the operating system releases its lock when it exits",
             describe(&found.info)
         );
     }
@@ -51,7 +51,7 @@ pub fn run(dir: &Path, args: &ForceUnlockArgs) -> anyhow::Result<Outcome> {
         writeln!(std::io::stdout().lock(), "force-unlock cancelled.")?;
         return Err(super::Reported.into());
     }
-    let Some(removed) = lock::remove(&path, &args.lock_id, args.force)? else {
+    let Some(removed) = lock::remove(&path, &args.lock_id)? else {
         anyhow::bail!(
             "failed to unlock state: the lock `{}` was released while force-unlock ran",
             args.lock_id
@@ -65,21 +65,13 @@ pub fn run(dir: &Path, args: &ForceUnlockArgs) -> anyhow::Result<Outcome> {
 fn print_unlocked(removed: &LockStatus, info_file: &Path) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "The state has been successfully unlocked!\n")?;
-    if removed.held {
-        writeln!(
-            out,
-            "The lock was held by a running process ({}, operation {}): it keeps running and may\nstill write the state. Commands started from now on no longer wait for it.",
-            removed.info.who, removed.info.operation
-        )?;
-    } else {
-        writeln!(
-            out,
-            "The process that took the lock ({}, operation {}) is no longer running; its lock\ninfo `{}` was removed, and commands can take the lock again.",
-            removed.info.who,
-            removed.info.operation,
-            info_file.display()
-        )?;
-    }
+    writeln!(
+        out,
+        "The process that took the lock ({}, operation {}) is no longer running; its lock\ninfo `{}` was removed, and commands can take the lock again.",
+        removed.info.who,
+        removed.info.operation,
+        info_file.display()
+    )?;
     Ok(())
 }
 
