@@ -34,7 +34,7 @@ pub const SETTINGS: [Setting; 10] = [
         name: "endpoint",
         env: Some("AZUREML_ENDPOINT"),
         sensitive: false,
-        description: "ARM endpoint URL, or `embedded` (the default) to run the emulator inside the tool on `.azureml/emulator.db` in the configuration (Terraform's working) folder.",
+        description: "ARM endpoint URL, or `embedded` to run the emulator inside the tool on `.azureml/emulator.db` in the configuration (Terraform's working) folder. Unset: Azure (`https://management.azure.com`) when a credential (`token`, `client_id`, `client_secret`, `tenant_id` or their environment variables) is configured, else `embedded`.",
     },
     Setting {
         name: "subscription_id",
@@ -124,6 +124,11 @@ impl fmt::Display for Secret {
         f.write_str("(sensitive)")
     }
 }
+
+/// Azure Resource Manager of the public cloud: the target when a credential (`token`,
+/// `client_id`, `client_secret` or `tenant_id`, from the block or the environment) is
+/// configured and no `endpoint` is.
+pub const AZURE_ENDPOINT: &str = "https://management.azure.com";
 
 /// Where ARM calls go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -264,12 +269,9 @@ pub fn resolve(
         let env = setting(name).and_then(|setting| setting.env)?;
         lookup(env).filter(|value| !value.is_empty())
     };
-    let endpoint = match get("endpoint").as_deref() {
-        None | Some("embedded") => Endpoint::Embedded,
-        Some(url) => Endpoint::Url(url.trim_end_matches('/').to_owned()),
-    };
-    let settings = ProviderSettings {
-        endpoint,
+    let endpoint = get("endpoint");
+    let mut settings = ProviderSettings {
+        endpoint: Endpoint::Embedded,
         subscription_id: get("subscription_id"),
         token: get("token").map(Secret),
         ca_certificate: get("ca_certificate").map(PathBuf::from),
@@ -282,6 +284,35 @@ pub fn resolve(
             .and_then(|text| humantime::parse_duration(&text).ok())
             .unwrap_or(DEFAULT_ATTACH_WAIT),
     };
+    // A configured credential points at Azure: only a configuration that names nothing of
+    // Azure's runs against the embedded emulator.
+    let credential = settings.token.is_some()
+        || settings.client_id.is_some()
+        || settings.client_secret.is_some()
+        || settings.tenant_id.is_some();
+    settings.endpoint = match endpoint.as_deref() {
+        Some("embedded") => Endpoint::Embedded,
+        Some(url) => Endpoint::Url(url.trim_end_matches('/').to_owned()),
+        None if credential => Endpoint::Url(AZURE_ENDPOINT.to_owned()),
+        None => Endpoint::Embedded,
+    };
+    if problems.is_empty()
+        && let Endpoint::Url(url) = &settings.endpoint
+        && settings.subscription_id.is_none()
+    {
+        problems.push(SettingProblem {
+            name: "subscription_id",
+            summary: "Missing subscription id".to_owned(),
+            detail: format!(
+                "the target is `{url}`{}, which needs a subscription: set `subscription_id` in the provider block or `ARM_SUBSCRIPTION_ID`.",
+                if endpoint.is_none() {
+                    " (a credential is configured and no `endpoint`)"
+                } else {
+                    ""
+                }
+            ),
+        });
+    }
     if problems.is_empty() {
         Ok(settings)
     } else {
@@ -303,9 +334,12 @@ mod tests {
     #[test]
     fn unset_endpoint_is_embedded_and_environment_fills_gaps() {
         let env = |name: &str| (name == "ARM_SUBSCRIPTION_ID").then(|| "sub-from-env".to_owned());
-        let settings = resolve(&config(&[("token", "t".into())]), env).expect("valid");
+        let settings = resolve(&config(&[]), env).expect("valid");
         assert_eq!(settings.endpoint, Endpoint::Embedded);
         assert_eq!(settings.subscription_id.as_deref(), Some("sub-from-env"));
+        // A credential points at Azure.
+        let settings = resolve(&config(&[("token", "t".into())]), env).expect("valid");
+        assert_eq!(settings.endpoint, Endpoint::Url(AZURE_ENDPOINT.to_owned()));
         assert_eq!(settings.attach_wait_timeout, DEFAULT_ATTACH_WAIT);
         assert!(
             !format!("{settings:?}").contains("\"t\""),
@@ -338,6 +372,7 @@ mod tests {
         let settings = resolve(
             &config(&[
                 ("endpoint", "https://h/".into()),
+                ("subscription_id", "s".into()),
                 ("attach_wait_timeout", "90s".into()),
             ]),
             |_| None,
@@ -345,6 +380,39 @@ mod tests {
         .expect("valid");
         assert_eq!(settings.endpoint, Endpoint::Url("https://h".to_owned()));
         assert_eq!(settings.attach_wait_timeout, Duration::from_secs(90));
+    }
+
+    #[test]
+    fn credentials_without_an_endpoint_target_azure_and_a_remote_target_needs_a_subscription() {
+        let ci = |name: &str| -> Option<String> {
+            match name {
+                "ARM_CLIENT_ID" => Some("c".to_owned()),
+                "ARM_CLIENT_SECRET" => Some("s".to_owned()),
+                "ARM_TENANT_ID" => Some("t".to_owned()),
+                _ => None,
+            }
+        };
+        let problems = resolve(&config(&[]), ci).expect_err("no subscription");
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].name, "subscription_id");
+        assert!(
+            problems[0]
+                .detail
+                .contains("`https://management.azure.com`")
+                && problems[0]
+                    .detail
+                    .contains("a credential is configured and no `endpoint`"),
+            "{}",
+            problems[0].detail
+        );
+        let settings = resolve(&config(&[("subscription_id", "s1".into())]), ci).expect("valid");
+        assert_eq!(settings.endpoint, Endpoint::Url(AZURE_ENDPOINT.to_owned()));
+        // `embedded` said explicitly stays embedded, credentials or not.
+        let settings = resolve(&config(&[("endpoint", "embedded".into())]), ci).expect("valid");
+        assert_eq!(settings.endpoint, Endpoint::Embedded);
+        let problems = resolve(&config(&[("endpoint", "https://h".into())]), |_| None)
+            .expect_err("no subscription");
+        assert_eq!(problems[0].summary, "Missing subscription id");
     }
 
     #[test]

@@ -1725,3 +1725,43 @@ check "workspace_ready" {{
         "{stderr}"
     );
 }
+
+#[test]
+fn a_configured_credential_targets_azure_never_the_embedded_emulator() {
+    let work = Workdir {
+        dir: tempfile::tempdir().expect("temp dir"),
+    };
+    std::fs::write(
+        work.path().join("main.tf"),
+        "resource \"azureml_workspace\" \"main\" {\n  name                = \"ws1\"\n  resource_group_name = \"rg\"\n  location            = \"westeurope\"\n}\n",
+    )
+    .expect("write");
+    // A CI job's service principal and no endpoint: Azure, which needs a subscription, and
+    // that is known before anything connects.
+    let output = Command::new(env!("CARGO_BIN_EXE_amlplan"))
+        .arg("plan")
+        .current_dir(work.path())
+        .env_remove("AZUREML_ENDPOINT")
+        .env_remove("AZUREML_TOKEN")
+        .env_remove("ARM_SUBSCRIPTION_ID")
+        .env("ARM_CLIENT_ID", "00000000-0000-0000-0000-0000000000c1")
+        .env("ARM_CLIENT_SECRET", "not-a-real-secret")
+        .env("ARM_TENANT_ID", "00000000-0000-0000-0000-0000000000aa")
+        .stdin(Stdio::null())
+        .output()
+        .expect("amlplan runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("Missing subscription id")
+            && stderr.contains(
+                "`https://management.azure.com` (a credential is configured and no `endpoint`)"
+            ),
+        "{stderr}"
+    );
+    assert!(
+        !work.data_dir().join("emulator.db").exists(),
+        "the embedded emulator was not started"
+    );
+    assert!(!stderr.contains("not-a-real-secret"), "{stderr}");
+}
