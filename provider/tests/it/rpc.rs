@@ -387,7 +387,10 @@ async fn upgraded_state_drops_write_only_values_only_for_clients_that_support_th
     let stored = serde_json::json!({"name": "aks", "ssl": {"status": "Enabled", "cert": "PEM"}});
     for write_only in [false, true] {
         let mut connected = connect().await;
-        let config = object(&[("endpoint", "http://127.0.0.1:1".into())]);
+        let config = object(&[
+            ("endpoint", "http://127.0.0.1:1".into()),
+            ("subscription_id", "s".into()),
+        ]);
         let configured = connected
             .client
             .configure_provider(proto::configure_provider::Request {
