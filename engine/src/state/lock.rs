@@ -98,6 +98,18 @@ pub struct StateLock {
     info: LockInfo,
 }
 
+/// Elsewhere Terraform locks its state with `LockFileEx`, which this module does not take:
+/// only amlplan's own lock (`flock`, which std maps to it) excludes commands there.
+#[cfg(not(unix))]
+fn try_record_lock(_file: &File) -> std::io::Result<bool> {
+    Ok(true)
+}
+
+#[cfg(not(unix))]
+fn record_locked_by_another(_file: &File) -> std::io::Result<bool> {
+    Ok(false)
+}
+
 /// The refusal naming the holder of the lock of `state_path`, as its info `file` says (best
 /// effort: the holder may be writing it right now).
 fn held_by(file: &mut File, state_path: &Path) -> LockError {
@@ -112,6 +124,7 @@ fn held_by(file: &mut File, state_path: &Path) -> LockError {
 }
 
 /// Tries Terraform's lock on `file`: `Ok(false)` when another process holds a lock on it.
+#[cfg(unix)]
 #[allow(unsafe_code, reason = "POSIX record locks need `fcntl(2)`")]
 fn try_record_lock(file: &File) -> std::io::Result<bool> {
     use std::os::fd::AsRawFd;
@@ -133,6 +146,7 @@ fn try_record_lock(file: &File) -> std::io::Result<bool> {
 }
 
 /// Whether another process holds a record lock on `file` (`F_GETLK`).
+#[cfg(unix)]
 #[allow(unsafe_code, reason = "POSIX record locks need `fcntl(2)`")]
 fn record_locked_by_another(file: &File) -> std::io::Result<bool> {
     use std::os::fd::AsRawFd;
