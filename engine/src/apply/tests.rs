@@ -53,6 +53,17 @@ fn cluster(name: &str, workspace: &str) -> DesiredResource {
     )
 }
 
+/// [`apply`] with one cloud for every change.
+async fn apply_on(
+    plan: &Plan,
+    registry: &Registry,
+    cloud: &FakeCloud,
+    recorder: &Recorder,
+    parallelism: usize,
+) -> ApplyOutcome {
+    apply(plan, registry, &Clouds::one(cloud), recorder, parallelism).await
+}
+
 /// The caller's side: the configuration to resolve, and what was recorded when.
 #[derive(Default)]
 struct Recorder {
@@ -204,10 +215,10 @@ async fn detaches_finish_before_attaches_of_the_same_resource_under_every_comple
     };
     let setup = FakeCloud::default();
     let recorder = Recorder::new(&first);
-    let outcome = apply(
+    let outcome = apply_on(
         &plan_of(&first, &PriorState::default()),
         &registry,
-        &Clouds::one(&setup),
+        &setup,
         &recorder,
         4,
     )
@@ -252,14 +263,7 @@ async fn detaches_finish_before_attaches_of_the_same_resource_under_every_comple
                 cloud.insert(id, body);
             }
             let recorder = Recorder::new(&second);
-            let outcome = apply(
-                &plan,
-                &registry,
-                &Clouds::one(&cloud),
-                &recorder,
-                parallelism,
-            )
-            .await;
+            let outcome = apply_on(&plan, &registry, &cloud, &recorder, parallelism).await;
             assert!(
                 outcome.succeeded(),
                 "{durations:?} x{parallelism}: {outcome:?}"
@@ -294,10 +298,10 @@ async fn without_the_attachment_edges_the_same_rename_attaches_twice() {
     };
     let cloud = FakeCloud::default();
     let recorder = Recorder::new(&first);
-    let outcome = apply(
+    let outcome = apply_on(
         &plan_of(&first, &PriorState::default()),
         &registry,
-        &Clouds::one(&cloud),
+        &cloud,
         &recorder,
         1,
     )
@@ -317,14 +321,7 @@ async fn without_the_attachment_edges_the_same_rename_attaches_twice() {
     cloud_for_second.insert(&a, cloud.get(&a).expect("a attached"));
     cloud_for_second.durations.insert(a, Duration::from_secs(5));
     let recorder = Recorder::new(&second);
-    let outcome = apply(
-        &plan,
-        &registry,
-        &Clouds::one(&cloud_for_second),
-        &recorder,
-        2,
-    )
-    .await;
+    let outcome = apply_on(&plan, &registry, &cloud_for_second, &recorder, 2).await;
     assert!(outcome.succeeded());
     assert_eq!(cloud_for_second.duplicate_attachments(), 1);
 }
@@ -341,14 +338,7 @@ async fn concurrency_is_bounded_by_parallelism() {
     for parallelism in [1, 3, 12] {
         let cloud = FakeCloud::default();
         let recorder = Recorder::new(&desired);
-        let outcome = apply(
-            &plan,
-            &registry,
-            &Clouds::one(&cloud),
-            &recorder,
-            parallelism,
-        )
-        .await;
+        let outcome = apply_on(&plan, &registry, &cloud, &recorder, parallelism).await;
         assert!(outcome.succeeded());
         assert_eq!(outcome.added, 12);
         assert_eq!(cloud.max_in_flight(), parallelism);
@@ -376,7 +366,7 @@ async fn a_failed_dependency_skips_its_dependents_and_the_rest_finish() {
     let mut cloud = FakeCloud::default();
     cloud.failing.push(format!("{}s2", WS.to_ascii_lowercase()));
     let recorder = Recorder::new(&desired);
-    let outcome = apply(&plan, &registry, &Clouds::one(&cloud), &recorder, 4).await;
+    let outcome = apply_on(&plan, &registry, &cloud, &recorder, 4).await;
     assert_eq!(outcome.added, 1);
     assert_eq!(outcome.failures.len(), 1);
     assert_eq!(outcome.failures[0].addr, workspace.addr);
@@ -426,7 +416,7 @@ async fn every_completed_operation_is_recorded_before_its_dependents_start() {
     let mut cloud = FakeCloud::default();
     cloud.write_time = Duration::from_secs(3);
     let recorder = Recorder::new(&desired);
-    let outcome = apply(&plan, &registry, &Clouds::one(&cloud), &recorder, 4).await;
+    let outcome = apply_on(&plan, &registry, &cloud, &recorder, 4).await;
     assert!(outcome.succeeded(), "{outcome:?}");
     let records = recorder.records.lock().expect("lock").clone();
     assert_eq!(records.len(), 4, "one record per completed operation");
@@ -468,7 +458,7 @@ async fn a_long_operation_is_reported_as_still_running_every_ten_seconds() {
     cloud.write_time = Duration::from_secs(25);
     let recorder = Recorder::new(&desired);
     let started = tokio::time::Instant::now();
-    let outcome = apply(&plan, &registry, &Clouds::one(&cloud), &recorder, 1).await;
+    let outcome = apply_on(&plan, &registry, &cloud, &recorder, 1).await;
     assert!(outcome.succeeded());
     assert_eq!(started.elapsed(), Duration::from_secs(25));
     assert_eq!(
@@ -507,10 +497,10 @@ async fn an_orphaned_key_is_destroyed_before_its_object_is_created_again() {
     };
     let setup = FakeCloud::default();
     let recorder = Recorder::new(&first);
-    let outcome = apply(
+    let outcome = apply_on(
         &plan_of(&first, &PriorState::default()),
         &registry,
-        &Clouds::one(&setup),
+        &setup,
         &recorder,
         4,
     )
@@ -528,14 +518,7 @@ async fn an_orphaned_key_is_destroyed_before_its_object_is_created_again() {
         cloud.insert(&id, setup.get(&id).expect("created by the first apply"));
         cloud.durations.insert(id.clone(), Duration::from_secs(5));
         let recorder = Recorder::new(&second);
-        let outcome = apply(
-            &plan,
-            &registry,
-            &Clouds::one(&cloud),
-            &recorder,
-            parallelism,
-        )
-        .await;
+        let outcome = apply_on(&plan, &registry, &cloud, &recorder, parallelism).await;
         assert!(outcome.succeeded(), "{outcome:?}");
         let calls = cloud.calls();
         let delete = calls
