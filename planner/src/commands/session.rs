@@ -515,7 +515,7 @@ impl Session {
         let (with_placeholders, _) =
             evaluate(&self.loaded.config, &self.loaded.inputs, &placeholders);
         let (_, diagnostics) = engine::plan::diff(
-            &desired(&with_placeholders),
+            &desired(&with_placeholders, &self.state),
             prior,
             actual,
             registry,
@@ -654,7 +654,7 @@ impl Session {
         let registry = &self.loaded.registry;
         let (evaluated, mut diagnostics) =
             evaluate(&self.loaded.config, &self.loaded.inputs, known);
-        let mut desired = desired(&evaluated);
+        let mut desired = desired(&evaluated, &self.state);
         for resource in &mut desired.resources {
             if let Some(schema) = registry.get(&resource.addr.resource_type) {
                 diagnostics.extend(engine::resource::fill_plan_time_values(
@@ -785,7 +785,7 @@ fn untracked_write_only(
 }
 
 /// The configuration's resources as the engine's desired objects.
-pub fn desired(evaluated: &EvaluatedConfig) -> Desired {
+pub fn desired(evaluated: &EvaluatedConfig, state: &State) -> Desired {
     Desired {
         resources: evaluated
             .resources
@@ -793,7 +793,7 @@ pub fn desired(evaluated: &EvaluatedConfig) -> Desired {
             .map(|instance| DesiredResource {
                 addr: instance.addr.clone(),
                 values: instance.values.clone(),
-                depends_on: recorded_dependencies(evaluated, &instance.addr),
+                depends_on: recorded_dependencies(evaluated, state, &instance.addr),
                 lifecycle: instance.lifecycle.clone(),
                 sensitive: instance.sensitive.clone(),
             })
@@ -803,17 +803,32 @@ pub fn desired(evaluated: &EvaluatedConfig) -> Desired {
 
 /// The dependencies of `addr` as Terraform records them in the state: every managed object it
 /// depends on, directly or through others (so that destroying objects whose configuration is
-/// gone keeps the order), sorted.
-fn recorded_dependencies(evaluated: &EvaluatedConfig, addr: &ResourceAddr) -> Vec<ResourceAddr> {
+/// gone keeps the order), sorted. Through an object of another provider (whose configuration
+/// amlplan does not evaluate) the closure follows what Terraform recorded for it in `state`.
+fn recorded_dependencies(
+    evaluated: &EvaluatedConfig,
+    state: &State,
+    addr: &ResourceAddr,
+) -> Vec<ResourceAddr> {
     let mut found: BTreeSet<ResourceAddr> = BTreeSet::new();
-    let mut queue = vec![addr];
+    let mut queue = vec![addr.clone()];
     while let Some(next) = queue.pop() {
-        let Some(instance) = evaluated.resources.get(next) else {
-            continue;
+        let direct: Vec<ResourceAddr> = match evaluated.resources.get(&next) {
+            Some(instance) => instance.depends_on.clone(),
+            None => state
+                .instance(&next)
+                .map(|instance| {
+                    instance
+                        .dependencies
+                        .iter()
+                        .filter_map(|text| ResourceAddr::parse(text).ok())
+                        .collect()
+                })
+                .unwrap_or_default(),
         };
-        for dependency in &instance.depends_on {
+        for dependency in direct {
             if dependency.mode == engine::addr::Mode::Managed
-                && dependency != addr
+                && dependency != *addr
                 && found.insert(dependency.clone())
             {
                 queue.push(dependency);

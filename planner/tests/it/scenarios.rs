@@ -956,6 +956,20 @@ const PLATFORM_NETWORK: &str = r#"{
             "output": {"value": {"location": "westeurope", "resource_group": "demo-rg"}, "type": ["object", {"location": "string", "resource_group": "string"}]},
             "triggers_replace": null
           },
+          "sensitive_attributes": [],
+          "dependencies": ["terraform_data.subscription"]
+        }
+      ]
+    },
+    {
+      "mode": "managed",
+      "type": "terraform_data",
+      "name": "subscription",
+      "provider": "provider[\"terraform.io/builtin/terraform\"]",
+      "instances": [
+        {
+          "schema_version": 0,
+          "attributes": {"id": "6f2d8b1c-3e4a-4f7b-9cad-1e2f3a4b5c6d", "input": null, "output": null, "triggers_replace": null},
           "sensitive_attributes": []
         }
       ]
@@ -1057,9 +1071,14 @@ fn modules_are_planned_and_applied_with_terraforms_addresses() {
         .expect("the ml cluster");
     assert_eq!(
         cluster["instances"][0]["dependencies"],
-        serde_json::json!(["azureml_workspace.main", "terraform_data.network"]),
+        serde_json::json!([
+            "azureml_workspace.main",
+            "terraform_data.network",
+            "terraform_data.subscription"
+        ]),
         "a module's objects depend on what the call's arguments use, and on what that depends \
-         on (Terraform records the dependencies transitively)"
+         on, through other providers' objects too (Terraform records the dependencies \
+         transitively)"
     );
     assert!(work.state().contains("\"ml-cpu\""));
     work.expect(&["plan", "--detailed-exitcode"], 0);
