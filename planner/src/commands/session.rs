@@ -1004,6 +1004,11 @@ struct Live {
     known: BTreeMap<ResourceAddr, ObjectValue>,
     evaluated: EvaluatedConfig,
     changed: Vec<ResourceAddr>,
+    /// Postconditions that failed their own object's step: reported there, not again by the
+    /// steps that follow.
+    reported: Vec<engine::diag::Subject>,
+    /// An evaluation error after a step: every later step fails with it.
+    error: Option<String>,
 }
 
 impl<'a> Hooks<'a> {
@@ -1025,6 +1030,8 @@ impl<'a> Hooks<'a> {
                 known: planned.known.clone(),
                 evaluated: planned.evaluated.clone(),
                 changed: Vec::new(),
+                reported: Vec::new(),
+                error: None,
             }),
             json,
         }
@@ -1036,38 +1043,80 @@ impl<'a> Hooks<'a> {
         self
     }
 
+    /// Brings `live.evaluated` up to date with the objects recorded since the last time (the
+    /// one re-evaluation of both `resolve` and the postcondition check); its diagnostics,
+    /// without the postconditions already reported.
+    fn catch_up(&self, live: &mut Live) -> engine::diag::Diagnostics {
+        let mut kept = engine::diag::Diagnostics::default();
+        if live.changed.is_empty() {
+            return kept;
+        }
+        let changed = std::mem::take(&mut live.changed);
+        let previous = std::mem::take(&mut live.evaluated);
+        let (evaluated, diagnostics) = reevaluate(
+            &self.loaded.config,
+            previous,
+            &self.loaded.inputs,
+            &live.known,
+            &changed,
+        );
+        live.evaluated = evaluated;
+        for diagnostic in diagnostics.iter() {
+            let reported = diagnostic
+                .subject
+                .as_ref()
+                .is_some_and(|subject| live.reported.contains(subject));
+            if !reported {
+                kept.push(diagnostic.clone());
+            }
+        }
+        kept
+    }
+
+    /// `diagnostics` as the user reads them.
+    fn rendered(&self, diagnostics: &engine::diag::Diagnostics) -> String {
+        let mut text = Vec::new();
+        let _ = self
+            .loaded
+            .config
+            .render_diagnostics(diagnostics, &mut text);
+        String::from_utf8_lossy(&text).into_owned()
+    }
+
     /// The `postcondition`s of `change`'s block, now that its object is applied and known (at
     /// plan time they were checked only where already known): one that fails fails the step,
-    /// as in Terraform, so nothing that depends on the object runs; the object stays recorded.
-    fn check_postconditions(&self, change: &ResourceChange, live: &Live) -> Result<(), String> {
+    /// as in Terraform, so nothing that depends on the object runs; the object stays recorded,
+    /// and the steps that do not depend on it go on.
+    fn check_postconditions(&self, change: &ResourceChange, live: &mut Live) -> Result<(), String> {
         let subjects = self.loaded.config.postcondition_subjects(&change.addr);
         if subjects.is_empty() {
             return Ok(());
         }
-        let (_, diagnostics) = reevaluate(
-            &self.loaded.config,
-            live.evaluated.clone(),
-            &self.loaded.inputs,
-            &live.known,
-            &live.changed,
+        let diagnostics = self.catch_up(live);
+        let (mut failed, mut other) = (
+            engine::diag::Diagnostics::default(),
+            engine::diag::Diagnostics::default(),
         );
-        let mut failed = engine::diag::Diagnostics::default();
         for diagnostic in diagnostics.iter() {
-            if diagnostic.severity == engine::diag::Severity::Error
+            let own = diagnostic.severity == engine::diag::Severity::Error
                 && diagnostic
                     .subject
                     .as_ref()
-                    .is_some_and(|subject| subjects.contains(subject))
-            {
+                    .is_some_and(|subject| subjects.contains(subject));
+            if own {
                 failed.push(diagnostic.clone());
+            } else {
+                other.push(diagnostic.clone());
             }
+        }
+        if other.has_errors() {
+            live.error = Some(self.rendered(&other));
         }
         if failed.is_empty() {
             return Ok(());
         }
-        let mut text = Vec::new();
-        let _ = self.loaded.config.render_diagnostics(&failed, &mut text);
-        Err(String::from_utf8_lossy(&text).into_owned())
+        live.reported.extend(subjects);
+        Err(self.rendered(&failed))
     }
 
     /// The configuration evaluated with everything applied (for outputs).
@@ -1084,25 +1133,14 @@ impl ApplyHooks for Hooks<'_> {
             .live
             .lock()
             .map_err(|_| "the values lock is poisoned")?;
-        if !live.changed.is_empty() {
-            let changed = std::mem::take(&mut live.changed);
-            let previous = std::mem::take(&mut live.evaluated);
-            let (evaluated, diagnostics) = reevaluate(
-                &self.loaded.config,
-                previous,
-                &self.loaded.inputs,
-                &live.known,
-                &changed,
-            );
-            if diagnostics.has_errors() {
-                let mut text = Vec::new();
-                let _ = self
-                    .loaded
-                    .config
-                    .render_diagnostics(&diagnostics, &mut text);
-                return Err(String::from_utf8_lossy(&text).into_owned());
-            }
-            live.evaluated = evaluated;
+        if let Some(error) = &live.error {
+            return Err(error.clone());
+        }
+        let diagnostics = self.catch_up(&mut live);
+        if diagnostics.has_errors() {
+            let text = self.rendered(&diagnostics);
+            live.error = Some(text.clone());
+            return Err(text);
         }
         let instance = live
             .evaluated
@@ -1159,7 +1197,7 @@ impl ApplyHooks for Hooks<'_> {
             )
         })?;
         if object.is_some() {
-            self.check_postconditions(change, &live)?;
+            self.check_postconditions(change, &mut live)?;
         }
         Ok(())
     }

@@ -1653,12 +1653,19 @@ resource "azureml_compute_cluster" "cpu" {
   vm_size        = "STANDARD_DS3_V2"
   max_node_count = 1
 }
+
+resource "azureml_workspace" "unrelated" {
+  name                = "unrelated-ws"
+  resource_group_name = "demo-rg"
+  location            = "westeurope"
+}
 "#,
     )
     .expect("write");
     // Unknown until the workspace exists: the plan cannot tell.
     work.expect(&["plan"], 0);
-    let output = work.run(&["apply", "--auto-approve"]);
+    // One step at a time, so the unrelated workspace comes after the failed postcondition.
+    let output = work.run(&["apply", "--auto-approve", "--parallelism", "1"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(
@@ -1671,6 +1678,10 @@ resource "azureml_compute_cluster" "cpu" {
     let state = work.state();
     assert!(state.contains("checked-ws"), "{state}");
     assert!(!state.contains("azureml_compute_cluster"), "{state}");
+    assert!(
+        state.contains("unrelated-ws"),
+        "what does not depend on the object is applied: {stdout}"
+    );
     let (status, _) = emulator_get(
         &work.data_dir(),
         "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/demo-rg/providers/Microsoft.MachineLearningServices/workspaces/checked-ws/computes/cpu",
