@@ -4,9 +4,8 @@
 //! `DIR/.azureml/emulator.db` with the demo seed on first use, and the first output line that
 //! names the target.
 
-use std::path::{Path, PathBuf};
-
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use engine::api::{ArmClient, Clouds};
 
@@ -46,7 +45,6 @@ pub struct Target {
 struct Embedded {
     running: emulator::RunningEmulator,
     token: String,
-    database: PathBuf,
 }
 
 impl Target {
@@ -107,24 +105,19 @@ impl Target {
                     path: data_dir.clone(),
                     source: Box::new(source),
                 })?;
-            let database = running.database().to_owned();
-            *embedded = Some(Embedded {
-                running,
-                token,
-                database,
-            });
+            *embedded = Some(Embedded { running, token });
         }
         let running = embedded.as_ref().expect("started above");
         let target = engine::target::Target::embedded(
             settings.clone(),
             running.running.url(),
             running.token.clone(),
-            running.database.clone(),
+            running.running.database().to_owned(),
             emulator::DEMO_SUBSCRIPTION,
         )?;
         let line = format!(
             "embedded emulator ({})",
-            absolute(&running.database).display()
+            absolute(running.running.database()).display()
         );
         Ok((target.client, line))
     }
