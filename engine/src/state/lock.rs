@@ -123,16 +123,23 @@ fn held_by(file: &mut File, state_path: &Path) -> LockError {
     }
 }
 
+/// A write lock over the whole file (`l_start = 0`, `l_len = 0`), as Terraform takes it.
+#[cfg(unix)]
+#[allow(unsafe_code, reason = "a C struct for `fcntl(2)`")]
+fn whole_file_write_lock() -> libc::flock {
+    // SAFETY: `flock` is a plain C struct; zeroed is a valid value before the fields are set.
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = libc::F_WRLCK as libc::c_short;
+    lock.l_whence = libc::SEEK_SET as libc::c_short;
+    lock
+}
+
 /// Tries Terraform's lock on `file`: `Ok(false)` when another process holds a lock on it.
 #[cfg(unix)]
 #[allow(unsafe_code, reason = "POSIX record locks need `fcntl(2)`")]
 fn try_record_lock(file: &File) -> std::io::Result<bool> {
     use std::os::fd::AsRawFd;
-    // SAFETY: `flock` is a plain C struct; zeroed is a valid value before the fields are set.
-    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
-    lock.l_type = libc::F_WRLCK as libc::c_short;
-    lock.l_whence = libc::SEEK_SET as libc::c_short;
-    // l_start = 0, l_len = 0: the whole file, as Terraform locks it.
+    let lock = whole_file_write_lock();
     // SAFETY: the descriptor is open for the duration of the call; `lock` outlives it.
     let result = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &lock) };
     if result == 0 {
@@ -150,10 +157,7 @@ fn try_record_lock(file: &File) -> std::io::Result<bool> {
 #[allow(unsafe_code, reason = "POSIX record locks need `fcntl(2)`")]
 fn record_locked_by_another(file: &File) -> std::io::Result<bool> {
     use std::os::fd::AsRawFd;
-    // SAFETY: as in `try_record_lock`.
-    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
-    lock.l_type = libc::F_WRLCK as libc::c_short;
-    lock.l_whence = libc::SEEK_SET as libc::c_short;
+    let mut lock = whole_file_write_lock();
     // SAFETY: the descriptor is open for the duration of the call; `lock` is written by it.
     let result = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETLK, &mut lock) };
     if result != 0 {
