@@ -880,7 +880,8 @@ impl StateStore {
         &self.path
     }
 
-    /// Whether the state file held a state when the command opened it.
+    /// Whether the state file holds a state: it did when the command opened it, or the
+    /// command has saved one since.
     pub fn existed(&self) -> bool {
         self.last_saved.is_some()
     }
@@ -992,19 +993,25 @@ fn journal_path(path: &Path) -> PathBuf {
 /// truncate, write and fsync the state file, then the journal is removed. A crash inside the
 /// in-place write leaves a torn state file beside a complete journal, which the next
 /// [`StateStore::open`] puts back ([`recover_journal`]).
-fn write_locked(path: &Path, mut file: &File, bytes: &[u8]) -> Result<(), StateError> {
+fn write_locked(path: &Path, file: &File, bytes: &[u8]) -> Result<(), StateError> {
     let io = |source| StateError::Io {
         path: path.display().to_string(),
         source,
     };
     let journal = journal_path(path);
     write_atomic(&journal, bytes)?;
-    file.set_len(0).map_err(io)?;
-    file.rewind().map_err(io)?;
-    file.write_all(bytes).map_err(io)?;
-    file.sync_all().map_err(io)?;
+    overwrite(file, bytes).map_err(io)?;
     std::fs::remove_file(&journal).map_err(io)?;
     Ok(())
+}
+
+/// Replaces the content of `file` by `bytes` in place (truncate, write, fsync), as Terraform
+/// writes its state.
+fn overwrite(mut file: &File, bytes: &[u8]) -> std::io::Result<()> {
+    file.set_len(0)?;
+    file.rewind()?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 /// Reads the locked state `file`, first completing a write a crash interrupted: when the
@@ -1024,26 +1031,24 @@ fn recover_journal(path: &Path, mut file: &File) -> Result<Vec<u8>, StateError> 
     let Some(journaled) = read_bytes(&journal)? else {
         return Ok(bytes);
     };
-    let identity = |bytes: &[u8]| -> Option<(String, u64)> {
-        let json: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let identity = |json: &serde_json::Value| -> Option<(String, u64)> {
         Some((
             json["lineage"].as_str()?.to_owned(),
             json["serial"].as_u64()?,
         ))
     };
-    let complete = identity(&journaled);
+    let complete = serde_json::from_slice(&journaled)
+        .ok()
+        .and_then(|json| identity(&json));
     let on_disk = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
     let restore = match (&complete, on_disk) {
         (None, _) => false,
         (Some(_), None) => true,
-        (Some(complete), Some(_)) => identity(&bytes)
+        (Some(complete), Some(on_disk)) => identity(&on_disk)
             .is_some_and(|(lineage, serial)| lineage == complete.0 && serial < complete.1),
     };
     if restore {
-        file.set_len(0).map_err(io)?;
-        file.rewind().map_err(io)?;
-        file.write_all(&journaled).map_err(io)?;
-        file.sync_all().map_err(io)?;
+        overwrite(file, &journaled).map_err(io)?;
         bytes = journaled;
     }
     std::fs::remove_file(&journal).map_err(io)?;
